@@ -1,0 +1,153 @@
+// Package fleet describes a telescope's sensors — name, group, country and the
+// unused addresses or prefixes each one watches — loads that description from
+// YAML, and maps a packet's destination address to the sensor that saw it.
+package fleet
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Sensor is one sensor of the fleet.
+type Sensor struct {
+	// Name identifies the sensor in every report ("jp-tokyo-1").
+	Name string `yaml:"name" json:"name"`
+	// Group is the set of sensors it is compared with ("Japan", "overseas").
+	Group string `yaml:"group" json:"group"`
+	// Country is an ISO 3166-1 alpha-2 code, optional.
+	Country string `yaml:"country,omitempty" json:"country,omitempty"`
+	// Description is free text about the network hosting the sensor.
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// Addresses lists the monitored addresses ("198.18.1.1") and prefixes
+	// ("198.18.2.0/24", "2001:db8::/64").
+	Addresses []string `yaml:"addresses" json:"addresses"`
+
+	prefixes []netip.Prefix
+}
+
+// Prefixes returns the parsed monitored prefixes (single addresses as /32 or /128).
+func (s *Sensor) Prefixes() []netip.Prefix { return s.prefixes }
+
+// Fleet is an ordered list of sensors.
+type Fleet struct {
+	Sensors []Sensor `yaml:"sensors" json:"sensors"`
+}
+
+// Load reads a fleet from a YAML file. Unknown keys, duplicate names,
+// unparsable or overlapping addresses are errors.
+func Load(path string) (*Fleet, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read sensors file: %w", err)
+	}
+	f, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("sensors file %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// Parse decodes and validates a fleet from YAML.
+func Parse(data []byte) (*Fleet, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var f Fleet
+	if err := dec.Decode(&f); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("no sensors defined")
+		}
+		return nil, err
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// Validate parses every address and checks names and overlaps.
+func (f *Fleet) Validate() error {
+	if len(f.Sensors) == 0 {
+		return errors.New("no sensors defined")
+	}
+	names := make(map[string]bool, len(f.Sensors))
+	var all []owned
+	for i := range f.Sensors {
+		s := &f.Sensors[i]
+		if strings.TrimSpace(s.Name) == "" {
+			return fmt.Errorf("sensor #%d: name is empty", i+1)
+		}
+		if names[s.Name] {
+			return fmt.Errorf("sensor %q: name used twice", s.Name)
+		}
+		names[s.Name] = true
+		if len(s.Addresses) == 0 {
+			return fmt.Errorf("sensor %q: no addresses", s.Name)
+		}
+		s.prefixes = s.prefixes[:0]
+		for _, a := range s.Addresses {
+			p, err := parsePrefix(a)
+			if err != nil {
+				return fmt.Errorf("sensor %q: %w", s.Name, err)
+			}
+			for _, o := range all {
+				if o.prefix.Overlaps(p) {
+					return fmt.Errorf("sensor %q: %s overlaps %s of sensor %q", s.Name, p, o.prefix, o.sensor)
+				}
+			}
+			all = append(all, owned{p, s.Name})
+			s.prefixes = append(s.prefixes, p)
+		}
+	}
+	return nil
+}
+
+type owned struct {
+	prefix netip.Prefix
+	sensor string
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("address %q: %w", s, err)
+		}
+		if p.Addr().Is4In6() {
+			return netip.Prefix{}, fmt.Errorf("address %q: write IPv4 prefixes in dotted form", s)
+		}
+		if p != p.Masked() {
+			return netip.Prefix{}, fmt.Errorf("address %q: host bits set (did you mean %s?)", s, p.Masked())
+		}
+		return p, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("address %q: %w", s, err)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// Groups returns the group names in order of first appearance.
+func (f *Fleet) Groups() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range f.Sensors {
+		if !seen[s.Group] {
+			seen[s.Group] = true
+			out = append(out, s.Group)
+		}
+	}
+	return out
+}
+
+// Marshal encodes the fleet as YAML, the format Load reads.
+func (f *Fleet) Marshal() ([]byte, error) { return yaml.Marshal(f) }
