@@ -17,6 +17,13 @@ const (
 	ProtoICMPv6 uint8 = 58
 )
 
+// IPv4 flag bits (the top three bits of the fragment field, shifted down).
+const (
+	IPFlagMF       uint8 = 0x1
+	IPFlagDF       uint8 = 0x2
+	IPFlagReserved uint8 = 0x4 // the "evil bit"; corsaro counts it as a spoofing sign
+)
+
 // TCP flag bits, as in the TCP header's flags byte.
 const (
 	FlagFIN uint8 = 0x01
@@ -44,6 +51,7 @@ type Record struct {
 	TTL       uint8 // IPv4 TTL or IPv6 hop limit
 	IPID      uint32 // IPv4 identification; IPv6 fragment identification, else 0
 	IPLen     uint16 // IPv4 total length; IPv6 payload length + 40
+	IPFlags   uint8  // IPv4 flags: IPFlagReserved, IPFlagDF, IPFlagMF; IPv6: IPFlagMF from a fragment header
 
 	// Fragment is set for any IP fragment (IPv4 MF or offset, IPv6 fragment
 	// header). FragOffset is in bytes. Only the first fragment (offset 0)
