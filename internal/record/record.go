@@ -45,10 +45,10 @@ const (
 type Record struct {
 	Time int64 // capture time, nanoseconds since the Unix epoch (UTC)
 
-	Src, Dst netip.Addr
-	IPVersion uint8 // 4 or 6
-	Protocol  uint8 // IP protocol number of the transport header (after IPv6 extension headers)
-	TTL       uint8 // IPv4 TTL or IPv6 hop limit
+	Src, Dst  netip.Addr
+	IPVersion uint8  // 4 or 6
+	Protocol  uint8  // IP protocol number of the transport header (after IPv6 extension headers)
+	TTL       uint8  // IPv4 TTL or IPv6 hop limit
 	IPID      uint32 // IPv4 identification; IPv6 fragment identification, else 0
 	IPLen     uint16 // IPv4 total length; IPv6 payload length + 40
 	IPFlags   uint8  // IPv4 flags: IPFlagReserved, IPFlagDF, IPFlagMF; IPv6: IPFlagMF from a fragment header
