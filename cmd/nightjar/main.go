@@ -1,0 +1,59 @@
+// Command nightjar is the main Nightjar binary: it simulates darknet
+// traffic and analyses capture files (and, as the project grows, runs the
+// collector, the store and the web UI).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes the command line and returns the exit status. It takes its
+// streams as arguments so that tests drive the real CLI in-process.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCommand(stdin, stdout, stderr)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(stderr, "nightjar: %v\n", err)
+		if code, ok := err.(exitCoder); ok {
+			return code.ExitCode()
+		}
+		return 1
+	}
+	return 0
+}
+
+type exitCoder interface{ ExitCode() int }
+
+func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "nightjar",
+		Short: "Nightjar: darknet (network telescope) monitoring",
+		Long: `Nightjar watches unused IP addresses (a darknet, or network telescope) and
+tells a monitoring team which ports are scanned, on which sensors, by whom
+(Mirai, ZMap, Masscan, Nmap, backscatter...), and what changed.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newAnalyzeCommand(), newSimulateCommand())
+	return root
+}

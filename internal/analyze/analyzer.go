@@ -1,0 +1,257 @@
+// Package analyze summarises packet records per sensor the way a darknet
+// monitoring team reads them: packets per sensor, the top destination ports
+// of each sensor side by side, packets per sensor per month, each group's
+// monthly average per sensor, tag counts and the top sources.
+//
+// The Analyzer is the aggregation stage of the offline packet path
+// (capture file → decode → tag → aggregate). It is single-threaded and its
+// memory grows with the number of sensors, months and distinct sources,
+// never with the number of packets.
+package analyze
+
+import (
+	"net/netip"
+
+	"github.com/nightjar-telescope/nightjar/internal/decode"
+	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
+	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/record"
+)
+
+// Config sets what the report shows.
+type Config struct {
+	// Top is the number of destination ports listed per sensor.
+	Top int `yaml:"top"`
+	// Sources is the number of top sources listed.
+	Sources int `yaml:"sources"`
+}
+
+// DefaultConfig returns the defaults: top 10 ports, 10 sources.
+func DefaultConfig() Config { return Config{Top: 10, Sources: 10} }
+
+// portSlots indexes per-sensor port counters: TCP ports, then UDP ports,
+// then one slot per other IP protocol (and port-less TCP/UDP fragments).
+const (
+	udpBase    = 1 << 16
+	otherBase  = 2 << 16
+	portSlots  = otherBase + 256
+	denseAfter = 4096 // packets after which a sensor's port counters become a flat array
+)
+
+type sensorStats struct {
+	name, group string
+	packets     uint64
+	months      []uint64          // by month index
+	tags        [16]uint64        // by tag bit
+	portsDense  []uint64          // portSlots counters, once the sensor is busy
+	portsSparse map[uint32]uint64 // slot → packets, for quiet sensors
+}
+
+func (s *sensorStats) countPort(slot uint32) {
+	if s.portsDense != nil {
+		s.portsDense[slot]++
+		return
+	}
+	s.portsSparse[slot]++
+	if s.packets >= denseAfter {
+		s.portsDense = make([]uint64, portSlots)
+		for k, v := range s.portsSparse {
+			s.portsDense[k] = v
+		}
+		s.portsSparse = nil
+	}
+}
+
+type sourceStats struct {
+	addr        netip.Addr
+	packets     uint64
+	first, last int64
+	sensors     uint64 // bit i: sensor i reached (i < 64)
+	tags        record.Tags
+	unicorn     fingerprint.UnicornState
+}
+
+// Analyzer accumulates records. Create it with New.
+type Analyzer struct {
+	cfg     Config
+	fleet   *fleet.Fleet // nil: every destination address is its own sensor
+	matcher *fleet.Matcher
+	auto    map[netip.Addr]int32 // destination → sensor, without a fleet
+
+	sensors []sensorStats
+
+	// months: index of each UTC month seen; the current month's bounds are
+	// cached because captures are mostly in time order.
+	months             []monthKey
+	curMonth           int
+	curStart, curEnd   int64
+	first, last        int64
+	packets, unmatched uint64
+	skipped            map[string]uint64
+	reasonCounts       [256]uint64 // by decode.Reason
+	linkSkips          map[decode.LinkType]uint64
+	src4               *addrTable
+	src6               map[netip.Addr]int32
+	sources            []sourceStats
+	files              []FileResult
+	frames             uint64
+}
+
+// New returns an Analyzer. With a nil fleet, each destination address is
+// its own sensor in the group "all".
+func New(cfg Config, f *fleet.Fleet) *Analyzer {
+	if cfg.Top <= 0 {
+		cfg.Top = DefaultConfig().Top
+	}
+	if cfg.Sources < 0 {
+		cfg.Sources = 0
+	}
+	a := &Analyzer{
+		cfg:       cfg,
+		fleet:     f,
+		curMonth:  -1,
+		skipped:   map[string]uint64{},
+		linkSkips: map[decode.LinkType]uint64{},
+		src4:      newAddrTable(),
+		src6:      map[netip.Addr]int32{},
+	}
+	if f != nil {
+		a.matcher = fleet.NewMatcher(f)
+		for _, s := range f.Sensors {
+			a.sensors = append(a.sensors, newSensorStats(s.Name, s.Group))
+		}
+	} else {
+		a.auto = map[netip.Addr]int32{}
+	}
+	return a
+}
+
+func newSensorStats(name, group string) sensorStats {
+	return sensorStats{name: name, group: group, portsSparse: map[uint32]uint64{}}
+}
+
+// AutoGroup is the group of sensors created without a fleet.
+const AutoGroup = "all"
+
+// sensorFor returns the sensor index of a destination, or -1.
+func (a *Analyzer) sensorFor(dst netip.Addr) int {
+	if a.matcher != nil {
+		return a.matcher.Lookup(dst)
+	}
+	if i, ok := a.auto[dst]; ok {
+		return int(i)
+	}
+	i := len(a.sensors)
+	a.auto[dst] = int32(i)
+	a.sensors = append(a.sensors, newSensorStats(dst.String(), AutoGroup))
+	return i
+}
+
+// Add tags one decoded record (setting r.Tags, unicornscan included) and
+// counts it. Records whose destination belongs to no sensor are counted as
+// unmatched and otherwise ignored.
+func (a *Analyzer) Add(r *record.Record) {
+	si := a.sensorFor(r.Dst)
+	if si < 0 {
+		a.unmatched++
+		return
+	}
+	r.Tags = fingerprint.Tag(r)
+	src := a.source(r.Src)
+	if src.unicorn.Observe(r) {
+		r.Tags |= record.TagUnicornscan
+	}
+
+	a.packets++
+	if r.Time < a.first || a.packets == 1 {
+		a.first = r.Time
+	}
+	if r.Time > a.last {
+		a.last = r.Time
+	}
+	if r.Time < a.curStart || r.Time >= a.curEnd {
+		a.switchMonth(r.Time)
+	}
+
+	s := &a.sensors[si]
+	s.packets++
+	if a.curMonth >= len(s.months) {
+		s.months = append(s.months, make([]uint64, a.curMonth+1-len(s.months))...)
+	}
+	s.months[a.curMonth]++
+	s.countPort(portSlot(r))
+	for t := r.Tags; t != 0; t &= t - 1 {
+		s.tags[trailingBit(t)]++
+	}
+
+	src.packets++
+	if src.packets == 1 || r.Time < src.first {
+		src.first = r.Time
+	}
+	if r.Time > src.last {
+		src.last = r.Time
+	}
+	if si < 64 {
+		src.sensors |= 1 << si
+	}
+	src.tags |= r.Tags
+}
+
+func trailingBit(t record.Tags) int {
+	n := 0
+	for t&1 == 0 {
+		t >>= 1
+		n++
+	}
+	return n
+}
+
+func portSlot(r *record.Record) uint32 {
+	if r.HasTransport {
+		switch r.Protocol {
+		case record.ProtoTCP:
+			return uint32(r.DstPort)
+		case record.ProtoUDP:
+			return udpBase + uint32(r.DstPort)
+		}
+	}
+	return otherBase + uint32(r.Protocol)
+}
+
+func slotKey(slot uint32) record.PortKey {
+	switch {
+	case slot < udpBase:
+		return record.PortKey{Protocol: record.ProtoTCP, Port: uint16(slot), HasPort: true}
+	case slot < otherBase:
+		return record.PortKey{Protocol: record.ProtoUDP, Port: uint16(slot - udpBase), HasPort: true}
+	default:
+		return record.PortKey{Protocol: uint8(slot - otherBase)}
+	}
+}
+
+func (a *Analyzer) source(addr netip.Addr) *sourceStats {
+	if addr.Is4() {
+		b := addr.As4()
+		key := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		if i := a.src4.get(key); i >= 0 {
+			return &a.sources[i]
+		}
+		a.src4.put(key, int32(len(a.sources)))
+	} else {
+		if i, ok := a.src6[addr]; ok {
+			return &a.sources[i]
+		}
+		a.src6[addr] = int32(len(a.sources))
+	}
+	a.sources = append(a.sources, sourceStats{addr: addr})
+	return &a.sources[len(a.sources)-1]
+}
+
+// Skip counts a frame that produced no record, under a short reason label.
+func (a *Analyzer) Skip(reason string) { a.skipped[reason]++ }
+
+// Sources returns the number of distinct sources seen so far.
+func (a *Analyzer) Sources() int { return len(a.sources) }
+
+// Frames returns the number of frames read so far by ReadFile.
+func (a *Analyzer) Frames() uint64 { return a.frames }

@@ -1,0 +1,70 @@
+package analyze
+
+// addrTable maps IPv4 addresses to dense indexes with open addressing and
+// linear probing. It replaces map[uint32]int32 on the packet path, where the
+// per-source lookup is the largest cost after decoding
+// (BenchmarkAddrTable vs BenchmarkGoMap in srctable_test.go).
+type addrTable struct {
+	keys  []uint32
+	vals  []int32 // index+1; 0 marks an empty slot
+	shift uint    // 32 - log2(len(keys))
+	n     int
+}
+
+const addrTableMinBits = 10
+
+func newAddrTable() *addrTable {
+	t := &addrTable{}
+	t.init(addrTableMinBits)
+	return t
+}
+
+func (t *addrTable) init(bits uint) {
+	t.keys = make([]uint32, 1<<bits)
+	t.vals = make([]int32, 1<<bits)
+	t.shift = 32 - bits
+	t.n = 0
+}
+
+// slot returns the Fibonacci-hashed home slot of key.
+func (t *addrTable) slot(key uint32) uint32 { return (key * 0x9E3779B1) >> t.shift }
+
+// get returns the index stored for key, or -1.
+func (t *addrTable) get(key uint32) int32 {
+	mask := uint32(len(t.keys) - 1)
+	for i := t.slot(key); ; i = (i + 1) & mask {
+		v := t.vals[i]
+		if v == 0 {
+			return -1
+		}
+		if t.keys[i] == key {
+			return v - 1
+		}
+	}
+}
+
+// put stores idx for a key that is not in the table.
+func (t *addrTable) put(key uint32, idx int32) {
+	if 2*(t.n+1) > len(t.keys) {
+		t.grow()
+	}
+	mask := uint32(len(t.keys) - 1)
+	i := t.slot(key)
+	for t.vals[i] != 0 {
+		i = (i + 1) & mask
+	}
+	t.keys[i], t.vals[i] = key, idx+1
+	t.n++
+}
+
+func (t *addrTable) grow() {
+	keys, vals := t.keys, t.vals
+	t.init(32 - t.shift + 1)
+	for i, v := range vals {
+		if v != 0 {
+			t.put(keys[i], v-1)
+		}
+	}
+}
+
+func (t *addrTable) len() int { return t.n }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the system tools the test suite and benchmarks use as oracles and
+# peers: tshark (decoder oracle), tcpdump and libtrace-tools (benchmark peers),
+# zstd. Idempotent: installs only what is missing. Needs root (or sudo) and
+# Debian's package archive.
+set -euo pipefail
+
+need=()
+command -v tshark >/dev/null || need+=(tshark)
+command -v tcpdump >/dev/null || need+=(tcpdump)
+command -v tracestats >/dev/null || need+=(libtrace-tools)
+command -v zstd >/dev/null || need+=(zstd)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then sudo=sudo; else
+    echo "deps: need root to install: ${need[*]}" >&2; exit 1
+  fi
+fi
+echo "deps: installing ${need[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null

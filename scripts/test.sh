@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, vet, unit and integration tests (tshark
+# oracle), the race detector on concurrent packages, and a short bounded run
+# of every fuzz target. This is what `make test` and CI run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh
+
+echo "== gofmt"
+bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$bad" ]; then echo "gofmt needed on:"; echo "$bad"; exit 1; fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test"
+go test -count=1 ./...
+
+echo "== go test -race (concurrent packages)"
+go test -count=1 -race ./cmd/... ./internal/analyze/...
+
+echo "== fuzz (bounded: ${FUZZTIME:=10s} per target)"
+for target in $(go test -list 'Fuzz.*' ./... 2>/dev/null | grep -E '^(Fuzz|ok)' | awk '/^Fuzz/{f=f" "$1} /^ok/{if(f!=""){print $2":"f}; f=""}'); do
+  pkg=${target%%:*}
+  for fn in ${target#*:}; do
+    echo "-- $pkg $fn"
+    go test -run '^$' -fuzz "^${fn}\$" -fuzztime "$FUZZTIME" "$pkg"
+  done
+done
+echo "== all tests passed"
