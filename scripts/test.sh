@@ -21,9 +21,8 @@ echo "== go test -race (concurrent packages)"
 go test -count=1 -race ./cmd/... ./internal/analyze/...
 
 echo "== fuzz (bounded: ${FUZZTIME:=10s} per target)"
-for target in $(go test -list 'Fuzz.*' ./... 2>/dev/null | grep -E '^(Fuzz|ok)' | awk '/^Fuzz/{f=f" "$1} /^ok/{if(f!=""){print $2":"f}; f=""}'); do
-  pkg=${target%%:*}
-  for fn in ${target#*:}; do
+for pkg in $(go list ./...); do
+  for fn in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
     echo "-- $pkg $fn"
     go test -run '^$' -fuzz "^${fn}\$" -fuzztime "$FUZZTIME" "$pkg"
   done
