@@ -107,14 +107,28 @@ func tag6(r *record.Record) record.Tags {
 
 // tcpTags applies the TCP rules; dst is the IPv4 destination (0 for IPv6).
 func tcpTags(r *record.Record, dst uint32) record.Tags {
-	var t record.Tags
-	if isTCPBackscatter(r.TCPFlags) {
-		t = record.TagBackscatter
-	}
 	if isSYNProbe(r.TCPFlags) {
-		t |= tcpScanner(r, dst)
+		t := tcpScanner(r, dst)
+		if r.TCPFlags&record.FlagRST != 0 {
+			t |= record.TagBackscatter
+		}
+		return t
 	}
-	return t
+	// masscan closes the connections its probes opened with RSTs built by
+	// the same template, so they carry the same ID identity (checked on
+	// masscan_tcp_0_1000_20190821.pcap); they are masscan's, not backscatter.
+	if r.TCPFlags&(record.FlagRST|record.FlagACK|record.FlagSYN) == record.FlagRST && r.IPVersion == 4 && isMasscanID(r, dst) {
+		return record.TagMasscan
+	}
+	if isTCPBackscatter(r.TCPFlags) {
+		return record.TagBackscatter
+	}
+	return 0
+}
+
+// isMasscanID checks masscan's identity ip_id == (dst ^ dst_port ^ seq) & 0xffff.
+func isMasscanID(r *record.Record, dst uint32) bool {
+	return uint16(r.IPID) == uint16(dst^uint32(r.DstPort)^r.Seq)
 }
 
 // isSYNProbe reports a connection-opening SYN: SYN set, ACK clear. Scanners
@@ -143,7 +157,8 @@ func isSYNProbe(flags uint8) bool {
 //
 // masscan: masscan (src/templ-pkt.c, tcp_create_packet) sets
 // `ip_id = ip_them ^ port_them ^ seqno`, truncated to 16 bits, on its TCP
-// probes. False positives: 1 in 65,536 for packets with random ID and ISN.
+// probes and on the RSTs with which it closes the connections they opened.
+// False positives: 1 in 65,536 for packets with random ID and ISN.
 // masscan's UDP probes derive the ID from a keyed syn-cookie and are not
 // recognisable; IPv6 probes have no ID.
 //
@@ -161,7 +176,7 @@ func tcpScanner(r *record.Record, dst uint32) record.Tags {
 		if r.IPID == ZMapIPID {
 			t |= record.TagZMap
 		}
-		if uint16(r.IPID) == uint16(dst^uint32(r.DstPort)^r.Seq) {
+		if isMasscanID(r, dst) {
 			t |= record.TagMasscan
 		}
 	}

@@ -58,6 +58,11 @@ func TestTag(t *testing.T) {
 			r.TTL, r.Window, r.Seq, r.DstPort = 252, 1024, 77, 80
 			r.IPID = uint32(uint16(dst32 ^ 80 ^ 77))
 		}), want: []string{"masscan"}},
+		{name: "masscan rst closing its own connection", rec: syn(func(r *record.Record) {
+			noOptions(r)
+			r.TCPFlags, r.TTL, r.Seq, r.DstPort = record.FlagRST, 252, 536396312, 80
+			r.IPID = uint32(uint16(dst32 ^ 80 ^ 536396312))
+		}), want: []string{"masscan"}},
 		{name: "nmap syn window 1024 mss only", rec: syn(func(r *record.Record) { noOptions(r); r.Options.AddKind(record.OptMSS); r.Window = 1024 }), want: []string{"nmap"}},
 		{name: "window 1024 without options is not nmap", rec: syn(func(r *record.Record) { noOptions(r); r.Window = 1024 }), want: nil},
 		{name: "window 1024 with linux options is not nmap", rec: syn(func(r *record.Record) { r.Window = 1024 }), want: nil},
