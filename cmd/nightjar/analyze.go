@@ -43,12 +43,12 @@ A corrupt or truncated capture is reported with its byte offset; the packets
 read before the damage are counted and the exit status is 1.
 
 With --simulate, a simulated fleet's traffic is generated first (see
-"nightjar simulate") and analysed with the simulated fleet: a one-command
-look at what Nightjar reports.`,
+"nightjar simulate"; its options are the --sim-* flags) and analysed with
+the simulated fleet: a one-command look at what Nightjar reports.`,
 		Example: `  nightjar analyze capture.pcap
   nightjar analyze --sensors fleet.yaml --top 5 --format json day1.pcap.gz day2.pcapng
   tcpdump -i eth0 -w - | nightjar analyze -
-  nightjar analyze --simulate --packets 1000000`,
+  nightjar analyze --simulate --sim-packets 5000000 --sim-days 30`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAnalyze(cmd, o, args)
 		},

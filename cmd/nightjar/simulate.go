@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/nightjar-telescope/nightjar/internal/analyze"
+	"github.com/nightjar-telescope/nightjar/internal/capfile"
+	"github.com/nightjar-telescope/nightjar/internal/decode"
+	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/simulate"
+)
+
+// simulateOptions are the simulator's flags, shared by "simulate" and
+// "analyze --simulate".
+type simulateOptions struct {
+	cfg      simulate.Config
+	start    string
+	days     float64
+	sensors  string
+	truth    string
+	fleetOut string
+}
+
+func defaultSimulateOptions() simulateOptions {
+	return simulateOptions{cfg: simulate.DefaultConfig(), days: 90}
+}
+
+func (o *simulateOptions) addFlags(f *pflag.FlagSet, prefix string) {
+	f.Uint64Var(&o.cfg.Packets, prefix+"packets", o.cfg.Packets, "number of packets to simulate")
+	f.Uint64Var(&o.cfg.Seed, prefix+"seed", o.cfg.Seed, "random seed: the same seed and options give the same capture")
+	f.StringVar(&o.start, prefix+"start", "", "first day of the period, YYYY-MM-DD (UTC); default: --days before today")
+	f.Float64Var(&o.days, prefix+"days", o.days, "length of the period in days")
+	f.IntVar(&o.cfg.Sources, prefix+"sources", o.cfg.Sources, "size of the pool of source addresses")
+}
+
+// config resolves the flags into a simulator configuration.
+func (o *simulateOptions) config(fl *fleet.Fleet) (simulate.Config, error) {
+	cfg := o.cfg
+	cfg.Fleet = fl
+	if !(o.days > 0) {
+		return cfg, fmt.Errorf("--days must be positive, got %v", o.days)
+	}
+	cfg.Duration = time.Duration(o.days * float64(24*time.Hour))
+	if o.start == "" {
+		today := time.Now().UTC().Truncate(24 * time.Hour)
+		cfg.Start = today.Add(-cfg.Duration)
+	} else {
+		t, err := time.Parse(time.DateOnly, o.start)
+		if err != nil {
+			return cfg, fmt.Errorf("--start %q: want a date like 2024-07-01", o.start)
+		}
+		cfg.Start = t
+	}
+	if cfg.Packets == 0 {
+		return cfg, errors.New("--packets must be at least 1")
+	}
+	return cfg, cfg.Validate()
+}
+
+// run simulates into path and returns the fleet it used.
+func (o *simulateOptions) run(ctx context.Context, path string, stderr io.Writer, quiet bool) (*fleet.Fleet, error) {
+	fl := simulate.DefaultFleet()
+	if o.sensors != "" {
+		var err error
+		if fl, err = fleet.Load(o.sensors); err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := o.config(fl)
+	if err != nil {
+		return nil, err
+	}
+	w, err := capfile.Create(path, uint32(decode.LinkEthernet))
+	if err != nil {
+		return nil, err
+	}
+	var progress func(done, total uint64)
+	if !quiet {
+		if line := newProgressLine(stderr, 1); line != nil {
+			progress = func(done, total uint64) {
+				line.update("simulating "+path, int64(done), int64(total), done)
+			}
+			defer line.done()
+		}
+	}
+	truth, err := simulate.Run(ctx, cfg, w, progress)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("simulate into %s: %w", path, err)
+	}
+	if o.truth != "" {
+		if err := writeFile(o.truth, truth.WriteJSON); err != nil {
+			return nil, fmt.Errorf("write ground truth: %w", err)
+		}
+	}
+	if o.fleetOut != "" {
+		data, err := fl.Marshal()
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(o.fleetOut, data, 0o644); err != nil {
+			return nil, fmt.Errorf("write fleet: %w", err)
+		}
+	}
+	fmt.Fprintf(stderr, "simulated %s packets for %d sensors from %s to %s\n",
+		analyze.Thousands(cfg.Packets), len(fl.Sensors), cfg.Start.Format(time.DateOnly), cfg.Start.Add(cfg.Duration).Format(time.DateOnly))
+	return fl, nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func newSimulateCommand() *cobra.Command {
+	o := defaultSimulateOptions()
+	var out string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "simulate --out FILE [flags]",
+		Short: "Write a pcap of simulated darknet traffic for a fleet of sensors",
+		Long: `Writes a capture of what a fleet of darknet sensors would receive: Mirai-like
+telnet scanning (23, 2323 and variant ports), ZMap, Masscan, Nmap and
+unicornscan scanners, generic scanners with a heavy-tailed port popularity,
+ICMP and UDP probes, backscatter from DoS victims and spoofed-looking
+packets, with heavy-tailed per-source activity and a daily cycle.
+
+The fleet comes from --sensors FILE (the YAML that "analyze --sensors" reads);
+by default, three sensors in the group "Japan" and three "overseas". The
+output is seeded and reproducible. --truth writes what was generated as JSON
+(packets per sensor, port, month and tag; packets and tags per source) and
+--fleet-out the fleet, so that "nightjar analyze --sensors" can read it back.
+A name ending in .gz or .zst is compressed; "-" writes to standard output.`,
+		Example: `  nightjar simulate --out sim.pcap --fleet-out fleet.yaml
+  nightjar analyze --sensors fleet.yaml sim.pcap
+  nightjar simulate --out q3.pcap.zst --start 2024-07-01 --days 92 --packets 10000000 --truth q3.json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unexpected argument %q (the output file goes in --out)", args[0])
+			}
+			if out == "" {
+				return errors.New("--out FILE is required (\"-\" for standard output)")
+			}
+			_, err := o.run(cmd.Context(), out, cmd.ErrOrStderr(), quiet || out == "-")
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&out, "out", "o", "", "capture `FILE` to write (.gz/.zst compress; - for standard output)")
+	f.StringVar(&o.sensors, "sensors", "", "YAML `FILE` describing the fleet (default: 3 sensors in Japan, 3 overseas)")
+	f.StringVar(&o.truth, "truth", "", "write the ground truth as JSON to `FILE`")
+	f.StringVar(&o.fleetOut, "fleet-out", "", "write the fleet used as YAML to `FILE`")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line on standard error")
+	o.addFlags(f, "")
+	return cmd
+}
