@@ -1,24 +1,28 @@
 package fleet
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
+	"sort"
 )
 
 // Matcher maps a destination address to the index of the sensor that
 // monitors it. It is built once and is safe for concurrent reads.
 //
-// Lookups cost one map probe per distinct prefix length in the fleet
-// (usually one or two), longest first, so that the packet path stays cheap.
+// Prefixes never overlap (Validate rejects it), so IPv4 prefixes become
+// sorted, disjoint address intervals: a binary search (a linear scan for
+// small fleets) finds the one holding an address in a few nanoseconds, the
+// budget of the packet path. IPv6 prefixes, rarer, take one map probe per
+// distinct prefix length.
 type Matcher struct {
-	v4 []v4Level // longest prefix first
-	v6 []v6Level
+	v4 []v4Range // sorted by first
+	v6 []v6Level // longest prefix first
 }
 
-type v4Level struct {
-	bits int
-	mask uint32
-	m    map[uint32]int
+type v4Range struct {
+	first, last uint32
+	sensor      int
 }
 
 type v6Level struct {
@@ -26,35 +30,29 @@ type v6Level struct {
 	m    map[netip.Prefix]int
 }
 
+// linearScanMax is the fleet size up to which a linear scan beats binary search.
+const linearScanMax = 8
+
 // NewMatcher indexes a validated fleet.
 func NewMatcher(f *Fleet) *Matcher {
 	m := &Matcher{}
 	for i := range f.Sensors {
 		for _, p := range f.Sensors[i].prefixes {
 			if p.Addr().Is4() {
-				m.level4(p.Bits()).m[v4Key(p.Addr())] = i
+				first := v4Key(p.Addr())
+				last := first | ^uint32(0)>>p.Bits()
+				if p.Bits() == 0 {
+					last = ^uint32(0)
+				}
+				m.v4 = append(m.v4, v4Range{first, last, i})
 			} else {
 				m.level6(p.Bits()).m[p] = i
 			}
 		}
 	}
-	slices.SortFunc(m.v4, func(a, b v4Level) int { return b.bits - a.bits })
+	slices.SortFunc(m.v4, func(a, b v4Range) int { return cmp.Compare(a.first, b.first) })
 	slices.SortFunc(m.v6, func(a, b v6Level) int { return b.bits - a.bits })
 	return m
-}
-
-func (m *Matcher) level4(bits int) *v4Level {
-	for i := range m.v4 {
-		if m.v4[i].bits == bits {
-			return &m.v4[i]
-		}
-	}
-	var mask uint32
-	if bits > 0 {
-		mask = ^uint32(0) << (32 - bits)
-	}
-	m.v4 = append(m.v4, v4Level{bits: bits, mask: mask, m: map[uint32]int{}})
-	return &m.v4[len(m.v4)-1]
 }
 
 func (m *Matcher) level6(bits int) *v6Level {
@@ -75,19 +73,30 @@ func v4Key(a netip.Addr) uint32 {
 // Lookup returns the index of the sensor monitoring addr, or -1.
 func (m *Matcher) Lookup(addr netip.Addr) int {
 	if addr.Is4() {
-		k := v4Key(addr)
-		for i := range m.v4 {
-			if s, ok := m.v4[i].m[k&m.v4[i].mask]; ok {
-				return s
-			}
-		}
-		return -1
+		return m.lookup4(v4Key(addr))
 	}
 	for i := range m.v6 {
 		p, _ := addr.Prefix(m.v6[i].bits)
 		if s, ok := m.v6[i].m[p]; ok {
 			return s
 		}
+	}
+	return -1
+}
+
+func (m *Matcher) lookup4(k uint32) int {
+	if len(m.v4) <= linearScanMax {
+		for _, r := range m.v4 {
+			if k >= r.first && k <= r.last {
+				return r.sensor
+			}
+		}
+		return -1
+	}
+	// The last range starting at or before k is the only candidate.
+	i := sort.Search(len(m.v4), func(i int) bool { return m.v4[i].first > k })
+	if i > 0 && k <= m.v4[i-1].last {
+		return m.v4[i-1].sensor
 	}
 	return -1
 }
