@@ -1,0 +1,9 @@
+//go:build !unix
+
+package capfile
+
+import "os"
+
+func openMapped(string, *os.File) (*Reader, bool) { return nil, false }
+
+func unmap([]byte) error { return nil }
