@@ -1,0 +1,227 @@
+package simulate
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/bits"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/nightjar-telescope/nightjar/internal/record"
+)
+
+// Truth is what a simulated capture contains, in the terms of `nightjar
+// analyze`: packets per sensor, port label, UTC month and tag, and per
+// source. Tags are those the fingerprint rules assign to the written
+// headers (see tagsOf).
+type Truth struct {
+	Seed    uint64    `json:"seed"`
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end"` // exclusive
+	Packets uint64    `json:"packets"`
+	// Kinds counts packets by the simulator's traffic class (the Mix
+	// keys: mirai, zmap, masscan, nmap, unicornscan, scan, icmp, udp,
+	// backscatter, spoofed, ipv6) — intent, not tags.
+	Kinds map[string]uint64 `json:"kinds"`
+	// Tags counts packets by fingerprint tag name.
+	Tags    map[string]uint64       `json:"tags"`
+	Groups  map[string]GroupTruth   `json:"groups"`
+	Sensors map[string]*SensorTruth `json:"sensors"`
+	// Sources is keyed by source address ("203.0.113.7", "2001:db8::1");
+	// only sources that sent at least one packet appear.
+	Sources map[string]*SourceTruth `json:"sources"`
+}
+
+// GroupTruth describes a group of sensors.
+type GroupTruth struct {
+	Sensors int    `json:"sensors"`
+	Packets uint64 `json:"packets"`
+}
+
+// SensorTruth counts one sensor's packets.
+type SensorTruth struct {
+	Group   string `json:"group"`
+	Packets uint64 `json:"packets"`
+	// Ports is keyed by record.PortKey labels: "23/TCP", "53/UDP",
+	// "ICMP", "ICMPv6", "GRE", and "UDP" for later fragments.
+	Ports map[string]uint64 `json:"ports"`
+	// Months is keyed by UTC month, "2024-07".
+	Months map[string]uint64 `json:"months"`
+	Tags   map[string]uint64 `json:"tags"`
+}
+
+// SourceTruth describes one source address.
+type SourceTruth struct {
+	Packets uint64 `json:"packets"`
+	// Tags are the sorted names of every tag its packets carry; empty,
+	// not null, when none.
+	Tags []string `json:"tags"`
+	// Kind is the traffic class the simulator gave the source.
+	Kind string `json:"kind"`
+	// Sensors is the number of distinct sensors it reached (counted
+	// among the first 64 sensors of the fleet).
+	Sensors int `json:"sensors"`
+}
+
+// WriteJSON writes the truth as indented JSON (maps in key order, so the
+// output is deterministic).
+func (t *Truth) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(t); err != nil {
+		return fmt.Errorf("write truth: %w", err)
+	}
+	return nil
+}
+
+// sensorCount accumulates a sensor's counts on the packet path.
+type sensorCount struct {
+	packets uint64
+	tags    [8]uint64
+	ports   map[uint32]uint64 // by portSlot; dense once busy
+	dense   []uint64
+	months  []uint64 // by month index since the start month
+}
+
+const (
+	portSlots  = 2*65536 + 256
+	denseAfter = 1 << 16
+)
+
+// portSlot packs a PortKey: TCP ports, then UDP ports, then protocols.
+func portSlot(k record.PortKey) uint32 {
+	switch {
+	case k.HasPort && k.Protocol == protoTCP:
+		return uint32(k.Port)
+	case k.HasPort && k.Protocol == protoUDP:
+		return 65536 + uint32(k.Port)
+	}
+	return 2*65536 + uint32(k.Protocol)
+}
+
+func slotKey(slot uint32) record.PortKey {
+	switch {
+	case slot < 65536:
+		return record.PortKey{Protocol: protoTCP, Port: uint16(slot), HasPort: true}
+	case slot < 2*65536:
+		return record.PortKey{Protocol: protoUDP, Port: uint16(slot - 65536), HasPort: true}
+	}
+	return record.PortKey{Protocol: uint8(slot - 2*65536)}
+}
+
+func (c *sensorCount) count(slot uint32, month int, tags record.Tags) {
+	c.packets++
+	if c.dense != nil {
+		c.dense[slot]++
+	} else {
+		if c.ports == nil {
+			c.ports = map[uint32]uint64{}
+		}
+		c.ports[slot]++
+		if c.packets >= denseAfter {
+			c.dense = make([]uint64, portSlots)
+			for k, v := range c.ports {
+				c.dense[k] = v
+			}
+			c.ports = nil
+		}
+	}
+	for month >= len(c.months) {
+		c.months = append(c.months, 0)
+	}
+	c.months[month]++
+	for t := tags; t != 0; t &= t - 1 {
+		c.tags[trailingZeros(t)]++
+	}
+}
+
+func trailingZeros(t record.Tags) int {
+	n := 0
+	for t&1 == 0 {
+		t >>= 1
+		n++
+	}
+	return n
+}
+
+// truth builds the Truth from the world's counters after a run.
+func (w *world) truth(kinds *[numKinds]uint64, monthNames []string) *Truth {
+	t := &Truth{
+		Seed:    w.cfg.Seed,
+		Start:   time.Unix(0, w.start).UTC(),
+		End:     time.Unix(0, w.end).UTC(),
+		Kinds:   map[string]uint64{},
+		Tags:    map[string]uint64{},
+		Groups:  map[string]GroupTruth{},
+		Sensors: map[string]*SensorTruth{},
+		Sources: map[string]*SourceTruth{},
+	}
+	for k, n := range kinds {
+		if n > 0 {
+			t.Kinds[kind(k).String()] = n
+		}
+	}
+	tagList := record.AllTags()
+	for gi, g := range w.groups {
+		t.Groups[g] = GroupTruth{Sensors: w.groupSize[gi]}
+	}
+	for i := range w.sensors {
+		s := &w.sensors[i]
+		c := &s.count
+		st := &SensorTruth{Group: s.group, Packets: c.packets, Ports: map[string]uint64{}, Months: map[string]uint64{}, Tags: map[string]uint64{}}
+		t.Packets += c.packets
+		g := t.Groups[s.group]
+		g.Packets += c.packets
+		t.Groups[s.group] = g
+		add := func(slot uint32, n uint64) {
+			if n > 0 {
+				st.Ports[slotKey(slot).Label()] += n
+			}
+		}
+		if c.dense != nil {
+			for slot, n := range c.dense {
+				add(uint32(slot), n)
+			}
+		}
+		for slot, n := range c.ports {
+			add(slot, n)
+		}
+		for m, n := range c.months {
+			if n > 0 {
+				st.Months[monthNames[m]] = n
+			}
+		}
+		for j, tag := range tagList {
+			if n := c.tags[j]; n > 0 {
+				st.Tags[tag.String()] = n
+				t.Tags[tag.String()] += n
+			}
+		}
+		t.Sensors[s.name] = st
+	}
+	for i := range w.sources {
+		s := &w.sources[i]
+		if s.packets == 0 {
+			continue
+		}
+		// Source addresses are unique (world.used4, used6), so each
+		// source is one entry. Tags.Names is in output order; sort by name.
+		st := &SourceTruth{Packets: s.packets, Kind: s.kind.String(), Tags: s.tags.Names(), Sensors: bits.OnesCount64(s.sensors)}
+		slices.Sort(st.Tags)
+		if st.Tags == nil {
+			st.Tags = []string{}
+		}
+		t.Sources[w.sourceAddr(s).String()] = st
+	}
+	return t
+}
+
+func (w *world) sourceAddr(s *source) netip.Addr {
+	if s.v6 {
+		return netip.AddrFrom16(w.addr6[s.addr])
+	}
+	a := s.addr
+	return netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
+}
