@@ -15,6 +15,7 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/decode"
 	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/portcount"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 )
 
@@ -29,37 +30,12 @@ type Config struct {
 // DefaultConfig returns the defaults: top 10 ports, 10 sources.
 func DefaultConfig() Config { return Config{Top: 10, Sources: 10} }
 
-// portSlots indexes per-sensor port counters: TCP ports, then UDP ports,
-// then one slot per other IP protocol (and port-less TCP/UDP fragments).
-const (
-	udpBase    = 1 << 16
-	otherBase  = 2 << 16
-	portSlots  = otherBase + 256
-	denseAfter = 4096 // packets after which a sensor's port counters become a flat array
-)
-
 type sensorStats struct {
 	name, group string
 	packets     uint64
-	months      []uint64          // by month index
-	tags        [16]uint64        // by tag bit
-	portsDense  []uint64          // portSlots counters, once the sensor is busy
-	portsSparse map[uint32]uint64 // slot → packets, for quiet sensors
-}
-
-func (s *sensorStats) countPort(slot uint32) {
-	if s.portsDense != nil {
-		s.portsDense[slot]++
-		return
-	}
-	s.portsSparse[slot]++
-	if s.packets >= denseAfter {
-		s.portsDense = make([]uint64, portSlots)
-		for k, v := range s.portsSparse {
-			s.portsDense[k] = v
-		}
-		s.portsSparse = nil
-	}
+	months      []uint64   // by month index
+	tags        [16]uint64 // by tag bit
+	ports       portcount.Counter
 }
 
 type sourceStats struct {
@@ -127,7 +103,7 @@ func New(cfg Config, f *fleet.Fleet) *Analyzer {
 }
 
 func newSensorStats(name, group string) sensorStats {
-	return sensorStats{name: name, group: group, portsSparse: map[uint32]uint64{}}
+	return sensorStats{name: name, group: group}
 }
 
 // AutoGroup is the group of sensors created without a fleet.
@@ -179,9 +155,9 @@ func (a *Analyzer) Add(r *record.Record) {
 		s.months = append(s.months, make([]uint64, a.curMonth+1-len(s.months))...)
 	}
 	s.months[a.curMonth]++
-	s.countPort(portSlot(r))
+	s.ports.Add(portcount.Slot(r.Key()))
 	for t := r.Tags; t != 0; t &= t - 1 {
-		s.tags[trailingBit(t)]++
+		s.tags[t.Index()]++
 	}
 
 	src.packets++
@@ -195,38 +171,6 @@ func (a *Analyzer) Add(r *record.Record) {
 		src.sensors |= 1 << si
 	}
 	src.tags |= r.Tags
-}
-
-func trailingBit(t record.Tags) int {
-	n := 0
-	for t&1 == 0 {
-		t >>= 1
-		n++
-	}
-	return n
-}
-
-func portSlot(r *record.Record) uint32 {
-	if r.HasTransport {
-		switch r.Protocol {
-		case record.ProtoTCP:
-			return uint32(r.DstPort)
-		case record.ProtoUDP:
-			return udpBase + uint32(r.DstPort)
-		}
-	}
-	return otherBase + uint32(r.Protocol)
-}
-
-func slotKey(slot uint32) record.PortKey {
-	switch {
-	case slot < udpBase:
-		return record.PortKey{Protocol: record.ProtoTCP, Port: uint16(slot), HasPort: true}
-	case slot < otherBase:
-		return record.PortKey{Protocol: record.ProtoUDP, Port: uint16(slot - udpBase), HasPort: true}
-	default:
-		return record.PortKey{Protocol: uint8(slot - otherBase)}
-	}
 }
 
 func (a *Analyzer) source(addr netip.Addr) *sourceStats {

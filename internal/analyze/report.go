@@ -156,7 +156,7 @@ func (a *Analyzer) Report() *Report {
 func tagMap(counts *[16]uint64) map[string]uint64 {
 	m := map[string]uint64{}
 	for _, t := range record.AllTags() {
-		m[t.String()] = counts[trailingBit(t)]
+		m[t.String()] = counts[t.Index()]
 	}
 	return m
 }
@@ -164,20 +164,9 @@ func tagMap(counts *[16]uint64) map[string]uint64 {
 // topPorts ranks by packets descending, then label ascending.
 func (s *sensorStats) topPorts(n int) []PortCount {
 	var all []PortCount
-	add := func(slot uint32, v uint64) {
-		if v > 0 {
-			all = append(all, PortCount{Port: slotKey(slot).Label(), Packets: v})
-		}
-	}
-	if s.portsDense != nil {
-		for slot, v := range s.portsDense {
-			add(uint32(slot), v)
-		}
-	} else {
-		for slot, v := range s.portsSparse {
-			add(slot, v)
-		}
-	}
+	s.ports.Each(func(k record.PortKey, n uint64) {
+		all = append(all, PortCount{Port: k.Label(), Packets: n})
+	})
 	SortPorts(all)
 	if len(all) > n {
 		all = all[:n]

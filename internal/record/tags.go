@@ -40,6 +40,10 @@ const ScannerTags = TagMirai | TagZMap | TagMasscan | TagNmap | TagUnicornscan
 // Has reports whether every tag in u is in t.
 func (t Tags) Has(u Tags) bool { return t&u == u }
 
+// Index returns the bit number of the lowest tag in t (0 for mirai), for
+// counters kept in arrays indexed by tag; 16 for an empty set.
+func (t Tags) Index() int { return bits.TrailingZeros16(uint16(t)) }
+
 // Len returns the number of tags in the set.
 func (t Tags) Len() int { return bits.OnesCount16(uint16(t)) }
 

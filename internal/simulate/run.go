@@ -350,7 +350,7 @@ func (g *generator) packet(b *batch, ts int64, p *pkt) error {
 		s.sensors |= 1 << sensor
 	}
 	g.kinds[s.kind]++
-	sen.count.count(portSlot(keyOf(p)), g.month, got)
+	sen.count.count(keyOf(p), g.month, got)
 
 	// encode
 	off := len(b.buf)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nightjar-telescope/nightjar/internal/portcount"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 )
 
@@ -80,70 +81,20 @@ func (t *Truth) WriteJSON(w io.Writer) error {
 type sensorCount struct {
 	packets uint64
 	tags    [8]uint64
-	ports   map[uint32]uint64 // by portSlot; dense once busy
-	dense   []uint64
+	ports   portcount.Counter
 	months  []uint64 // by month index since the start month
 }
 
-const (
-	portSlots  = 2*65536 + 256
-	denseAfter = 1 << 16
-)
-
-// portSlot packs a PortKey: TCP ports, then UDP ports, then protocols.
-func portSlot(k record.PortKey) uint32 {
-	switch {
-	case k.HasPort && k.Protocol == protoTCP:
-		return uint32(k.Port)
-	case k.HasPort && k.Protocol == protoUDP:
-		return 65536 + uint32(k.Port)
-	}
-	return 2*65536 + uint32(k.Protocol)
-}
-
-func slotKey(slot uint32) record.PortKey {
-	switch {
-	case slot < 65536:
-		return record.PortKey{Protocol: protoTCP, Port: uint16(slot), HasPort: true}
-	case slot < 2*65536:
-		return record.PortKey{Protocol: protoUDP, Port: uint16(slot - 65536), HasPort: true}
-	}
-	return record.PortKey{Protocol: uint8(slot - 2*65536)}
-}
-
-func (c *sensorCount) count(slot uint32, month int, tags record.Tags) {
+func (c *sensorCount) count(k record.PortKey, month int, tags record.Tags) {
 	c.packets++
-	if c.dense != nil {
-		c.dense[slot]++
-	} else {
-		if c.ports == nil {
-			c.ports = map[uint32]uint64{}
-		}
-		c.ports[slot]++
-		if c.packets >= denseAfter {
-			c.dense = make([]uint64, portSlots)
-			for k, v := range c.ports {
-				c.dense[k] = v
-			}
-			c.ports = nil
-		}
-	}
+	c.ports.Add(portcount.Slot(k))
 	for month >= len(c.months) {
 		c.months = append(c.months, 0)
 	}
 	c.months[month]++
 	for t := tags; t != 0; t &= t - 1 {
-		c.tags[trailingZeros(t)]++
+		c.tags[t.Index()]++
 	}
-}
-
-func trailingZeros(t record.Tags) int {
-	n := 0
-	for t&1 == 0 {
-		t >>= 1
-		n++
-	}
-	return n
 }
 
 // truth builds the Truth from the world's counters after a run.
@@ -175,19 +126,7 @@ func (w *world) truth(kinds *[numKinds]uint64, monthNames []string) *Truth {
 		g := t.Groups[s.group]
 		g.Packets += c.packets
 		t.Groups[s.group] = g
-		add := func(slot uint32, n uint64) {
-			if n > 0 {
-				st.Ports[slotKey(slot).Label()] += n
-			}
-		}
-		if c.dense != nil {
-			for slot, n := range c.dense {
-				add(uint32(slot), n)
-			}
-		}
-		for slot, n := range c.ports {
-			add(slot, n)
-		}
+		c.ports.Each(func(k record.PortKey, n uint64) { st.Ports[k.Label()] += n })
 		for m, n := range c.months {
 			if n > 0 {
 				st.Months[monthNames[m]] = n

@@ -1,0 +1,88 @@
+// Package portcount counts packets per destination "port" (a
+// record.PortKey: TCP or UDP port, or protocol) on the packet path. A
+// counter starts as a small map and turns into a flat array once busy, so
+// that thousands of quiet sensors stay cheap and a busy one costs one
+// array increment per packet.
+package portcount
+
+import "github.com/nightjar-telescope/nightjar/internal/record"
+
+// Slot numbers: TCP ports, then UDP ports, then one slot per other IP
+// protocol (port-less TCP/UDP fragments included).
+const (
+	udpBase   = 1 << 16
+	otherBase = 2 << 16
+	// Slots is the number of distinct slots.
+	Slots = otherBase + 256
+)
+
+// DenseAfter is the packet count at which a Counter switches to a flat
+// array of Slots counters (1 MiB).
+const DenseAfter = 4096
+
+// Slot packs a port key into a slot number.
+func Slot(k record.PortKey) uint32 {
+	if k.HasPort {
+		switch k.Protocol {
+		case record.ProtoTCP:
+			return uint32(k.Port)
+		case record.ProtoUDP:
+			return udpBase + uint32(k.Port)
+		}
+	}
+	return otherBase + uint32(k.Protocol)
+}
+
+// Key unpacks a slot number.
+func Key(slot uint32) record.PortKey {
+	switch {
+	case slot < udpBase:
+		return record.PortKey{Protocol: record.ProtoTCP, Port: uint16(slot), HasPort: true}
+	case slot < otherBase:
+		return record.PortKey{Protocol: record.ProtoUDP, Port: uint16(slot - udpBase), HasPort: true}
+	default:
+		return record.PortKey{Protocol: uint8(slot - otherBase)}
+	}
+}
+
+// Counter counts packets per slot. The zero value is ready to use.
+type Counter struct {
+	total  uint64
+	sparse map[uint32]uint64
+	dense  []uint64
+}
+
+// Add counts one packet in slot (a value returned by Slot).
+func (c *Counter) Add(slot uint32) {
+	c.total++
+	if c.dense != nil {
+		c.dense[slot]++
+		return
+	}
+	if c.sparse == nil {
+		c.sparse = map[uint32]uint64{}
+	}
+	c.sparse[slot]++
+	if c.total >= DenseAfter {
+		c.dense = make([]uint64, Slots)
+		for k, v := range c.sparse {
+			c.dense[k] = v
+		}
+		c.sparse = nil
+	}
+}
+
+// Total returns the number of packets counted.
+func (c *Counter) Total() uint64 { return c.total }
+
+// Each calls fn for every port with packets, in no particular order.
+func (c *Counter) Each(fn func(k record.PortKey, packets uint64)) {
+	for slot, n := range c.dense {
+		if n > 0 {
+			fn(Key(uint32(slot)), n)
+		}
+	}
+	for slot, n := range c.sparse {
+		fn(Key(slot), n)
+	}
+}
