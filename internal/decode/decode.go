@@ -240,7 +240,23 @@ func decodeIPv4(b []byte, rec *record.Record) Reason {
 	if total != 0 && total < len(b) {
 		b = b[:total]
 	}
-	return decodeTransport(b[ihl:], rec)
+	return fragmentTransport(decodeTransport(b[ihl:], rec), rec)
+}
+
+// fragmentTransport turns a truncated transport header in a first fragment
+// into a record without a transport header: a tiny first fragment (an
+// evasion technique) leaves the rest of the header to the next fragment,
+// and is a packet to count, not a malformed one.
+// Only a fragment with more to follow (MF) qualifies; an IPv6 atomic
+// fragment is a whole packet.
+func fragmentTransport(r Reason, rec *record.Record) Reason {
+	if rec.IPFlags&record.IPFlagMF != 0 {
+		switch r {
+		case TruncatedTCPHeader, TruncatedUDPHeader, TruncatedICMPHeader:
+			return OK
+		}
+	}
+	return r
 }
 
 func decodeIPv6(b []byte, rec *record.Record) Reason {
@@ -273,7 +289,7 @@ func decodeIPv6(b []byte, rec *record.Record) Reason {
 	if r != OK || rec.FragOffset != 0 {
 		return r
 	}
-	return decodeTransport(b[off:], rec)
+	return fragmentTransport(decodeTransport(b[off:], rec), rec)
 }
 
 // walkExt walks the IPv6 extension headers of packet b, starting with

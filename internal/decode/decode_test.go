@@ -147,6 +147,13 @@ func TestDecode(t *testing.T) {
 			},
 		},
 		{
+			name: "ipv4 tiny first fragment: 8 bytes of tcp", link: LinkRaw, frame: patch(frameFirstFrag[:28], 2, 0, 28),
+			want: record.Record{
+				Src: scanner4, Dst: dark4, IPVersion: 4, Protocol: record.ProtoTCP, TTL: 64,
+				IPID: 0xbeef, IPLen: 28, IPFlags: record.IPFlagMF | record.IPFlagReserved, Fragment: true,
+			},
+		},
+		{
 			name: "ipv4 later fragment", link: LinkRaw, frame: frameLaterFrag,
 			want: record.Record{
 				Src: scanner4, Dst: dark4, IPVersion: 4, Protocol: record.ProtoUDP, TTL: 64,
@@ -188,6 +195,13 @@ func TestDecode(t *testing.T) {
 				Src: scanner6, Dst: dark6, IPVersion: 6, Protocol: record.ProtoUDP, TTL: 255,
 				IPID: 0x01020304, IPLen: 60, IPFlags: record.IPFlagMF, Fragment: true,
 				HasTransport: true, SrcPort: 53, DstPort: 33333,
+			},
+		},
+		{
+			name: "ipv6 tiny first fragment: 4 bytes of udp", link: LinkRaw, frame: patch(frameIPv6FirstFrag[:40+8+4], 4, 0, 12),
+			want: record.Record{
+				Src: scanner6, Dst: dark6, IPVersion: 6, Protocol: record.ProtoUDP, TTL: 255,
+				IPID: 0x01020304, IPLen: 52, IPFlags: record.IPFlagMF, Fragment: true,
 			},
 		},
 		{

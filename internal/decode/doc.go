@@ -23,9 +23,10 @@
 //
 // # Performance
 //
-// Decode allocates nothing (a test asserts it) and decodes an Ethernet,
-// IPv4, TCP SYN frame with options in about 15 ns on a current x86 core; see
-// the benchmarks in decode_bench_test.go.
+// Decode allocates nothing (a test asserts it, on every test frame and
+// every prefix of it) and decodes an Ethernet, IPv4, TCP SYN frame with five
+// options about 5.5 times faster than gopacket's DecodingLayerParser (which
+// also allocates nothing); see decode_bench_test.go and README.md.
 //
 // For the differences from tshark's decoding and how the tests measure them,
 // see README.md in this directory.

@@ -50,7 +50,8 @@ const (
 	// before the transport header.
 	TooManyIPv6ExtHeaders
 	// TruncatedTCPHeader: fewer than the 20 bytes of the fixed TCP header
-	// inside the IP payload.
+	// inside the IP payload. (In a first fragment, a short transport
+	// header is not a skip: the record has HasTransport false.)
 	TruncatedTCPHeader
 	// BadTCPDataOffset: a TCP data offset below 5 (header shorter than 20
 	// bytes).
