@@ -2,14 +2,13 @@ package decode
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/nightjar-telescope/nightjar/internal/capfile"
 )
 
 // corpusDir holds the shared capture corpus (see its README).
@@ -28,38 +27,18 @@ type capFrame struct {
 // files; package capfile will replace it.
 func readFrames(t testing.TB, path string) ([]capFrame, error) {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var frames []capFrame
-	if len(b) >= 4 && binary.LittleEndian.Uint32(b) == 0x0a0d0d0a {
-		r, err := pcapgo.NewNgReader(bytes.NewReader(b), pcapgo.DefaultNgReaderOptions)
-		if err != nil {
-			return nil, err
-		}
-		for {
-			data, ci, err := r.ReadPacketData()
-			if err != nil {
-				return frames, eofNil(err)
-			}
-			iface, err := r.Interface(ci.InterfaceIndex)
-			if err != nil {
-				return frames, err
-			}
-			frames = append(frames, capFrame{link: LinkType(iface.LinkType), data: data, origLen: ci.Length})
-		}
-	}
-	r, err := pcapgo.NewReader(bytes.NewReader(b))
+	r, err := capfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	defer r.Close()
+	var frames []capFrame
+	var p capfile.Packet
 	for {
-		data, ci, err := r.ReadPacketData()
-		if err != nil {
+		if err := r.Next(&p); err != nil {
 			return frames, eofNil(err)
 		}
-		frames = append(frames, capFrame{link: LinkType(r.LinkType()), data: data, origLen: ci.Length})
+		frames = append(frames, capFrame{link: LinkType(p.LinkType), data: bytes.Clone(p.Data), origLen: int(p.OrigLen)})
 	}
 }
 
