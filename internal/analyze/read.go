@@ -7,7 +7,6 @@ import (
 
 	"github.com/nightjar-telescope/nightjar/internal/capfile"
 	"github.com/nightjar-telescope/nightjar/internal/decode"
-	"github.com/nightjar-telescope/nightjar/internal/record"
 )
 
 // Progress receives the reading position of the current file.
@@ -38,12 +37,12 @@ func (a *Analyzer) readFile(ctx context.Context, path string, progress Progress,
 	}
 	defer r.Close()
 
-	var (
-		p   capfile.Packet
-		rec record.Record
-	)
+	var p capfile.Packet
+	b := a.batch()
 	for {
-		if err := r.Next(&p); err != nil {
+		err := r.Next(&p)
+		if err != nil {
+			a.addBatch(b)
 			if errors.Is(err, io.EOF) {
 				err = nil
 			}
@@ -55,9 +54,12 @@ func (a *Analyzer) readFile(ctx context.Context, path string, progress Progress,
 		}
 		res.Frames++
 		a.frames++
-		a.AddFrame(decode.LinkType(p.LinkType), p.Data, p.Time, &rec)
+		if a.decodeInto(b, decode.LinkType(p.LinkType), p.Data, p.Time) && len(b.recs) == cap(b.recs) {
+			a.addBatch(b)
+		}
 		if res.Frames%progressEvery == 0 {
 			if err := ctx.Err(); err != nil {
+				a.addBatch(b)
 				return err
 			}
 			if progress != nil {
@@ -68,17 +70,28 @@ func (a *Analyzer) readFile(ctx context.Context, path string, progress Progress,
 	}
 }
 
-// AddFrame decodes one frame into rec and counts it, or counts why it was
-// skipped. rec is scratch space reused across calls.
-func (a *Analyzer) AddFrame(link decode.LinkType, frame []byte, ts int64, rec *record.Record) {
+// AddFrame decodes one frame and counts it, or counts why it was skipped.
+func (a *Analyzer) AddFrame(link decode.LinkType, frame []byte, ts int64) {
+	b := a.batch()
+	a.decodeInto(b, link, frame, ts)
+	a.addBatch(b)
+}
+
+// decodeInto decodes a frame into the next record of the batch and reports
+// whether it produced one; skips are counted by reason.
+func (a *Analyzer) decodeInto(b *batch, link decode.LinkType, frame []byte, ts int64) bool {
+	n := len(b.recs)
+	b.recs = b.recs[:n+1]
+	rec := &b.recs[n]
 	if reason := decode.Decode(link, frame, rec); reason != decode.OK {
+		b.recs = b.recs[:n]
 		if reason == decode.UnsupportedLinkType {
 			a.linkSkips[link]++
-			return
+		} else {
+			a.reasonCounts[reason]++
 		}
-		a.reasonCounts[reason]++
-		return
+		return false
 	}
 	rec.Time = ts
-	a.Add(rec)
+	return true
 }

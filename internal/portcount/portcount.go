@@ -17,7 +17,10 @@ const (
 )
 
 // DenseAfter is the packet count at which a Counter switches to a flat
-// array of Slots counters (1 MiB).
+// array of Slots uint32 counters (512 KiB). 32-bit counters halve the
+// array's cache footprint — random destination ports (backscatter, long-tail
+// scans) make each increment a likely cache miss — and a counter that wraps
+// carries 2^32 into a small map, so counts stay exact.
 const DenseAfter = 4096
 
 // Slot packs a port key into a slot number.
@@ -49,7 +52,8 @@ func Key(slot uint32) record.PortKey {
 type Counter struct {
 	total  uint64
 	sparse map[uint32]uint64
-	dense  []uint64
+	dense  []uint32
+	carry  map[uint32]uint64 // slot → multiples of 2^32 wrapped out of dense
 }
 
 // Add counts one packet in slot (a value returned by Slot).
@@ -57,6 +61,9 @@ func (c *Counter) Add(slot uint32) {
 	c.total++
 	if c.dense != nil {
 		c.dense[slot]++
+		if c.dense[slot] == 0 {
+			c.wrapped(slot)
+		}
 		return
 	}
 	if c.sparse == nil {
@@ -64,12 +71,19 @@ func (c *Counter) Add(slot uint32) {
 	}
 	c.sparse[slot]++
 	if c.total >= DenseAfter {
-		c.dense = make([]uint64, Slots)
+		c.dense = make([]uint32, Slots)
 		for k, v := range c.sparse {
-			c.dense[k] = v
+			c.dense[k] = uint32(v) // v < DenseAfter
 		}
 		c.sparse = nil
 	}
+}
+
+func (c *Counter) wrapped(slot uint32) {
+	if c.carry == nil {
+		c.carry = map[uint32]uint64{}
+	}
+	c.carry[slot] += 1 << 32
 }
 
 // Total returns the number of packets counted.
@@ -78,8 +92,8 @@ func (c *Counter) Total() uint64 { return c.total }
 // Each calls fn for every port with packets, in no particular order.
 func (c *Counter) Each(fn func(k record.PortKey, packets uint64)) {
 	for slot, n := range c.dense {
-		if n > 0 {
-			fn(Key(uint32(slot)), n)
+		if total := uint64(n) + c.carry[uint32(slot)]; total > 0 {
+			fn(Key(uint32(slot)), total)
 		}
 	}
 	for slot, n := range c.sparse {

@@ -51,3 +51,23 @@ func TestCounterSparseThenDense(t *testing.T) {
 		t.Errorf("dense=%v total=%d, want dense and %d", c.dense != nil, c.Total(), DenseAfter+13)
 	}
 }
+
+func TestCounterCarriesWrappedCounts(t *testing.T) {
+	t.Parallel()
+	var c Counter
+	k := record.PortKey{Protocol: record.ProtoTCP, Port: 23, HasPort: true}
+	for range DenseAfter {
+		c.Add(Slot(k))
+	}
+	// Put the counter just below the wrap rather than counting 2^32 packets.
+	c.dense[Slot(k)] = 1<<32 - 2
+	c.total = 1<<32 - 2
+	for range 5 {
+		c.Add(Slot(k))
+	}
+	var got uint64
+	c.Each(func(_ record.PortKey, n uint64) { got += n })
+	if want := uint64(1<<32 + 3); got != want || c.Total() != want {
+		t.Errorf("count after wrap = %d (total %d), want %d", got, c.Total(), want)
+	}
+}
