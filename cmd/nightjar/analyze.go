@@ -120,7 +120,12 @@ func runAnalyze(cmd *cobra.Command, o analyzeOptions, files []string) error {
 		if progress != nil {
 			cb = progress.update
 		}
-		err := a.ReadFile(cmd.Context(), path, cb)
+		var err error
+		if path == "-" {
+			err = a.ReadStream(cmd.Context(), "-", cmd.InOrStdin(), cb)
+		} else {
+			err = a.ReadFile(cmd.Context(), path, cb)
+		}
 		frames = a.Frames()
 		if err != nil {
 			if cmd.Context().Err() != nil {

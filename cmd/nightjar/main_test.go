@@ -5,6 +5,7 @@ import (
 	"flag"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -225,6 +226,39 @@ func TestHelp(t *testing.T) {
 		code, stdout, _ := nightjar(t, args...)
 		if code != 0 || !strings.Contains(stdout, "Usage:") {
 			t.Errorf("nightjar %v: exit %d, output:\n%s", args, code, stdout)
+		}
+	}
+}
+
+// TestAnalyzeStdin: "-" reads the capture from standard input, compressed
+// or not, with the same report as the file.
+func TestAnalyzeStdin(t *testing.T) {
+	t.Parallel()
+	dir, pcap, sensors := smallCapture(t)
+	data, err := os.ReadFile(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, fromFile, _ := nightjar(t, "analyze", "--sensors", sensors, "--format", "json", pcap)
+
+	zst := filepath.Join(dir, "small.pcap.zst")
+	cmd := exec.Command("zstd", "-q", "-o", zst, pcap)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("zstd not available: %v %s", err, out)
+	}
+	compressed, err := os.ReadFile(zst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, in := range map[string][]byte{"plain": data, "zstd": compressed} {
+		var out, errb bytes.Buffer
+		code := run(t.Context(), []string{"analyze", "--sensors", sensors, "--format", "json", "-"}, bytes.NewReader(in), &out, &errb)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", name, code, errb.String())
+		}
+		got := strings.Replace(out.String(), `"path": "-"`, `"path": "`+pcap+`"`, 1)
+		if diff := cmp.Diff(got, fromFile); diff != "" {
+			t.Errorf("%s stdin report differs from the file's (-stdin, +file):\n%s", name, diff)
 		}
 	}
 }

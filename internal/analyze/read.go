@@ -3,7 +3,9 @@ package analyze
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"runtime/debug"
 
 	"github.com/nightjar-telescope/nightjar/internal/capfile"
 	"github.com/nightjar-telescope/nightjar/internal/decode"
@@ -16,13 +18,27 @@ type Progress func(file string, done, total int64, frames uint64)
 // cancellation checks: rare enough to cost nothing per packet.
 const progressEvery = 1 << 16
 
-// ReadFile reads one capture ("-" for standard input) through the decoder
-// into the analyzer. A corrupt or truncated file ends with an error naming
-// the file and byte offset; the frames read before it stay counted, and the
-// error is also kept in the report's file list.
+// ReadFile reads one capture ("-" for the process's standard input)
+// through the decoder into the analyzer. A corrupt or truncated file ends
+// with an error naming the file and byte offset; the frames read before it
+// stay counted, and the error is also kept in the report's file list.
 func (a *Analyzer) ReadFile(ctx context.Context, path string, progress Progress) error {
+	return a.read(ctx, path, progress, func() (*capfile.Reader, error) { return capfile.Open(path) })
+}
+
+// ReadStream is ReadFile for a capture that is not a file, such as a
+// command's standard input; name labels it in errors and the report.
+func (a *Analyzer) ReadStream(ctx context.Context, name string, in io.Reader, progress Progress) error {
+	return a.read(ctx, name, progress, func() (*capfile.Reader, error) { return capfile.NewReader(name, in) })
+}
+
+func (a *Analyzer) read(ctx context.Context, path string, progress Progress, open func() (*capfile.Reader, error)) error {
 	res := FileResult{Path: path}
-	err := a.readFile(ctx, path, progress, &res)
+	r, err := open()
+	if err == nil {
+		err = a.readAll(ctx, r, path, progress, &res)
+		r.Close()
+	}
 	if err != nil {
 		res.Error = err.Error()
 	}
@@ -30,15 +46,29 @@ func (a *Analyzer) ReadFile(ctx context.Context, path string, progress Progress)
 	return err
 }
 
-func (a *Analyzer) readFile(ctx context.Context, path string, progress Progress, res *FileResult) error {
-	r, err := capfile.Open(path)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
+// ErrFileChanged reports that a memory-mapped capture shrank while it was
+// read (another process truncated it).
+var ErrFileChanged = errors.New("capture file shrank while being read (truncated by another process?)")
+
+func (a *Analyzer) readAll(ctx context.Context, r *capfile.Reader, path string, progress Progress, res *FileResult) (err error) {
+	// capfile maps regular files into memory: if another process truncates
+	// the file under us, reading the lost pages faults. Turn that fault into
+	// an error for this file instead of a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	b := a.batch()
+	defer func() {
+		if p := recover(); p != nil {
+			// SetPanicOnFault's panics carry the faulting address.
+			if _, ok := p.(interface{ Addr() uintptr }); ok {
+				a.addBatch(b) // the records decoded before the fault
+				err = fmt.Errorf("%s: %w", path, ErrFileChanged)
+				return
+			}
+			panic(p)
+		}
+	}()
 
 	var p capfile.Packet
-	b := a.batch()
 	for {
 		err := r.Next(&p)
 		if err != nil {
@@ -52,9 +82,10 @@ func (a *Analyzer) readFile(ctx context.Context, path string, progress Progress,
 			}
 			return err
 		}
+		full := a.decodeInto(b, decode.LinkType(p.LinkType), p.Data, p.Time) && len(b.recs) == cap(b.recs)
 		res.Frames++
 		a.frames++
-		if a.decodeInto(b, decode.LinkType(p.LinkType), p.Data, p.Time) && len(b.recs) == cap(b.recs) {
+		if full {
 			a.addBatch(b)
 		}
 		if res.Frames%progressEvery == 0 {
@@ -80,11 +111,11 @@ func (a *Analyzer) AddFrame(link decode.LinkType, frame []byte, ts int64) {
 // decodeInto decodes a frame into the next record of the batch and reports
 // whether it produced one; skips are counted by reason.
 func (a *Analyzer) decodeInto(b *batch, link decode.LinkType, frame []byte, ts int64) bool {
+	// The batch grows only by complete records: a fault while decoding
+	// (see readAll) leaves it consistent.
 	n := len(b.recs)
-	b.recs = b.recs[:n+1]
-	rec := &b.recs[n]
+	rec := &b.recs[:n+1][n]
 	if reason := decode.Decode(link, frame, rec); reason != decode.OK {
-		b.recs = b.recs[:n]
 		if reason == decode.UnsupportedLinkType {
 			a.linkSkips[link]++
 		} else {
@@ -93,5 +124,6 @@ func (a *Analyzer) decodeInto(b *batch, link decode.LinkType, frame []byte, ts i
 		return false
 	}
 	rec.Time = ts
+	b.recs = b.recs[:n+1]
 	return true
 }
