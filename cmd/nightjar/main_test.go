@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nightjar-telescope/nightjar/internal/testenv"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -244,7 +246,7 @@ func TestAnalyzeStdin(t *testing.T) {
 	zst := filepath.Join(dir, "small.pcap.zst")
 	cmd := exec.Command("zstd", "-q", "-o", zst, pcap)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("zstd not available: %v %s", err, out)
+		testenv.Missing(t, "zstd not available: %v %s", err, out)
 	}
 	compressed, err := os.ReadFile(zst)
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nightjar-telescope/nightjar/internal/testenv"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/gopacket/gopacket"
@@ -131,7 +133,7 @@ func corpusFiles(t testing.TB) []string {
 		files = append(files, m...)
 	}
 	if len(files) == 0 {
-		t.Skipf("no capture corpus in %s", corpusDir)
+		testenv.Missing(t, "no capture corpus in %s", corpusDir)
 	}
 	sort.Strings(files)
 	return files

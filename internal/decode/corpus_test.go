@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/nightjar-telescope/nightjar/internal/testenv"
 
 	"github.com/nightjar-telescope/nightjar/internal/capfile"
 )
@@ -58,10 +59,7 @@ func corpusFiles(t testing.TB, dir string) []string {
 		t.Fatal(err)
 	}
 	if len(files) == 0 {
-		if os.Getenv("NIGHTJAR_REQUIRE_INTEGRATION") == "1" {
-			t.Fatalf("no capture files in %s", filepath.Join(corpusDir, dir))
-		}
-		t.Skipf("no capture files in %s: the shared corpus is missing", filepath.Join(corpusDir, dir))
+		testenv.Missing(t, "no capture files in %s: the shared corpus is missing", filepath.Join(corpusDir, dir))
 	}
 	return files
 }

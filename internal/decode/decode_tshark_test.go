@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nightjar-telescope/nightjar/internal/testenv"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nightjar-telescope/nightjar/internal/record"
@@ -322,14 +324,7 @@ func classify(fr capFrame, reason Reason, rec *record.Record, tf tsharkFrame) st
 }
 
 func TestDecodeTshark(t *testing.T) {
-	require := os.Getenv("NIGHTJAR_REQUIRE_INTEGRATION") == "1"
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		if require {
-			t.Fatalf("tshark not found and NIGHTJAR_REQUIRE_INTEGRATION=1: %v", err)
-		}
-		t.Skipf("tshark not found (install Debian's tshark package to run this test): %v", err)
-	}
+	tshark := testenv.Tool(t, "tshark")
 	if testing.Short() {
 		t.Skip("skipping the tshark comparison in -short mode")
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/nightjar-telescope/nightjar/internal/testenv"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nightjar-telescope/nightjar/internal/capfile"
@@ -94,7 +96,7 @@ func isProbe(r *record.Record) bool {
 // (../shared/corpus/scanners/README.md says how each capture was made).
 func TestScannerCorpus(t *testing.T) {
 	if _, err := os.Stat(scannersDir); err != nil {
-		t.Skipf("scanner corpus not found at %s: %v", scannersDir, err)
+		testenv.Missing(t, "scanner corpus not found at %s: %v", scannersDir, err)
 	}
 	tests := []struct {
 		file string
@@ -156,7 +158,7 @@ func TestScannerCorpus(t *testing.T) {
 func TestBackscatterCorpus(t *testing.T) {
 	path := filepath.Join(scannersDir, "hping3_synack_randsrc.pcap")
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("scanner corpus not found: %v", err)
+		testenv.Missing(t, "scanner corpus not found: %v", err)
 	}
 	tags := map[netip.Addr]record.Tags{}
 	forEachRecord(t, path, func(r *record.Record) { tags[r.Src] |= r.Tags })
