@@ -224,13 +224,13 @@ func (a *Analyzer) topSources() []SourceReport {
 		if c := cmp.Compare(a.sources[y].packets, a.sources[x].packets); c != 0 {
 			return c
 		}
-		return a.sources[x].addr.Compare(a.sources[y].addr)
+		return a.sourceAddrs[x].Compare(a.sourceAddrs[y])
 	})
 	out := make([]SourceReport, 0, n)
 	for _, i := range idx[:n] {
 		s := &a.sources[i]
 		sr := SourceReport{
-			IP:        s.addr.String(),
+			IP:        a.sourceAddrs[i].String(),
 			Packets:   s.packets,
 			Tags:      s.tags.Names(),
 			FirstSeen: time.Unix(0, s.first).UTC(),

@@ -5,10 +5,15 @@ package analyze
 // per-source lookup is the largest cost after decoding
 // (BenchmarkAddrTable vs BenchmarkGoMap in srctable_test.go).
 type addrTable struct {
-	keys  []uint32
-	vals  []int32 // index+1; 0 marks an empty slot
-	shift uint    // 32 - log2(len(keys))
+	slots []addrSlot
+	shift uint // 32 - log2(len(slots))
 	n     int
+}
+
+// addrSlot keeps key and value side by side: one cache miss per probe.
+type addrSlot struct {
+	key uint32
+	val int32 // index+1; 0 marks an empty slot
 }
 
 const addrTableMinBits = 10
@@ -20,8 +25,7 @@ func newAddrTable() *addrTable {
 }
 
 func (t *addrTable) init(bits uint) {
-	t.keys = make([]uint32, 1<<bits)
-	t.vals = make([]int32, 1<<bits)
+	t.slots = make([]addrSlot, 1<<bits)
 	t.shift = 32 - bits
 	t.n = 0
 }
@@ -31,38 +35,38 @@ func (t *addrTable) slot(key uint32) uint32 { return (key * 0x9E3779B1) >> t.shi
 
 // get returns the index stored for key, or -1.
 func (t *addrTable) get(key uint32) int32 {
-	mask := uint32(len(t.keys) - 1)
+	mask := uint32(len(t.slots) - 1)
 	for i := t.slot(key); ; i = (i + 1) & mask {
-		v := t.vals[i]
-		if v == 0 {
+		s := t.slots[i]
+		if s.val == 0 {
 			return -1
 		}
-		if t.keys[i] == key {
-			return v - 1
+		if s.key == key {
+			return s.val - 1
 		}
 	}
 }
 
 // put stores idx for a key that is not in the table.
 func (t *addrTable) put(key uint32, idx int32) {
-	if 2*(t.n+1) > len(t.keys) {
+	if 2*(t.n+1) > len(t.slots) {
 		t.grow()
 	}
-	mask := uint32(len(t.keys) - 1)
+	mask := uint32(len(t.slots) - 1)
 	i := t.slot(key)
-	for t.vals[i] != 0 {
+	for t.slots[i].val != 0 {
 		i = (i + 1) & mask
 	}
-	t.keys[i], t.vals[i] = key, idx+1
+	t.slots[i] = addrSlot{key, idx + 1}
 	t.n++
 }
 
 func (t *addrTable) grow() {
-	keys, vals := t.keys, t.vals
+	old := t.slots
 	t.init(32 - t.shift + 1)
-	for i, v := range vals {
-		if v != 0 {
-			t.put(keys[i], v-1)
+	for _, s := range old {
+		if s.val != 0 {
+			t.put(s.key, s.val-1)
 		}
 	}
 }
