@@ -153,6 +153,7 @@ func (a *Analyzer) batch() *batch {
 func (a *Analyzer) Add(r *record.Record) {
 	b := a.batch()
 	b.recs = append(b.recs[:0], *r)
+	b.recs[0].Tags = fingerprint.Tag(&b.recs[0])
 	a.count(b)
 	r.Tags = b.recs[0].Tags
 	b.recs = b.recs[:0]
@@ -164,10 +165,11 @@ func (a *Analyzer) addBatch(b *batch) {
 	b.recs = b.recs[:0]
 }
 
-// count counts the records of b.
+// count counts the records of b, whose stateless tags are set.
 func (a *Analyzer) count(b *batch) {
 	recs := b.recs
-	// Pass 1: sensor, stateless tags, source index. Independent per record.
+	// Pass 1: sensor and source index (the stateless tags are set when
+	// decoding). Independent per record.
 	for i := range recs {
 		r := &recs[i]
 		si := a.sensorFor(r.Dst)
@@ -175,7 +177,6 @@ func (a *Analyzer) count(b *batch) {
 		if si < 0 {
 			continue
 		}
-		r.Tags = fingerprint.Tag(r)
 		b.source[i] = a.sourceIndex(r.Src)
 	}
 	// Pass 2: per-source state, in packet order (unicornscan compares a

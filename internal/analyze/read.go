@@ -9,6 +9,7 @@ import (
 
 	"github.com/nightjar-telescope/nightjar/internal/capfile"
 	"github.com/nightjar-telescope/nightjar/internal/decode"
+	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 )
 
 // Progress receives the reading position of the current file.
@@ -51,11 +52,11 @@ func (a *Analyzer) read(ctx context.Context, path string, progress Progress, ope
 var ErrFileChanged = errors.New("capture file shrank while being read (truncated by another process?)")
 
 func (a *Analyzer) readAll(ctx context.Context, r *capfile.Reader, path string, progress Progress, res *FileResult) (err error) {
+	b := a.batch()
 	// capfile maps regular files into memory: if another process truncates
 	// the file under us, reading the lost pages faults. Turn that fault into
 	// an error for this file instead of a crash.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	b := a.batch()
 	defer func() {
 		if p := recover(); p != nil {
 			// SetPanicOnFault's panics carry the faulting address.
@@ -124,6 +125,7 @@ func (a *Analyzer) decodeInto(b *batch, link decode.LinkType, frame []byte, ts i
 		return false
 	}
 	rec.Time = ts
+	rec.Tags = fingerprint.Tag(rec)
 	b.recs = b.recs[:n+1]
 	return true
 }
