@@ -48,88 +48,83 @@ func (rep *Report) WriteTable(w io.Writer) error {
 		}
 	}
 
-	p("\nPackets per sensor\nSENSOR\tGROUP\tPACKETS\n")
+	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")) }
+	section := func(title string, header ...string) {
+		p("\n%s\n", title)
+		row(header...)
+	}
+
+	section("Packets per sensor", "SENSOR", "GROUP", "PACKETS")
 	for _, s := range rep.Sensors {
-		p("%s\t%s\t%s\n", s.Name, s.Group, Thousands(s.Packets))
+		row(s.Name, s.Group, Thousands(s.Packets))
 	}
 
 	top := 0
+	names := []string{"RANK"}
 	for _, s := range rep.Sensors {
 		top = max(top, len(s.TopPorts))
+		names = append(names, s.Name)
 	}
-	p("\nTop destination ports per sensor\nRANK")
-	for _, s := range rep.Sensors {
-		p("\t%s", s.Name)
-	}
-	p("\n")
+	section("Top destination ports per sensor", names...)
 	for i := range top {
-		p("#%d", i+1)
+		cells := []string{"#" + strconv.Itoa(i+1)}
 		for _, s := range rep.Sensors {
 			cell := "-"
 			if i < len(s.TopPorts) {
 				cell = s.TopPorts[i].Port
 			}
-			p("\t%s", cell)
+			cells = append(cells, cell)
 		}
-		p("\n")
+		row(cells...)
 	}
 
-	p("\nPackets per sensor per month (UTC)\nSENSOR")
-	for _, m := range rep.Months {
-		p("\t%s", m)
-	}
-	p("\n")
+	section("Packets per sensor per month (UTC)", append([]string{"SENSOR"}, rep.Months...)...)
 	for _, s := range rep.Sensors {
-		p("%s", s.Name)
+		cells := []string{s.Name}
 		for _, m := range s.Months {
-			p("\t%s", Thousands(m.Packets))
+			cells = append(cells, Thousands(m.Packets))
 		}
-		p("\n")
+		row(cells...)
 	}
 
-	p("\nAverage packets per sensor per month, by group\nGROUP\tSENSORS")
-	for _, m := range rep.Months {
-		p("\t%s", m)
-	}
-	p("\n")
+	section("Average packets per sensor per month, by group", append([]string{"GROUP", "SENSORS"}, rep.Months...)...)
 	for _, g := range rep.Groups {
-		p("%s\t%d", g.Name, g.Sensors)
+		cells := []string{g.Name, strconv.Itoa(g.Sensors)}
 		for _, m := range g.Months {
-			p("\t%s", formatAvg(m.AvgPacketsPerSensor))
+			cells = append(cells, formatAvg(m.AvgPacketsPerSensor))
 		}
-		p("\n")
+		row(cells...)
 	}
 
-	p("\nTagged packets\nSENSOR")
-	tags := record.AllTags()
-	for _, t := range tags {
-		p("\t%s", t)
+	tags := []string{"SENSOR"}
+	for _, t := range record.AllTags() {
+		tags = append(tags, t.String())
 	}
-	p("\n")
+	section("Tagged packets", tags...)
 	for _, s := range rep.Sensors {
-		p("%s", s.Name)
-		for _, t := range tags {
-			p("\t%s", Thousands(s.Tags[t.String()]))
+		cells := []string{s.Name}
+		for _, t := range tags[1:] {
+			cells = append(cells, Thousands(s.Tags[t]))
 		}
-		p("\n")
+		row(cells...)
 	}
 
 	if len(rep.Sources) > 0 {
-		p("\nTop sources\nSOURCE\tPACKETS\tSENSORS\tFIRST SEEN\tLAST SEEN\tTAGS\n")
+		section("Top sources", "SOURCE", "PACKETS", "SENSORS", "FIRST SEEN", "LAST SEEN", "TAGS")
 		for _, s := range rep.Sources {
 			sensors := "-"
 			if s.Sensors > 0 {
 				sensors = strconv.Itoa(s.Sensors)
 			}
-			p("%s\t%s\t%s\t%s\t%s\t%s\n", s.IP, Thousands(s.Packets), sensors,
+			row(s.IP, Thousands(s.Packets), sensors,
 				s.FirstSeen.Format("2006-01-02 15:04"), s.LastSeen.Format("2006-01-02 15:04"), strings.Join(s.Tags, ","))
 		}
 	}
 
 	if len(rep.Skipped) > 0 {
-		p("\nSkipped frames\nREASON\tFRAMES\n")
+		section("Skipped frames", "REASON", "FRAMES")
 		for _, k := range sortedKeys(rep.Skipped) {
-			p("%s\t%s\n", k, Thousands(rep.Skipped[k]))
+			row(k, Thousands(rep.Skipped[k]))
 		}
 	}
 	return tw.Flush()
