@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"net"
 	"os"
@@ -262,5 +263,38 @@ func TestAnalyzeStdin(t *testing.T) {
 		if diff := cmp.Diff(got, fromFile); diff != "" {
 			t.Errorf("%s stdin report differs from the file's (-stdin, +file):\n%s", name, diff)
 		}
+	}
+}
+
+// TestAnalyzeCorpusLosesNothing runs the CLI over tcpdump's 830 regression
+// captures, many malformed on purpose: no crash, no error, and every frame
+// is either a counted packet or a skip with a reason.
+func TestAnalyzeCorpusLosesNothing(t *testing.T) {
+	t.Parallel()
+	dir := testenv.Corpus(t, "tcpdump-tests")
+	files, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil || len(files) < 800 {
+		t.Fatalf("corpus: %d files, %v", len(files), err)
+	}
+	code, stdout, stderr := nightjar(t, append([]string{"analyze", "--quiet", "--format", "json", "--top", "1", "--sources", "1"}, files...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Frames, Packets, Unmatched uint64
+		Skipped                    map[string]uint64
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var skipped uint64
+	for _, n := range rep.Skipped {
+		skipped += n
+	}
+	if rep.Frames == 0 || rep.Packets+rep.Unmatched+skipped != rep.Frames {
+		t.Errorf("frames %d != packets %d + unmatched %d + skipped %d", rep.Frames, rep.Packets, rep.Unmatched, skipped)
+	}
+	if rep.Skipped["unsupported-link-type: IEEE802_11_RADIOTAP (127)"] == 0 {
+		t.Errorf("skips do not name the link type: %v", rep.Skipped)
 	}
 }
