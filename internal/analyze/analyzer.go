@@ -10,8 +10,6 @@
 package analyze
 
 import (
-	"net/netip"
-
 	"github.com/nightjar-telescope/nightjar/internal/decode"
 	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
@@ -54,7 +52,7 @@ type Analyzer struct {
 	cfg     Config
 	fleet   *fleet.Fleet // nil: every destination address is its own sensor
 	matcher *fleet.Matcher
-	auto    map[netip.Addr]int32 // destination → sensor, without a fleet
+	auto    map[record.Addr]int32 // destination → sensor, without a fleet
 
 	sensors []sensorStats
 
@@ -69,9 +67,9 @@ type Analyzer struct {
 	reasonCounts       [256]uint64 // by decode.Reason
 	linkSkips          map[decode.LinkType]uint64
 	src4               *addrTable
-	src6               map[netip.Addr]int32
+	src6               map[record.Addr]int32
 	sources            []sourceStats
-	sourceAddrs        []netip.Addr // by source index
+	sourceAddrs        []record.Addr // by source index
 	files              []FileResult
 	frames             uint64
 	scratch            *batch
@@ -93,7 +91,7 @@ func New(cfg Config, f *fleet.Fleet) *Analyzer {
 		skipped:   map[string]uint64{},
 		linkSkips: map[decode.LinkType]uint64{},
 		src4:      newAddrTable(),
-		src6:      map[netip.Addr]int32{},
+		src6:      map[record.Addr]int32{},
 	}
 	if f != nil {
 		a.matcher = fleet.NewMatcher(f)
@@ -101,7 +99,7 @@ func New(cfg Config, f *fleet.Fleet) *Analyzer {
 			a.sensors = append(a.sensors, newSensorStats(s.Name, s.Group))
 		}
 	} else {
-		a.auto = map[netip.Addr]int32{}
+		a.auto = map[record.Addr]int32{}
 	}
 	return a
 }
@@ -114,9 +112,12 @@ func newSensorStats(name, group string) sensorStats {
 const AutoGroup = "all"
 
 // sensorFor returns the sensor index of a destination, or -1.
-func (a *Analyzer) sensorFor(dst netip.Addr) int {
+func (a *Analyzer) sensorFor(dst record.Addr) int {
 	if a.matcher != nil {
-		return a.matcher.Lookup(dst)
+		if dst.Is4() {
+			return a.matcher.Lookup4(dst.Uint32())
+		}
+		return a.matcher.Lookup(dst.Netip())
 	}
 	if i, ok := a.auto[dst]; ok {
 		return int(i)
@@ -236,10 +237,9 @@ func (a *Analyzer) count(b *batch) {
 }
 
 // sourceIndex returns the index of addr's entry in a.sources, adding it.
-func (a *Analyzer) sourceIndex(addr netip.Addr) int32 {
+func (a *Analyzer) sourceIndex(addr record.Addr) int32 {
 	if addr.Is4() {
-		b := addr.As4()
-		key := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		key := addr.Uint32()
 		if i := a.src4.get(key); i >= 0 {
 			return i
 		}

@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"net/netip"
 	"testing"
 	"time"
 
@@ -39,7 +38,7 @@ func (p pkt) record(t *testing.T) record.Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, dst := netip.MustParseAddr(p.src), netip.MustParseAddr(p.dst)
+	src, dst := record.MustParseAddr(p.src), record.MustParseAddr(p.dst)
 	r := record.Record{
 		Time: ts.UnixNano(), Src: src, Dst: dst, IPVersion: 4, Protocol: p.proto,
 		TTL: 50, HasTransport: true, SrcPort: 40000, DstPort: p.port, Seq: 7, IPID: 9,
@@ -148,9 +147,7 @@ func TestQuietSensorCountsInGroupAverage(t *testing.T) {
 func TestTagsAndUnicornscanPerSource(t *testing.T) {
 	t.Parallel()
 	a := New(DefaultConfig(), nil)
-	dst := netip.MustParseAddr("198.18.1.1")
-	b := dst.As4()
-	dst32 := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	dst32 := record.MustParseAddr("198.18.1.1").Uint32()
 	mirai := func(r *record.Record) { r.Seq = dst32 }
 	const key = 0xabcdef01
 	unicorn := func(port uint16) func(*record.Record) {
@@ -207,5 +204,22 @@ func TestThousands(t *testing.T) {
 		if got := Thousands(in); got != want {
 			t.Errorf("Thousands(%d) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestTopPortsTieAtTheCut: when the n-th and (n+1)-th ports have the same
+// count, the label decides ("22/TCP" before "445/TCP").
+func TestTopPortsTieAtTheCut(t *testing.T) {
+	t.Parallel()
+	a := New(Config{Top: 2}, testFleet(t))
+	var pkts []pkt
+	pkts = append(pkts, repeat(3, pkt{"192.0.2.1", "198.18.1.1", record.ProtoTCP, 23, "2024-07-03", nil})...)
+	pkts = append(pkts, repeat(2, pkt{"192.0.2.1", "198.18.1.1", record.ProtoTCP, 445, "2024-07-03", nil})...)
+	pkts = append(pkts, repeat(2, pkt{"192.0.2.1", "198.18.1.1", record.ProtoTCP, 22, "2024-07-03", nil})...)
+	pkts = append(pkts, pkt{"192.0.2.1", "198.18.1.1", record.ProtoTCP, 1, "2024-07-03", nil})
+	feed(t, a, pkts...)
+	got := a.Report().Sensors[0].TopPorts
+	if diff := cmp.Diff(got, []PortCount{{"23/TCP", 3}, {"22/TCP", 2}}); diff != "" {
+		t.Errorf("TopPorts (-got, +want):\n%s", diff)
 	}
 }

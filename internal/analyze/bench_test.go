@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"math/rand/v2"
-	"net/netip"
 	"testing"
 
 	"github.com/nightjar-telescope/nightjar/internal/record"
@@ -13,8 +12,8 @@ import (
 func syntheticRecords(n, sources int) []record.Record {
 	rng := rand.New(rand.NewPCG(1, 2))
 	zipf := rand.NewZipf(rng, 1.2, 1, uint64(sources-1))
-	dsts := []netip.Addr{
-		netip.MustParseAddr("198.18.1.1"), netip.MustParseAddr("198.18.2.7"), netip.MustParseAddr("198.19.1.1"),
+	dsts := []record.Addr{
+		record.MustParseAddr("198.18.1.1"), record.MustParseAddr("198.18.2.7"), record.MustParseAddr("198.19.1.1"),
 	}
 	ports := []uint16{23, 23, 23, 2323, 22, 80, 443, 8728, 6379, 3389, 445}
 	recs := make([]record.Record, n)
@@ -23,7 +22,7 @@ func syntheticRecords(n, sources int) []record.Record {
 		s := uint32(zipf.Uint64())*2654435761 | 1
 		recs[i] = record.Record{
 			Time: t0 + int64(i)*1e6, IPVersion: 4, Protocol: record.ProtoTCP, TTL: 50, HasTransport: true,
-			Src:     netip.AddrFrom4([4]byte{byte(s >> 24), byte(s >> 16), byte(s >> 8), byte(s)}),
+			Src:     record.AddrFrom4([4]byte{byte(s >> 24), byte(s >> 16), byte(s >> 8), byte(s)}),
 			Dst:     dsts[rng.IntN(len(dsts))],
 			SrcPort: uint16(rng.Uint32()), DstPort: ports[rng.IntN(len(ports))],
 			TCPFlags: record.FlagSYN, Seq: rng.Uint32(), IPID: uint32(rng.Uint32() & 0xffff), Window: 29200,
@@ -55,8 +54,7 @@ func BenchmarkGoMap(b *testing.B) {
 	b.ResetTimer()
 	i := 0
 	for b.Loop() {
-		a4 := recs[i&(len(recs)-1)].Src.As4()
-		k := uint32(a4[0])<<24 | uint32(a4[1])<<16 | uint32(a4[2])<<8 | uint32(a4[3])
+		k := recs[i&(len(recs)-1)].Src.Uint32()
 		if _, ok := m[k]; !ok {
 			m[k] = int32(len(m))
 		}
@@ -70,8 +68,7 @@ func BenchmarkAddrTable(b *testing.B) {
 	b.ResetTimer()
 	i := 0
 	for b.Loop() {
-		a4 := recs[i&(len(recs)-1)].Src.As4()
-		k := uint32(a4[0])<<24 | uint32(a4[1])<<16 | uint32(a4[2])<<8 | uint32(a4[3])
+		k := recs[i&(len(recs)-1)].Src.Uint32()
 		if t.get(k) < 0 {
 			t.put(k, int32(t.len()))
 		}

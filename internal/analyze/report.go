@@ -161,17 +161,31 @@ func tagMap(counts *[16]uint64) map[string]uint64 {
 	return m
 }
 
-// topPorts ranks by packets descending, then label ascending.
+// topPorts ranks by packets descending, then label ascending. Labels are
+// built only for the ports that can make the top n: those with at least the
+// n-th largest count.
 func (s *sensorStats) topPorts(n int) []PortCount {
-	var all []PortCount
-	s.ports.Each(func(k record.PortKey, n uint64) {
-		all = append(all, PortCount{Port: k.Label(), Packets: n})
-	})
-	SortPorts(all)
-	if len(all) > n {
-		all = all[:n]
+	type slotCount struct {
+		key     record.PortKey
+		packets uint64
 	}
-	return all
+	var all []slotCount
+	s.ports.Each(func(k record.PortKey, p uint64) { all = append(all, slotCount{k, p}) })
+	if len(all) > n {
+		slices.SortFunc(all, func(x, y slotCount) int { return cmp.Compare(y.packets, x.packets) })
+		threshold := all[n-1].packets
+		cut := n
+		for cut < len(all) && all[cut].packets == threshold {
+			cut++
+		}
+		all = all[:cut]
+	}
+	top := make([]PortCount, len(all))
+	for i, c := range all {
+		top[i] = PortCount{Port: c.key.Label(), Packets: c.packets}
+	}
+	SortPorts(top)
+	return top[:min(n, len(top))]
 }
 
 // SortPorts orders port counts the way every Nightjar ranking does:

@@ -2,7 +2,6 @@ package decode
 
 import (
 	"encoding/binary"
-	"net/netip"
 
 	"github.com/nightjar-telescope/nightjar/internal/record"
 )
@@ -230,8 +229,8 @@ func decodeIPv4(b []byte, rec *record.Record) Reason {
 	rec.Fragment = frag&0x3fff != 0
 	rec.TTL = b[8]
 	rec.Protocol = b[9]
-	rec.Src = netip.AddrFrom4([4]byte(b[12:16]))
-	rec.Dst = netip.AddrFrom4([4]byte(b[16:20]))
+	rec.Src = record.AddrFrom4([4]byte(b[12:16]))
+	rec.Dst = record.AddrFrom4([4]byte(b[16:20]))
 	if rec.FragOffset != 0 {
 		return OK
 	}
@@ -270,8 +269,8 @@ func decodeIPv6(b []byte, rec *record.Record) Reason {
 	rec.IPVersion = 6
 	rec.IPLen = uint16(min(plen+40, 0xffff))
 	rec.TTL = b[7]
-	rec.Src = netip.AddrFrom16([16]byte(b[8:24]))
-	rec.Dst = netip.AddrFrom16([16]byte(b[24:40]))
+	rec.Src = record.AddrFrom16([16]byte(b[8:24]))
+	rec.Dst = record.AddrFrom16([16]byte(b[24:40]))
 	// A zero payload length is a jumbogram (RFC 2675) or a segmentation
 	// offload capture: bound by the captured bytes only.
 	if plen != 0 && 40+plen < len(b) {
@@ -466,8 +465,8 @@ func decodeInner4(q []byte, in *record.Inner) {
 	}
 	in.Valid = true
 	in.Protocol = q[9]
-	in.Src = netip.AddrFrom4([4]byte(q[12:16]))
-	in.Dst = netip.AddrFrom4([4]byte(q[16:20]))
+	in.Src = record.AddrFrom4([4]byte(q[12:16]))
+	in.Dst = record.AddrFrom4([4]byte(q[16:20]))
 	if binary.BigEndian.Uint16(q[6:8])&0x1fff == 0 {
 		innerPorts(q[ihl:], in)
 	}
@@ -482,8 +481,8 @@ func decodeInner6(q []byte, in *record.Inner) {
 		return
 	}
 	in.Valid = true
-	in.Src = netip.AddrFrom16([16]byte(q[8:24]))
-	in.Dst = netip.AddrFrom16([16]byte(q[24:40]))
+	in.Src = record.AddrFrom16([16]byte(q[8:24]))
+	in.Dst = record.AddrFrom16([16]byte(q[24:40]))
 	next, off, fragAt, r := walkExt(q, q[6], 40)
 	in.Protocol = next
 	if r != OK || (fragAt >= 0 && binary.BigEndian.Uint16(q[fragAt+2:fragAt+4])&^7 != 0) {

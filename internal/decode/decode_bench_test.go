@@ -1,7 +1,6 @@
 package decode
 
 import (
-	"net/netip"
 	"path/filepath"
 	"testing"
 
@@ -118,9 +117,9 @@ func BenchmarkGopacketDecodingLayerParser(b *testing.B) {
 	}
 }
 
-func netipFrom4(ip []byte) netip.Addr {
+func netipFrom4(ip []byte) record.Addr {
 	if len(ip) == 4 {
-		return netip.AddrFrom4([4]byte(ip))
+		return record.AddrFrom4([4]byte(ip))
 	}
-	return netip.Addr{}
+	return record.Addr{}
 }

@@ -1,7 +1,6 @@
 package decode
 
 import (
-	"net/netip"
 	"regexp"
 	"strconv"
 	"testing"
@@ -12,16 +11,16 @@ import (
 )
 
 var (
-	scanner4 = netip.MustParseAddr("192.0.2.1")
-	dark4    = netip.MustParseAddr("198.51.100.7")
-	victim4  = netip.MustParseAddr("203.0.113.9")
-	scanner6 = netip.MustParseAddr("2001:db8::1")
-	dark6    = netip.MustParseAddr("2001:db8::9907")
-	victim6  = netip.MustParseAddr("2001:db8:b::9")
+	scanner4 = record.MustParseAddr("192.0.2.1")
+	dark4    = record.MustParseAddr("198.51.100.7")
+	victim4  = record.MustParseAddr("203.0.113.9")
+	scanner6 = record.MustParseAddr("2001:db8::1")
+	dark6    = record.MustParseAddr("2001:db8::9907")
+	victim6  = record.MustParseAddr("2001:db8:b::9")
 )
 
-// cmpAddr compares netip.Addr values (they have unexported fields).
-var cmpAddr = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
+// cmpAddr compares record.Addr values (they have unexported fields).
+var cmpAddr = cmp.Comparer(func(a, b record.Addr) bool { return a == b })
 
 // layout returns o with the option kinds appended to its layout.
 func layout(o record.TCPOptions, kinds ...uint8) record.TCPOptions {

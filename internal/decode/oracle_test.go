@@ -2,7 +2,6 @@ package decode
 
 import (
 	"encoding/binary"
-	"net/netip"
 	"path/filepath"
 	"testing"
 
@@ -134,8 +133,8 @@ func gopacketInner4(q []byte) record.Inner {
 		return record.Inner{}
 	}
 	in := record.Inner{Valid: true, Protocol: uint8(ip.Protocol)}
-	in.Src, _ = netip.AddrFromSlice(ip.SrcIP.To4())
-	in.Dst, _ = netip.AddrFromSlice(ip.DstIP.To4())
+	in.Src = record.AddrFrom4([4]byte(ip.SrcIP.To4()))
+	in.Dst = record.AddrFrom4([4]byte(ip.DstIP.To4()))
 	hl := int(ip.IHL) * 4
 	if ip.FragOffset == 0 && (in.Protocol == record.ProtoTCP || in.Protocol == record.ProtoUDP) && len(q) >= hl+4 {
 		in.SrcPort, in.DstPort, in.HasPorts = binary.BigEndian.Uint16(q[hl:]), binary.BigEndian.Uint16(q[hl+2:]), true
@@ -152,8 +151,8 @@ func gopacketInner6(q []byte) record.Inner {
 		return record.Inner{}
 	}
 	in := record.Inner{Valid: true, Protocol: uint8(ip.NextHeader)}
-	in.Src, _ = netip.AddrFromSlice(ip.SrcIP.To16())
-	in.Dst, _ = netip.AddrFromSlice(ip.DstIP.To16())
+	in.Src = record.AddrFrom16([16]byte(ip.SrcIP.To16()))
+	in.Dst = record.AddrFrom16([16]byte(ip.DstIP.To16()))
 	if (in.Protocol == record.ProtoTCP || in.Protocol == record.ProtoUDP) && len(q) >= 44 {
 		in.SrcPort, in.DstPort, in.HasPorts = binary.BigEndian.Uint16(q[40:]), binary.BigEndian.Uint16(q[42:]), true
 	}

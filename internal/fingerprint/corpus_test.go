@@ -3,7 +3,6 @@ package fingerprint_test
 import (
 	"errors"
 	"io"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,9 +32,9 @@ type sourceSummary struct {
 	packets      int
 }
 
-func sourceTags(t *testing.T, path string) map[netip.Addr]*sourceSummary {
+func sourceTags(t *testing.T, path string) map[record.Addr]*sourceSummary {
 	t.Helper()
-	out := map[netip.Addr]*sourceSummary{}
+	out := map[record.Addr]*sourceSummary{}
 	forEachRecord(t, path, func(rec *record.Record) {
 		s := out[rec.Src]
 		if s == nil {
@@ -128,7 +127,7 @@ func TestScannerCorpus(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) {
 			sources := sourceTags(t, filepath.Join(scannersDir, tt.file))
 			for src, want := range tt.want {
-				s := sources[netip.MustParseAddr(src)]
+				s := sources[record.MustParseAddr(src)]
 				if s == nil || s.probes == 0 {
 					t.Fatalf("no probes from %s", src)
 				}
@@ -140,7 +139,7 @@ func TestScannerCorpus(t *testing.T) {
 				}
 			}
 			for _, src := range tt.scanFree {
-				s := sources[netip.MustParseAddr(src)]
+				s := sources[record.MustParseAddr(src)]
 				if s == nil || s.packets == 0 {
 					t.Fatalf("no packets from %s", src)
 				}
@@ -160,7 +159,7 @@ func TestBackscatterCorpus(t *testing.T) {
 	if _, err := os.Stat(path); err != nil {
 		testenv.Missing(t, "scanner corpus not found: %v", err)
 	}
-	tags := map[netip.Addr]record.Tags{}
+	tags := map[record.Addr]record.Tags{}
 	forEachRecord(t, path, func(r *record.Record) { tags[r.Src] |= r.Tags })
 	if len(tags) < 100 {
 		t.Fatalf("got %d sources, want the ~200 random ones", len(tags))

@@ -10,8 +10,6 @@
 package fingerprint
 
 import (
-	"net/netip"
-
 	"github.com/nightjar-telescope/nightjar/internal/record"
 )
 
@@ -29,7 +27,7 @@ func Tag(r *record.Record) record.Tags {
 }
 
 func tag4(r *record.Record) record.Tags {
-	src, dst := addr4(r.Src), addr4(r.Dst)
+	src, dst := r.Src.Uint32(), r.Dst.Uint32()
 	var t record.Tags
 	// Spoofing signs of the IPv4 header (see isSpoofed for the sources).
 	spoofed := src == dst || uint8(src) == 0 || uint8(src) == 255 ||
@@ -188,11 +186,6 @@ func tcpScanner(r *record.Record, dst uint32) record.Tags {
 
 func isMSSOnly(o *record.TCPOptions) bool {
 	return o.LayoutLen == 1 && !o.LayoutMore && o.Kind(0) == record.OptMSS
-}
-
-func addr4(a netip.Addr) uint32 {
-	b := a.As4()
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
 // isTCPBackscatter: a SYN-ACK or a RST arriving at a telescope answers a

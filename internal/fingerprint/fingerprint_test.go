@@ -1,7 +1,6 @@
 package fingerprint
 
 import (
-	"net/netip"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -9,7 +8,7 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/record"
 )
 
-func ip(s string) netip.Addr { return netip.MustParseAddr(s) }
+func ip(s string) record.Addr { return record.MustParseAddr(s) }
 
 // syn returns an IPv4 TCP SYN record with neutral values that trip no rule.
 func syn(mod func(r *record.Record)) record.Record {
@@ -33,7 +32,7 @@ func noOptions(r *record.Record) { r.Options = record.TCPOptions{} }
 func TestTag(t *testing.T) {
 	t.Parallel()
 	dst := ip("198.18.1.5")
-	dst32 := addr4(dst)
+	dst32 := dst.Uint32()
 	tests := []struct {
 		name string
 		rec  record.Record
@@ -111,7 +110,7 @@ func unicornProbe(key uint32, dst string, dport, sport uint16) record.Record {
 	return syn(func(r *record.Record) {
 		noOptions(r)
 		r.Dst, r.DstPort, r.SrcPort = ip(dst), dport, sport
-		r.Seq = key ^ addr4(r.Dst) ^ (uint32(dport)<<16 + uint32(sport))
+		r.Seq = key ^ r.Dst.Uint32() ^ (uint32(dport)<<16 + uint32(sport))
 	})
 }
 
@@ -166,7 +165,7 @@ func TestTaggerMaxSources(t *testing.T) {
 	t.Parallel()
 	tagger := NewTagger(2)
 	for i := range 5 {
-		r := syn(func(r *record.Record) { r.Src = netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)}) })
+		r := syn(func(r *record.Record) { r.Src = record.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)}) })
 		tagger.Tag(&r)
 	}
 	if got := len(tagger.sources); got > 2 {

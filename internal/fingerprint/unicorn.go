@@ -1,8 +1,6 @@
 package fingerprint
 
 import (
-	"net/netip"
-
 	"github.com/nightjar-telescope/nightjar/internal/record"
 )
 
@@ -34,7 +32,7 @@ func (u *UnicornState) Observe(r *record.Record) bool {
 	if r.Protocol != record.ProtoTCP || !r.HasTransport || r.IPVersion != 4 || !isSYNProbe(r.TCPFlags) {
 		return false
 	}
-	dst := addr4(r.Dst)
+	dst := r.Dst.Uint32()
 	key := r.Seq ^ dst ^ (uint32(r.DstPort)<<16 + uint32(r.SrcPort))
 	hit := u.valid && key == u.key && (dst != u.dst || r.DstPort != u.dstPort)
 	u.key, u.dst, u.dstPort, u.valid = key, dst, r.DstPort, true
@@ -49,12 +47,12 @@ type Tagger struct {
 	// cleared (the next probe of each source starts a new comparison).
 	// Zero means no cap.
 	MaxSources int
-	sources    map[netip.Addr]*UnicornState
+	sources    map[record.Addr]*UnicornState
 }
 
 // NewTagger returns a Tagger with the given cap on per-source state.
 func NewTagger(maxSources int) *Tagger {
-	return &Tagger{MaxSources: maxSources, sources: make(map[netip.Addr]*UnicornState)}
+	return &Tagger{MaxSources: maxSources, sources: make(map[record.Addr]*UnicornState)}
 }
 
 // Tag sets r.Tags to every tag the rules give it.

@@ -73,7 +73,7 @@ func v4Key(a netip.Addr) uint32 {
 // Lookup returns the index of the sensor monitoring addr, or -1.
 func (m *Matcher) Lookup(addr netip.Addr) int {
 	if addr.Is4() {
-		return m.lookup4(v4Key(addr))
+		return m.Lookup4(v4Key(addr))
 	}
 	for i := range m.v6 {
 		p, _ := addr.Prefix(m.v6[i].bits)
@@ -84,7 +84,9 @@ func (m *Matcher) Lookup(addr netip.Addr) int {
 	return -1
 }
 
-func (m *Matcher) lookup4(k uint32) int {
+// Lookup4 returns the index of the sensor monitoring the IPv4 address whose
+// big-endian number is k, or -1.
+func (m *Matcher) Lookup4(k uint32) int {
 	if len(m.v4) <= linearScanMax {
 		for _, r := range m.v4 {
 			if k >= r.first && k <= r.last {

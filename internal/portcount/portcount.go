@@ -92,7 +92,11 @@ func (c *Counter) Total() uint64 { return c.total }
 // Each calls fn for every port with packets, in no particular order.
 func (c *Counter) Each(fn func(k record.PortKey, packets uint64)) {
 	for slot, n := range c.dense {
-		if total := uint64(n) + c.carry[uint32(slot)]; total > 0 {
+		total := uint64(n)
+		if c.carry != nil {
+			total += c.carry[uint32(slot)]
+		}
+		if total > 0 {
 			fn(Key(uint32(slot)), total)
 		}
 	}

@@ -5,7 +5,6 @@
 package record
 
 import (
-	"net/netip"
 	"strconv"
 )
 
@@ -45,7 +44,7 @@ const (
 type Record struct {
 	Time int64 // capture time, nanoseconds since the Unix epoch (UTC)
 
-	Src, Dst  netip.Addr
+	Src, Dst  Addr
 	IPVersion uint8  // 4 or 6
 	Protocol  uint8  // IP protocol number of the transport header (after IPv6 extension headers)
 	TTL       uint8  // IPv4 TTL or IPv6 hop limit
@@ -89,7 +88,7 @@ func (r *Record) IsICMP() bool { return r.Protocol == ProtoICMP || r.Protocol ==
 // port name the attacked service.
 type Inner struct {
 	Valid            bool // an inner IP header was found and decoded
-	Src, Dst         netip.Addr
+	Src, Dst         Addr
 	Protocol         uint8
 	SrcPort, DstPort uint16 // zero when the quote is too short to hold them
 	HasPorts         bool

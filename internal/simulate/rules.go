@@ -1,8 +1,6 @@
 package simulate
 
 import (
-	"net/netip"
-
 	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 )
@@ -63,10 +61,10 @@ func (p *pkt) toRecord(rec *record.Record) {
 	}
 	if p.v6 {
 		rec.IPVersion = 6
-		rec.Src, rec.Dst = netip.AddrFrom16(p.src6), netip.AddrFrom16(p.dst6)
+		rec.Src, rec.Dst = record.AddrFrom16(p.src6), record.AddrFrom16(p.dst6)
 	} else {
 		rec.IPVersion = 4
-		rec.Src, rec.Dst = addrFrom4(p.src), addrFrom4(p.dst)
+		rec.Src, rec.Dst = record.AddrFromUint32(p.src), record.AddrFromUint32(p.dst)
 	}
 	switch p.proto {
 	case protoTCP, protoUDP:
@@ -97,7 +95,3 @@ var (
 	optKindsLinux   = []uint8{record.OptMSS, record.OptSACKOK, record.OptTimestamp, record.OptNOP, record.OptWScale}
 	optKindsWindows = []uint8{record.OptMSS, record.OptNOP, record.OptWScale, record.OptNOP, record.OptNOP, record.OptSACKOK}
 )
-
-func addrFrom4(a uint32) netip.Addr {
-	return netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
-}
