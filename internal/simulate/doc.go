@@ -7,7 +7,9 @@
 // benchmarks and demos.
 //
 // It owns the traffic model (config.go, world.go, traffic.go, ports.go),
-// the frame encoder (frame.go) and a copy of the header-only tag rules of
-// package fingerprint (rules.go) that keeps the truth's tags exact: every
-// packet is redrawn until the rules give it the tags it is meant to carry.
+// and the frame encoder (frame.go). The truth's tags come from package
+// fingerprint itself, applied to each packet's headers before it is
+// encoded (rules.go): every packet is redrawn until the rules give it the
+// tags it is meant to carry, and the tests check the result against an
+// independent implementation of the rules on the decoded frames.
 package simulate
