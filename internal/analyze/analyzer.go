@@ -63,7 +63,6 @@ type Analyzer struct {
 	curStart, curEnd   int64
 	first, last        int64
 	packets, unmatched uint64
-	skipped            map[string]uint64
 	reasonCounts       [256]uint64 // by decode.Reason
 	linkSkips          map[decode.LinkType]uint64
 	src4               *addrTable
@@ -88,7 +87,6 @@ func New(cfg Config, f *fleet.Fleet) *Analyzer {
 		cfg:       cfg,
 		fleet:     f,
 		curMonth:  -1,
-		skipped:   map[string]uint64{},
 		linkSkips: map[decode.LinkType]uint64{},
 		src4:      newAddrTable(),
 		src6:      map[record.Addr]int32{},
@@ -254,12 +252,6 @@ func (a *Analyzer) sourceIndex(addr record.Addr) int32 {
 	a.sourceAddrs = append(a.sourceAddrs, addr)
 	return int32(len(a.sources) - 1)
 }
-
-// Skip counts a frame that produced no record, under a short reason label.
-func (a *Analyzer) Skip(reason string) { a.skipped[reason]++ }
-
-// Sources returns the number of distinct sources seen so far.
-func (a *Analyzer) Sources() int { return len(a.sources) }
 
 // Frames returns the number of frames read so far by ReadFile.
 func (a *Analyzer) Frames() uint64 { return a.frames }

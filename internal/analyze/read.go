@@ -102,13 +102,6 @@ func (a *Analyzer) readAll(ctx context.Context, r *capfile.Reader, path string, 
 	}
 }
 
-// AddFrame decodes one frame and counts it, or counts why it was skipped.
-func (a *Analyzer) AddFrame(link decode.LinkType, frame []byte, ts int64) {
-	b := a.batch()
-	a.decodeInto(b, link, frame, ts)
-	a.addBatch(b)
-}
-
 // decodeInto decodes a frame into the next record of the batch and reports
 // whether it produced one; skips are counted by reason.
 func (a *Analyzer) decodeInto(b *batch, link decode.LinkType, frame []byte, ts int64) bool {

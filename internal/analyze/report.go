@@ -93,9 +93,6 @@ func (a *Analyzer) Report() *Report {
 		Tags:      map[string]uint64{},
 		Distinct:  len(a.sources),
 	}
-	for k, v := range a.skipped {
-		rep.Skipped[k] = v
-	}
 	for code, n := range a.reasonCounts {
 		if n > 0 {
 			rep.Skipped[decode.Reason(code).String()] += n

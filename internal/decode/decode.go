@@ -449,7 +449,6 @@ func decodeOptions(b []byte, o *record.TCPOptions) {
 		}
 		i += l
 	}
-	return
 }
 
 // decodeInner4 decodes the IPv4 header quoted in an ICMP error message and
