@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, vet, unit and integration tests (tshark
+# The whole test suite: formatting, vet, staticcheck, unit and integration tests (tshark
 # oracle), the race detector on concurrent packages, and a short bounded run
 # of every fuzz target. This is what `make test` and CI run.
 set -euo pipefail
@@ -13,6 +13,9 @@ if [ -n "$bad" ]; then echo "gofmt needed on:"; echo "$bad"; exit 1; fi
 
 echo "== go vet"
 go vet ./...
+
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 echo "== go test"
 go test -count=1 ./...
