@@ -96,9 +96,9 @@ func TestReportRankingAndGroups(t *testing.T) {
 		t.Errorf("Months (-got, +want):\n%s", diff)
 	}
 	wantTop := map[string][]PortCount{
-		"jp-1": {{"23/TCP", 3}, {"22/TCP", 2}, {"445/TCP", 2}},
-		"jp-2": {{"53/UDP", 2}},
-		"us-1": {{"80/TCP", 1}},
+		"jp-1": {{Port: "23/TCP", Packets: 3}, {Port: "22/TCP", Packets: 2}, {Port: "445/TCP", Packets: 2}},
+		"jp-2": {{Port: "53/UDP", Packets: 2}},
+		"us-1": {{Port: "80/TCP", Packets: 1}},
 	}
 	wantMonths := map[string][]MonthCount{
 		"jp-1": {{"2024-07", 5}, {"2024-08", 3}},
@@ -219,7 +219,7 @@ func TestTopPortsTieAtTheCut(t *testing.T) {
 	pkts = append(pkts, pkt{"192.0.2.1", "198.18.1.1", record.ProtoTCP, 1, "2024-07-03", nil})
 	feed(t, a, pkts...)
 	got := a.Report().Sensors[0].TopPorts
-	if diff := cmp.Diff(got, []PortCount{{"23/TCP", 3}, {"22/TCP", 2}}); diff != "" {
+	if diff := cmp.Diff(got, []PortCount{{Port: "23/TCP", Packets: 3}, {Port: "22/TCP", Packets: 2}}); diff != "" {
 		t.Errorf("TopPorts (-got, +want):\n%s", diff)
 	}
 }

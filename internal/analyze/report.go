@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nightjar-telescope/nightjar/internal/decode"
+	"github.com/nightjar-telescope/nightjar/internal/portcount"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 )
 
@@ -45,10 +46,7 @@ type SensorReport struct {
 }
 
 // PortCount is a port label ("23/TCP") and its packets.
-type PortCount struct {
-	Port    string `json:"port"`
-	Packets uint64 `json:"packets"`
-}
+type PortCount = portcount.Count
 
 // MonthCount is a UTC month ("2024-07") and its packets.
 type MonthCount struct {
@@ -187,14 +185,7 @@ func (s *sensorStats) topPorts(n int) []PortCount {
 
 // SortPorts orders port counts the way every Nightjar ranking does:
 // packets descending, then label ascending.
-func SortPorts(p []PortCount) {
-	slices.SortFunc(p, func(x, y PortCount) int {
-		if c := cmp.Compare(y.Packets, x.Packets); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.Port, y.Port)
-	})
-}
+func SortPorts(p []PortCount) { portcount.Sort(p) }
 
 func (a *Analyzer) groups(rep *Report) []GroupReport {
 	var out []GroupReport

@@ -5,7 +5,12 @@
 // array increment per packet.
 package portcount
 
-import "github.com/nightjar-telescope/nightjar/internal/record"
+import (
+	"cmp"
+	"slices"
+
+	"github.com/nightjar-telescope/nightjar/internal/record"
+)
 
 // Slot numbers: TCP ports, then UDP ports, then one slot per other IP
 // protocol (port-less TCP/UDP fragments included).
@@ -103,4 +108,22 @@ func (c *Counter) Each(fn func(k record.PortKey, packets uint64)) {
 	for slot, n := range c.sparse {
 		fn(Key(slot), n)
 	}
+}
+
+// Count is a port label ("23/TCP") and its packets: a row of every
+// "top ports" table.
+type Count struct {
+	Port    string `json:"port"`
+	Packets uint64 `json:"packets"`
+}
+
+// Sort orders counts the way every Nightjar ranking does: packets
+// descending, then label ascending.
+func Sort(c []Count) {
+	slices.SortFunc(c, func(x, y Count) int {
+		if d := cmp.Compare(y.Packets, x.Packets); d != 0 {
+			return d
+		}
+		return cmp.Compare(x.Port, y.Port)
+	})
 }

@@ -109,3 +109,15 @@ func (a Addr) Compare(b Addr) int {
 	}
 	return cmp.Compare(a.lo, b.lo)
 }
+
+// Halves returns the two 64-bit halves of the address (for IPv4, hi is 0
+// and lo holds the address), for storage in integer columns.
+func (a Addr) Halves() (hi, lo uint64) { return a.hi, a.lo }
+
+// AddrFromHalves rebuilds an address stored with Halves.
+func AddrFromHalves(hi, lo uint64, v4 bool) Addr {
+	if v4 {
+		return AddrFromUint32(uint32(lo))
+	}
+	return Addr{hi: hi, lo: lo}
+}

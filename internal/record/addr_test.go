@@ -68,3 +68,14 @@ func TestRecordHasNoPointers(t *testing.T) {
 	}
 	walk(reflect.TypeOf(Record{}), "Record")
 }
+
+func TestAddrHalves(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"198.18.1.2", "2001:db8::1", "::"} {
+		a := MustParseAddr(s)
+		hi, lo := a.Halves()
+		if back := AddrFromHalves(hi, lo, a.Is4()); back != a {
+			t.Errorf("AddrFromHalves(Halves(%s)) = %s", a, back)
+		}
+	}
+}

@@ -1,0 +1,204 @@
+// Package duckdb is the embedded default store: one DuckDB file on disk, no
+// server to install (github.com/duckdb/duckdb-go/v2, pinned at v2.10506.0:
+// see ARCHITECTURE.md). It needs cgo; the sensor binary never imports it.
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	duck "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/store"
+)
+
+// Store is the DuckDB backend of store.Store. It is safe for use by one
+// writer goroutine at a time; questions may run concurrently with it.
+type Store struct {
+	path      string
+	lock      *os.File
+	connector *duck.Connector
+	db        *sql.DB
+
+	// conn and appender serve Append; the appender is created lazily.
+	conn     driver.Conn
+	appender *duck.Appender
+	// dirty is the time range appended since the last Sync, in ns.
+	dirtyMin, dirtyMax int64
+	dirty              bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens or creates the database at path. A second Open of the same
+// path, from this process or another, fails with store.ErrInUse; a database
+// written by a newer Nightjar fails with store.ErrNewerSchema.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("database path is empty")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("open database %s: directory %s does not exist", path, dir)
+		}
+	}
+	lock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{path: path, lock: lock}
+	s.connector, err = duck.NewConnector(path, nil)
+	if err != nil {
+		s.unlock()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	s.db = sql.OpenDB(s.connector)
+	if err := migrate(ctx, s.db); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// lockFile takes an exclusive, non-blocking lock on path, which holds the
+// PID of the owner so that the error can name it. DuckDB locks its file
+// too, but reports a conflict only as a generic I/O error and lets a second
+// open in the same process through.
+func lockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open database lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		owner, _ := os.ReadFile(path)
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s: %w (held by process %s); stop the other nightjar first",
+				strings.TrimSuffix(path, ".lock"), store.ErrInUse, strings.TrimSpace(string(owner)))
+		}
+		return nil, fmt.Errorf("lock database: %w", err)
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return f, nil
+}
+
+func (s *Store) unlock() {
+	if s.lock != nil {
+		s.lock.Close() // releases the flock
+		s.lock = nil
+	}
+}
+
+// Close flushes pending appends and closes the database.
+func (s *Store) Close() error {
+	var errs []error
+	if s.appender != nil {
+		errs = append(errs, s.appender.Close())
+		s.appender = nil
+	}
+	if s.conn != nil {
+		errs = append(errs, s.conn.Close())
+		s.conn = nil
+	}
+	if s.db != nil {
+		errs = append(errs, s.db.Close())
+	}
+	if s.connector != nil {
+		errs = append(errs, s.connector.Close())
+	}
+	s.unlock()
+	return errors.Join(errs...)
+}
+
+// PutSensors implements store.Store.
+func (s *Store) PutSensors(ctx context.Context, sensors []fleet.Sensor) ([]int32, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	ids := make([]int32, len(sensors))
+	for i, sen := range sensors {
+		addrs := strings.Join(sen.Addresses, "\n")
+		err := tx.QueryRowContext(ctx, `SELECT id FROM sensors WHERE name = ?`, sen.Name).Scan(&ids[i])
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			err = tx.QueryRowContext(ctx, `INSERT INTO sensors (id, name, grp, country, description, addresses)
+				SELECT coalesce(max(id), 0) + 1, ?, ?, ?, ?, ? FROM sensors RETURNING id`,
+				sen.Name, sen.Group, sen.Country, sen.Description, addrs).Scan(&ids[i])
+		case err == nil:
+			_, err = tx.ExecContext(ctx, `UPDATE sensors SET grp = ?, country = ?, description = ?, addresses = ? WHERE id = ?`,
+				sen.Group, sen.Country, sen.Description, addrs, ids[i])
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store sensor %q: %w", sen.Name, err)
+		}
+	}
+	return ids, tx.Commit()
+}
+
+// Sensors implements store.Store.
+func (s *Store) Sensors(ctx context.Context) ([]store.Sensor, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, grp, country, description, addresses, first_seen_ns, last_seen_ns FROM sensors ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list sensors: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Sensor
+	for rows.Next() {
+		var (
+			sen         store.Sensor
+			addrs       string
+			first, last sql.NullInt64
+		)
+		if err := rows.Scan(&sen.ID, &sen.Name, &sen.Group, &sen.Country, &sen.Description, &addrs, &first, &last); err != nil {
+			return nil, fmt.Errorf("list sensors: %w", err)
+		}
+		if addrs != "" {
+			sen.Addresses = strings.Split(addrs, "\n")
+		}
+		if first.Valid {
+			sen.FirstSeen = time.Unix(0, first.Int64).UTC()
+			sen.LastSeen = time.Unix(0, last.Int64).UTC()
+		}
+		out = append(out, sen)
+	}
+	return out, rows.Err()
+}
+
+// Imported implements store.Store.
+func (s *Store) Imported(ctx context.Context, key string) (store.Import, bool, error) {
+	imp := store.Import{Key: key}
+	var when int64
+	err := s.db.QueryRowContext(ctx, `SELECT path, frames, packets, imported_ns FROM imports WHERE key = ?`, key).
+		Scan(&imp.Path, &imp.Frames, &imp.Packets, &when)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Import{}, false, nil
+	}
+	if err != nil {
+		return store.Import{}, false, fmt.Errorf("look up import: %w", err)
+	}
+	imp.Imported = time.Unix(0, when).UTC()
+	return imp, true, nil
+}
+
+// RecordImport implements store.Store.
+func (s *Store) RecordImport(ctx context.Context, imp store.Import) error {
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO imports (key, path, frames, packets, imported_ns) VALUES (?, ?, ?, ?, ?)`,
+		imp.Key, imp.Path, imp.Frames, imp.Packets, imp.Imported.UnixNano())
+	if err != nil {
+		return fmt.Errorf("record import: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,83 @@
+package duckdb
+
+import (
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/duckdb/duckdb-go/v2" // the "duckdb" database/sql driver
+
+	"github.com/nightjar-telescope/nightjar/internal/store"
+	"github.com/nightjar-telescope/nightjar/internal/store/storetest"
+)
+
+func openTemp(t *testing.T) store.Store {
+	t.Helper()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "nightjar.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) { storetest.Run(t, openTemp) }
+
+func TestInUse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nightjar.duckdb")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(t.Context(), path)
+	if !errors.Is(err, store.ErrInUse) || !strings.Contains(err.Error(), path) {
+		t.Errorf("second Open() error = %v, want ErrInUse naming %s", err, path)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open() after Close() = %v", err)
+	}
+	again.Close()
+}
+
+func TestNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nightjar.duckdb")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// A future Nightjar has written schema version SchemaVersion+1.
+	db, err := sql.Open("duckdb", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE nightjar_schema SET version = ?`, SchemaVersion+1); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err = Open(t.Context(), path)
+	if !errors.Is(err, store.ErrNewerSchema) || !strings.Contains(err.Error(), "upgrade nightjar") {
+		t.Errorf("Open() error = %v, want ErrNewerSchema with advice", err)
+	}
+}
+
+func TestBadPath(t *testing.T) {
+	for _, path := range []string{"", filepath.Join(t.TempDir(), "missing-dir", "db.duckdb")} {
+		if _, err := Open(t.Context(), path); err == nil {
+			t.Errorf("Open(%q) succeeded, want an error", path)
+		}
+	}
+}
+
+func TestFloorDiv(t *testing.T) {
+	for _, c := range []struct{ a, b, want int64 }{{7, 2, 3}, {-7, 2, -4}, {-6, 2, -3}, {0, 5, 0}, {-1, hourNs, -1}} {
+		if got := floorDiv(c.a, c.b); got != c.want {
+			t.Errorf("floorDiv(%d, %d) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+}

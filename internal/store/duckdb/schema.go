@@ -1,0 +1,105 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/nightjar-telescope/nightjar/internal/store"
+)
+
+// migrations[i] brings a database from schema version i to i+1. Append
+// only: a released migration never changes.
+//
+// Times are nanoseconds since the Unix epoch (BIGINT): the cheapest form to
+// append, and exact. Addresses are two UBIGINT halves plus the IP version
+// (record.Addr.Halves): no string per packet. slot is the destination
+// "port" of package portcount (TCP port, 65536 + UDP port, or 131072 +
+// protocol), from which reports build labels such as "23/TCP".
+var migrations = []string{
+	`CREATE TABLE sensors (
+		id INTEGER PRIMARY KEY,
+		name VARCHAR NOT NULL UNIQUE,
+		grp VARCHAR NOT NULL,
+		country VARCHAR NOT NULL,
+		description VARCHAR NOT NULL,
+		addresses VARCHAR NOT NULL,      -- newline-separated addresses and prefixes
+		first_seen_ns BIGINT,
+		last_seen_ns BIGINT
+	);
+	CREATE TABLE packets (
+		time_ns BIGINT NOT NULL,
+		sensor INTEGER NOT NULL,
+		ip_version UTINYINT NOT NULL,
+		src_hi UBIGINT NOT NULL, src_lo UBIGINT NOT NULL,
+		dst_hi UBIGINT NOT NULL, dst_lo UBIGINT NOT NULL,
+		proto UTINYINT NOT NULL,
+		slot INTEGER NOT NULL,
+		sport USMALLINT NOT NULL, dport USMALLINT NOT NULL,
+		tcp_flags UTINYINT NOT NULL,
+		seq UINTEGER NOT NULL, ack UINTEGER NOT NULL,
+		win USMALLINT NOT NULL,
+		ip_id UINTEGER NOT NULL,
+		ttl UTINYINT NOT NULL,
+		ip_len USMALLINT NOT NULL,
+		opt_layout UBIGINT NOT NULL, opt_len UTINYINT NOT NULL,
+		fragment BOOLEAN NOT NULL,
+		tags USMALLINT NOT NULL
+	);
+	CREATE TABLE rollup_port_hour (
+		hour BIGINT NOT NULL,            -- hours since the Unix epoch
+		sensor INTEGER NOT NULL,
+		slot INTEGER NOT NULL,
+		packets UBIGINT NOT NULL,
+		bytes UBIGINT NOT NULL,
+		sources UBIGINT NOT NULL,        -- exact distinct source addresses
+		PRIMARY KEY (hour, sensor, slot)
+	);
+	CREATE TABLE imports (
+		key VARCHAR PRIMARY KEY,
+		path VARCHAR NOT NULL,
+		frames UBIGINT NOT NULL,
+		packets UBIGINT NOT NULL,
+		imported_ns BIGINT NOT NULL
+	);`,
+}
+
+// SchemaVersion is the schema version this build writes.
+var SchemaVersion = len(migrations)
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS nightjar_schema (version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	var version int
+	err := db.QueryRowContext(ctx, `SELECT version FROM nightjar_schema`).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := db.ExecContext(ctx, `INSERT INTO nightjar_schema VALUES (0)`); err != nil {
+			return fmt.Errorf("initialise schema version: %w", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > SchemaVersion {
+		return fmt.Errorf("%w: schema version %d, this build knows up to %d; upgrade nightjar", store.ErrNewerSchema, version, SchemaVersion)
+	}
+	for v := version; v < SchemaVersion; v++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE nightjar_schema SET version = ?`, v+1); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
+		}
+	}
+	return nil
+}

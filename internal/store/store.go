@@ -1,0 +1,105 @@
+// Package store defines what the rest of Nightjar needs from storage:
+// sensors, batches of packet records, the bookkeeping of imported files, and
+// the questions a monitoring team asks. Backends (the embedded DuckDB one in
+// store/duckdb; ClickHouse later) implement Store and pass the shared
+// conformance suite in store/storetest; SQL dialects stay inside them.
+//
+// Data model (every backend): raw packet records with a bounded retention,
+// and rollups kept indefinitely — packets, bytes and exact distinct sources
+// per hour × sensor × port. Rollups are rebuilt from the raw records for the
+// hours a write touched when the writer calls Sync, so they stay exact
+// whatever order the data arrives in (while the raw records are retained).
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/period"
+	"github.com/nightjar-telescope/nightjar/internal/record"
+)
+
+// Errors every backend returns, for errors.Is.
+var (
+	// ErrInUse: another process (or another Store in this one) has the
+	// database open.
+	ErrInUse = errors.New("database is in use")
+	// ErrNewerSchema: the database was written by a newer Nightjar.
+	ErrNewerSchema = errors.New("database was written by a newer version of Nightjar")
+	// ErrUnknownSensor: a question named a sensor the store does not know.
+	ErrUnknownSensor = errors.New("unknown sensor")
+)
+
+// Store is a storage backend.
+type Store interface {
+	// PutSensors adds sensors, or updates the group, country, description
+	// and addresses of those with the same name, and returns their IDs in
+	// the order given.
+	PutSensors(ctx context.Context, sensors []fleet.Sensor) ([]int32, error)
+	// Sensors returns every sensor, ordered by ID.
+	Sensors(ctx context.Context) ([]Sensor, error)
+
+	// Append stores records; sensors[i] is the ID of the sensor that saw
+	// recs[i]. The records' tags must be set.
+	Append(ctx context.Context, recs []record.Record, sensors []int32) error
+	// Sync makes every record appended so far visible to the questions:
+	// it rebuilds the rollups of the hours the appends touched.
+	Sync(ctx context.Context) error
+
+	// Imported reports whether a capture with this content key was already
+	// imported, and how.
+	Imported(ctx context.Context, key string) (Import, bool, error)
+	// RecordImport notes that a capture was imported.
+	RecordImport(ctx context.Context, imp Import) error
+
+	// TopPorts ranks, for each sensor, the destination ports of a period,
+	// with each port's rank in the previous period of the same kind.
+	TopPorts(ctx context.Context, q TopPortsQuery) ([]SensorPorts, error)
+
+	Close() error
+}
+
+// Sensor is a sensor as stored, with the times of its first and last
+// packets (zero when it has none yet).
+type Sensor struct {
+	fleet.Sensor
+	ID                  int32
+	FirstSeen, LastSeen time.Time
+}
+
+// Import describes an imported capture file.
+type Import struct {
+	Key      string    `json:"key"` // content key: hash of the file's bytes
+	Path     string    `json:"path"`
+	Frames   uint64    `json:"frames"`
+	Packets  uint64    `json:"packets"`
+	Imported time.Time `json:"imported"`
+}
+
+// TopPortsQuery asks for the top N ports per sensor of a period.
+type TopPortsQuery struct {
+	Period period.Period
+	N      int
+	// Sensors limits the answer to these sensor names; empty means all.
+	Sensors []string
+}
+
+// SensorPorts is one sensor's column of the side-by-side table.
+type SensorPorts struct {
+	Sensor  string       `json:"sensor"`
+	Group   string       `json:"group"`
+	Packets uint64       `json:"packets"`
+	Ports   []RankedPort `json:"top_ports"`
+}
+
+// RankedPort is a port's place in a period. PreviousRank is its rank among
+// all the ports of the previous period, 0 when it had no packets then.
+// Ranks order by packets descending, then label ascending.
+type RankedPort struct {
+	Rank         int    `json:"rank"`
+	Port         string `json:"port"`
+	Packets      uint64 `json:"packets"`
+	PreviousRank int    `json:"previous_rank"`
+}
