@@ -1,0 +1,171 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/nightjar-telescope/nightjar/internal/analyze"
+	"github.com/nightjar-telescope/nightjar/internal/period"
+	"github.com/nightjar-telescope/nightjar/internal/store"
+	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
+)
+
+// periodOptions are the flags that choose a period.
+type periodOptions struct{ period, from, to string }
+
+func (o *periodOptions) addFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.period, "period", "", "period: "+period.Syntax)
+	f.StringVar(&o.from, "from", "", "start of a custom period: a date (2024-07-01) or an RFC 3339 time")
+	f.StringVar(&o.to, "to", "", "end of a custom period: a date (inclusive) or an RFC 3339 time (exclusive)")
+}
+
+func (o *periodOptions) resolve() (period.Period, error) {
+	switch {
+	case o.period != "" && (o.from != "" || o.to != ""):
+		return period.Period{}, errors.New("give either --period or --from and --to, not both")
+	case o.period != "":
+		return period.Parse(o.period)
+	case o.from != "" && o.to != "":
+		return period.ParseRange(o.from, o.to)
+	case o.from != "" || o.to != "":
+		return period.Period{}, errors.New("a custom period needs both --from and --to")
+	}
+	return period.Period{}, errors.New("no period: give --period (" + period.Syntax + ") or --from and --to")
+}
+
+func newQueryCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "query QUESTION --db PATH [flags]",
+		Short: "Ask the embedded database a question",
+		Long: `Answers the questions a monitoring team asks of its stored observations.
+
+Questions:
+  top-ports   the top N destination ports of each sensor, side by side, with
+              each port's rank in the previous period of the same kind`,
+	}
+	cmd.AddCommand(newTopPortsCommand())
+	return cmd
+}
+
+func newTopPortsCommand() *cobra.Command {
+	var (
+		db      string
+		format  string
+		top     int
+		sensors []string
+		per     periodOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "top-ports --db PATH (--period P | --from D --to D) [flags]",
+		Short: "Top destination ports per sensor, with the previous period's rank",
+		Long: `Ranks the destination ports of each sensor for a period (packets descending,
+then label ascending), side by side, with each port's rank in the previous
+period of the same kind: the previous quarter for 2024Q3, the previous
+month for 2024-07, the same number of days before a custom range. In the
+table, "new" marks a port that had no packets in the previous period.`,
+		Example: `  nightjar query top-ports --db telescope.duckdb --period 2024Q3
+  nightjar query top-ports --db telescope.duckdb --from 2024-07-01 --to 2024-07-31 --top 5 --format json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unexpected argument %q", args[0])
+			}
+			if db == "" {
+				return errors.New("--db PATH is required")
+			}
+			if !slices.Contains(analyze.Formats, format) {
+				return fmt.Errorf("unknown --format %q (want one of %s)", format, strings.Join(analyze.Formats, ", "))
+			}
+			if top < 1 {
+				return fmt.Errorf("--top must be at least 1, got %d", top)
+			}
+			p, err := per.resolve()
+			if err != nil {
+				return err
+			}
+			st, err := duckdb.Open(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ans, err := st.TopPorts(cmd.Context(), store.TopPortsQuery{Period: p, N: top, Sensors: sensors})
+			if err != nil {
+				return err
+			}
+			return writeTopPorts(cmd.OutOrStdout(), format, p, top, ans)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&db, "db", "", "database `PATH`")
+	f.StringVar(&format, "format", "table", "output format: "+strings.Join(analyze.Formats, ", "))
+	f.IntVar(&top, "top", 10, "number of ports per sensor")
+	f.StringSliceVar(&sensors, "sensor", nil, "only these sensors (repeat or comma-separate)")
+	per.addFlags(f)
+	return cmd
+}
+
+func writeTopPorts(w io.Writer, format string, p period.Period, top int, ans []store.SensorPorts) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Period   string              `json:"period"`
+			Previous string              `json:"previous_period"`
+			Sensors  []store.SensorPorts `json:"sensors"`
+		}{p.String(), p.Previous().String(), ans})
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"sensor", "group", "rank", "port", "packets", "previous_rank"})
+		for _, s := range ans {
+			for _, rp := range s.Ports {
+				cw.Write([]string{s.Sensor, s.Group, strconv.Itoa(rp.Rank), rp.Port, strconv.FormatUint(rp.Packets, 10), strconv.Itoa(rp.PreviousRank)})
+			}
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "Top destination ports per sensor, %s (previous rank: %s)\n", p, p.Previous())
+	head := []string{"RANK"}
+	for _, s := range ans {
+		head = append(head, s.Sensor)
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for i := range top {
+		row := []string{"#" + strconv.Itoa(i+1)}
+		any := false
+		for _, s := range ans {
+			cell := "-"
+			if i < len(s.Ports) {
+				rp := s.Ports[i]
+				prev := "new"
+				if rp.PreviousRank > 0 {
+					prev = strconv.Itoa(rp.PreviousRank)
+				}
+				cell = fmt.Sprintf("%s (%s)", rp.Port, prev)
+				any = true
+			}
+			row = append(row, cell)
+		}
+		if !any {
+			break
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	packets := []string{"PACKETS"}
+	for _, s := range ans {
+		packets = append(packets, analyze.Thousands(s.Packets))
+	}
+	fmt.Fprintln(tw, strings.Join(packets, "\t"))
+	return tw.Flush()
+}
