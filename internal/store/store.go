@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
-	"github.com/nightjar-telescope/nightjar/internal/period"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 )
 
@@ -32,8 +31,17 @@ var (
 	ErrUnknownSensor = errors.New("unknown sensor")
 )
 
-// Store is a storage backend.
+// Store is a storage backend: writes (this file), questions
+// (questions.go) and exports (export.go).
 type Store interface {
+	Writer
+	Questions
+	Exporter
+	Close() error
+}
+
+// Writer stores sensors, records and the bookkeeping of imports.
+type Writer interface {
 	// PutSensors adds sensors, or updates the group, country, description
 	// and addresses of those with the same name, and returns their IDs in
 	// the order given.
@@ -45,7 +53,7 @@ type Store interface {
 	// recs[i]. The records' tags must be set.
 	Append(ctx context.Context, recs []record.Record, sensors []int32) error
 	// Sync makes every record appended so far visible to the questions:
-	// it rebuilds the rollups of the hours the appends touched.
+	// it rebuilds the rollups of the days the appends touched.
 	Sync(ctx context.Context) error
 
 	// Imported reports whether a capture with this content key was already
@@ -53,12 +61,6 @@ type Store interface {
 	Imported(ctx context.Context, key string) (Import, bool, error)
 	// RecordImport notes that a capture was imported.
 	RecordImport(ctx context.Context, imp Import) error
-
-	// TopPorts ranks, for each sensor, the destination ports of a period,
-	// with each port's rank in the previous period of the same kind.
-	TopPorts(ctx context.Context, q TopPortsQuery) ([]SensorPorts, error)
-
-	Close() error
 }
 
 // Sensor is a sensor as stored, with the times of its first and last
@@ -76,30 +78,4 @@ type Import struct {
 	Frames   uint64    `json:"frames"`
 	Packets  uint64    `json:"packets"`
 	Imported time.Time `json:"imported"`
-}
-
-// TopPortsQuery asks for the top N ports per sensor of a period.
-type TopPortsQuery struct {
-	Period period.Period
-	N      int
-	// Sensors limits the answer to these sensor names; empty means all.
-	Sensors []string
-}
-
-// SensorPorts is one sensor's column of the side-by-side table.
-type SensorPorts struct {
-	Sensor  string       `json:"sensor"`
-	Group   string       `json:"group"`
-	Packets uint64       `json:"packets"`
-	Ports   []RankedPort `json:"top_ports"`
-}
-
-// RankedPort is a port's place in a period. PreviousRank is its rank among
-// all the ports of the previous period, 0 when it had no packets then.
-// Ranks order by packets descending, then label ascending.
-type RankedPort struct {
-	Rank         int    `json:"rank"`
-	Port         string `json:"port"`
-	Packets      uint64 `json:"packets"`
-	PreviousRank int    `json:"previous_rank"`
 }

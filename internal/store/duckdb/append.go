@@ -12,9 +12,14 @@ import (
 
 const hourNs = int64(3600e9)
 
-// hourOf is SQL for the hour number of time_ns, rounding down also before
-// 1970 (DuckDB's // truncates toward zero), as floorDiv does in Go.
-const hourOf = `CASE WHEN time_ns >= 0 THEN time_ns // 3600000000000 ELSE -((-time_ns - 1) // 3600000000000) - 1 END`
+// hourOf and dayOf are SQL for the hour and day numbers of time_ns,
+// rounding down also before 1970 (DuckDB's // truncates toward zero), as
+// floorDiv does in Go.
+const (
+	hourOf = `CASE WHEN time_ns >= 0 THEN time_ns // 3600000000000 ELSE -((-time_ns - 1) // 3600000000000) - 1 END`
+	dayOf  = `CASE WHEN time_ns >= 0 THEN time_ns // 86400000000000 ELSE -((-time_ns - 1) // 86400000000000) - 1 END`
+	dayNs  = 24 * hourNs
+)
 
 // Append implements store.Store. Records go through DuckDB's appender; they
 // are visible to questions after Sync.
@@ -64,8 +69,8 @@ func (s *Store) Append(ctx context.Context, recs []record.Record, sensors []int3
 }
 
 // Sync implements store.Store: it flushes the appender, then rebuilds the
-// rollups of every hour the appends touched from the raw records (so that
-// distinct source counts stay exact) and the sensors' first and last seen.
+// rollups of every day the appends touched from the raw records (so that
+// distinct counts stay exact) and the sensors' first and last seen.
 func (s *Store) Sync(ctx context.Context) error {
 	if s.appender != nil {
 		if err := s.appender.Flush(); err != nil {
@@ -75,8 +80,11 @@ func (s *Store) Sync(ctx context.Context) error {
 	if !s.dirty {
 		return nil
 	}
-	from := floorDiv(s.dirtyMin, hourNs)
-	to := floorDiv(s.dirtyMax, hourNs) + 1 // exclusive
+	// Rebuild whole days (they contain whole hours) so that every rollup of
+	// a touched day is recomputed from all of its raw records.
+	from := floorDiv(s.dirtyMin, dayNs)
+	to := floorDiv(s.dirtyMax, dayNs) + 1 // exclusive
+	fromNs, toNs := from*dayNs, to*dayNs
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -86,11 +94,24 @@ func (s *Store) Sync(ctx context.Context) error {
 		what, sql string
 		args      []any
 	}{
-		{"clear rollups", `DELETE FROM rollup_port_hour WHERE hour >= ? AND hour < ?`, []any{from, to}},
-		{"build rollups", `INSERT INTO rollup_port_hour
-			SELECT ` + hourOf + ` AS hour, sensor, slot, count(*), sum(ip_len), count(DISTINCT (ip_version, src_hi, src_lo))
+		{"clear port rollups", `DELETE FROM rollup_port_hour WHERE hour >= ? AND hour < ?`, []any{fromNs / hourNs, toNs / hourNs}},
+		{"build port rollups", `INSERT INTO rollup_port_hour
+			SELECT ` + hourOf + ` AS hour, sensor, slot, count(*), sum(ip_len), count(DISTINCT (ip_version, src_hi, src_lo)),
+				count(*) FILTER (WHERE tags & 1 <> 0)
 			FROM packets WHERE time_ns >= ? AND time_ns < ?
-			GROUP BY ALL`, []any{from * hourNs, to * hourNs}},
+			GROUP BY ALL`, []any{fromNs, toNs}},
+		{"clear tag rollups", `DELETE FROM rollup_tag_hour WHERE hour >= ? AND hour < ?`, []any{fromNs / hourNs, toNs / hourNs}},
+		{"build tag rollups", `INSERT INTO rollup_tag_hour
+			SELECT ` + hourOf + ` AS hour, sensor, bit AS tag, count(*)
+			FROM packets, range(16) AS bits(bit)
+			WHERE time_ns >= ? AND time_ns < ? AND (tags >> bit) & 1 = 1
+			GROUP BY ALL`, []any{fromNs, toNs}},
+		{"clear source rollups", `DELETE FROM rollup_source_day WHERE day >= ? AND day < ?`, []any{from, to}},
+		{"build source rollups", `INSERT INTO rollup_source_day
+			SELECT ` + dayOf + ` AS day, sensor, ip_version, src_hi, src_lo, count(*), count(DISTINCT slot),
+				bit_or(tags), min(time_ns), max(time_ns)
+			FROM packets WHERE time_ns >= ? AND time_ns < ?
+			GROUP BY ALL`, []any{fromNs, toNs}},
 		{"update sensors", `UPDATE sensors SET
 				first_seen_ns = least(coalesce(first_seen_ns, seen.first), seen.first),
 				last_seen_ns = greatest(coalesce(last_seen_ns, seen.last), seen.last)

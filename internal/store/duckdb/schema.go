@@ -54,7 +54,27 @@ var migrations = []string{
 		packets UBIGINT NOT NULL,
 		bytes UBIGINT NOT NULL,
 		sources UBIGINT NOT NULL,        -- exact distinct source addresses
+		mirai UBIGINT NOT NULL,          -- packets tagged mirai
 		PRIMARY KEY (hour, sensor, slot)
+	);
+	CREATE TABLE rollup_tag_hour (
+		hour BIGINT NOT NULL,
+		sensor INTEGER NOT NULL,
+		tag UTINYINT NOT NULL,           -- bit number of the tag (record.Tags.Index)
+		packets UBIGINT NOT NULL,
+		PRIMARY KEY (hour, sensor, tag)
+	);
+	CREATE TABLE rollup_source_day (
+		day INTEGER NOT NULL,            -- days since the Unix epoch
+		sensor INTEGER NOT NULL,
+		ip_version UTINYINT NOT NULL,
+		src_hi UBIGINT NOT NULL, src_lo UBIGINT NOT NULL,
+		packets UBIGINT NOT NULL,
+		ports UBIGINT NOT NULL,          -- exact distinct destination slots
+		tags USMALLINT NOT NULL,         -- union of the packets' tags
+		first_ns BIGINT NOT NULL,
+		last_ns BIGINT NOT NULL,
+		PRIMARY KEY (day, sensor, ip_version, src_hi, src_lo)
 	);
 	CREATE TABLE imports (
 		key VARCHAR PRIMARY KEY,
