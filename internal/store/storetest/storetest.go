@@ -33,6 +33,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("top ports and previous rank", func(t *testing.T) { testTopPorts(t, open(t)) })
 	t.Run("bad questions", func(t *testing.T) { testBadQuestions(t, open(t)) })
 	t.Run("simulated quarter equals analyze", func(t *testing.T) { testAgainstAnalyze(t, open(t)) })
+	runQuestions(t, open)
+	runExports(t, open)
 }
 
 var twoSensors = []fleet.Sensor{
