@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,15 +26,15 @@ import (
 )
 
 // ingestBatch is the number of records handed to the store at once.
-const ingestBatch = 1 << 16
+const ingestBatch = 1 << 18
 
 // maxTaggerSources bounds the unicornscan rule's per-source state.
 const maxTaggerSources = 1 << 22
 
 func newIngestCommand() *cobra.Command {
 	var (
-		db, sensors string
-		quiet       bool
+		db, sensors, retention string
+		quiet                  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest --db PATH [--sensors FILE] FILE...",
@@ -47,7 +50,15 @@ Packets to no sensor's address are counted and not stored.
 Each file is identified by the SHA-256 of its bytes: importing the same
 capture twice is refused with a note, so nothing is counted twice. A
 corrupt or truncated file keeps the packets read before the damage and
-makes the exit status 1.`,
+makes the exit status 1.
+
+Raw packet records are kept for --retention (default 90d) before the newest
+stored packet: the clock is the data's, not the wall clock's, so importing
+old captures works. After each file, the raw records of the days before
+that horizon are deleted; the hourly and daily rollups the questions read
+are kept forever. Packets of a day whose raw records were already deleted
+cannot be merged exactly into its final rollups: they are counted and not
+stored. Older days that had no packets are imported as usual.`,
 		Example: `  nightjar ingest --db telescope.duckdb --sensors fleet.yaml day1.pcap.zst day2.pcap.zst
   nightjar ingest --db telescope.duckdb day3.pcap.zst`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -57,17 +68,45 @@ makes the exit status 1.`,
 			if len(args) == 0 {
 				return errors.New("no capture files given")
 			}
-			return runIngest(cmd, db, sensors, args, quiet)
+			keep, err := parseRetention(retention)
+			if err != nil {
+				return err
+			}
+			return runIngest(cmd, db, sensors, args, quiet, duckdb.Options{Retention: keep})
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&retention, "retention", "90d", "keep raw packet records for `DURATION` (e.g. 90d, 36h; 0 keeps them forever); rollups are kept forever")
 	f.StringVar(&db, "db", "", "database `PATH` (a DuckDB file)")
 	f.StringVar(&sensors, "sensors", "", "YAML `FILE` of sensors to add or update before importing")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line on standard error")
 	return cmd
 }
 
-func runIngest(cmd *cobra.Command, dbPath, sensorsFile string, files []string, quiet bool) error {
+// parseRetention parses a retention: days ("90d") or a Go duration
+// ("36h"); "0" keeps raw records forever.
+func parseRetention(s string) (time.Duration, error) {
+	var (
+		d   time.Duration
+		err error
+	)
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		var n float64
+		n, err = strconv.ParseFloat(days, 64)
+		d = time.Duration(n * float64(24*time.Hour))
+		if err == nil && (n > 100*365 || math.IsNaN(n)) {
+			err = errors.New("too long")
+		}
+	} else {
+		d, err = time.ParseDuration(s)
+	}
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("--retention %q: want a positive number of days (90d) or a duration (36h), or 0 to keep raw records forever", s)
+	}
+	return d, nil
+}
+
+func runIngest(cmd *cobra.Command, dbPath, sensorsFile string, files []string, quiet bool, opts duckdb.Options) error {
 	ctx := cmd.Context()
 	out, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	for _, f := range files {
@@ -75,7 +114,7 @@ func runIngest(cmd *cobra.Command, dbPath, sensorsFile string, files []string, q
 			return errors.New(`ingest reads files, not standard input ("-"): it hashes each capture to refuse duplicates; save the capture to a file first`)
 		}
 	}
-	st, err := duckdb.Open(ctx, dbPath)
+	st, err := duckdb.Open(ctx, dbPath, opts)
 	if err != nil {
 		return err
 	}
@@ -108,9 +147,13 @@ func runIngest(cmd *cobra.Command, dbPath, sensorsFile string, files []string, q
 			failed++
 		}
 		rate := float64(res.frames) / res.elapsed.Seconds()
-		fmt.Fprintf(out, "%s: %s packets stored from %s frames (%s skipped, %s to no sensor's address) in %.1fs, %s frames/s\n",
+		pruned := ""
+		if res.pruned > 0 {
+			pruned = fmt.Sprintf(", %s of days whose raw records were pruned (before %s)", analyze.Thousands(res.pruned), res.horizon.Format(time.DateOnly))
+		}
+		fmt.Fprintf(out, "%s: %s packets stored from %s frames (%s skipped, %s to no sensor's address%s) in %.1fs, %s frames/s\n",
 			path, analyze.Thousands(res.packets), analyze.Thousands(res.frames), analyze.Thousands(res.skipped),
-			analyze.Thousands(res.unmatched), res.elapsed.Seconds(), analyze.Thousands(uint64(rate)))
+			analyze.Thousands(res.unmatched), pruned, res.elapsed.Seconds(), analyze.Thousands(uint64(rate)))
 	}
 	if failed > 0 {
 		return &analyzeError{fmt.Sprintf("%d of %d capture file(s) could not be imported to the end", failed, len(files))}
@@ -164,9 +207,14 @@ type ingester struct {
 
 type ingestResult struct {
 	frames, packets, skipped, unmatched uint64
+	pruned                              uint64 // of days whose raw records were pruned
+	horizon                             time.Time
 	elapsed                             time.Duration
 	prev                                store.Import
 }
+
+// horizoner is a store with a retention horizon (duckdb.Store).
+type horizoner interface{ PrunedBefore() time.Time }
 
 func (in *ingester) file(ctx context.Context, path string, progress *progressLine) (ingestResult, error) {
 	var res ingestResult
@@ -218,7 +266,7 @@ func (in *ingester) file(ctx context.Context, path string, progress *progressLin
 		in.sensors = append(in.sensors, in.ids[si])
 		res.packets++
 		if len(in.recs) == ingestBatch {
-			if err := in.flush(ctx); err != nil {
+			if err := in.flush(ctx, &res); err != nil {
 				return res, err
 			}
 			if progress != nil {
@@ -230,7 +278,7 @@ func (in *ingester) file(ctx context.Context, path string, progress *progressLin
 			}
 		}
 	}
-	if err := in.flush(ctx); err != nil {
+	if err := in.flush(ctx, &res); err != nil {
 		return res, err
 	}
 	if err := in.store.Sync(ctx); err != nil {
@@ -249,8 +297,26 @@ func (in *ingester) file(ctx context.Context, path string, progress *progressLin
 	return res, readErr
 }
 
-func (in *ingester) flush(ctx context.Context) error {
-	if err := in.store.Append(ctx, in.recs, in.sensors); err != nil {
+// flush appends the batch. When the store refuses it because records fall
+// on days whose raw records were pruned, it drops (and counts) the records
+// before the retention horizon and appends the rest.
+func (in *ingester) flush(ctx context.Context, res *ingestResult) error {
+	err := in.store.Append(ctx, in.recs, in.sensors)
+	if h, ok := in.store.(horizoner); ok && errors.Is(err, store.ErrPruned) {
+		horizon := h.PrunedBefore().UnixNano()
+		n := 0
+		for i := range in.recs {
+			if in.recs[i].Time >= horizon {
+				in.recs[n], in.sensors[n] = in.recs[i], in.sensors[i]
+				n++
+			}
+		}
+		res.pruned += uint64(len(in.recs) - n)
+		res.packets -= uint64(len(in.recs) - n)
+		res.horizon = h.PrunedBefore()
+		err = in.store.Append(ctx, in.recs[:n], in.sensors[:n])
+	}
+	if err != nil {
 		return err
 	}
 	in.recs, in.sensors = in.recs[:0], in.sensors[:0]

@@ -54,6 +54,6 @@ tells a monitoring team which ports are scanned, on which sensors, by whom
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newAnalyzeCommand(), newSimulateCommand(), newIngestCommand(), newQueryCommand())
+	root.AddCommand(newAnalyzeCommand(), newSimulateCommand(), newIngestCommand(), newQueryCommand(), newExportCommand())
 	return root
 }

@@ -50,10 +50,22 @@ func newQueryCommand() *cobra.Command {
 		Long: `Answers the questions a monitoring team asks of its stored observations.
 
 Questions:
-  top-ports   the top N destination ports of each sensor, side by side, with
-              each port's rank in the previous period of the same kind`,
+  top-ports        the top N destination ports of each sensor, side by side,
+                   with each port's rank in the previous period of the same kind
+  group-top-ports  the top N ports of each group and of the whole fleet, by
+                   average packets per sensor, with the previous rank
+  group-averages   each group's average packets per sensor, month by month and
+                   day by day
+  port-series      packets to given ports over time (hour, day or month), per
+                   sensor, per group or for the fleet
+  top-sources      the top N source addresses: packets, distinct ports,
+                   sensors reached, tags, first and last seen
+  port-sources     the top N ports with their distinct sources and the share
+                   of their packets tagged mirai
+  tags             packets per fingerprint tag, for the fleet and per sensor`,
 	}
-	cmd.AddCommand(newTopPortsCommand())
+	cmd.AddCommand(newTopPortsCommand(), newGroupTopPortsCommand(), newGroupAveragesCommand(),
+		newPortSeriesCommand(), newTopSourcesCommand(), newPortSourcesCommand(), newTagsCommand())
 	return cmd
 }
 

@@ -7,7 +7,10 @@ package portcount
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/nightjar-telescope/nightjar/internal/record"
 )
@@ -126,4 +129,31 @@ func Sort(c []Count) {
 		}
 		return cmp.Compare(x.Port, y.Port)
 	})
+}
+
+// ParseLabel reads a port label back into its slot: "23/TCP", "53/UDP",
+// "ICMP", "ICMPv6", "GRE", "IP-253", or "TCP" for port-less TCP fragments —
+// every label PortKey.Label writes. Protocol names are case-insensitive
+// ("23/tcp", "icmp").
+func ParseLabel(label string) (uint32, error) {
+	s := strings.TrimSpace(label)
+	if num, proto, ok := strings.Cut(s, "/"); ok {
+		port, err := strconv.ParseUint(num, 10, 16)
+		if err != nil || num == "" || num[0] == '+' {
+			return 0, fmt.Errorf("port label %q: %q is not a port number (0 to 65535)", label, num)
+		}
+		switch {
+		case strings.EqualFold(proto, "TCP"):
+			return Slot(record.PortKey{Protocol: record.ProtoTCP, Port: uint16(port), HasPort: true}), nil
+		case strings.EqualFold(proto, "UDP"):
+			return Slot(record.PortKey{Protocol: record.ProtoUDP, Port: uint16(port), HasPort: true}), nil
+		}
+		return 0, fmt.Errorf("port label %q: only TCP and UDP have ports (want 23/TCP or 53/UDP)", label)
+	}
+	for p := range 256 {
+		if strings.EqualFold(s, record.ProtocolName(uint8(p))) {
+			return Slot(record.PortKey{Protocol: uint8(p)}), nil
+		}
+	}
+	return 0, fmt.Errorf("port label %q: want PORT/TCP, PORT/UDP or a protocol name (ICMP, ICMPv6, GRE, IP-253...)", label)
 }

@@ -29,6 +29,12 @@ var (
 	ErrNewerSchema = errors.New("database was written by a newer version of Nightjar")
 	// ErrUnknownSensor: a question named a sensor the store does not know.
 	ErrUnknownSensor = errors.New("unknown sensor")
+	// ErrUnknownGroup: a question named a group no sensor belongs to.
+	ErrUnknownGroup = errors.New("unknown group")
+	// ErrPruned: Append was given a record older than the retention
+	// horizon; the raw records of its day were pruned and its rollups are
+	// final, so it cannot be merged exactly.
+	ErrPruned = errors.New("record is older than the retention horizon")
 )
 
 // Store is a storage backend: writes (this file), questions

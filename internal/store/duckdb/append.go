@@ -2,12 +2,20 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
 
 	duck "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/nightjar-telescope/nightjar/internal/portcount"
 	"github.com/nightjar-telescope/nightjar/internal/record"
+	"github.com/nightjar-telescope/nightjar/internal/store"
 )
 
 const hourNs = int64(3600e9)
@@ -21,8 +29,25 @@ const (
 	dayNs  = 24 * hourNs
 )
 
-// Append implements store.Store. Records go through DuckDB's appender; they
-// are visible to questions after Sync.
+// batchFunction is the table function through which Append hands a batch of
+// records to DuckDB column by column (see batchSource).
+const batchFunction = "nightjar_append_batch"
+
+// Append implements store.Store. Records are visible to questions after
+// Sync.
+//
+// Retention: the raw records of the days before the horizon (PrunedBefore)
+// are gone and those days' rollups are final, so Append refuses, storing
+// nothing of the batch, a record of such a day that already has packets
+// (store.ErrPruned). A record of an older day without any packet is
+// accepted: Sync rolls it up exactly, then prunes it. So captures can be
+// imported in any order, and none is ever merged inexactly.
+//
+// The records reach DuckDB through a vectorised table function
+// (INSERT INTO packets SELECT * FROM nightjar_append_batch()) that fills
+// DuckDB's column vectors with typed writes, within one transaction per
+// Sync; DuckDB's appender boxes each of the 22 values of a row. If that
+// insert fails, the records appended since the last Sync are discarded.
 func (s *Store) Append(ctx context.Context, recs []record.Record, sensors []int32) error {
 	if len(recs) != len(sensors) {
 		return fmt.Errorf("append: %d records but %d sensor IDs", len(recs), len(sensors))
@@ -30,6 +55,130 @@ func (s *Store) Append(ctx context.Context, recs []record.Record, sensors []int3
 	if len(recs) == 0 {
 		return nil
 	}
+	lo, hi := recs[0].Time, recs[0].Time
+	rlo, rhi, recent := int64(math.MaxInt64), int64(math.MinInt64), false
+	var old map[int64]bool
+	for i := range recs {
+		t := recs[i].Time
+		lo, hi = min(lo, t), max(hi, t)
+		if t >= s.prunedBefore {
+			rlo, rhi, recent = min(rlo, t), max(rhi, t), true
+			continue
+		}
+		if d := floorDiv(t, dayNs); !s.oldDays[d] {
+			if old == nil {
+				old = map[int64]bool{}
+			}
+			old[d] = true
+		}
+	}
+	if err := s.checkOldDays(ctx, old); err != nil {
+		return err
+	}
+	var err error
+	if s.rowAppender {
+		err = s.appendRows(ctx, recs, sensors)
+	} else {
+		err = s.appendBatch(ctx, recs, sensors)
+	}
+	if err != nil {
+		return err
+	}
+	if !s.dirty || lo < s.dirtyMin {
+		s.dirtyMin = lo
+	}
+	if !s.dirty || hi > s.dirtyMax {
+		s.dirtyMax = hi
+	}
+	s.dirty = true
+	if recent {
+		if !s.recent || rlo < s.recentMin {
+			s.recentMin = rlo
+		}
+		if !s.recent || rhi > s.recentMax {
+			s.recentMax = rhi
+		}
+		s.recent = true
+	}
+	for d := range old {
+		if s.oldDays == nil {
+			s.oldDays = map[int64]bool{}
+		}
+		s.oldDays[d] = true
+	}
+	return nil
+}
+
+// checkOldDays returns store.ErrPruned if one of days, before the
+// retention horizon, has rollups: its raw records were pruned.
+func (s *Store) checkOldDays(ctx context.Context, days map[int64]bool) error {
+	if len(days) == 0 {
+		return nil
+	}
+	list := make([]string, 0, len(days))
+	for d := range days {
+		list = append(list, strconv.FormatInt(d, 10))
+	}
+	var day sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT min(day) FROM rollup_source_day WHERE day IN (`+strings.Join(list, ",")+`)`).Scan(&day)
+	if err != nil {
+		return fmt.Errorf("append: check the days before the retention horizon: %w", err)
+	}
+	if day.Valid {
+		return fmt.Errorf("append: a record of %s: %w %s (that day's raw records were pruned and its rollups are final)",
+			time.Unix(0, day.Int64*dayNs).UTC().Format(time.DateOnly), store.ErrPruned, s.PrunedBefore().Format(time.DateOnly))
+	}
+	return nil
+}
+
+// appendBatch inserts recs through the batch table function.
+func (s *Store) appendBatch(ctx context.Context, recs []record.Record, sensors []int32) error {
+	if s.wconn == nil {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("append: connect: %w", err)
+		}
+		err = duck.RegisterTableUDF(conn, batchFunction, duck.ParallelChunkTableFunction{
+			BindArguments: func(map[string]any, ...any) (duck.ParallelChunkTableSource, error) {
+				src := s.batch
+				s.batch = nil
+				if src == nil {
+					return nil, errors.New("no batch to append")
+				}
+				return src, nil
+			},
+		})
+		if err != nil {
+			conn.Close()
+			return fmt.Errorf("append: register %s: %w", batchFunction, err)
+		}
+		s.wconn = conn
+	}
+	if !s.inTx {
+		// One transaction from the first Append to Sync: DuckDB writes the
+		// row groups of a large transaction straight to the file,
+		// compressed, instead of logging every row to the WAL.
+		if _, err := s.wconn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+			return fmt.Errorf("append: %w", err)
+		}
+		s.inTx = true
+	}
+	s.batch = &batchSource{recs: recs, sensors: sensors}
+	defer func() { s.batch = nil }()
+	if _, err := s.wconn.ExecContext(ctx, `INSERT INTO packets SELECT * FROM `+batchFunction+`()`); err != nil {
+		// DuckDB aborted the transaction: every append since the last Sync
+		// is lost, and the store starts afresh from the last Sync.
+		_, rbErr := s.wconn.ExecContext(context.Background(), `ROLLBACK`)
+		s.inTx = false
+		s.dirty, s.recent, s.oldDays = false, false, nil
+		return errors.Join(fmt.Errorf("append (the records appended since the last Sync were discarded): %w", err), rbErr)
+	}
+	return nil
+}
+
+// appendRows appends through DuckDB's appender, a row at a time; kept to
+// measure the batch path against (BenchmarkAppend).
+func (s *Store) appendRows(ctx context.Context, recs []record.Record, sensors []int32) error {
 	if s.appender == nil {
 		conn, err := s.connector.Connect(ctx)
 		if err != nil {
@@ -53,43 +202,189 @@ func (s *Store) Append(ctx context.Context, recs []record.Record, sensors []int3
 		err := s.appender.AppendRow(r.Time, sensors[i], version, srcHi, srcLo, dstHi, dstLo,
 			r.Protocol, int32(portcount.Slot(r.Key())), r.SrcPort, r.DstPort, r.TCPFlags,
 			r.Seq, r.Ack, r.Window, r.IPID, r.TTL, r.IPLen,
-			r.Options.Layout, r.Options.LayoutLen, r.Fragment, uint16(r.Tags))
+			r.Options.Layout, optLen(&r.Options), r.Fragment, uint16(r.Tags))
 		if err != nil {
 			return fmt.Errorf("append record: %w", err)
 		}
-		if !s.dirty || r.Time < s.dirtyMin {
-			s.dirtyMin = r.Time
-		}
-		if !s.dirty || r.Time > s.dirtyMax {
-			s.dirtyMax = r.Time
-		}
-		s.dirty = true
 	}
 	return nil
 }
 
+// optLen is the opt_len column: the number of option kinds in opt_layout,
+// plus one when more options followed than the layout holds (so 9 means
+// the 8 kinds of opt_layout and more: the "..." of TCPOptions.Signature).
+func optLen(o *record.TCPOptions) uint8 {
+	if o.LayoutMore {
+		return o.LayoutLen + 1
+	}
+	return o.LayoutLen
+}
+
+// packetColumns are the columns of the packets table in order, with their
+// types, as the batch table function declares them.
+var packetColumns = []struct {
+	name string
+	typ  duck.Type
+}{
+	{"time_ns", duck.TYPE_BIGINT}, {"sensor", duck.TYPE_INTEGER}, {"ip_version", duck.TYPE_UTINYINT},
+	{"src_hi", duck.TYPE_UBIGINT}, {"src_lo", duck.TYPE_UBIGINT}, {"dst_hi", duck.TYPE_UBIGINT}, {"dst_lo", duck.TYPE_UBIGINT},
+	{"proto", duck.TYPE_UTINYINT}, {"slot", duck.TYPE_INTEGER}, {"sport", duck.TYPE_USMALLINT}, {"dport", duck.TYPE_USMALLINT},
+	{"tcp_flags", duck.TYPE_UTINYINT}, {"seq", duck.TYPE_UINTEGER}, {"ack", duck.TYPE_UINTEGER}, {"win", duck.TYPE_USMALLINT},
+	{"ip_id", duck.TYPE_UINTEGER}, {"ttl", duck.TYPE_UTINYINT}, {"ip_len", duck.TYPE_USMALLINT},
+	{"opt_layout", duck.TYPE_UBIGINT}, {"opt_len", duck.TYPE_UTINYINT}, {"fragment", duck.TYPE_BOOLEAN}, {"tags", duck.TYPE_USMALLINT},
+}
+
+// batchSource is a duck.ParallelChunkTableSource over a batch of records:
+// each FillChunk claims the next rows and writes every column with typed
+// writes. DuckDB calls FillChunk from up to batchThreads threads, which
+// then also compress and write the row groups in parallel.
+type batchSource struct {
+	recs    []record.Record
+	sensors []int32
+	next    atomic.Int64
+}
+
+// batchThreads is the number of DuckDB threads that fill and write a batch.
+var batchThreads = 2
+
+func (b *batchSource) ColumnInfos() []duck.ColumnInfo {
+	cols := make([]duck.ColumnInfo, len(packetColumns))
+	for i, c := range packetColumns {
+		t, err := duck.NewTypeInfo(c.typ)
+		if err != nil {
+			panic(err) // primitive types always have a TypeInfo
+		}
+		cols[i] = duck.ColumnInfo{Name: c.name, T: t}
+	}
+	return cols
+}
+
+func (b *batchSource) Cardinality() *duck.CardinalityInfo {
+	return &duck.CardinalityInfo{Cardinality: uint(len(b.recs)), Exact: true}
+}
+
+func (b *batchSource) Init() duck.ParallelTableSourceInfo {
+	return duck.ParallelTableSourceInfo{MaxThreads: batchThreads}
+}
+
+func (b *batchSource) NewLocalState() any { return nil }
+
+func (b *batchSource) FillChunk(_ any, chunk duck.DataChunk) error {
+	size := duck.GetDataChunkCapacity()
+	start := min(int(b.next.Add(int64(size)))-size, len(b.recs))
+	n := min(len(b.recs)-start, size)
+	recs, sensors := b.recs[start:start+n], b.sensors[start:start+n]
+	var errs [22]error
+	for row := range recs {
+		r := &recs[row]
+		var version uint8 = 6
+		if r.Src.Is4() {
+			version = 4
+		}
+		srcHi, srcLo := r.Src.Halves()
+		dstHi, dstLo := r.Dst.Halves()
+		errs[0] = duck.SetChunkValue(chunk, 0, row, r.Time)
+		errs[1] = duck.SetChunkValue(chunk, 1, row, sensors[row])
+		errs[2] = duck.SetChunkValue(chunk, 2, row, version)
+		errs[3] = duck.SetChunkValue(chunk, 3, row, srcHi)
+		errs[4] = duck.SetChunkValue(chunk, 4, row, srcLo)
+		errs[5] = duck.SetChunkValue(chunk, 5, row, dstHi)
+		errs[6] = duck.SetChunkValue(chunk, 6, row, dstLo)
+		errs[7] = duck.SetChunkValue(chunk, 7, row, r.Protocol)
+		errs[8] = duck.SetChunkValue(chunk, 8, row, int32(portcount.Slot(r.Key())))
+		errs[9] = duck.SetChunkValue(chunk, 9, row, r.SrcPort)
+		errs[10] = duck.SetChunkValue(chunk, 10, row, r.DstPort)
+		errs[11] = duck.SetChunkValue(chunk, 11, row, r.TCPFlags)
+		errs[12] = duck.SetChunkValue(chunk, 12, row, r.Seq)
+		errs[13] = duck.SetChunkValue(chunk, 13, row, r.Ack)
+		errs[14] = duck.SetChunkValue(chunk, 14, row, r.Window)
+		errs[15] = duck.SetChunkValue(chunk, 15, row, r.IPID)
+		errs[16] = duck.SetChunkValue(chunk, 16, row, r.TTL)
+		errs[17] = duck.SetChunkValue(chunk, 17, row, r.IPLen)
+		errs[18] = duck.SetChunkValue(chunk, 18, row, r.Options.Layout)
+		errs[19] = duck.SetChunkValue(chunk, 19, row, optLen(&r.Options))
+		errs[20] = duck.SetChunkValue(chunk, 20, row, r.Fragment)
+		errs[21] = duck.SetChunkValue(chunk, 21, row, uint16(r.Tags))
+		for _, err := range errs {
+			if err != nil {
+				return fmt.Errorf("append record: %w", err)
+			}
+		}
+	}
+	return chunk.SetSize(n)
+}
+
+// tagCount is the number of tag bits the tag rollup covers.
+var tagCount = len(record.AllTags())
+
 // Sync implements store.Store: it flushes the appender, then rebuilds the
 // rollups of every day the appends touched from the raw records (so that
-// distinct counts stay exact) and the sensors' first and last seen.
+// distinct counts stay exact) and the sensors' first and last seen, then
+// prunes the raw records older than the retention (Options.Retention).
 func (s *Store) Sync(ctx context.Context) error {
 	if s.appender != nil {
 		if err := s.appender.Flush(); err != nil {
 			return fmt.Errorf("sync: flush appender: %w", err)
 		}
 	}
+	if err := s.commitAppends(ctx); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
 	if !s.dirty {
 		return nil
 	}
-	// Rebuild whole days (they contain whole hours) so that every rollup of
-	// a touched day is recomputed from all of its raw records.
-	from := floorDiv(s.dirtyMin, dayNs)
-	to := floorDiv(s.dirtyMax, dayNs) + 1 // exclusive
-	fromNs, toNs := from*dayNs, to*dayNs
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	// Rebuild whole days (they contain whole hours) so that every rollup of
+	// a touched day is recomputed from all of its raw records: the range of
+	// the records since the horizon, and each older day, which had no
+	// packets before (see Append); never a final day between them.
+	var days [][2]int64
+	if s.recent {
+		days = append(days, [2]int64{floorDiv(s.recentMin, dayNs), floorDiv(s.recentMax, dayNs) + 1})
+	}
+	for d := range s.oldDays {
+		days = append(days, [2]int64{d, d + 1})
+	}
+	for _, span := range days {
+		if err := s.rollUp(ctx, tx, span[0], span[1]); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE sensors SET
+				first_seen_ns = least(coalesce(first_seen_ns, seen.first), seen.first),
+				last_seen_ns = greatest(coalesce(last_seen_ns, seen.last), seen.last)
+			FROM (SELECT sensor, min(time_ns) AS first, max(time_ns) AS last
+			      FROM packets WHERE time_ns >= ? AND time_ns <= ? GROUP BY sensor) AS seen
+			WHERE sensors.id = seen.sensor`, s.dirtyMin, s.dirtyMax); err != nil {
+		return fmt.Errorf("sync: update sensors: %w", err)
+	}
+	horizon, err := s.prune(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	s.prunedBefore = horizon
+	s.dirty, s.recent, s.oldDays = false, false, nil
+	return nil
+}
+
+// rollUp rebuilds the rollups of the days [from, to) from the raw records.
+func (s *Store) rollUp(ctx context.Context, tx *sql.Tx, from, to int64) error {
+	fromNs, toNs := from*dayNs, to*dayNs
+	// The tag rollup counts each tag bit in one pass (a filtered count per
+	// tag), then unpivots the few grouped rows; a cross join of the packets
+	// with range(16) was 16 passes over the expanded rows.
+	var tagCounts, tagRows []string
+	for bit := range tagCount {
+		tagCounts = append(tagCounts, fmt.Sprintf("count(*) FILTER (WHERE tags & %d <> 0) AS t%d", 1<<bit, bit))
+		tagRows = append(tagRows, fmt.Sprintf("(%d, t%d)", bit, bit))
+	}
 	steps := []struct {
 		what, sql string
 		args      []any
@@ -102,33 +397,82 @@ func (s *Store) Sync(ctx context.Context) error {
 			GROUP BY ALL`, []any{fromNs, toNs}},
 		{"clear tag rollups", `DELETE FROM rollup_tag_hour WHERE hour >= ? AND hour < ?`, []any{fromNs / hourNs, toNs / hourNs}},
 		{"build tag rollups", `INSERT INTO rollup_tag_hour
-			SELECT ` + hourOf + ` AS hour, sensor, bit AS tag, count(*)
-			FROM packets, range(16) AS bits(bit)
-			WHERE time_ns >= ? AND time_ns < ? AND (tags >> bit) & 1 = 1
-			GROUP BY ALL`, []any{fromNs, toNs}},
+			SELECT hour, sensor, tc.tag, tc.packets
+			FROM (SELECT ` + hourOf + ` AS hour, sensor, ` + strings.Join(tagCounts, ", ") + `
+			      FROM packets WHERE time_ns >= ? AND time_ns < ? AND tags <> 0
+			      GROUP BY ALL) AS g,
+			     (VALUES ` + strings.Join(tagRows, ", ") + `) AS tc(tag, packets)
+			WHERE tc.packets > 0`, []any{fromNs, toNs}},
 		{"clear source rollups", `DELETE FROM rollup_source_day WHERE day >= ? AND day < ?`, []any{from, to}},
 		{"build source rollups", `INSERT INTO rollup_source_day
 			SELECT ` + dayOf + ` AS day, sensor, ip_version, src_hi, src_lo, count(*), count(DISTINCT slot),
 				bit_or(tags), min(time_ns), max(time_ns)
 			FROM packets WHERE time_ns >= ? AND time_ns < ?
 			GROUP BY ALL`, []any{fromNs, toNs}},
-		{"update sensors", `UPDATE sensors SET
-				first_seen_ns = least(coalesce(first_seen_ns, seen.first), seen.first),
-				last_seen_ns = greatest(coalesce(last_seen_ns, seen.last), seen.last)
-			FROM (SELECT sensor, min(time_ns) AS first, max(time_ns) AS last
-			      FROM packets WHERE time_ns >= ? AND time_ns <= ? GROUP BY sensor) AS seen
-			WHERE sensors.id = seen.sensor`, []any{s.dirtyMin, s.dirtyMax}},
 	}
 	for _, st := range steps {
 		if _, err := tx.ExecContext(ctx, st.sql, st.args...); err != nil {
 			return fmt.Errorf("sync: %s: %w", st.what, err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
-	s.dirty = false
 	return nil
+}
+
+// commitAppends commits the transaction of the appends, if one is open.
+func (s *Store) commitAppends(ctx context.Context) error {
+	if !s.inTx {
+		return nil
+	}
+	s.inTx = false
+	if _, err := s.wconn.ExecContext(ctx, `COMMIT`); err != nil {
+		return fmt.Errorf("commit appended records: %w", err)
+	}
+	return nil
+}
+
+// futureSlack is how far past the wall clock the newest packet may move the
+// retention horizon: one packet with a corrupt timestamp in 2099 must not
+// prune every raw record.
+const futureSlack = 24 * time.Hour
+
+// prune deletes the raw records older than the retention and returns the
+// new horizon. The clock is the data's: the horizon is the newest stored
+// packet time (capped at the wall clock plus futureSlack) minus the
+// retention, rounded down to a UTC day, so that whole days are pruned and
+// the rollups of the days before it, already built, are final.
+func (s *Store) prune(ctx context.Context, tx *sql.Tx) (int64, error) {
+	if s.opts.Retention <= 0 && len(s.oldDays) == 0 {
+		return s.prunedBefore, nil
+	}
+	var newest sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT max(time_ns) FROM packets`).Scan(&newest); err != nil {
+		return 0, fmt.Errorf("prune: newest packet: %w", err)
+	}
+	if !newest.Valid {
+		return s.prunedBefore, nil
+	}
+	horizon := s.prunedBefore
+	if s.opts.Retention > 0 {
+		// Packet times come from 32-bit pcap seconds: no overflow here.
+		latest := min(newest.Int64, time.Now().Add(futureSlack).UnixNano())
+		horizon = max(floorDiv(latest-int64(s.opts.Retention), dayNs)*dayNs, horizon)
+	}
+	if horizon == s.prunedBefore && len(s.oldDays) == 0 {
+		return horizon, nil // nothing new before the horizon
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM packets WHERE time_ns < ?`, horizon); err != nil {
+		return 0, fmt.Errorf("prune raw records before %s: %w", time.Unix(0, horizon).UTC().Format(time.DateOnly), err)
+	}
+	if horizon == s.prunedBefore {
+		return horizon, nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM pruned`); err != nil {
+		return 0, fmt.Errorf("prune: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO pruned VALUES (?)`, horizon); err != nil {
+		return 0, fmt.Errorf("prune: %w", err)
+	}
+	return horizon, nil
 }
 
 // floorDiv divides rounding toward negative infinity (times before 1970

@@ -9,6 +9,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -30,22 +31,66 @@ type Store struct {
 	connector *duck.Connector
 	db        *sql.DB
 
-	// conn and appender serve Append; the appender is created lazily.
-	conn     driver.Conn
-	appender *duck.Appender
-	// dirty is the time range appended since the last Sync, in ns.
-	dirtyMin, dirtyMax int64
-	dirty              bool
+	// wconn serves Append (batch holds the records being inserted); conn
+	// and appender serve the row appender measured against it. All are
+	// created lazily.
+	wconn       *sql.Conn
+	batch       *batchSource
+	inTx        bool // wconn has an open transaction of appends
+	rowAppender bool
+	conn        driver.Conn
+	appender    *duck.Appender
+	// dirty is the time range appended since the last Sync, in ns, and
+	// recentMin/recentMax that of its records at or after prunedBefore;
+	// oldDays are the days (since the epoch) of its records before it.
+	dirtyMin, dirtyMax   int64
+	recentMin, recentMax int64
+	dirty, recent        bool
+	oldDays              map[int64]bool
+
+	opts Options
+	// prunedBefore is the retention horizon in ns: raw records before it
+	// were deleted, and Append refuses records of the days before it that
+	// have (final) rollups. math.MinInt64 until the first prune.
+	prunedBefore int64
 }
+
+// DefaultRetention is how long raw packet records are kept by default.
+const DefaultRetention = 90 * 24 * time.Hour
+
+// Options tune a Store.
+type Options struct {
+	// Retention is how long raw packet records are kept, measured back from
+	// the newest stored packet (data time, not the wall clock, so that
+	// importing old captures works), rounded down to whole UTC days. Rollups
+	// are kept forever. Zero keeps raw records forever; DefaultOptions sets
+	// DefaultRetention.
+	Retention time.Duration
+}
+
+// DefaultOptions returns the options Open uses when given none.
+func DefaultOptions() Options { return Options{Retention: DefaultRetention} }
 
 var _ store.Store = (*Store)(nil)
 
-// Open opens or creates the database at path. A second Open of the same
-// path, from this process or another, fails with store.ErrInUse; a database
-// written by a newer Nightjar fails with store.ErrNewerSchema.
-func Open(ctx context.Context, path string) (*Store, error) {
+// Open opens or creates the database at path, with opts (at most one;
+// DefaultOptions when none is given). A second Open of the same path, from
+// this process or another, fails with store.ErrInUse; a database written by
+// a newer Nightjar fails with store.ErrNewerSchema.
+func Open(ctx context.Context, path string, opts ...Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("database path is empty")
+	}
+	o := DefaultOptions()
+	switch len(opts) {
+	case 0:
+	case 1:
+		o = opts[0]
+	default:
+		return nil, fmt.Errorf("open database %s: %d Options given, want at most one", path, len(opts))
+	}
+	if o.Retention < 0 {
+		return nil, fmt.Errorf("open database %s: negative retention %v", path, o.Retention)
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
@@ -56,7 +101,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{path: path, lock: lock}
+	s := &Store{path: path, lock: lock, opts: o, prunedBefore: math.MinInt64}
 	s.connector, err = duck.NewConnector(path, nil)
 	if err != nil {
 		s.unlock()
@@ -67,7 +112,26 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	var before sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT max(before_ns) FROM pruned`).Scan(&before); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open database %s: read retention horizon: %w", path, err)
+	}
+	if before.Valid {
+		s.prunedBefore = before.Int64
+	}
 	return s, nil
+}
+
+// PrunedBefore returns the retention horizon, a UTC midnight: raw records
+// before it were pruned, and Append refuses records of the days before it
+// that had packets (store.ErrPruned). It is the zero Time until the first
+// prune, and moves only in Sync.
+func (s *Store) PrunedBefore() time.Time {
+	if s.prunedBefore == math.MinInt64 {
+		return time.Time{}
+	}
+	return time.Unix(0, s.prunedBefore).UTC()
 }
 
 // lockFile takes an exclusive, non-blocking lock on path, which holds the
@@ -100,9 +164,12 @@ func (s *Store) unlock() {
 	}
 }
 
-// Close flushes pending appends and closes the database.
+// Close syncs pending appends (see Sync) and closes the database.
 func (s *Store) Close() error {
 	var errs []error
+	if s.dirty || s.inTx {
+		errs = append(errs, s.Sync(context.Background()))
+	}
 	if s.appender != nil {
 		errs = append(errs, s.appender.Close())
 		s.appender = nil
@@ -110,6 +177,10 @@ func (s *Store) Close() error {
 	if s.conn != nil {
 		errs = append(errs, s.conn.Close())
 		s.conn = nil
+	}
+	if s.wconn != nil {
+		errs = append(errs, s.commitAppends(context.Background()), s.wconn.Close())
+		s.wconn = nil
 	}
 	if s.db != nil {
 		errs = append(errs, s.db.Close())

@@ -17,6 +17,11 @@ import (
 // (record.Addr.Halves): no string per packet. slot is the destination
 // "port" of package portcount (TCP port, 65536 + UDP port, or 131072 +
 // protocol), from which reports build labels such as "23/TCP".
+//
+// The rollup tables have no PRIMARY KEY: Sync deletes and rebuilds whole
+// days, so keys are unique by construction, and maintaining the ART indexes
+// cost Sync about 40 % of its time (BENCHMARKS.md); range scans use
+// DuckDB's zone maps, not those indexes.
 var migrations = []string{
 	`CREATE TABLE sensors (
 		id INTEGER PRIMARY KEY,
@@ -54,15 +59,13 @@ var migrations = []string{
 		packets UBIGINT NOT NULL,
 		bytes UBIGINT NOT NULL,
 		sources UBIGINT NOT NULL,        -- exact distinct source addresses
-		mirai UBIGINT NOT NULL,          -- packets tagged mirai
-		PRIMARY KEY (hour, sensor, slot)
+		mirai UBIGINT NOT NULL           -- packets tagged mirai
 	);
 	CREATE TABLE rollup_tag_hour (
 		hour BIGINT NOT NULL,
 		sensor INTEGER NOT NULL,
 		tag UTINYINT NOT NULL,           -- bit number of the tag (record.Tags.Index)
-		packets UBIGINT NOT NULL,
-		PRIMARY KEY (hour, sensor, tag)
+		packets UBIGINT NOT NULL
 	);
 	CREATE TABLE rollup_source_day (
 		day INTEGER NOT NULL,            -- days since the Unix epoch
@@ -73,8 +76,7 @@ var migrations = []string{
 		ports UBIGINT NOT NULL,          -- exact distinct destination slots
 		tags USMALLINT NOT NULL,         -- union of the packets' tags
 		first_ns BIGINT NOT NULL,
-		last_ns BIGINT NOT NULL,
-		PRIMARY KEY (day, sensor, ip_version, src_hi, src_lo)
+		last_ns BIGINT NOT NULL
 	);
 	CREATE TABLE imports (
 		key VARCHAR PRIMARY KEY,
@@ -82,6 +84,9 @@ var migrations = []string{
 		frames UBIGINT NOT NULL,
 		packets UBIGINT NOT NULL,
 		imported_ns BIGINT NOT NULL
+	);
+	CREATE TABLE pruned (                -- at most one row: the retention horizon
+		before_ns BIGINT NOT NULL        -- raw records before it were deleted
 	);`,
 }
 

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// ingestSmall stores smallCapture in a new database and returns its path,
+// the capture and the sensors file.
+func ingestSmall(t *testing.T) (db, pcap, sensors string) {
+	t.Helper()
+	dir, pcap, sensors := smallCapture(t)
+	db = filepath.Join(dir, "small.duckdb")
+	if code, _, stderr := nightjar(t, "ingest", "-q", "--db", db, "--sensors", sensors, pcap); code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, stderr)
+	}
+	return db, pcap, sensors
+}
+
+// TestQueryGolden: the table and CSV output of every question on the
+// small capture, whose counts are checked by hand in smallCapture.
+func TestQueryGolden(t *testing.T) {
+	t.Parallel()
+	db, _, _ := ingestSmall(t)
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"group-top-ports", []string{"group-top-ports", "--period", "2024Q3", "--top", "3"}},
+		{"group-averages", []string{"group-averages", "--period", "2024Q3"}},
+		{"group-averages-daily", []string{"group-averages", "--from", "2024-07-01", "--to", "2024-07-03", "--daily", "--group", "Japan"}},
+		{"port-series", []string{"port-series", "--period", "2024Q3", "--port", "23/tcp,80/TCP", "--by", "group", "--resolution", "month"}},
+		{"port-series-hours", []string{"port-series", "--from", "2024-07-01T09:00:00Z", "--to", "2024-07-01T12:00:00Z", "--port", "23/TCP", "--sensor", "jp-1", "--resolution", "hour"}},
+		{"top-sources", []string{"top-sources", "--period", "2024Q3"}},
+		{"port-sources", []string{"port-sources", "--period", "2024Q3", "--top", "4"}},
+		{"tags", []string{"tags", "--period", "2024Q3"}},
+	}
+	for _, tt := range tests {
+		for _, format := range []string{"table", "csv"} {
+			args := append([]string{"query"}, tt.args...)
+			args = append(args, "--db", db, "--format", format)
+			code, stdout, stderr := nightjar(t, args...)
+			if code != 0 {
+				t.Errorf("nightjar %v: exit %d: %s", args, code, stderr)
+				continue
+			}
+			golden(t, "query-"+tt.name+"."+format, stdout)
+		}
+	}
+}
+
+// TestQueryJSONMatchesAnalyze: where a question overlaps `nightjar
+// analyze` (group monthly averages, tag counts, top sources with their
+// tags), the JSON answers are the same.
+func TestQueryJSONMatchesAnalyze(t *testing.T) {
+	t.Parallel()
+	db, pcap, sensors := ingestSmall(t)
+	query := func(v any, args ...string) {
+		t.Helper()
+		args = append([]string{"query"}, args...)
+		code, stdout, stderr := nightjar(t, append(args, "--db", db, "--period", "2024Q3", "--format", "json")...)
+		if code != 0 {
+			t.Fatalf("nightjar %v: exit %d: %s", args, code, stderr)
+		}
+		if err := json.Unmarshal([]byte(stdout), v); err != nil {
+			t.Fatalf("nightjar %v: %v", args, err)
+		}
+	}
+	type month struct {
+		Month string  `json:"month"`
+		Avg   float64 `json:"avg_packets_per_sensor"`
+	}
+	type group struct {
+		Name    string  `json:"name"`
+		Sensors int     `json:"sensors"`
+		Packets uint64  `json:"packets"`
+		Months  []month `json:"months"`
+	}
+	type source struct {
+		IP        string    `json:"ip"`
+		Packets   uint64    `json:"packets"`
+		Tags      []string  `json:"tags"`
+		Sensors   int       `json:"sensors"`
+		FirstSeen time.Time `json:"first_seen"`
+		LastSeen  time.Time `json:"last_seen"`
+	}
+	type sensorTags struct {
+		Name string            `json:"name"`
+		Tags map[string]uint64 `json:"tags"`
+	}
+	var rep struct {
+		Groups  []group           `json:"groups"`
+		Tags    map[string]uint64 `json:"tags"`
+		Sources []source          `json:"sources"`
+		Sensors []sensorTags      `json:"sensors"`
+	}
+	_, analyzed, _ := nightjar(t, "analyze", "--quiet", "--sensors", sensors, "--format", "json", pcap)
+	if err := json.Unmarshal([]byte(analyzed), &rep); err != nil {
+		t.Fatal(err)
+	}
+
+	var avgs struct{ Groups []group }
+	query(&avgs, "group-averages")
+	// The quarter's September is empty; the capture's months are July and
+	// August.
+	for i := range avgs.Groups {
+		if m := avgs.Groups[i].Months; len(m) != 3 || m[2] != (month{"2024-09", 0}) {
+			t.Errorf("group %s months = %v, want July to September, September empty", avgs.Groups[i].Name, m)
+		} else {
+			avgs.Groups[i].Months = m[:2]
+		}
+	}
+	if diff := cmp.Diff(avgs.Groups, rep.Groups); diff != "" {
+		t.Errorf("query group-averages (-) differs from analyze (+):\n%s", diff)
+	}
+
+	var tags struct {
+		Tags    map[string]uint64
+		Sensors []struct {
+			Sensor string
+			Tags   map[string]uint64
+		}
+	}
+	query(&tags, "tags")
+	if diff := cmp.Diff(tags.Tags, rep.Tags); diff != "" || tags.Tags["mirai"] != 6 {
+		t.Errorf("query tags (-) differs from analyze (+), or mirai is not 6 (%d):\n%s", tags.Tags["mirai"], diff)
+	}
+	var gotSensorTags []sensorTags
+	for _, s := range tags.Sensors {
+		gotSensorTags = append(gotSensorTags, sensorTags{s.Sensor, s.Tags})
+	}
+	if diff := cmp.Diff(gotSensorTags, rep.Sensors); diff != "" {
+		t.Errorf("query tags per sensor (-) differs from analyze (+):\n%s", diff)
+	}
+
+	var srcs struct{ Sources []source }
+	query(&srcs, "top-sources")
+	if diff := cmp.Diff(srcs.Sources, rep.Sources); diff != "" || len(srcs.Sources) != 5 {
+		t.Errorf("query top-sources (-) differs from analyze (+), or has not 5 sources:\n%s", diff)
+	}
+}
+
+func TestQueryErrors(t *testing.T) {
+	t.Parallel()
+	db, _, _ := ingestSmall(t)
+	q3 := []string{"--db", db, "--period", "2024Q3"}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown group", []string{"group-top-ports", "--group", "Mars"}, `unknown group: "Mars"`},
+		{"group averages unknown group", []string{"group-averages", "--group", "Japan,Mars"}, `unknown group: "Mars"`},
+		{"group ports top 0", []string{"group-top-ports", "--top", "0"}, "--top must be at least 1"},
+		{"sources top -1", []string{"top-sources", "--top", "-1"}, "--top must be at least 1"},
+		{"port sources top 0", []string{"port-sources", "--top", "0"}, "--top must be at least 1"},
+		{"sources unknown sensor", []string{"top-sources", "--sensor", "mars-1"}, `unknown sensor: "mars-1"`},
+		{"port sources unknown sensor", []string{"port-sources", "--sensor", "mars-1"}, `unknown sensor: "mars-1"`},
+		{"tags unknown sensor", []string{"tags", "--sensor", "mars-1"}, `unknown sensor: "mars-1"`},
+		{"series no port", []string{"port-series"}, "--port is required"},
+		{"series bad port", []string{"port-series", "--port", "23/ICMP"}, "only TCP and UDP have ports"},
+		{"series bad resolution", []string{"port-series", "--port", "23/TCP", "--resolution", "week"}, `--resolution: unknown resolution "week" (want one of hour, day, month)`},
+		{"series bad by", []string{"port-series", "--port", "23/TCP", "--by", "country"}, `--by: unknown split "country"`},
+		{"series unknown sensor", []string{"port-series", "--port", "23/TCP", "--sensor", "mars-1"}, `unknown sensor: "mars-1"`},
+		{"series unknown group", []string{"port-series", "--port", "23/TCP", "--by", "group", "--group", "Mars"}, `unknown group: "Mars"`},
+		{"series group by sensor", []string{"port-series", "--port", "23/TCP", "--group", "Japan"}, "split by group"},
+		{"series too many buckets", []string{"port-series", "--port", "23/TCP", "--resolution", "hour", "--from", "2000-01-01", "--to", "2030-01-01"}, "coarser resolution"},
+		{"bad format", []string{"tags", "--format", "xml"}, `unknown --format "xml"`},
+		{"extra argument", []string{"tags", "2024Q3"}, `unexpected argument "2024Q3"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"query"}, tt.args...)
+			if !strings.Contains(strings.Join(tt.args, " "), "--from") {
+				args = append(args, q3...)
+			} else {
+				args = append(args, "--db", db)
+			}
+			code, _, stderr := nightjar(t, args...)
+			if code == 0 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("nightjar %v: exit %d, stderr %q; want a failure mentioning %q", args, code, stderr, tt.want)
+			}
+		})
+	}
+	for _, q := range []string{"group-top-ports", "group-averages", "top-sources", "port-sources", "tags"} {
+		if code, _, stderr := nightjar(t, "query", q, "--period", "2024Q3"); code == 0 || !strings.Contains(stderr, "--db PATH is required") {
+			t.Errorf("query %s without --db: exit %d, %s", q, code, stderr)
+		}
+		if code, _, stderr := nightjar(t, "query", q, "--db", db); code == 0 || !strings.Contains(stderr, "no period") {
+			t.Errorf("query %s without a period: exit %d, %s", q, code, stderr)
+		}
+	}
+}

@@ -1,0 +1,618 @@
+package duckdb
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nightjar-telescope/nightjar/internal/period"
+	"github.com/nightjar-telescope/nightjar/internal/portcount"
+	"github.com/nightjar-telescope/nightjar/internal/record"
+	"github.com/nightjar-telescope/nightjar/internal/store"
+)
+
+// The questions beyond TopPorts (query.go). Each reads the rollups when the
+// period is made of whole rollup units (hours, or days for sources) and the
+// raw records otherwise; distinct counts over a period (sources of a port,
+// ports of a source) cannot be summed from per-hour or per-day counts, so
+// they come from the raw records, checked for completeness against the
+// rollups (see store.Source and store.PortSources).
+
+// wholeHours returns the hours [from, to) of p and whether p is made of
+// whole hours.
+func wholeHours(p period.Period) (from, to int64, whole bool) {
+	start, end := p.Start.UnixNano(), p.End.UnixNano()
+	return floorDiv(start, hourNs), floorDiv(end, hourNs), start%hourNs == 0 && end%hourNs == 0
+}
+
+// wholeDays is wholeHours for days.
+func wholeDays(p period.Period) (from, to int64, whole bool) {
+	start, end := p.Start.UnixNano(), p.End.UnixNano()
+	return floorDiv(start, dayNs), floorDiv(end, dayNs), start%dayNs == 0 && end%dayNs == 0
+}
+
+// inList is the SQL condition "AND col IN (...)" for integers, or "" for
+// none (meaning no restriction).
+func inList(col string, values []int32) string {
+	if len(values) == 0 {
+		return ""
+	}
+	parts := make([]string, len(values))
+	for i, v := range values {
+		parts[i] = strconv.Itoa(int(v))
+	}
+	return " AND " + col + " IN (" + strings.Join(parts, ",") + ")"
+}
+
+func sensorIDs(sensors []store.Sensor) []int32 {
+	ids := make([]int32, len(sensors))
+	for i, sen := range sensors {
+		ids[i] = sen.ID
+	}
+	return ids
+}
+
+// group is a group of sensors, in ID order.
+type group struct {
+	name    string
+	sensors []store.Sensor
+}
+
+// groupsOf splits sensors (in ID order) into groups, in the order in which
+// each first appears.
+func groupsOf(sensors []store.Sensor) []group {
+	var out []group
+	for _, sen := range sensors {
+		i := slices.IndexFunc(out, func(g group) bool { return g.name == sen.Group })
+		if i < 0 {
+			i = len(out)
+			out = append(out, group{name: sen.Group})
+		}
+		out[i].sensors = append(out[i].sensors, sen)
+	}
+	return out
+}
+
+// selectGroups returns the named groups in the order of groupsOf, or all
+// of them.
+func (s *Store) selectGroups(ctx context.Context, names []string) ([]group, error) {
+	all, err := s.Sensors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	groups := groupsOf(all)
+	if len(names) == 0 {
+		return groups, nil
+	}
+	for _, name := range names {
+		if !slices.ContainsFunc(groups, func(g group) bool { return g.name == name }) {
+			return nil, fmt.Errorf("%w: %q", store.ErrUnknownGroup, name)
+		}
+	}
+	return slices.DeleteFunc(groups, func(g group) bool { return !slices.Contains(names, g.name) }), nil
+}
+
+// hourly calls fn with the packets of p per sensor and hour, and per slot
+// when bySlot (slot is -1 otherwise), restricted to the given slots and
+// sensors when not empty. start is the start of the hour, or of p when p
+// starts within the hour.
+func (s *Store) hourly(ctx context.Context, p period.Period, bySlot bool, slots, sensors []int32, fn func(sensor, slot int32, start time.Time, packets uint64)) error {
+	slotCol := "-1::INTEGER"
+	if bySlot {
+		slotCol = "slot"
+	}
+	from, to, whole := wholeHours(p)
+	query, args := `SELECT sensor, `+slotCol+`, hour, sum(packets)::UBIGINT FROM rollup_port_hour
+		WHERE hour >= ? AND hour < ?`+inList("slot", slots)+inList("sensor", sensors)+` GROUP BY ALL`, []any{from, to}
+	if !whole {
+		query, args = `SELECT sensor, `+slotCol+`, `+hourOf+` AS hour, count(*)::UBIGINT FROM packets
+		WHERE time_ns >= ? AND time_ns < ?`+inList("slot", slots)+inList("sensor", sensors)+` GROUP BY ALL`, []any{p.Start.UnixNano(), p.End.UnixNano()}
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("count packets per hour in %s: %w", p, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			sensor, slot int32
+			hour         int64
+			packets      uint64
+		)
+		if err := rows.Scan(&sensor, &slot, &hour, &packets); err != nil {
+			return fmt.Errorf("count packets per hour in %s: %w", p, err)
+		}
+		start := time.Unix(0, hour*hourNs).UTC()
+		if start.Before(p.Start) {
+			start = p.Start
+		}
+		fn(sensor, slot, start, packets)
+	}
+	return rows.Err()
+}
+
+// GroupTopPorts implements store.Store, from the hourly rollups (or raw
+// records for periods that are not whole hours), as TopPorts.
+func (s *Store) GroupTopPorts(ctx context.Context, q store.GroupTopPortsQuery) (store.GroupTopPorts, error) {
+	if q.N < 1 {
+		return store.GroupTopPorts{}, fmt.Errorf("group top ports: N must be at least 1, got %d", q.N)
+	}
+	groups, err := s.selectGroups(ctx, q.Groups)
+	if err != nil {
+		return store.GroupTopPorts{}, err
+	}
+	all, err := s.Sensors(ctx)
+	if err != nil {
+		return store.GroupTopPorts{}, err
+	}
+	cur, err := s.portCounts(ctx, q.Period)
+	if err != nil {
+		return store.GroupTopPorts{}, err
+	}
+	prev, err := s.portCounts(ctx, q.Period.Previous())
+	if err != nil {
+		return store.GroupTopPorts{}, err
+	}
+	rankGroup := func(name string, members []store.Sensor) store.GroupPorts {
+		sum := func(counts map[int32]map[int32]uint64) map[int32]uint64 {
+			out := map[int32]uint64{}
+			for _, sen := range members {
+				for slot, n := range counts[sen.ID] {
+					out[slot] += n
+				}
+			}
+			return out
+		}
+		prevRank := map[string]int{}
+		for i, c := range rank(sum(prev)) {
+			prevRank[c.Port] = i + 1
+		}
+		n := float64(len(members))
+		gp := store.GroupPorts{Group: name, Sensors: len(members), Ports: []store.AvgRankedPort{}}
+		for i, c := range rank(sum(cur)) {
+			gp.Packets += c.Packets
+			if i < q.N {
+				gp.Ports = append(gp.Ports, store.AvgRankedPort{Rank: i + 1, Port: c.Port, Packets: c.Packets,
+					AvgPacketsPerSensor: float64(c.Packets) / n, PreviousRank: prevRank[c.Port]})
+			}
+		}
+		if n > 0 {
+			gp.AvgPacketsPerSensor = float64(gp.Packets) / n
+		}
+		return gp
+	}
+	out := store.GroupTopPorts{Groups: []store.GroupPorts{}}
+	for _, g := range groups {
+		out.Groups = append(out.Groups, rankGroup(g.name, g.sensors))
+	}
+	out.Fleet = rankGroup("", all)
+	return out, nil
+}
+
+// GroupAverages implements store.Store, from the hourly rollups (or raw
+// records for periods that are not whole hours) summed per sensor and hour,
+// then per day and month.
+func (s *Store) GroupAverages(ctx context.Context, q store.GroupAveragesQuery) ([]store.GroupAverages, error) {
+	groups, err := s.selectGroups(ctx, q.Groups)
+	if err != nil {
+		return nil, err
+	}
+	months, err := store.Buckets(q.Period, store.Month)
+	if err != nil {
+		return nil, err
+	}
+	days, err := store.Buckets(q.Period, store.Day)
+	if err != nil {
+		return nil, err
+	}
+	type sums struct {
+		total        uint64
+		months, days []uint64
+	}
+	bySensor := map[int32]*sums{}
+	err = s.hourly(ctx, q.Period, false, nil, nil, func(sensor, _ int32, start time.Time, packets uint64) {
+		c := bySensor[sensor]
+		if c == nil {
+			c = &sums{months: make([]uint64, len(months)), days: make([]uint64, len(days))}
+			bySensor[sensor] = c
+		}
+		c.total += packets
+		if i := store.BucketOf(months, start); i >= 0 {
+			c.months[i] += packets
+		}
+		if i := store.BucketOf(days, start); i >= 0 {
+			c.days[i] += packets
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.GroupAverages, 0, len(groups))
+	for _, g := range groups {
+		ga := store.GroupAverages{Name: g.name, Sensors: len(g.sensors), Months: make([]store.GroupMonth, len(months)), Days: make([]store.GroupDay, len(days))}
+		for i, m := range months {
+			ga.Months[i].Month = m.Start.Format("2006-01")
+		}
+		for i, d := range days {
+			ga.Days[i].Day = d.Start.Format(time.DateOnly)
+		}
+		for _, sen := range g.sensors {
+			c := bySensor[sen.ID]
+			if c == nil {
+				continue
+			}
+			ga.Packets += c.total
+			for i, n := range c.months {
+				ga.Months[i].AvgPacketsPerSensor += float64(n)
+			}
+			for i, n := range c.days {
+				ga.Days[i].AvgPacketsPerSensor += float64(n)
+			}
+		}
+		n := float64(len(g.sensors))
+		for i := range ga.Months {
+			ga.Months[i].AvgPacketsPerSensor /= n
+		}
+		for i := range ga.Days {
+			ga.Days[i].AvgPacketsPerSensor /= n
+		}
+		out = append(out, ga)
+	}
+	return out, nil
+}
+
+// PortSeries implements store.Store, from the hourly rollups (or raw
+// records for periods that are not whole hours) of the asked ports.
+func (s *Store) PortSeries(ctx context.Context, q store.PortSeriesQuery) (store.PortSeries, error) {
+	buckets, err := store.Buckets(q.Period, q.Resolution)
+	if err != nil {
+		return store.PortSeries{}, err
+	}
+	if len(q.Ports) == 0 {
+		return store.PortSeries{}, fmt.Errorf("port series: no port given (want labels such as 23/TCP or ICMP)")
+	}
+	var (
+		slots  []int32
+		labels []string
+	)
+	for _, label := range q.Ports {
+		slot, err := portcount.ParseLabel(label)
+		if err != nil {
+			return store.PortSeries{}, err
+		}
+		if !slices.Contains(slots, int32(slot)) {
+			slots = append(slots, int32(slot))
+			labels = append(labels, portcount.Key(slot).Label())
+		}
+	}
+	// entities are the series' owners: sensors, groups or the fleet.
+	type entity struct {
+		sensor, group string
+		ids           []int32
+	}
+	var entities []entity
+	switch q.By {
+	case store.BySensor:
+		if len(q.Groups) > 0 {
+			return store.PortSeries{}, fmt.Errorf("port series by sensor: groups given (%s); choose sensors, or split by group", strings.Join(q.Groups, ", "))
+		}
+		sensors, err := s.selectSensors(ctx, q.Sensors)
+		if err != nil {
+			return store.PortSeries{}, err
+		}
+		for _, sen := range sensors {
+			entities = append(entities, entity{sensor: sen.Name, group: sen.Group, ids: []int32{sen.ID}})
+		}
+	case store.ByGroup, store.ByFleet:
+		if len(q.Sensors) > 0 {
+			return store.PortSeries{}, fmt.Errorf("port series by %s: sensors given (%s); split by sensor to choose sensors", q.By, strings.Join(q.Sensors, ", "))
+		}
+		if q.By == store.ByFleet && len(q.Groups) > 0 {
+			return store.PortSeries{}, fmt.Errorf("port series by fleet: groups given (%s); split by group to choose groups", strings.Join(q.Groups, ", "))
+		}
+		groups, err := s.selectGroups(ctx, q.Groups)
+		if err != nil {
+			return store.PortSeries{}, err
+		}
+		if q.By == store.ByFleet {
+			var ids []int32
+			for _, g := range groups {
+				ids = append(ids, sensorIDs(g.sensors)...)
+			}
+			entities = []entity{{ids: ids}}
+		} else {
+			for _, g := range groups {
+				entities = append(entities, entity{group: g.name, ids: sensorIDs(g.sensors)})
+			}
+		}
+	default:
+		return store.PortSeries{}, fmt.Errorf("port series: unknown split %s (want one of %s)", q.By, strings.Join(store.Bys, ", "))
+	}
+
+	out := store.PortSeries{Resolution: q.Resolution.String(), Buckets: make([]time.Time, len(buckets)), Series: []store.Series{}}
+	for i, b := range buckets {
+		out.Buckets[i] = b.Start
+	}
+	// index[sensor ID] lists the series (entity × port) it adds to, by slot.
+	type target struct {
+		slot   int32
+		series int
+	}
+	index := map[int32][]target{}
+	for _, e := range entities {
+		for j, slot := range slots {
+			for _, id := range e.ids {
+				index[id] = append(index[id], target{slot, len(out.Series)})
+			}
+			out.Series = append(out.Series, store.Series{Sensor: e.sensor, Group: e.group, Port: labels[j], Packets: make([]uint64, len(buckets))})
+		}
+	}
+	err = s.hourly(ctx, q.Period, true, slots, nil, func(sensor, slot int32, start time.Time, packets uint64) {
+		b := store.BucketOf(buckets, start)
+		if b < 0 {
+			return
+		}
+		for _, t := range index[sensor] {
+			if t.slot == slot {
+				out.Series[t.series].Packets[b] += packets
+			}
+		}
+	})
+	if err != nil {
+		return store.PortSeries{}, err
+	}
+	return out, nil
+}
+
+// TopSources implements store.Store. Whole-day periods rank sources from
+// the daily source rollups and count their exact distinct ports from the
+// raw records of the ranked sources (a lower bound if some were removed,
+// see store.Source); other periods read raw records only.
+func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]store.Source, error) {
+	if q.N < 1 {
+		return nil, fmt.Errorf("top sources: N must be at least 1, got %d", q.N)
+	}
+	var filter []int32
+	if len(q.Sensors) > 0 {
+		sensors, err := s.selectSensors(ctx, q.Sensors)
+		if err != nil {
+			return nil, err
+		}
+		filter = sensorIDs(sensors)
+	}
+	from, to, whole := wholeDays(q.Period)
+	start, end := q.Period.Start.UnixNano(), q.Period.End.UnixNano()
+	sensors := inList("sensor", filter)
+	// Both queries give: address, packets, ports from the rollups (a lower
+	// bound), raw packets and raw distinct ports, sensors, tags, first and
+	// last seen.
+	query, args := `WITH top AS (
+			SELECT ip_version, src_hi, src_lo, sum(packets)::UBIGINT AS packets, max(ports)::UBIGINT AS day_ports,
+				count(DISTINCT sensor) AS sensors, bit_or(tags) AS tags, min(first_ns) AS first_ns, max(last_ns) AS last_ns
+			FROM rollup_source_day WHERE day >= ? AND day < ?`+sensors+`
+			GROUP BY ip_version, src_hi, src_lo
+			ORDER BY packets DESC, ip_version, src_hi, src_lo LIMIT ?
+		), raw AS (
+			SELECT p.ip_version, p.src_hi, p.src_lo, count(*)::UBIGINT AS packets, count(DISTINCT p.slot)::UBIGINT AS ports
+			FROM packets p JOIN top t ON p.ip_version = t.ip_version AND p.src_hi = t.src_hi AND p.src_lo = t.src_lo
+			WHERE p.time_ns >= ? AND p.time_ns < ?`+inList("p.sensor", filter)+`
+			GROUP BY ALL
+		)
+		SELECT t.ip_version, t.src_hi, t.src_lo, t.packets, t.day_ports, coalesce(r.packets, 0)::UBIGINT, coalesce(r.ports, 0)::UBIGINT,
+			t.sensors, t.tags, t.first_ns, t.last_ns
+		FROM top t LEFT JOIN raw r ON r.ip_version = t.ip_version AND r.src_hi = t.src_hi AND r.src_lo = t.src_lo
+		ORDER BY t.packets DESC, t.ip_version, t.src_hi, t.src_lo`, []any{from, to, q.N, start, end}
+	if !whole {
+		query, args = `SELECT ip_version, src_hi, src_lo, count(*)::UBIGINT AS packets, count(DISTINCT slot)::UBIGINT AS ports,
+				count(*)::UBIGINT, count(DISTINCT slot)::UBIGINT, count(DISTINCT sensor), bit_or(tags), min(time_ns), max(time_ns)
+			FROM packets WHERE time_ns >= ? AND time_ns < ?`+sensors+`
+			GROUP BY ip_version, src_hi, src_lo
+			ORDER BY packets DESC, ip_version, src_hi, src_lo LIMIT ?`, []any{start, end, q.N}
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("top sources in %s: %w", q.Period, err)
+	}
+	defer rows.Close()
+	out := []store.Source{}
+	for rows.Next() {
+		var (
+			version              uint8
+			hi, lo               uint64
+			packets, dayPorts    uint64
+			rawPackets, rawPorts uint64
+			sensorsReached       int
+			tags                 uint16
+			first, last          int64
+		)
+		if err := rows.Scan(&version, &hi, &lo, &packets, &dayPorts, &rawPackets, &rawPorts, &sensorsReached, &tags, &first, &last); err != nil {
+			return nil, fmt.Errorf("top sources in %s: %w", q.Period, err)
+		}
+		src := store.Source{
+			IP:         record.AddrFromHalves(hi, lo, version == 4).String(),
+			Packets:    packets,
+			Ports:      max(dayPorts, rawPorts),
+			PortsExact: rawPackets == packets,
+			Tags:       record.Tags(tags).Names(),
+			Sensors:    sensorsReached,
+			FirstSeen:  time.Unix(0, first).UTC(),
+			LastSeen:   time.Unix(0, last).UTC(),
+		}
+		if src.PortsExact {
+			src.Ports = rawPorts
+		}
+		if src.Tags == nil {
+			src.Tags = []string{}
+		}
+		out = append(out, src)
+	}
+	return out, rows.Err()
+}
+
+// PortSources implements store.Store. Packets and mirai packets come from
+// the hourly rollups (or raw records for periods that are not whole
+// hours); the distinct sources of the top N ports come from the raw
+// records, exact while they are all retained (see store.PortSources).
+func (s *Store) PortSources(ctx context.Context, q store.PortSourcesQuery) ([]store.PortSources, error) {
+	if q.N < 1 {
+		return nil, fmt.Errorf("port sources: N must be at least 1, got %d", q.N)
+	}
+	var filter []int32
+	if len(q.Sensors) > 0 {
+		sensors, err := s.selectSensors(ctx, q.Sensors)
+		if err != nil {
+			return nil, err
+		}
+		filter = sensorIDs(sensors)
+	}
+	from, to, whole := wholeHours(q.Period)
+	start, end := q.Period.Start.UnixNano(), q.Period.End.UnixNano()
+	query, args := `SELECT slot, sum(packets)::UBIGINT, sum(mirai)::UBIGINT, max(sources)::UBIGINT FROM rollup_port_hour
+		WHERE hour >= ? AND hour < ?`+inList("sensor", filter)+` GROUP BY slot`, []any{from, to}
+	if !whole {
+		query, args = `SELECT slot, count(*)::UBIGINT, (count(*) FILTER (WHERE tags & 1 <> 0))::UBIGINT,
+			count(DISTINCT (ip_version, src_hi, src_lo))::UBIGINT FROM packets
+		WHERE time_ns >= ? AND time_ns < ?`+inList("sensor", filter)+` GROUP BY slot`, []any{start, end}
+	}
+	type stats struct{ packets, mirai, sources uint64 }
+	bySlot := map[int32]stats{}
+	err := s.scanRows(ctx, func(scan func(...any) error) error {
+		var (
+			slot int32
+			st   stats
+		)
+		if err := scan(&slot, &st.packets, &st.mirai, &st.sources); err != nil {
+			return err
+		}
+		bySlot[slot] = st
+		return nil
+	}, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("port sources in %s: %w", q.Period, err)
+	}
+	packets := map[int32]uint64{}
+	for slot, st := range bySlot {
+		packets[slot] = st.packets
+	}
+	ranked := rank(packets)
+	ranked = ranked[:min(q.N, len(ranked))]
+	out := make([]store.PortSources, len(ranked))
+	top := make([]int32, len(ranked))
+	for i, c := range ranked {
+		slot, _ := portcount.ParseLabel(c.Port) // a label of rank
+		top[i] = int32(slot)
+		st := bySlot[int32(slot)]
+		out[i] = store.PortSources{Rank: i + 1, Port: c.Port, Packets: st.packets, Sources: st.sources, SourcesExact: !whole, Mirai: st.mirai}
+		if st.packets > 0 {
+			out[i].MiraiShare = float64(st.mirai) / float64(st.packets)
+		}
+	}
+	if !whole || len(top) == 0 {
+		return out, nil
+	}
+	raw := map[int32]stats{}
+	err = s.scanRows(ctx, func(scan func(...any) error) error {
+		var (
+			slot int32
+			st   stats
+		)
+		if err := scan(&slot, &st.packets, &st.sources); err != nil {
+			return err
+		}
+		raw[slot] = st
+		return nil
+	}, `SELECT slot, count(*)::UBIGINT, count(DISTINCT (ip_version, src_hi, src_lo))::UBIGINT FROM packets
+		WHERE time_ns >= ? AND time_ns < ?`+inList("slot", top)+inList("sensor", filter)+` GROUP BY slot`, start, end)
+	if err != nil {
+		return nil, fmt.Errorf("distinct sources per port in %s: %w", q.Period, err)
+	}
+	for i := range out {
+		r := raw[top[i]]
+		out[i].SourcesExact = r.packets == out[i].Packets
+		if out[i].SourcesExact {
+			out[i].Sources = r.sources
+		} else {
+			out[i].Sources = max(out[i].Sources, r.sources)
+		}
+	}
+	return out, nil
+}
+
+// TagCounts implements store.Store, from the hourly tag rollups (or raw
+// records for periods that are not whole hours).
+func (s *Store) TagCounts(ctx context.Context, q store.TagCountsQuery) (store.TagCounts, error) {
+	sensors, err := s.selectSensors(ctx, q.Sensors)
+	if err != nil {
+		return store.TagCounts{}, err
+	}
+	from, to, whole := wholeHours(q.Period)
+	query, args := `SELECT sensor, tag, sum(packets)::UBIGINT FROM rollup_tag_hour
+		WHERE hour >= ? AND hour < ?`+inList("sensor", sensorIDs(sensors))+` GROUP BY ALL`, []any{from, to}
+	if !whole {
+		query, args = `SELECT sensor, bit, count(*)::UBIGINT FROM packets, range(16) AS bits(bit)
+		WHERE time_ns >= ? AND time_ns < ? AND (tags >> bit) & 1 = 1`+inList("sensor", sensorIDs(sensors))+` GROUP BY ALL`,
+			[]any{q.Period.Start.UnixNano(), q.Period.End.UnixNano()}
+	}
+	counts := map[int32]*[16]uint64{}
+	err = s.scanRows(ctx, func(scan func(...any) error) error {
+		var (
+			sensor  int32
+			tag     int64
+			packets uint64
+		)
+		if err := scan(&sensor, &tag, &packets); err != nil {
+			return err
+		}
+		if tag < 0 || tag >= 16 {
+			return fmt.Errorf("tag bit %d out of range", tag)
+		}
+		if counts[sensor] == nil {
+			counts[sensor] = new([16]uint64)
+		}
+		counts[sensor][tag] += packets
+		return nil
+	}, query, args...)
+	if err != nil {
+		return store.TagCounts{}, fmt.Errorf("count tags in %s: %w", q.Period, err)
+	}
+	out := store.TagCounts{Tags: tagMap(nil), Sensors: make([]store.SensorTags, 0, len(sensors))}
+	for _, sen := range sensors {
+		m := tagMap(counts[sen.ID])
+		for name, n := range m {
+			out.Tags[name] += n
+		}
+		out.Sensors = append(out.Sensors, store.SensorTags{Sensor: sen.Name, Group: sen.Group, Tags: m})
+	}
+	return out, nil
+}
+
+// tagMap names the counts of every tag (zeros when counts is nil).
+func tagMap(counts *[16]uint64) map[string]uint64 {
+	m := map[string]uint64{}
+	for _, t := range record.AllTags() {
+		var n uint64
+		if counts != nil {
+			n = counts[t.Index()]
+		}
+		m[t.String()] = n
+	}
+	return m
+}
+
+// scanRows runs a query and calls row for each of its rows.
+func (s *Store) scanRows(ctx context.Context, row func(scan func(...any) error) error, query string, args ...any) error {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -1,0 +1,178 @@
+package duckdb
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
+	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/period"
+	"github.com/nightjar-telescope/nightjar/internal/record"
+	"github.com/nightjar-telescope/nightjar/internal/store"
+)
+
+func synAt(src string, port uint16, when time.Time) record.Record {
+	r := record.Record{
+		Time: when.UnixNano(), Src: record.MustParseAddr(src), Dst: record.MustParseAddr("198.18.1.1"),
+		IPVersion: 4, Protocol: record.ProtoTCP, TTL: 50, IPLen: 40, HasTransport: true,
+		SrcPort: 40000, DstPort: port, TCPFlags: record.FlagSYN, Seq: 1,
+	}
+	r.Tags = fingerprint.Tag(&r)
+	return r
+}
+
+// TestRetention checks the retention clock (the newest stored packet, not
+// the wall clock: these packets are from 2024), that Sync prunes whole days
+// of raw records after building their rollups, that the rollups outlive the
+// raw records, that a record of a pruned day is refused (also after
+// reopening), and that a record of an older day without packets is rolled
+// up exactly.
+func TestRetention(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "r.duckdb")
+	s, err := Open(ctx, path, Options{Retention: 10 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.PutSensors(ctx, []fleet.Sensor{{Name: "jp-1", Group: "Japan", Addresses: []string{"198.18.1.1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := func(d int, h int) time.Time { return time.Date(2024, 7, d, h, 0, 0, 0, time.UTC) }
+	// Days 1 and 5 first: nothing is pruned (the horizon is June 25).
+	recs := []record.Record{synAt("192.0.2.1", 23, day(1, 3)), synAt("192.0.2.2", 23, day(5, 12))}
+	if err := s.Append(ctx, recs, []int32{ids[0], ids[0]}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.PrunedBefore(), time.Date(2024, 6, 25, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("PrunedBefore() = %v, want %v", got, want)
+	}
+	// Day 20 at 06:00 moves the horizon to day 10 00:00 (20 06:00 - 10 days,
+	// rounded down to the day): days 1 and 5 lose their raw records.
+	if err := s.Append(ctx, []record.Record{synAt("192.0.2.3", 22, day(20, 6))}, []int32{ids[0]}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.PrunedBefore(), day(10, 0); !got.Equal(want) {
+		t.Errorf("PrunedBefore() = %v, want %v", got, want)
+	}
+	var raw, rolled int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM packets`).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT sum(packets) FROM rollup_port_hour`).Scan(&rolled); err != nil {
+		t.Fatal(err)
+	}
+	if raw != 1 || rolled != 3 {
+		t.Errorf("after pruning: %d raw records and %d packets in rollups, want 1 and 3", raw, rolled)
+	}
+	// The rollups still answer for July.
+	july, _ := period.Parse("2024-07")
+	ans, err := s.TopPorts(ctx, store.TopPortsQuery{Period: july, N: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ans) != 1 || ans[0].Packets != 3 {
+		t.Errorf("TopPorts(2024-07) after pruning = %+v, want 3 packets", ans)
+	}
+
+	// A record of a pruned day is refused, the whole batch with it.
+	batch := []record.Record{synAt("192.0.2.4", 80, day(15, 0)), synAt("192.0.2.4", 80, day(5, 23))}
+	err = s.Append(ctx, batch, []int32{ids[0], ids[0]})
+	if !errors.Is(err, store.ErrPruned) || !strings.Contains(err.Error(), "2024-07-05") {
+		t.Errorf("Append(pruned day) error = %v, want ErrPruned naming 2024-07-05", err)
+	}
+	// At the horizon is fine.
+	if err := s.Append(ctx, []record.Record{synAt("192.0.2.4", 80, day(10, 0))}, []int32{ids[0]}); err != nil {
+		t.Errorf("Append(at horizon) = %v", err)
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM packets`).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw != 2 {
+		t.Errorf("%d raw records, want 2 (the refused batch stored nothing)", raw)
+	}
+	// Days 3 and 4 had no packets: an old capture of them (imported after
+	// the newer ones) is rolled up, exactly, then pruned; days 1 and 5 keep
+	// their rollups.
+	old := []record.Record{synAt("192.0.2.6", 445, day(3, 1)), synAt("192.0.2.6", 445, day(4, 1)), synAt("192.0.2.7", 445, day(4, 2))}
+	if err := s.Append(ctx, old, []int32{ids[0], ids[0], ids[0]}); err != nil {
+		t.Fatalf("Append(older day without packets) = %v", err)
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	rows, err := s.db.QueryContext(ctx, `SELECT strftime(make_timestamp(hour * 3600000000), '%m-%d') AS d, sum(packets)::INTEGER
+		FROM rollup_port_hour GROUP BY d`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var d string
+		var n int
+		if err := rows.Scan(&d, &n); err != nil {
+			t.Fatal(err)
+		}
+		got[d] = n
+	}
+	rows.Close()
+	want := map[string]int{"07-01": 1, "07-03": 1, "07-04": 2, "07-05": 1, "07-10": 1, "07-20": 1}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("packets per day in the rollups (-got, +want):\n%s", diff)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM packets`).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw != 2 {
+		t.Errorf("%d raw records, want 2 (the old days pruned again)", raw)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The horizon survives reopening, even with a longer retention: the
+	// raw records of the pruned days are gone.
+	s, err = Open(ctx, path, Options{Retention: 365 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, want := s.PrunedBefore(), day(10, 0); !got.Equal(want) {
+		t.Errorf("PrunedBefore() after reopening = %v, want %v", got, want)
+	}
+	if err := s.Append(ctx, []record.Record{synAt("192.0.2.5", 80, day(4, 0))}, []int32{ids[0]}); !errors.Is(err, store.ErrPruned) {
+		t.Errorf("Append(before horizon) after reopening: error = %v, want ErrPruned", err)
+	}
+}
+
+func TestRetentionOptions(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Open(t.Context(), filepath.Join(dir, "a.duckdb"), Options{Retention: -time.Hour}); err == nil {
+		t.Error("Open(negative retention) succeeded, want an error")
+	}
+	if _, err := Open(t.Context(), filepath.Join(dir, "b.duckdb"), Options{}, Options{}); err == nil {
+		t.Error("Open(two Options) succeeded, want an error")
+	}
+	s, err := Open(t.Context(), filepath.Join(dir, "c.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.opts.Retention != DefaultRetention {
+		t.Errorf("default retention = %v, want %v", s.opts.Retention, DefaultRetention)
+	}
+}
