@@ -61,7 +61,7 @@ horizon exports the packets since it, with a warning.`,
 			if err != nil {
 				return err
 			}
-			st, err := duckdb.Open(cmd.Context(), db)
+			st, err := duckdb.Open(cmd.Context(), db, duckdb.Options{})
 			if err != nil {
 				return err
 			}

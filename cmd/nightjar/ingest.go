@@ -52,8 +52,10 @@ capture twice is refused with a note, so nothing is counted twice. A
 corrupt or truncated file keeps the packets read before the damage and
 makes the exit status 1.
 
-Raw packet records are kept for --retention (default 90d) before the newest
-stored packet: the clock is the data's, not the wall clock's, so importing
+Raw packet records are kept for the database's retention before the newest
+stored packet: 90 days for a new database; --retention changes it, and the
+database remembers it for later imports. The clock is the data's, not the
+wall clock's, so importing
 old captures works. After each file, the raw records of the days before
 that horizon are deleted; the hourly and daily rollups the questions read
 are kept forever. Packets of a day whose raw records were already deleted
@@ -68,15 +70,19 @@ stored. Older days that had no packets are imported as usual.`,
 			if len(args) == 0 {
 				return errors.New("no capture files given")
 			}
-			keep, err := parseRetention(retention)
-			if err != nil {
-				return err
+			var opts duckdb.Options
+			if cmd.Flags().Changed("retention") {
+				keep, err := parseRetention(retention)
+				if err != nil {
+					return err
+				}
+				opts.Retention = &keep
 			}
-			return runIngest(cmd, db, sensors, args, quiet, duckdb.Options{Retention: keep})
+			return runIngest(cmd, db, sensors, args, quiet, opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&retention, "retention", "90d", "keep raw packet records for `DURATION` (e.g. 90d, 36h; 0 keeps them forever); rollups are kept forever")
+	f.StringVar(&retention, "retention", "", "set the database's raw-record retention to `DURATION` (e.g. 90d, 36h; 0 keeps them forever; default: the database's, 90d when new); rollups are kept forever")
 	f.StringVar(&db, "db", "", "database `PATH` (a DuckDB file)")
 	f.StringVar(&sensors, "sensors", "", "YAML `FILE` of sensors to add or update before importing")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line on standard error")

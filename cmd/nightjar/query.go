@@ -104,7 +104,7 @@ table, "new" marks a port that had no packets in the previous period.`,
 			if err != nil {
 				return err
 			}
-			st, err := duckdb.Open(cmd.Context(), db)
+			st, err := duckdb.Open(cmd.Context(), db, duckdb.Options{})
 			if err != nil {
 				return err
 			}

@@ -57,7 +57,7 @@ func (o *queryOptions) ask(cmd *cobra.Command, args []string, check func() error
 	if err != nil {
 		return err
 	}
-	st, err := duckdb.Open(cmd.Context(), o.db)
+	st, err := duckdb.Open(cmd.Context(), o.db, duckdb.Options{})
 	if err != nil {
 		return err
 	}

@@ -104,7 +104,7 @@ func TestStoreCommandErrors(t *testing.T) {
 		t.Fatalf("ingest: %s", stderr)
 	}
 	inUse := filepath.Join(dir, "busy.duckdb")
-	held, err := duckdb.Open(t.Context(), inUse)
+	held, err := duckdb.Open(t.Context(), inUse, duckdb.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -320,7 +320,7 @@ var tagCount = len(record.AllTags())
 // Sync implements store.Store: it flushes the appender, then rebuilds the
 // rollups of every day the appends touched from the raw records (so that
 // distinct counts stay exact) and the sensors' first and last seen, then
-// prunes the raw records older than the retention (Options.Retention).
+// prunes the raw records older than the retention (Options.Retention, stored in the database).
 func (s *Store) Sync(ctx context.Context) error {
 	if s.appender != nil {
 		if err := s.appender.Flush(); err != nil {
@@ -441,7 +441,7 @@ const futureSlack = 24 * time.Hour
 // retention, rounded down to a UTC day, so that whole days are pruned and
 // the rollups of the days before it, already built, are final.
 func (s *Store) prune(ctx context.Context, tx *sql.Tx) (int64, error) {
-	if s.opts.Retention <= 0 && len(s.oldDays) == 0 {
+	if s.retention <= 0 && len(s.oldDays) == 0 {
 		return s.prunedBefore, nil
 	}
 	var newest sql.NullInt64
@@ -452,10 +452,10 @@ func (s *Store) prune(ctx context.Context, tx *sql.Tx) (int64, error) {
 		return s.prunedBefore, nil
 	}
 	horizon := s.prunedBefore
-	if s.opts.Retention > 0 {
+	if s.retention > 0 {
 		// Packet times come from 32-bit pcap seconds: no overflow here.
 		latest := min(newest.Int64, time.Now().Add(futureSlack).UnixNano())
-		horizon = max(floorDiv(latest-int64(s.opts.Retention), dayNs)*dayNs, horizon)
+		horizon = max(floorDiv(latest-int64(s.retention), dayNs)*dayNs, horizon)
 	}
 	if horizon == s.prunedBefore && len(s.oldDays) == 0 {
 		return horizon, nil // nothing new before the horizon

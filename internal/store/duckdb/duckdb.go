@@ -48,7 +48,7 @@ type Store struct {
 	dirty, recent        bool
 	oldDays              map[int64]bool
 
-	opts Options
+	retention time.Duration // raw-record retention, from the settings table; 0 keeps them forever
 	// prunedBefore is the retention horizon in ns: raw records before it
 	// were deleted, and Append refuses records of the days before it that
 	// have (final) rollups. math.MinInt64 until the first prune.
@@ -59,38 +59,31 @@ type Store struct {
 const DefaultRetention = 90 * 24 * time.Hour
 
 // Options tune a Store.
+// Options change settings of the database when it is opened for writing.
+// Settings are stored in the database, so that every later writer keeps
+// them: a writer that does not mention the retention never prunes more
+// than the user asked for.
 type Options struct {
-	// Retention is how long raw packet records are kept, measured back from
-	// the newest stored packet (data time, not the wall clock, so that
-	// importing old captures works), rounded down to whole UTC days. Rollups
-	// are kept forever. Zero keeps raw records forever; DefaultOptions sets
-	// DefaultRetention.
-	Retention time.Duration
+	// Retention, when non-nil, sets how long raw packet records are kept,
+	// measured back from the newest stored packet (data time, not the
+	// wall clock, so that importing old captures works), rounded down to
+	// whole UTC days. Zero keeps raw records forever. Rollups are kept
+	// forever. A new database starts with DefaultRetention.
+	Retention *time.Duration
 }
-
-// DefaultOptions returns the options Open uses when given none.
-func DefaultOptions() Options { return Options{Retention: DefaultRetention} }
 
 var _ store.Store = (*Store)(nil)
 
-// Open opens or creates the database at path, with opts (at most one;
-// DefaultOptions when none is given). A second Open of the same path, from
-// this process or another, fails with store.ErrInUse; a database written by
-// a newer Nightjar fails with store.ErrNewerSchema.
-func Open(ctx context.Context, path string, opts ...Options) (*Store, error) {
+// Open opens or creates the database at path, applying opts. A second
+// Open of the same path, from this process or another, fails with
+// store.ErrInUse; a database written by a newer Nightjar fails with
+// store.ErrNewerSchema.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("database path is empty")
 	}
-	o := DefaultOptions()
-	switch len(opts) {
-	case 0:
-	case 1:
-		o = opts[0]
-	default:
-		return nil, fmt.Errorf("open database %s: %d Options given, want at most one", path, len(opts))
-	}
-	if o.Retention < 0 {
-		return nil, fmt.Errorf("open database %s: negative retention %v", path, o.Retention)
+	if opts.Retention != nil && *opts.Retention < 0 {
+		return nil, fmt.Errorf("open database %s: negative retention %v", path, *opts.Retention)
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
@@ -101,7 +94,7 @@ func Open(ctx context.Context, path string, opts ...Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{path: path, lock: lock, opts: o, prunedBefore: math.MinInt64}
+	s := &Store{path: path, lock: lock, prunedBefore: math.MinInt64}
 	s.connector, err = duck.NewConnector(path, nil)
 	if err != nil {
 		s.unlock()
@@ -109,6 +102,10 @@ func Open(ctx context.Context, path string, opts ...Options) (*Store, error) {
 	}
 	s.db = sql.OpenDB(s.connector)
 	if err := migrate(ctx, s.db); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := s.loadRetention(ctx, opts.Retention); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -122,6 +119,33 @@ func Open(ctx context.Context, path string, opts ...Options) (*Store, error) {
 	}
 	return s, nil
 }
+
+// loadRetention reads the stored retention, first storing set if given.
+func (s *Store) loadRetention(ctx context.Context, set *time.Duration) error {
+	if set != nil {
+		if _, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO settings VALUES ('retention_ns', ?)`, strconv.FormatInt(int64(*set), 10)); err != nil {
+			return fmt.Errorf("store retention: %w", err)
+		}
+	}
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'retention_ns'`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		s.retention = DefaultRetention
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read retention: %w", err)
+	}
+	ns, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || ns < 0 {
+		return fmt.Errorf("stored retention %q is not a duration in nanoseconds", v)
+	}
+	s.retention = time.Duration(ns)
+	return nil
+}
+
+// Retention returns how long raw records are kept (0: forever).
+func (s *Store) Retention() time.Duration { return s.retention }
 
 // PrunedBefore returns the retention horizon, a UTC midnight: raw records
 // before it were pruned, and Append refuses records of the days before it

@@ -15,7 +15,7 @@ import (
 
 func openTemp(t *testing.T) store.Store {
 	t.Helper()
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "nightjar.duckdb"))
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "nightjar.duckdb"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,18 +26,18 @@ func TestConformance(t *testing.T) { storetest.Run(t, openTemp) }
 
 func TestInUse(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nightjar.duckdb")
-	s, err := Open(t.Context(), path)
+	s, err := Open(t.Context(), path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Open(t.Context(), path)
+	_, err = Open(t.Context(), path, Options{})
 	if !errors.Is(err, store.ErrInUse) || !strings.Contains(err.Error(), path) {
 		t.Errorf("second Open() error = %v, want ErrInUse naming %s", err, path)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	again, err := Open(t.Context(), path)
+	again, err := Open(t.Context(), path, Options{})
 	if err != nil {
 		t.Fatalf("Open() after Close() = %v", err)
 	}
@@ -46,7 +46,7 @@ func TestInUse(t *testing.T) {
 
 func TestNewerSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nightjar.duckdb")
-	s, err := Open(t.Context(), path)
+	s, err := Open(t.Context(), path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	_, err = Open(t.Context(), path)
+	_, err = Open(t.Context(), path, Options{})
 	if !errors.Is(err, store.ErrNewerSchema) || !strings.Contains(err.Error(), "upgrade nightjar") {
 		t.Errorf("Open() error = %v, want ErrNewerSchema with advice", err)
 	}
@@ -68,7 +68,7 @@ func TestNewerSchema(t *testing.T) {
 
 func TestBadPath(t *testing.T) {
 	for _, path := range []string{"", filepath.Join(t.TempDir(), "missing-dir", "db.duckdb")} {
-		if _, err := Open(t.Context(), path); err == nil {
+		if _, err := Open(t.Context(), path, Options{}); err == nil {
 			t.Errorf("Open(%q) succeeded, want an error", path)
 		}
 	}

@@ -35,7 +35,7 @@ func synAt(src string, port uint16, when time.Time) record.Record {
 func TestRetention(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "r.duckdb")
-	s, err := Open(ctx, path, Options{Retention: 10 * 24 * time.Hour})
+	s, err := Open(ctx, path, Options{Retention: ptr(10 * 24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestRetention(t *testing.T) {
 
 	// The horizon survives reopening, even with a longer retention: the
 	// raw records of the pruned days are gone.
-	s, err = Open(ctx, path, Options{Retention: 365 * 24 * time.Hour})
+	s, err = Open(ctx, path, Options{Retention: ptr(365 * 24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,20 +159,38 @@ func TestRetention(t *testing.T) {
 	}
 }
 
-func TestRetentionOptions(t *testing.T) {
+func ptr[T any](v T) *T { return &v }
+
+// TestRetentionSetting: the retention is a setting of the database: a new
+// database keeps 90 days, a writer that sets it changes it for every later
+// writer, and one that does not mention it keeps it — so a default can
+// never prune what the user asked to keep.
+func TestRetentionSetting(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := Open(t.Context(), filepath.Join(dir, "a.duckdb"), Options{Retention: -time.Hour}); err == nil {
+	if _, err := Open(t.Context(), filepath.Join(dir, "a.duckdb"), Options{Retention: ptr(-time.Hour)}); err == nil {
 		t.Error("Open(negative retention) succeeded, want an error")
 	}
-	if _, err := Open(t.Context(), filepath.Join(dir, "b.duckdb"), Options{}, Options{}); err == nil {
-		t.Error("Open(two Options) succeeded, want an error")
+	path := filepath.Join(dir, "c.duckdb")
+	steps := []struct {
+		set  *time.Duration
+		want time.Duration
+	}{
+		{nil, DefaultRetention},
+		{ptr(time.Duration(0)), 0},
+		{nil, 0},
+		{ptr(30 * 24 * time.Hour), 30 * 24 * time.Hour},
+		{nil, 30 * 24 * time.Hour},
 	}
-	s, err := Open(t.Context(), filepath.Join(dir, "c.duckdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if s.opts.Retention != DefaultRetention {
-		t.Errorf("default retention = %v, want %v", s.opts.Retention, DefaultRetention)
+	for i, st := range steps {
+		s, err := Open(t.Context(), path, Options{Retention: st.set})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Retention(); got != st.want {
+			t.Errorf("step %d: Retention() = %v, want %v", i, got, st.want)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

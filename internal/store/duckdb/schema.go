@@ -85,6 +85,10 @@ var migrations = []string{
 		packets UBIGINT NOT NULL,
 		imported_ns BIGINT NOT NULL
 	);
+	CREATE TABLE settings (
+		key VARCHAR PRIMARY KEY,
+		value VARCHAR NOT NULL
+	);
 	CREATE TABLE pruned (                -- at most one row: the retention horizon
 		before_ns BIGINT NOT NULL        -- raw records before it were deleted
 	);`,
