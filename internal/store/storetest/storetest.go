@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("sensors", func(t *testing.T) { testSensors(t, open(t)) })
 	t.Run("imports", func(t *testing.T) { testImports(t, open(t)) })
 	t.Run("top ports and previous rank", func(t *testing.T) { testTopPorts(t, open(t)) })
+	t.Run("previous rank ties", func(t *testing.T) { testPreviousRankTies(t, open(t)) })
 	t.Run("bad questions", func(t *testing.T) { testBadQuestions(t, open(t)) })
 	t.Run("simulated quarter equals analyze", func(t *testing.T) { testAgainstAnalyze(t, open(t)) })
 	runQuestions(t, open)
@@ -178,6 +179,61 @@ func testTopPorts(t *testing.T, s store.Store) {
 	none, err := s.TopPorts(ctx, store.TopPortsQuery{Period: empty, N: 3})
 	if err != nil || len(none) != 2 || none[0].Packets != 0 || len(none[0].Ports) != 0 {
 		t.Errorf("TopPorts(2020Q1) = %+v, %v; want both sensors with no packets", none, err)
+	}
+}
+
+// testPreviousRankTies: in the previous period 443, 80 and 8080 had the
+// same count, so their ranks follow the labels: "443/TCP" < "80/TCP" <
+// "8080/TCP". Ports below the current top N still have previous ranks.
+func testPreviousRankTies(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := t.Context()
+	ids, err := s.PutSensors(ctx, twoSensors[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	june := time.Date(2024, 6, 10, 0, 0, 0, 0, time.UTC)
+	july := time.Date(2024, 7, 10, 0, 0, 0, 0, time.UTC)
+	var recs []record.Record
+	add := func(n int, port uint16, when time.Time) {
+		for i := range n {
+			recs = append(recs, syn("192.0.2.1", "198.18.1.1", port, when.Add(time.Duration(i)*time.Minute)))
+		}
+	}
+	add(5, 22, june)
+	add(2, 443, june)
+	add(2, 80, june)
+	add(2, 8080, june)
+	add(1, 23, june)
+	add(3, 8080, july)
+	add(2, 80, july)
+	add(1, 23, july)
+	add(1, 443, july)
+	sensors := make([]int32, len(recs))
+	for i := range sensors {
+		sensors[i] = ids[0]
+	}
+	if err := s.Append(ctx, recs, sensors); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := period.Parse("2024-07")
+	got, err := s.TopPorts(ctx, store.TopPortsQuery{Period: p, N: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.RankedPort{
+		{Rank: 1, Port: "8080/TCP", Packets: 3, PreviousRank: 4},
+		{Rank: 2, Port: "80/TCP", Packets: 2, PreviousRank: 3},
+		{Rank: 3, Port: "23/TCP", Packets: 1, PreviousRank: 5},
+	}
+	if len(got) != 1 || got[0].Packets != 7 {
+		t.Fatalf("TopPorts(2024-07) = %+v, want one sensor with 7 packets", got)
+	}
+	if diff := cmp.Diff(got[0].Ports, want); diff != "" {
+		t.Errorf("TopPorts(2024-07) (-got, +want):\n%s", diff)
 	}
 }
 
