@@ -410,6 +410,22 @@ func (s *Store) rollUp(ctx context.Context, tx *sql.Tx, from, to int64) error {
 			FROM packets WHERE time_ns >= ? AND time_ns < ?
 			GROUP BY ALL`, []any{fromNs, toNs}},
 	}
+	// The monthly port rollup sums the hourly one (kept forever, so a month
+	// can be rebuilt whatever the raw retention), over whole months.
+	firstMonth, lastMonth := monthIndex(fromNs), monthIndex(toNs-1)
+	steps = append(steps,
+		struct {
+			what, sql string
+			args      []any
+		}{"clear monthly port rollups", `DELETE FROM rollup_port_month WHERE month >= ? AND month <= ?`, []any{firstMonth, lastMonth}},
+		struct {
+			what, sql string
+			args      []any
+		}{"build monthly port rollups", `INSERT INTO rollup_port_month
+			SELECT ` + monthOfHour + ` AS month, sensor, slot, sum(packets), sum(bytes), sum(mirai)
+			FROM rollup_port_hour WHERE hour >= ? AND hour < ?
+			GROUP BY ALL`, []any{monthStart(firstMonth) / hourNs, monthStart(lastMonth+1) / hourNs}},
+	)
 	for _, st := range steps {
 		if _, err := tx.ExecContext(ctx, st.sql, st.args...); err != nil {
 			return fmt.Errorf("sync: %s: %w", st.what, err)
@@ -473,6 +489,21 @@ func (s *Store) prune(ctx context.Context, tx *sql.Tx) (int64, error) {
 		return 0, fmt.Errorf("prune: %w", err)
 	}
 	return horizon, nil
+}
+
+// monthOfHour is SQL for the month index (year*12 + month-1, UTC) of an
+// hour number.
+const monthOfHour = `(year(to_timestamp(hour * 3600)) * 12 + month(to_timestamp(hour * 3600)) - 1)::INTEGER`
+
+// monthIndex returns the month index (year*12 + month-1, UTC) of a time in ns.
+func monthIndex(ns int64) int64 {
+	t := time.Unix(0, ns).UTC()
+	return int64(t.Year())*12 + int64(t.Month()) - 1
+}
+
+// monthStart returns the first instant, in ns, of a month index.
+func monthStart(month int64) int64 {
+	return time.Date(int(month/12), time.Month(month%12+1), 1, 0, 0, 0, 0, time.UTC).UnixNano()
 }
 
 // floorDiv divides rounding toward negative infinity (times before 1970

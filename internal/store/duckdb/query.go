@@ -2,8 +2,10 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/nightjar-telescope/nightjar/internal/period"
 	"github.com/nightjar-telescope/nightjar/internal/portcount"
@@ -12,6 +14,13 @@ import (
 
 // TopPorts implements store.Store. Whole-hour periods read the hourly
 // rollups; others (a custom range starting mid-hour) read raw records.
+//
+// A quarter can hold more than a million (sensor, port) pairs (backscatter
+// and random-port scans touch almost every port), so the ranking happens
+// inside DuckDB: only each sensor's candidates for the top N (the ports with
+// at least the N-th largest count) leave it, and the previous period's ranks
+// are computed for the ports shown only — from the number of ports with
+// more packets, and the labels of those tied with them.
 func (s *Store) TopPorts(ctx context.Context, q store.TopPortsQuery) ([]store.SensorPorts, error) {
 	if q.N < 1 {
 		return nil, fmt.Errorf("top ports: N must be at least 1, got %d", q.N)
@@ -20,31 +29,164 @@ func (s *Store) TopPorts(ctx context.Context, q store.TopPortsQuery) ([]store.Se
 	if err != nil {
 		return nil, err
 	}
-	cur, err := s.portCounts(ctx, q.Period)
+	conn, err := s.db.Conn(ctx) // the previous period's temporary table lives on one connection
 	if err != nil {
 		return nil, err
 	}
-	prev, err := s.portCounts(ctx, q.Period.Previous())
+	defer conn.Close()
+
+	filter := inList("sensor", sensorIDs(sensors))
+	src, args := portCountsSQL(q.Period, filter)
+	// max(p, N) keeps each sensor's N largest counts (a heap, not a sort of
+	// every pair); the candidates are the ports with at least the smallest.
+	rows, err := conn.QueryContext(ctx, `WITH c AS MATERIALIZED (`+src+`),
+			t AS (SELECT sensor, list_min(max(p, ?)) AS threshold, sum(p)::UBIGINT AS total FROM c GROUP BY sensor)
+		SELECT c.sensor, c.slot, c.p, t.total FROM c JOIN t ON t.sensor = c.sensor WHERE c.p >= t.threshold`, append(args, q.N)...)
+	if err != nil {
+		return nil, fmt.Errorf("top ports in %s: %w", q.Period, err)
+	}
+	top := map[int32][]portcount.Count{}
+	totals := map[int32]uint64{}
+	slots := map[string]int32{} // label → slot, for the previous ranks
+	for rows.Next() {
+		var (
+			sensor, slot   int32
+			packets, total uint64
+		)
+		if err := rows.Scan(&sensor, &slot, &packets, &total); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("top ports in %s: %w", q.Period, err)
+		}
+		label := portcount.Key(uint32(slot)).Label()
+		slots[label] = slot
+		top[sensor] = append(top[sensor], portcount.Count{Port: label, Packets: packets})
+		totals[sensor] = total
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	var shown []sensorSlot
+	for id, c := range top {
+		portcount.Sort(c)
+		top[id] = c[:min(q.N, len(c))]
+		for _, pc := range top[id] {
+			shown = append(shown, sensorSlot{id, slots[pc.Port]})
+		}
+	}
+	prevRank, err := previousRanks(ctx, conn, q.Period.Previous(), filter, shown)
 	if err != nil {
 		return nil, err
 	}
+
 	out := make([]store.SensorPorts, 0, len(sensors))
 	for _, sen := range sensors {
-		ranked := rank(cur[sen.ID])
-		prevRank := map[string]int{}
-		for i, c := range rank(prev[sen.ID]) {
-			prevRank[c.Port] = i + 1
-		}
-		sp := store.SensorPorts{Sensor: sen.Name, Group: sen.Group, Ports: []store.RankedPort{}}
-		for i, c := range ranked {
-			sp.Packets += c.Packets
-			if i < q.N {
-				sp.Ports = append(sp.Ports, store.RankedPort{Rank: i + 1, Port: c.Port, Packets: c.Packets, PreviousRank: prevRank[c.Port]})
-			}
+		sp := store.SensorPorts{Sensor: sen.Name, Group: sen.Group, Packets: totals[sen.ID], Ports: []store.RankedPort{}}
+		for i, c := range top[sen.ID] {
+			sp.Ports = append(sp.Ports, store.RankedPort{Rank: i + 1, Port: c.Port, Packets: c.Packets,
+				PreviousRank: prevRank[sensorSlot{sen.ID, slots[c.Port]}]})
 		}
 		out = append(out, sp)
 	}
 	return out, nil
+}
+
+type sensorSlot struct{ sensor, slot int32 }
+
+// previousRanks returns the rank in p of each of the wanted ports (absent:
+// no packets in p): one plus the number of the sensor's ports with more
+// packets, plus those with as many and a smaller label.
+func previousRanks(ctx context.Context, conn *sql.Conn, p period.Period, filter string, want []sensorSlot) (map[sensorSlot]int, error) {
+	out := map[sensorSlot]int{}
+	if len(want) == 0 {
+		return out, nil
+	}
+	src, args := portCountsSQL(p, filter)
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE nj_prev AS `+src, args...); err != nil {
+		return nil, fmt.Errorf("previous ranks in %s: %w", p, err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS nj_prev`)
+	values := make([]string, len(want))
+	for i, w := range want {
+		values[i] = fmt.Sprintf("(%d, %d)", w.sensor, w.slot)
+	}
+	wanted := `(VALUES ` + strings.Join(values, ", ") + `) AS w(sensor, slot)`
+	// How many ports had more packets, per wanted port...
+	rows, err := conn.QueryContext(ctx, `SELECT w.sensor, w.slot, pv.p,
+			(SELECT count(*) FROM nj_prev AS q WHERE q.sensor = w.sensor AND q.p > pv.p)
+		FROM `+wanted+` JOIN nj_prev AS pv ON pv.sensor = w.sensor AND pv.slot = w.slot`)
+	if err != nil {
+		return nil, fmt.Errorf("previous ranks in %s: %w", p, err)
+	}
+	type tieKey struct {
+		sensor  int32
+		packets uint64
+	}
+	counts := map[sensorSlot]tieKey{}
+	for rows.Next() {
+		var (
+			w       sensorSlot
+			packets uint64
+			greater int
+		)
+		if err := rows.Scan(&w.sensor, &w.slot, &packets, &greater); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("previous ranks in %s: %w", p, err)
+		}
+		out[w] = greater + 1
+		counts[w] = tieKey{w.sensor, packets}
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	// ...then, among the ports tied with each, those with a smaller label.
+	rows, err = conn.QueryContext(ctx, `SELECT q.sensor, q.slot, q.p FROM nj_prev AS q
+		WHERE (q.sensor, q.p) IN (SELECT pv.sensor, pv.p FROM `+wanted+` JOIN nj_prev AS pv ON pv.sensor = w.sensor AND pv.slot = w.slot)`)
+	if err != nil {
+		return nil, fmt.Errorf("previous ranks in %s: %w", p, err)
+	}
+	ties := map[tieKey][]string{}
+	for rows.Next() {
+		var (
+			sensor, slot int32
+			packets      uint64
+		)
+		if err := rows.Scan(&sensor, &slot, &packets); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("previous ranks in %s: %w", p, err)
+		}
+		k := tieKey{sensor, packets}
+		ties[k] = append(ties[k], portcount.Key(uint32(slot)).Label())
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	for w, k := range counts {
+		label := portcount.Key(uint32(w.slot)).Label()
+		for _, other := range ties[k] {
+			if other < label {
+				out[w]++
+			}
+		}
+	}
+	return out, nil
+}
+
+// portCountsSQL returns a query of packets per sensor and slot in p (columns
+// sensor, slot, p): from the monthly rollups for whole months, the hourly
+// rollups for whole hours, and raw records otherwise; filter is an extra
+// condition (see inList).
+func portCountsSQL(p period.Period, filter string) (string, []any) {
+	start, end := p.Start.UnixNano(), p.End.UnixNano()
+	if first, last := monthIndex(start), monthIndex(end); monthStart(first) == start && monthStart(last) == end {
+		return `SELECT sensor, slot, sum(packets)::UBIGINT AS p FROM rollup_port_month WHERE month >= ? AND month < ?` + filter + ` GROUP BY ALL`,
+			[]any{first, last}
+	}
+	if start%hourNs == 0 && end%hourNs == 0 {
+		return `SELECT sensor, slot, sum(packets)::UBIGINT AS p FROM rollup_port_hour WHERE hour >= ? AND hour < ?` + filter + ` GROUP BY ALL`,
+			[]any{floorDiv(start, hourNs), floorDiv(end, hourNs)}
+	}
+	return `SELECT sensor, slot, count(*)::UBIGINT AS p FROM packets WHERE time_ns >= ? AND time_ns < ?` + filter + ` GROUP BY ALL`,
+		[]any{start, end}
 }
 
 // selectSensors returns the named sensors in ID order, or all of them.

@@ -61,6 +61,14 @@ var migrations = []string{
 		sources UBIGINT NOT NULL,        -- exact distinct source addresses
 		mirai UBIGINT NOT NULL           -- packets tagged mirai
 	);
+	CREATE TABLE rollup_port_month (     -- sums of rollup_port_hour, for long periods
+		month INTEGER NOT NULL,          -- year * 12 + month - 1 (UTC)
+		sensor INTEGER NOT NULL,
+		slot INTEGER NOT NULL,
+		packets UBIGINT NOT NULL,
+		bytes UBIGINT NOT NULL,
+		mirai UBIGINT NOT NULL
+	);
 	CREATE TABLE rollup_tag_hour (
 		hour BIGINT NOT NULL,
 		sensor INTEGER NOT NULL,
