@@ -411,7 +411,9 @@ func (s *Store) rollUp(ctx context.Context, tx *sql.Tx, from, to int64) error {
 			GROUP BY ALL`, []any{fromNs, toNs}},
 	}
 	// The monthly port rollup sums the hourly one (kept forever, so a month
-	// can be rebuilt whatever the raw retention), over whole months.
+	// can be rebuilt whatever the raw retention), over whole months, and the
+	// quarterly one sums the monthly one: a quarter holds over a million
+	// (sensor, port) pairs, too many to sum from hours for every report.
 	firstMonth, lastMonth := monthIndex(fromNs), monthIndex(toNs-1)
 	steps = append(steps,
 		struct {
@@ -425,6 +427,17 @@ func (s *Store) rollUp(ctx context.Context, tx *sql.Tx, from, to int64) error {
 			SELECT ` + monthOfHour + ` AS month, sensor, slot, sum(packets), sum(bytes), sum(mirai)
 			FROM rollup_port_hour WHERE hour >= ? AND hour < ?
 			GROUP BY ALL`, []any{monthStart(firstMonth) / hourNs, monthStart(lastMonth+1) / hourNs}},
+		struct {
+			what, sql string
+			args      []any
+		}{"clear quarterly port rollups", `DELETE FROM rollup_port_quarter WHERE quarter >= ? AND quarter <= ?`, []any{firstMonth / 3, lastMonth / 3}},
+		struct {
+			what, sql string
+			args      []any
+		}{"build quarterly port rollups", `INSERT INTO rollup_port_quarter
+			SELECT month // 3 AS quarter, sensor, slot, sum(packets), sum(bytes), sum(mirai)
+			FROM rollup_port_month WHERE month >= ? AND month < ?
+			GROUP BY ALL`, []any{firstMonth / 3 * 3, (lastMonth/3 + 1) * 3}},
 	)
 	for _, st := range steps {
 		if _, err := tx.ExecContext(ctx, st.sql, st.args...); err != nil {

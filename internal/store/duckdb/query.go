@@ -172,11 +172,16 @@ func previousRanks(ctx context.Context, conn *sql.Conn, p period.Period, filter 
 }
 
 // portCountsSQL returns a query of packets per sensor and slot in p (columns
-// sensor, slot, p): from the monthly rollups for whole months, the hourly
+// sensor, slot, p): from the quarterly rollups for whole quarters, the
+// monthly ones for whole months, the hourly
 // rollups for whole hours, and raw records otherwise; filter is an extra
 // condition (see inList).
 func portCountsSQL(p period.Period, filter string) (string, []any) {
 	start, end := p.Start.UnixNano(), p.End.UnixNano()
+	if first, last := monthIndex(start), monthIndex(end); monthStart(first) == start && monthStart(last) == end && first%3 == 0 && last%3 == 0 {
+		return `SELECT sensor, slot, sum(packets)::UBIGINT AS p FROM rollup_port_quarter WHERE quarter >= ? AND quarter < ?` + filter + ` GROUP BY ALL`,
+			[]any{first / 3, last / 3}
+	}
 	if first, last := monthIndex(start), monthIndex(end); monthStart(first) == start && monthStart(last) == end {
 		return `SELECT sensor, slot, sum(packets)::UBIGINT AS p FROM rollup_port_month WHERE month >= ? AND month < ?` + filter + ` GROUP BY ALL`,
 			[]any{first, last}

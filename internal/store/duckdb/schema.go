@@ -69,6 +69,14 @@ var migrations = []string{
 		bytes UBIGINT NOT NULL,
 		mirai UBIGINT NOT NULL
 	);
+	CREATE TABLE rollup_port_quarter (   -- sums of rollup_port_month, for quarterly reports
+		quarter INTEGER NOT NULL,        -- year * 4 + quarter - 1 (UTC)
+		sensor INTEGER NOT NULL,
+		slot INTEGER NOT NULL,
+		packets UBIGINT NOT NULL,
+		bytes UBIGINT NOT NULL,
+		mirai UBIGINT NOT NULL
+	);
 	CREATE TABLE rollup_tag_hour (
 		hour BIGINT NOT NULL,
 		sensor INTEGER NOT NULL,
