@@ -235,6 +235,24 @@ func testPreviousRankTies(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(got[0].Ports, want); diff != "" {
 		t.Errorf("TopPorts(2024-07) (-got, +want):\n%s", diff)
 	}
+
+	// June and July together (two whole months): 22 and 8080 tie at 5.
+	twoMonths, _ := period.ParseRange("2024-06-01", "2024-07-31")
+	got, err = s.TopPorts(ctx, store.TopPortsQuery{Period: twoMonths, N: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []store.RankedPort{
+		{Rank: 1, Port: "22/TCP", Packets: 5},
+		{Rank: 2, Port: "8080/TCP", Packets: 5},
+		{Rank: 3, Port: "80/TCP", Packets: 4},
+	}
+	if len(got) != 1 || got[0].Packets != 19 {
+		t.Fatalf("TopPorts(June-July) = %+v, want one sensor with 19 packets", got)
+	}
+	if diff := cmp.Diff(got[0].Ports, want); diff != "" {
+		t.Errorf("TopPorts(June-July) (-got, +want):\n%s", diff)
+	}
 }
 
 func testBadQuestions(t *testing.T, s store.Store) {
