@@ -47,6 +47,19 @@ func inList(col string, values []int32) string {
 	return " AND " + col + " IN (" + strings.Join(parts, ",") + ")"
 }
 
+// sensorFilter returns the IDs of the named sensors, or nil (no
+// restriction) when none is named.
+func (s *Store) sensorFilter(ctx context.Context, names []string) ([]int32, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	sensors, err := s.selectSensors(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	return sensorIDs(sensors), nil
+}
+
 func sensorIDs(sensors []store.Sensor) []int32 {
 	ids := make([]int32, len(sensors))
 	for i, sen := range sensors {
@@ -375,13 +388,9 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 	if q.N < 1 {
 		return nil, fmt.Errorf("top sources: N must be at least 1, got %d", q.N)
 	}
-	var filter []int32
-	if len(q.Sensors) > 0 {
-		sensors, err := s.selectSensors(ctx, q.Sensors)
-		if err != nil {
-			return nil, err
-		}
-		filter = sensorIDs(sensors)
+	filter, err := s.sensorFilter(ctx, q.Sensors)
+	if err != nil {
+		return nil, err
 	}
 	from, to, whole := wholeDays(q.Period)
 	start, end := q.Period.Start.UnixNano(), q.Period.End.UnixNano()
@@ -460,13 +469,9 @@ func (s *Store) PortSources(ctx context.Context, q store.PortSourcesQuery) ([]st
 	if q.N < 1 {
 		return nil, fmt.Errorf("port sources: N must be at least 1, got %d", q.N)
 	}
-	var filter []int32
-	if len(q.Sensors) > 0 {
-		sensors, err := s.selectSensors(ctx, q.Sensors)
-		if err != nil {
-			return nil, err
-		}
-		filter = sensorIDs(sensors)
+	filter, err := s.sensorFilter(ctx, q.Sensors)
+	if err != nil {
+		return nil, err
 	}
 	from, to, whole := wholeHours(q.Period)
 	start, end := q.Period.Start.UnixNano(), q.Period.End.UnixNano()
@@ -479,7 +484,7 @@ func (s *Store) PortSources(ctx context.Context, q store.PortSourcesQuery) ([]st
 	}
 	type stats struct{ packets, mirai, sources uint64 }
 	bySlot := map[int32]stats{}
-	err := s.scanRows(ctx, func(scan func(...any) error) error {
+	err = s.scanRows(ctx, func(scan func(...any) error) error {
 		var (
 			slot int32
 			st   stats

@@ -303,38 +303,7 @@ func testAgainstAnalyze(t *testing.T, s store.Store) {
 	}
 	rep := a.Report()
 
-	ids, err := s.PutSensors(ctx, cfg.Fleet.Sensors)
-	if err != nil {
-		t.Fatal(err)
-	}
-	matcher := fleet.NewMatcher(cfg.Fleet)
-	tagger := fingerprint.NewTagger(0)
-	r, err := capfile.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var (
-		p       capfile.Packet
-		recs    []record.Record
-		sensors []int32
-	)
-	for r.Next(&p) == nil {
-		var rec record.Record
-		if decode.Decode(decode.LinkType(p.LinkType), p.Data, &rec) != decode.OK {
-			t.Fatal("simulated frame does not decode")
-		}
-		rec.Time = p.Time
-		tagger.Tag(&rec)
-		recs = append(recs, rec)
-		sensors = append(sensors, ids[matcher.Lookup(rec.Dst.Netip())])
-	}
-	if err := s.Append(ctx, recs, sensors); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
+	storeCapture(t, s, cfg.Fleet, path)
 	q3, _ := period.Parse("2024Q3")
 	got, err := s.TopPorts(ctx, store.TopPortsQuery{Period: q3, N: 10})
 	if err != nil {
