@@ -1,12 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -17,7 +17,6 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/analyze"
 	"github.com/nightjar-telescope/nightjar/internal/period"
 	"github.com/nightjar-telescope/nightjar/internal/store"
-	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 )
 
 // periodOptions are the flags that choose a period.
@@ -71,11 +70,9 @@ Questions:
 
 func newTopPortsCommand() *cobra.Command {
 	var (
-		db      string
-		format  string
+		o       queryOptions
 		top     int
 		sensors []string
-		per     periodOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "top-ports --db PATH (--period P | --from D --to D) [flags]",
@@ -88,40 +85,19 @@ table, "new" marks a port that had no packets in the previous period.`,
 		Example: `  nightjar query top-ports --db telescope.duckdb --period 2024Q3
   nightjar query top-ports --db telescope.duckdb --from 2024-07-01 --to 2024-07-31 --top 5 --format json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return fmt.Errorf("unexpected argument %q", args[0])
-			}
-			if db == "" {
-				return errors.New("--db PATH is required")
-			}
-			if !slices.Contains(analyze.Formats, format) {
-				return fmt.Errorf("unknown --format %q (want one of %s)", format, strings.Join(analyze.Formats, ", "))
-			}
-			if top < 1 {
-				return fmt.Errorf("--top must be at least 1, got %d", top)
-			}
-			p, err := per.resolve()
-			if err != nil {
-				return err
-			}
-			st, err := duckdb.Open(cmd.Context(), db, duckdb.Options{})
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			ans, err := st.TopPorts(cmd.Context(), store.TopPortsQuery{Period: p, N: top, Sensors: sensors})
-			if err != nil {
-				return err
-			}
-			return writeTopPorts(cmd.OutOrStdout(), format, p, top, ans)
+			return o.ask(cmd, args, checkTop(top), func(ctx context.Context, st store.Questions, p period.Period) error {
+				ans, err := st.TopPorts(ctx, store.TopPortsQuery{Period: p, N: top, Sensors: sensors})
+				if err != nil {
+					return err
+				}
+				return writeTopPorts(cmd.OutOrStdout(), o.format, p, top, ans)
+			})
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&db, "db", "", "database `PATH`")
-	f.StringVar(&format, "format", "table", "output format: "+strings.Join(analyze.Formats, ", "))
+	o.addFlags(f)
 	f.IntVar(&top, "top", 10, "number of ports per sensor")
 	f.StringSliceVar(&sensors, "sensor", nil, "only these sensors (repeat or comma-separate)")
-	per.addFlags(f)
 	return cmd
 }
 
