@@ -75,13 +75,7 @@ func (s *Store) Append(ctx context.Context, recs []record.Record, sensors []int3
 	if err := s.checkOldDays(ctx, old); err != nil {
 		return err
 	}
-	var err error
-	if s.rowAppender {
-		err = s.appendRows(ctx, recs, sensors)
-	} else {
-		err = s.appendBatch(ctx, recs, sensors)
-	}
-	if err != nil {
+	if err := s.appendBatch(ctx, recs, sensors); err != nil {
 		return err
 	}
 	if !s.dirty || lo < s.dirtyMin {
@@ -172,40 +166,6 @@ func (s *Store) appendBatch(ctx context.Context, recs []record.Record, sensors [
 		s.inTx = false
 		s.dirty, s.recent, s.oldDays = false, false, nil
 		return errors.Join(fmt.Errorf("append (the records appended since the last Sync were discarded): %w", err), rbErr)
-	}
-	return nil
-}
-
-// appendRows appends through DuckDB's appender, a row at a time; kept to
-// measure the batch path against (BenchmarkAppend).
-func (s *Store) appendRows(ctx context.Context, recs []record.Record, sensors []int32) error {
-	if s.appender == nil {
-		conn, err := s.connector.Connect(ctx)
-		if err != nil {
-			return fmt.Errorf("append: connect: %w", err)
-		}
-		a, err := duck.NewAppenderFromConn(conn, "", "packets")
-		if err != nil {
-			conn.Close()
-			return fmt.Errorf("append: %w", err)
-		}
-		s.conn, s.appender = conn, a
-	}
-	for i := range recs {
-		r := &recs[i]
-		var version uint8 = 6
-		if r.Src.Is4() {
-			version = 4
-		}
-		srcHi, srcLo := r.Src.Halves()
-		dstHi, dstLo := r.Dst.Halves()
-		err := s.appender.AppendRow(r.Time, sensors[i], version, srcHi, srcLo, dstHi, dstLo,
-			r.Protocol, int32(portcount.Slot(r.Key())), r.SrcPort, r.DstPort, r.TCPFlags,
-			r.Seq, r.Ack, r.Window, r.IPID, r.TTL, r.IPLen,
-			r.Options.Layout, optLen(&r.Options), r.Fragment, uint16(r.Tags))
-		if err != nil {
-			return fmt.Errorf("append record: %w", err)
-		}
 	}
 	return nil
 }
@@ -317,16 +277,11 @@ func (b *batchSource) FillChunk(_ any, chunk duck.DataChunk) error {
 // tagCount is the number of tag bits the tag rollup covers.
 var tagCount = len(record.AllTags())
 
-// Sync implements store.Store: it flushes the appender, then rebuilds the
+// Sync implements store.Store: it commits the appends, then rebuilds the
 // rollups of every day the appends touched from the raw records (so that
 // distinct counts stay exact) and the sensors' first and last seen, then
 // prunes the raw records older than the retention (Options.Retention, stored in the database).
 func (s *Store) Sync(ctx context.Context) error {
-	if s.appender != nil {
-		if err := s.appender.Flush(); err != nil {
-			return fmt.Errorf("sync: flush appender: %w", err)
-		}
-	}
 	if err := s.commitAppends(ctx); err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}

@@ -28,69 +28,55 @@ import (
 //	go test ./internal/store/duckdb -run '^$' -bench Append -benchtime 1x
 func BenchmarkAppend(b *testing.B) {
 	recs, sensors := benchRecords(b)
-	for _, mode := range []struct {
-		name string
-		rows bool
-	}{{"batch", false}, {"appender", true}} {
-		if mode.rows && os.Getenv("NIGHTJAR_BENCH_APPENDER") == "" {
-			continue // the row appender is slow: opt in
-		}
-		b.Run(mode.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				dir := b.TempDir()
-				path := filepath.Join(dir, "bench.duckdb")
-				s, err := Open(b.Context(), path, Options{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				s.rowAppender = mode.rows
-				if os.Getenv("NIGHTJAR_BENCH_UNORDERED") != "" {
-					if _, err := s.db.Exec(`SET preserve_insertion_order = false`); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if c := os.Getenv("NIGHTJAR_BENCH_COMPRESSION"); c != "" {
-					if _, err := s.db.Exec(`SET force_compression = '` + c + `'`); err != nil {
-						b.Fatal(err)
-					}
-				}
-				batch := 1 << 16
-				if v, err := strconv.Atoi(os.Getenv("NIGHTJAR_BENCH_BATCH")); err == nil {
-					batch = v
-				}
-				start := time.Now()
-				for i := 0; i < len(recs); i += batch {
-					j := min(i+batch, len(recs))
-					if err := s.Append(b.Context(), recs[i:j], sensors[i:j]); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if mode.rows {
-					if err := s.appender.Flush(); err != nil {
-						b.Fatal(err)
-					}
-				}
-				appended := time.Now()
-				if err := s.Sync(b.Context()); err != nil {
-					b.Fatal(err)
-				}
-				synced := time.Now()
-				if _, err := s.db.ExecContext(b.Context(), `CHECKPOINT`); err != nil {
-					b.Fatal(err)
-				}
-				n := float64(len(recs))
-				b.ReportMetric(n/appended.Sub(start).Seconds(), "append-pkts/s")
-				b.ReportMetric(n/synced.Sub(appended).Seconds(), "sync-pkts/s")
-				b.ReportMetric(n/synced.Sub(start).Seconds(), "store-pkts/s")
-				raw := tableBytes(b, s.db, dir, "packets")
-				rollups := tableBytes(b, s.db, dir, "rollup_port_hour", "rollup_tag_hour", "rollup_source_day")
-				b.ReportMetric(raw/n, "raw-B/pkt")
-				b.ReportMetric(rollups/n, "rollup-B/pkt")
-				s.Close()
+	b.Run("batch", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			dir := b.TempDir()
+			path := filepath.Join(dir, "bench.duckdb")
+			s, err := Open(b.Context(), path, Options{})
+			if err != nil {
+				b.Fatal(err)
 			}
-		})
-	}
+			if os.Getenv("NIGHTJAR_BENCH_UNORDERED") != "" {
+				if _, err := s.db.Exec(`SET preserve_insertion_order = false`); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if c := os.Getenv("NIGHTJAR_BENCH_COMPRESSION"); c != "" {
+				if _, err := s.db.Exec(`SET force_compression = '` + c + `'`); err != nil {
+					b.Fatal(err)
+				}
+			}
+			batch := 1 << 16
+			if v, err := strconv.Atoi(os.Getenv("NIGHTJAR_BENCH_BATCH")); err == nil {
+				batch = v
+			}
+			start := time.Now()
+			for i := 0; i < len(recs); i += batch {
+				j := min(i+batch, len(recs))
+				if err := s.Append(b.Context(), recs[i:j], sensors[i:j]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			appended := time.Now()
+			if err := s.Sync(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+			synced := time.Now()
+			if _, err := s.db.ExecContext(b.Context(), `CHECKPOINT`); err != nil {
+				b.Fatal(err)
+			}
+			n := float64(len(recs))
+			b.ReportMetric(n/appended.Sub(start).Seconds(), "append-pkts/s")
+			b.ReportMetric(n/synced.Sub(appended).Seconds(), "sync-pkts/s")
+			b.ReportMetric(n/synced.Sub(start).Seconds(), "store-pkts/s")
+			raw := tableBytes(b, s.db, dir, "packets")
+			rollups := tableBytes(b, s.db, dir, "rollup_port_hour", "rollup_tag_hour", "rollup_source_day")
+			b.ReportMetric(raw/n, "raw-B/pkt")
+			b.ReportMetric(rollups/n, "rollup-B/pkt")
+			s.Close()
+		}
+	})
 }
 
 // tableBytes copies tables into a new database file and returns its size

@@ -6,7 +6,6 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math"
@@ -31,15 +30,11 @@ type Store struct {
 	connector *duck.Connector
 	db        *sql.DB
 
-	// wconn serves Append (batch holds the records being inserted); conn
-	// and appender serve the row appender measured against it. All are
-	// created lazily.
-	wconn       *sql.Conn
-	batch       *batchSource
-	inTx        bool // wconn has an open transaction of appends
-	rowAppender bool
-	conn        driver.Conn
-	appender    *duck.Appender
+	// wconn serves Append, created lazily; batch holds the records being
+	// inserted.
+	wconn *sql.Conn
+	batch *batchSource
+	inTx  bool // wconn has an open transaction of appends
 	// dirty is the time range appended since the last Sync, in ns, and
 	// recentMin/recentMax that of its records at or after prunedBefore;
 	// oldDays are the days (since the epoch) of its records before it.
@@ -193,14 +188,6 @@ func (s *Store) Close() error {
 	var errs []error
 	if s.dirty || s.inTx {
 		errs = append(errs, s.Sync(context.Background()))
-	}
-	if s.appender != nil {
-		errs = append(errs, s.appender.Close())
-		s.appender = nil
-	}
-	if s.conn != nil {
-		errs = append(errs, s.conn.Close())
-		s.conn = nil
 	}
 	if s.wconn != nil {
 		errs = append(errs, s.commitAppends(context.Background()), s.wconn.Close())
