@@ -340,10 +340,7 @@ func (s *Store) rollUp(ctx context.Context, tx *sql.Tx, from, to int64) error {
 		tagCounts = append(tagCounts, fmt.Sprintf("count(*) FILTER (WHERE tags & %d <> 0) AS t%d", 1<<bit, bit))
 		tagRows = append(tagRows, fmt.Sprintf("(%d, t%d)", bit, bit))
 	}
-	steps := []struct {
-		what, sql string
-		args      []any
-	}{
+	steps := []syncStep{
 		{"clear port rollups", `DELETE FROM rollup_port_hour WHERE hour >= ? AND hour < ?`, []any{fromNs / hourNs, toNs / hourNs}},
 		{"build port rollups", `INSERT INTO rollup_port_hour
 			SELECT ` + hourOf + ` AS hour, sensor, slot, count(*), sum(ip_len), count(DISTINCT (ip_version, src_hi, src_lo)),
@@ -371,25 +368,13 @@ func (s *Store) rollUp(ctx context.Context, tx *sql.Tx, from, to int64) error {
 	// (sensor, port) pairs, too many to sum from hours for every report.
 	firstMonth, lastMonth := monthIndex(fromNs), monthIndex(toNs-1)
 	steps = append(steps,
-		struct {
-			what, sql string
-			args      []any
-		}{"clear monthly port rollups", `DELETE FROM rollup_port_month WHERE month >= ? AND month <= ?`, []any{firstMonth, lastMonth}},
-		struct {
-			what, sql string
-			args      []any
-		}{"build monthly port rollups", `INSERT INTO rollup_port_month
+		syncStep{"clear monthly port rollups", `DELETE FROM rollup_port_month WHERE month >= ? AND month <= ?`, []any{firstMonth, lastMonth}},
+		syncStep{"build monthly port rollups", `INSERT INTO rollup_port_month
 			SELECT ` + monthOfHour + ` AS month, sensor, slot, sum(packets), sum(bytes), sum(mirai)
 			FROM rollup_port_hour WHERE hour >= ? AND hour < ?
 			GROUP BY ALL`, []any{monthStart(firstMonth) / hourNs, monthStart(lastMonth+1) / hourNs}},
-		struct {
-			what, sql string
-			args      []any
-		}{"clear quarterly port rollups", `DELETE FROM rollup_port_quarter WHERE quarter >= ? AND quarter <= ?`, []any{firstMonth / 3, lastMonth / 3}},
-		struct {
-			what, sql string
-			args      []any
-		}{"build quarterly port rollups", `INSERT INTO rollup_port_quarter
+		syncStep{"clear quarterly port rollups", `DELETE FROM rollup_port_quarter WHERE quarter >= ? AND quarter <= ?`, []any{firstMonth / 3, lastMonth / 3}},
+		syncStep{"build quarterly port rollups", `INSERT INTO rollup_port_quarter
 			SELECT month // 3 AS quarter, sensor, slot, sum(packets), sum(bytes), sum(mirai)
 			FROM rollup_port_month WHERE month >= ? AND month < ?
 			GROUP BY ALL`, []any{firstMonth / 3 * 3, (lastMonth/3 + 1) * 3}},
@@ -457,6 +442,12 @@ func (s *Store) prune(ctx context.Context, tx *sql.Tx) (int64, error) {
 		return 0, fmt.Errorf("prune: %w", err)
 	}
 	return horizon, nil
+}
+
+// syncStep is one statement of a rollup rebuild, named for errors.
+type syncStep struct {
+	what, sql string
+	args      []any
 }
 
 // monthOfHour is SQL for the month index (year*12 + month-1, UTC) of an
