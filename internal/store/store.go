@@ -5,10 +5,12 @@
 // conformance suite in store/storetest; SQL dialects stay inside them.
 //
 // Data model (every backend): raw packet records with a bounded retention,
-// and rollups kept indefinitely — packets, bytes and exact distinct sources
-// per hour × sensor × port. Rollups are rebuilt from the raw records for the
-// hours a write touched when the writer calls Sync, so they stay exact
-// whatever order the data arrives in (while the raw records are retained).
+// and rollups kept indefinitely — per hour × sensor × port (packets, bytes,
+// exact distinct sources, Mirai-tagged packets), summed per month and per
+// quarter for long periods; per hour × sensor × tag; per day × sensor ×
+// source. When the writer calls Sync, the rollups of every day a write
+// touched are rebuilt from the raw records, so they stay exact whatever
+// order the data arrives in; a day whose raw records were pruned is final.
 package store
 
 import (
