@@ -176,7 +176,7 @@ func (p Period) String() string {
 	case Year:
 		return p.Start.Format("2006")
 	case Quarter:
-		return fmt.Sprintf("%dQ%d", p.Start.Year(), (int(p.Start.Month())+2)/3)
+		return p.Start.Format("2006") + "Q" + strconv.Itoa((int(p.Start.Month())+2)/3)
 	case Month:
 		return p.Start.Format("2006-01")
 	case Day:
