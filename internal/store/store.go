@@ -60,15 +60,58 @@ type Writer interface {
 	// Append stores records; sensors[i] is the ID of the sensor that saw
 	// recs[i]. The records' tags must be set.
 	Append(ctx context.Context, recs []record.Record, sensors []int32) error
-	// Sync makes every record appended so far visible to the questions:
-	// it rebuilds the rollups of the days the appends touched.
+	// Flush makes every record appended so far durable, together with the
+	// given imports, in one transaction: after a crash either both are
+	// stored or neither is. It does not rebuild rollups, but the range it
+	// touched is noted durably, so that the next Sync — even in another
+	// process after a crash — rebuilds them. The collector acknowledges a
+	// batch after the Flush that holds it.
+	Flush(ctx context.Context, imports ...Import) error
+	// Sync flushes, then makes every record stored so far visible to the
+	// questions: it rebuilds the rollups of the days the writes touched.
 	Sync(ctx context.Context) error
 
-	// Imported reports whether a capture with this content key was already
-	// imported, and how.
+	// Imported reports whether a capture or batch with this content key
+	// was already imported, and how.
 	Imported(ctx context.Context, key string) (Import, bool, error)
+	// ImportKeys returns the keys of every import whose key starts with
+	// prefix (the collector loads its batch ledger with it).
+	ImportKeys(ctx context.Context, prefix string) ([]string, error)
 	// RecordImport notes that a capture was imported.
 	RecordImport(ctx context.Context, imp Import) error
+
+	// PutHealth stores the latest health report of sensors, replacing the
+	// previous one of each.
+	PutHealth(ctx context.Context, reports []Health) error
+	// Health returns the latest health report of every sensor that sent
+	// one, ordered by sensor ID.
+	Health(ctx context.Context) ([]Health, error)
+}
+
+// Health is a sensor's latest health report, as the collector stores it
+// for the UI (the collector also exports it as Prometheus metrics).
+type Health struct {
+	SensorID int32  `json:"-"`
+	Sensor   string `json:"sensor"` // filled in by Health
+	// Received is when the collector received the report; Reported is the
+	// sensor's own clock when it sent it.
+	Received time.Time     `json:"received"`
+	Reported time.Time     `json:"reported"`
+	Version  string        `json:"version"`
+	Uptime   time.Duration `json:"uptime_ns"`
+
+	PacketsSeen     uint64 `json:"packets_seen"`     // frames the capture delivered
+	PacketsIgnored  uint64 `json:"packets_ignored"`  // to addresses the sensor does not monitor
+	PacketsExcluded uint64 `json:"packets_excluded"` // matched an exclusion
+	PacketsSkipped  uint64 `json:"packets_skipped"`  // could not be decoded
+	KernelDrops     uint64 `json:"kernel_drops"`     // dropped by the kernel before capture
+
+	SpoolBatches   uint64 `json:"spool_batches"` // batches waiting for the collector's ack
+	SpoolBytes     uint64 `json:"spool_bytes"`
+	DroppedBatches uint64 `json:"dropped_batches"` // dropped because the spool was full
+	DroppedRecords uint64 `json:"dropped_records"`
+	// Lag is how long the oldest unacknowledged batch has waited.
+	Lag time.Duration `json:"lag_ns"`
 }
 
 // Sensor is a sensor as stored, with the times of its first and last
