@@ -3,6 +3,7 @@ module github.com/nightjar-telescope/nightjar
 go 1.26.8
 
 require (
+	connectrpc.com/connect v1.21.1
 	github.com/duckdb/duckdb-go/v2 v2.10506.0
 	github.com/google/go-cmp v0.7.0
 	github.com/gopacket/gopacket v1.7.0
@@ -12,6 +13,7 @@ require (
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/sys v0.50.0
 	golang.org/x/term v0.48.0
+	google.golang.org/protobuf v1.36.11
 )
 
 require (

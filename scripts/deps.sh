@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system tools the test suite and benchmarks use as oracles and
 # peers: tshark (decoder oracle), tcpdump and libtrace-tools (benchmark peers),
-# zstd. Idempotent: installs only what is missing. Needs root (or sudo) and
+# zstd, protoc (generated-code check). Idempotent: installs only what is missing. Needs root (or sudo) and
 # Debian's package archive.
 set -euo pipefail
 
@@ -10,6 +10,7 @@ command -v tshark >/dev/null || need+=(tshark)
 command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v tracestats >/dev/null || need+=(libtrace-tools)
 command -v zstd >/dev/null || need+=(zstd)
+command -v protoc >/dev/null || need+=(protobuf-compiler)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""

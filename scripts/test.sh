@@ -11,6 +11,9 @@ echo "== gofmt"
 bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$bad" ]; then echo "gofmt needed on:"; echo "$bad"; exit 1; fi
 
+echo "== generated code"
+scripts/gen.sh --check
+
 echo "== go vet"
 go vet ./...
 
