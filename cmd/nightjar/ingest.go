@@ -287,19 +287,21 @@ func (in *ingester) file(ctx context.Context, path string, progress *progressLin
 	if err := in.flush(ctx, &res); err != nil {
 		return res, err
 	}
+	if errors.Is(readErr, io.EOF) {
+		readErr = nil
+	}
+	// The import is committed in one Flush with the file's records: after
+	// a crash either both are stored or neither is, so importing the file
+	// again never counts it twice. A damaged file is recorded too:
+	// importing it again would count the packets before the damage twice.
+	imp := store.Import{Key: key, Path: path, Frames: res.frames, Packets: res.packets, Imported: time.Now().UTC()}
+	if err := in.store.Flush(ctx, imp); err != nil {
+		return res, err
+	}
 	if err := in.store.Sync(ctx); err != nil {
 		return res, err
 	}
 	res.elapsed = time.Since(start)
-	if errors.Is(readErr, io.EOF) {
-		readErr = nil
-	}
-	// A damaged file is recorded too: importing it again would count the
-	// packets before the damage twice.
-	imp := store.Import{Key: key, Path: path, Frames: res.frames, Packets: res.packets, Imported: time.Now().UTC()}
-	if err := in.store.RecordImport(ctx, imp); err != nil {
-		return res, err
-	}
 	return res, readErr
 }
 

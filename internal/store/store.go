@@ -8,9 +8,11 @@
 // and rollups kept indefinitely — per hour × sensor × port (packets, bytes,
 // exact distinct sources, Mirai-tagged packets), summed per month and per
 // quarter for long periods; per hour × sensor × tag; per day × sensor ×
-// source. When the writer calls Sync, the rollups of every day a write
-// touched are rebuilt from the raw records, so they stay exact whatever
-// order the data arrives in; a day whose raw records were pruned is final.
+// source. Flush makes the appended records durable together with the
+// imports that hold them, and notes the days they touched; Sync rebuilds
+// the rollups of every noted day from the raw records — also days noted
+// before a crash — so they stay exact whatever order the data arrives in;
+// a day whose raw records were pruned is final.
 package store
 
 import (
@@ -65,7 +67,10 @@ type Writer interface {
 	// stored or neither is. It does not rebuild rollups, but the range it
 	// touched is noted durably, so that the next Sync — even in another
 	// process after a crash — rebuilds them. The collector acknowledges a
-	// batch after the Flush that holds it.
+	// batch after the Flush that holds it. Until that Sync, questions over
+	// whole hours do not see the flushed records; questions over periods
+	// that start or end within an hour may. Flush with nothing appended and
+	// no imports does nothing.
 	Flush(ctx context.Context, imports ...Import) error
 	// Sync flushes, then makes every record stored so far visible to the
 	// questions: it rebuilds the rollups of the days the writes touched.
@@ -75,13 +80,14 @@ type Writer interface {
 	// was already imported, and how.
 	Imported(ctx context.Context, key string) (Import, bool, error)
 	// ImportKeys returns the keys of every import whose key starts with
-	// prefix (the collector loads its batch ledger with it).
+	// prefix (the collector loads its batch ledger with it), in order.
+	// Imports are recorded by Flush, with the records they hold.
 	ImportKeys(ctx context.Context, prefix string) ([]string, error)
-	// RecordImport notes that a capture was imported.
-	RecordImport(ctx context.Context, imp Import) error
 
 	// PutHealth stores the latest health report of sensors, replacing the
-	// previous one of each.
+	// previous one of each, at once (not at the next Flush). A report of a
+	// sensor the store does not know fails with ErrUnknownSensor, and
+	// stores nothing.
 	PutHealth(ctx context.Context, reports []Health) error
 	// Health returns the latest health report of every sensor that sent
 	// one, ordered by sensor ID.

@@ -33,8 +33,8 @@ const (
 // records to DuckDB column by column (see batchSource).
 const batchFunction = "nightjar_append_batch"
 
-// Append implements store.Store. Records are visible to questions after
-// Sync.
+// Append implements store.Store. Records are durable after Flush, and
+// visible to questions after Sync (see Flush).
 //
 // Retention: the raw records of the days before the horizon (PrunedBefore)
 // are gone and those days' rollups are final, so Append refuses, storing
@@ -46,8 +46,8 @@ const batchFunction = "nightjar_append_batch"
 // The records reach DuckDB through a vectorised table function
 // (INSERT INTO packets SELECT * FROM nightjar_append_batch()) that fills
 // DuckDB's column vectors with typed writes, within one transaction per
-// Sync; DuckDB's appender boxes each of the 22 values of a row. If that
-// insert fails, the records appended since the last Sync are discarded.
+// Flush; DuckDB's appender boxes each of the 22 values of a row. If that
+// insert fails, the records appended since the last Flush are discarded.
 func (s *Store) Append(ctx context.Context, recs []record.Record, sensors []int32) error {
 	if len(recs) != len(sensors) {
 		return fmt.Errorf("append: %d records but %d sensor IDs", len(recs), len(sensors))
@@ -55,12 +55,10 @@ func (s *Store) Append(ctx context.Context, recs []record.Record, sensors []int3
 	if len(recs) == 0 {
 		return nil
 	}
-	lo, hi := recs[0].Time, recs[0].Time
 	rlo, rhi, recent := int64(math.MaxInt64), int64(math.MinInt64), false
 	var old map[int64]bool
 	for i := range recs {
 		t := recs[i].Time
-		lo, hi = min(lo, t), max(hi, t)
 		if t >= s.prunedBefore {
 			rlo, rhi, recent = min(rlo, t), max(rhi, t), true
 			continue
@@ -78,13 +76,6 @@ func (s *Store) Append(ctx context.Context, recs []record.Record, sensors []int3
 	if err := s.appendBatch(ctx, recs, sensors); err != nil {
 		return err
 	}
-	if !s.dirty || lo < s.dirtyMin {
-		s.dirtyMin = lo
-	}
-	if !s.dirty || hi > s.dirtyMax {
-		s.dirtyMax = hi
-	}
-	s.dirty = true
 	if recent {
 		if !s.recent || rlo < s.recentMin {
 			s.recentMin = rlo
@@ -125,12 +116,13 @@ func (s *Store) checkOldDays(ctx context.Context, days map[int64]bool) error {
 	return nil
 }
 
-// appendBatch inserts recs through the batch table function.
-func (s *Store) appendBatch(ctx context.Context, recs []record.Record, sensors []int32) error {
+// begin returns the write connection, opening it on first use, with a
+// transaction of appends open on it.
+func (s *Store) begin(ctx context.Context) (*sql.Conn, error) {
 	if s.wconn == nil {
 		conn, err := s.db.Conn(ctx)
 		if err != nil {
-			return fmt.Errorf("append: connect: %w", err)
+			return nil, fmt.Errorf("connect: %w", err)
 		}
 		err = duck.RegisterTableUDF(conn, batchFunction, duck.ParallelChunkTableFunction{
 			BindArguments: func(map[string]any, ...any) (duck.ParallelChunkTableSource, error) {
@@ -144,28 +136,42 @@ func (s *Store) appendBatch(ctx context.Context, recs []record.Record, sensors [
 		})
 		if err != nil {
 			conn.Close()
-			return fmt.Errorf("append: register %s: %w", batchFunction, err)
+			return nil, fmt.Errorf("register %s: %w", batchFunction, err)
 		}
 		s.wconn = conn
 	}
 	if !s.inTx {
-		// One transaction from the first Append to Sync: DuckDB writes the
-		// row groups of a large transaction straight to the file,
+		// One transaction from the first Append to Flush: DuckDB writes
+		// the row groups of a large transaction straight to the file,
 		// compressed, instead of logging every row to the WAL.
 		if _, err := s.wconn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
-			return fmt.Errorf("append: %w", err)
+			return nil, err
 		}
 		s.inTx = true
 	}
+	return s.wconn, nil
+}
+
+// abort rolls back the transaction of appends after err, which DuckDB
+// aborted it for: every append since the last Flush is lost, and the store
+// starts afresh from the last Flush.
+func (s *Store) abort(what string, err error) error {
+	_, rbErr := s.wconn.ExecContext(context.Background(), `ROLLBACK`)
+	s.inTx = false
+	s.recent, s.oldDays = false, nil
+	return errors.Join(fmt.Errorf("%s (the records appended since the last Flush were discarded): %w", what, err), rbErr)
+}
+
+// appendBatch inserts recs through the batch table function.
+func (s *Store) appendBatch(ctx context.Context, recs []record.Record, sensors []int32) error {
+	conn, err := s.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("append: %w", err)
+	}
 	s.batch = &batchSource{recs: recs, sensors: sensors}
 	defer func() { s.batch = nil }()
-	if _, err := s.wconn.ExecContext(ctx, `INSERT INTO packets SELECT * FROM `+batchFunction+`()`); err != nil {
-		// DuckDB aborted the transaction: every append since the last Sync
-		// is lost, and the store starts afresh from the last Sync.
-		_, rbErr := s.wconn.ExecContext(context.Background(), `ROLLBACK`)
-		s.inTx = false
-		s.dirty, s.recent, s.oldDays = false, false, nil
-		return errors.Join(fmt.Errorf("append (the records appended since the last Sync were discarded): %w", err), rbErr)
+	if _, err := conn.ExecContext(ctx, `INSERT INTO packets SELECT * FROM `+batchFunction+`()`); err != nil {
+		return s.abort("append", err)
 	}
 	return nil
 }
@@ -277,56 +283,119 @@ func (b *batchSource) FillChunk(_ any, chunk duck.DataChunk) error {
 // tagCount is the number of tag bits the tag rollup covers.
 var tagCount = len(record.AllTags())
 
-// Sync implements store.Store: it commits the appends, then rebuilds the
-// rollups of every day the appends touched from the raw records (so that
-// distinct counts stay exact) and the sensors' first and last seen, then
-// prunes the raw records older than the retention (Options.Retention, stored in the database).
-func (s *Store) Sync(ctx context.Context) error {
-	if err := s.commitAppends(ctx); err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
-	if !s.dirty {
+// Flush implements store.Store. It commits the transaction of the appends
+// since the last Flush together with the imports and the days to roll up
+// (the table pending_rollups): the range of the records since the
+// retention horizon, and each older day (which had no packets before, see
+// Append). Until Sync rebuilds their rollups, the questions answered from
+// rollups (whole hours) do not see them; those answered from raw records
+// (periods that start or end within an hour) do.
+func (s *Store) Flush(ctx context.Context, imports ...store.Import) error {
+	if !s.inTx && len(imports) == 0 {
 		return nil
+	}
+	conn, err := s.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("flush: %w", err)
+	}
+	for _, imp := range imports {
+		if _, err := conn.ExecContext(ctx, `INSERT OR REPLACE INTO imports (key, path, frames, packets, imported_ns) VALUES (?, ?, ?, ?, ?)`,
+			imp.Key, imp.Path, imp.Frames, imp.Packets, imp.Imported.UnixNano()); err != nil {
+			return s.abort(fmt.Sprintf("flush: record import %q", imp.Key), err)
+		}
+	}
+	var days []string
+	if s.recent {
+		days = append(days, fmt.Sprintf("(%d, %d)", floorDiv(s.recentMin, dayNs), floorDiv(s.recentMax, dayNs)+1))
+	}
+	for d := range s.oldDays {
+		days = append(days, fmt.Sprintf("(%d, %d)", d, d+1))
+	}
+	if len(days) > 0 {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO pending_rollups VALUES `+strings.Join(days, ", ")); err != nil {
+			return s.abort("flush: note the days to roll up", err)
+		}
+	}
+	s.inTx = false
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+		s.recent, s.oldDays = false, nil
+		return fmt.Errorf("flush: commit (the records appended since the last Flush were discarded): %w", err)
+	}
+	s.recent, s.oldDays = false, nil
+	s.flushed = s.flushed || len(days) > 0
+	return nil
+}
+
+// Sync implements store.Store: it flushes, then rebuilds from the raw
+// records the rollups of every day noted in pending_rollups — by this
+// process or, after a crash, by an earlier one — so that distinct counts
+// stay exact, and the sensors' first and last seen, then prunes the raw
+// records older than the retention (Options.Retention, stored in the
+// database).
+func (s *Store) Sync(ctx context.Context) error {
+	if err := s.Flush(ctx); err != nil {
+		return fmt.Errorf("sync: %w", err)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	spans, err := pendingDays(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	if len(spans) == 0 {
+		s.flushed = false
+		return nil
+	}
 	// Rebuild whole days (they contain whole hours) so that every rollup of
-	// a touched day is recomputed from all of its raw records: the range of
-	// the records since the horizon, and each older day, which had no
-	// packets before (see Append); never a final day between them.
-	var days [][2]int64
-	if s.recent {
-		days = append(days, [2]int64{floorDiv(s.recentMin, dayNs), floorDiv(s.recentMax, dayNs) + 1})
-	}
-	for d := range s.oldDays {
-		days = append(days, [2]int64{d, d + 1})
-	}
-	for _, span := range days {
+	// a touched day is recomputed from all of its raw records: never a
+	// final day, whose raw records were pruned (Append refuses its records).
+	old := false
+	for _, span := range spans {
 		if err := s.rollUp(ctx, tx, span[0], span[1]); err != nil {
 			return err
 		}
+		old = old || span[0]*dayNs < s.prunedBefore
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE sensors SET
-				first_seen_ns = least(coalesce(first_seen_ns, seen.first), seen.first),
-				last_seen_ns = greatest(coalesce(last_seen_ns, seen.last), seen.last)
-			FROM (SELECT sensor, min(time_ns) AS first, max(time_ns) AS last
-			      FROM packets WHERE time_ns >= ? AND time_ns <= ? GROUP BY sensor) AS seen
-			WHERE sensors.id = seen.sensor`, s.dirtyMin, s.dirtyMax); err != nil {
-		return fmt.Errorf("sync: update sensors: %w", err)
-	}
-	horizon, err := s.prune(ctx, tx)
+	horizon, err := s.prune(ctx, tx, old)
 	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM pending_rollups`); err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
 	s.prunedBefore = horizon
-	s.dirty, s.recent, s.oldDays = false, false, nil
+	s.flushed = false
 	return nil
+}
+
+// pendingDays returns the spans of days [from, to) noted in
+// pending_rollups, overlapping and adjacent ones merged (Flush notes the
+// same days again and again when records arrive in time order), in order.
+func pendingDays(ctx context.Context, tx *sql.Tx) ([][2]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT from_day, to_day FROM pending_rollups ORDER BY from_day, to_day`)
+	if err != nil {
+		return nil, fmt.Errorf("read the days to roll up: %w", err)
+	}
+	defer rows.Close()
+	var spans [][2]int64
+	for rows.Next() {
+		var from, to int64
+		if err := rows.Scan(&from, &to); err != nil {
+			return nil, fmt.Errorf("read the days to roll up: %w", err)
+		}
+		if n := len(spans); n > 0 && from <= spans[n-1][1] {
+			spans[n-1][1] = max(spans[n-1][1], to)
+			continue
+		}
+		spans = append(spans, [2]int64{from, to})
+	}
+	return spans, rows.Err()
 }
 
 // rollUp rebuilds the rollups of the days [from, to) from the raw records.
@@ -361,6 +430,12 @@ func (s *Store) rollUp(ctx context.Context, tx *sql.Tx, from, to int64) error {
 				bit_or(tags), min(time_ns), max(time_ns)
 			FROM packets WHERE time_ns >= ? AND time_ns < ?
 			GROUP BY ALL`, []any{fromNs, toNs}},
+		{"update the sensors' first and last seen", `UPDATE sensors SET
+				first_seen_ns = least(coalesce(first_seen_ns, seen.first), seen.first),
+				last_seen_ns = greatest(coalesce(last_seen_ns, seen.last), seen.last)
+			FROM (SELECT sensor, min(first_ns) AS first, max(last_ns) AS last
+			      FROM rollup_source_day WHERE day >= ? AND day < ? GROUP BY sensor) AS seen
+			WHERE sensors.id = seen.sensor`, []any{from, to}},
 	}
 	// The monthly port rollup sums the hourly one (kept forever, so a month
 	// can be rebuilt whatever the raw retention), over whole months, and the
@@ -387,18 +462,6 @@ func (s *Store) rollUp(ctx context.Context, tx *sql.Tx, from, to int64) error {
 	return nil
 }
 
-// commitAppends commits the transaction of the appends, if one is open.
-func (s *Store) commitAppends(ctx context.Context) error {
-	if !s.inTx {
-		return nil
-	}
-	s.inTx = false
-	if _, err := s.wconn.ExecContext(ctx, `COMMIT`); err != nil {
-		return fmt.Errorf("commit appended records: %w", err)
-	}
-	return nil
-}
-
 // futureSlack is how far past the wall clock the newest packet may move the
 // retention horizon: one packet with a corrupt timestamp in 2099 must not
 // prune every raw record.
@@ -408,9 +471,11 @@ const futureSlack = 24 * time.Hour
 // new horizon. The clock is the data's: the horizon is the newest stored
 // packet time (capped at the wall clock plus futureSlack) minus the
 // retention, rounded down to a UTC day, so that whole days are pruned and
-// the rollups of the days before it, already built, are final.
-func (s *Store) prune(ctx context.Context, tx *sql.Tx) (int64, error) {
-	if s.retention <= 0 && len(s.oldDays) == 0 {
+// the rollups of the days before it, already built, are final. old: days
+// before the current horizon were just rolled up, and their raw records
+// must go.
+func (s *Store) prune(ctx context.Context, tx *sql.Tx, old bool) (int64, error) {
+	if s.retention <= 0 && !old {
 		return s.prunedBefore, nil
 	}
 	var newest sql.NullInt64
@@ -426,7 +491,7 @@ func (s *Store) prune(ctx context.Context, tx *sql.Tx) (int64, error) {
 		latest := min(newest.Int64, time.Now().Add(futureSlack).UnixNano())
 		horizon = max(floorDiv(latest-int64(s.retention), dayNs)*dayNs, horizon)
 	}
-	if horizon == s.prunedBefore && len(s.oldDays) == 0 {
+	if horizon == s.prunedBefore && !old {
 		return horizon, nil // nothing new before the horizon
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM packets WHERE time_ns < ?`, horizon); err != nil {

@@ -30,18 +30,21 @@ type Store struct {
 	connector *duck.Connector
 	db        *sql.DB
 
-	// wconn serves Append, created lazily; batch holds the records being
-	// inserted.
+	// wconn serves Append and Flush, created lazily; batch holds the
+	// records being inserted.
 	wconn *sql.Conn
 	batch *batchSource
 	inTx  bool // wconn has an open transaction of appends
-	// dirty is the time range appended since the last Sync, in ns, and
-	// recentMin/recentMax that of its records at or after prunedBefore;
-	// oldDays are the days (since the epoch) of its records before it.
-	dirtyMin, dirtyMax   int64
+	// Of the records appended since the last Flush: recentMin/recentMax is
+	// the time range, in ns, of those at or after prunedBefore, and
+	// oldDays the days (since the epoch) of those before it. Flush notes
+	// their days in pending_rollups.
 	recentMin, recentMax int64
-	dirty, recent        bool
+	recent               bool
 	oldDays              map[int64]bool
+	// flushed: a Flush of this Store noted days in pending_rollups since
+	// the last Sync.
+	flushed bool
 
 	retention time.Duration // raw-record retention, from the settings table; 0 keeps them forever
 	// prunedBefore is the retention horizon in ns: raw records before it
@@ -183,14 +186,15 @@ func (s *Store) unlock() {
 	}
 }
 
-// Close syncs pending appends (see Sync) and closes the database.
+// Close syncs what this Store appended or flushed (see Sync) and closes
+// the database.
 func (s *Store) Close() error {
 	var errs []error
-	if s.dirty || s.inTx {
+	if s.inTx || s.flushed {
 		errs = append(errs, s.Sync(context.Background()))
 	}
 	if s.wconn != nil {
-		errs = append(errs, s.commitAppends(context.Background()), s.wconn.Close())
+		errs = append(errs, s.wconn.Close()) // rolls back what Sync could not flush
 		s.wconn = nil
 	}
 	if s.db != nil {
@@ -275,12 +279,19 @@ func (s *Store) Imported(ctx context.Context, key string) (store.Import, bool, e
 	return imp, true, nil
 }
 
-// RecordImport implements store.Store.
-func (s *Store) RecordImport(ctx context.Context, imp store.Import) error {
-	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO imports (key, path, frames, packets, imported_ns) VALUES (?, ?, ?, ?, ?)`,
-		imp.Key, imp.Path, imp.Frames, imp.Packets, imp.Imported.UnixNano())
+// ImportKeys implements store.Store.
+func (s *Store) ImportKeys(ctx context.Context, prefix string) ([]string, error) {
+	var keys []string
+	err := s.scanRows(ctx, func(scan func(...any) error) error {
+		var key string
+		if err := scan(&key); err != nil {
+			return err
+		}
+		keys = append(keys, key)
+		return nil
+	}, `SELECT key FROM imports WHERE starts_with(key, ?) ORDER BY key`, prefix) // no LIKE: % and _ are literal
 	if err != nil {
-		return fmt.Errorf("record import: %w", err)
+		return nil, fmt.Errorf("list imports starting with %q: %w", prefix, err)
 	}
-	return nil
+	return keys, nil
 }

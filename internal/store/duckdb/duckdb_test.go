@@ -3,6 +3,7 @@ package duckdb
 import (
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,7 +23,42 @@ func openTemp(t *testing.T) store.Store {
 	return s
 }
 
-func TestConformance(t *testing.T) { storetest.Run(t, openTemp) }
+func TestConformance(t *testing.T) { storetest.Run(t, openTemp, crash) }
+
+// crash copies the database files as they are, as a crash would leave them
+// (DuckDB has written and synced the WAL of every committed transaction),
+// abandons s without Sync, and opens the copy.
+func crash(t *testing.T, s store.Store) store.Store {
+	t.Helper()
+	d := s.(*Store)
+	copyPath := filepath.Join(t.TempDir(), "crashed.duckdb")
+	for _, suffix := range []string{"", ".wal"} {
+		b, err := os.ReadFile(d.path + suffix)
+		if errors.Is(err, os.ErrNotExist) && suffix != "" {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(copyPath+suffix, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.abandon(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Open(t.Context(), copyPath, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return again
+}
+
+// abandon closes s without Sync.
+func (s *Store) abandon() error {
+	s.inTx, s.flushed = false, false
+	return s.Close()
+}
 
 func TestInUse(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nightjar.duckdb")

@@ -26,6 +26,25 @@ func synAt(src string, port uint16, when time.Time) record.Record {
 	return r
 }
 
+// openTenDays opens a database at path that keeps raw records for 10
+// days, with one sensor, jp-1 (198.18.1.1).
+func openTenDays(t *testing.T, path string) (*Store, []int32) {
+	t.Helper()
+	s, err := Open(t.Context(), path, Options{Retention: ptr(10 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.PutSensors(t.Context(), []fleet.Sensor{{Name: "jp-1", Group: "Japan", Addresses: []string{"198.18.1.1"}}})
+	if err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
+	return s, ids
+}
+
+// julyDay is hour h of day d of July 2024, UTC.
+func julyDay(d, h int) time.Time { return time.Date(2024, 7, d, h, 0, 0, 0, time.UTC) }
+
 // TestRetention checks the retention clock (the newest stored packet, not
 // the wall clock: these packets are from 2024), that Sync prunes whole days
 // of raw records after building their rollups, that the rollups outlive the
@@ -35,15 +54,8 @@ func synAt(src string, port uint16, when time.Time) record.Record {
 func TestRetention(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "r.duckdb")
-	s, err := Open(ctx, path, Options{Retention: ptr(10 * 24 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := s.PutSensors(ctx, []fleet.Sensor{{Name: "jp-1", Group: "Japan", Addresses: []string{"198.18.1.1"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	day := func(d int, h int) time.Time { return time.Date(2024, 7, d, h, 0, 0, 0, time.UTC) }
+	s, ids := openTenDays(t, path)
+	day := julyDay
 	// Days 1 and 5 first: nothing is pruned (the horizon is June 25).
 	recs := []record.Record{synAt("192.0.2.1", 23, day(1, 3)), synAt("192.0.2.2", 23, day(5, 12))}
 	if err := s.Append(ctx, recs, []int32{ids[0], ids[0]}); err != nil {
@@ -192,5 +204,51 @@ func TestRetentionSetting(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestCrashBeforeHorizon: records of an old day without packets (before
+// the retention horizon) flushed by a process that crashed are rolled up
+// by the next Sync, in another process, then pruned; the day is final.
+func TestCrashBeforeHorizon(t *testing.T) {
+	ctx := t.Context()
+	s, ids := openTenDays(t, filepath.Join(t.TempDir(), "r.duckdb"))
+	day := julyDay
+	if err := s.Append(ctx, []record.Record{synAt("192.0.2.1", 23, day(20, 6))}, ids); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	old := []record.Record{synAt("192.0.2.6", 445, day(3, 1)), synAt("192.0.2.7", 445, day(3, 2)), synAt("192.0.2.8", 445, day(21, 2))}
+	if err := s.Append(ctx, old, []int32{ids[0], ids[0], ids[0]}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again := crash(t, s).(*Store)
+	defer again.Close()
+	if got, want := again.PrunedBefore(), day(10, 0); !got.Equal(want) {
+		t.Errorf("PrunedBefore() after the crash = %v, want %v", got, want)
+	}
+	if err := again.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var raw, rolled, pending int
+	for q, v := range map[string]*int{
+		`SELECT count(*) FROM packets`: &raw,
+		`SELECT coalesce(sum(packets), 0) FROM rollup_port_hour WHERE hour < 19919 * 24`: &rolled, // before 2024-07-15
+		`SELECT count(*) FROM pending_rollups`:                                           &pending,
+	} {
+		if err := again.db.QueryRowContext(ctx, q).Scan(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if raw != 2 || rolled != 2 || pending != 0 {
+		t.Errorf("after Sync: %d raw records, %d packets rolled up before July 15, %d days pending; want 2, 2, 0", raw, rolled, pending)
+	}
+	if err := again.Append(ctx, []record.Record{synAt("192.0.2.9", 80, day(3, 5))}, ids); !errors.Is(err, store.ErrPruned) {
+		t.Errorf("Append(2024-07-03) after its rollup: error = %v, want ErrPruned", err)
 	}
 }

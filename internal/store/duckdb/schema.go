@@ -107,6 +107,27 @@ var migrations = []string{
 	);
 	CREATE TABLE pruned (                -- at most one row: the retention horizon
 		before_ns BIGINT NOT NULL        -- raw records before it were deleted
+	);
+	CREATE TABLE pending_rollups (       -- days flushed but not rolled up yet: Flush adds, Sync clears
+		from_day BIGINT NOT NULL,        -- days since the Unix epoch, [from_day, to_day)
+		to_day BIGINT NOT NULL
+	);
+	CREATE TABLE sensor_health (         -- each sensor's latest health report (store.Health)
+		sensor INTEGER PRIMARY KEY,
+		received_ns BIGINT,              -- NULL: the zero time
+		reported_ns BIGINT,
+		version VARCHAR NOT NULL,
+		uptime_ns BIGINT NOT NULL,
+		packets_seen UBIGINT NOT NULL,
+		packets_ignored UBIGINT NOT NULL,
+		packets_excluded UBIGINT NOT NULL,
+		packets_skipped UBIGINT NOT NULL,
+		kernel_drops UBIGINT NOT NULL,
+		spool_batches UBIGINT NOT NULL,
+		spool_bytes UBIGINT NOT NULL,
+		dropped_batches UBIGINT NOT NULL,
+		dropped_records UBIGINT NOT NULL,
+		lag_ns BIGINT NOT NULL
 	);`,
 }
 

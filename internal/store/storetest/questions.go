@@ -19,7 +19,7 @@ import (
 func runQuestions(t *testing.T, open Opener) {
 	t.Run("questions on a small month", func(t *testing.T) { testSmallMonth(t, open(t)) })
 	t.Run("bad questions beyond top ports", func(t *testing.T) { testBadQuestions2(t, open(t)) })
-	t.Run("simulated capture equals truth and analyze", func(t *testing.T) { testQuestionsTruth(t, open(t)) })
+	t.Run("simulated capture equals truth and analyze", func(t *testing.T) { testQuestionsTruth(t, open(t), nil) })
 }
 
 // threeSensors: groups appear in the order Japan, overseas (sensor ID

@@ -35,8 +35,14 @@ type stored struct {
 // port) — against a direct count over the stored records. Each question is
 // asked for the whole capture twice: as whole days (the rollups answer)
 // and widened by 30 minutes on each side (the raw records answer).
-func testQuestionsTruth(t *testing.T, s store.Store) {
-	defer s.Close()
+//
+// With crash, the capture is stored as the collector does — appended and
+// flushed with its import, without Sync — then one more batch is appended
+// and not flushed, the store crashes and is opened again: the import must
+// be there, the unflushed batch must not, and after a Sync every answer
+// must be the same as without the crash.
+func testQuestionsTruth(t *testing.T, s store.Store, crash Crasher) {
+	defer func() { s.Close() }()
 	ctx := t.Context()
 	cfg := simulate.DefaultConfig()
 	cfg.Seed = 7
@@ -62,7 +68,12 @@ func testQuestionsTruth(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	rep := a.Report()
-	model := storeCapture(t, s, cfg.Fleet, path)
+	var model []stored
+	if crash == nil {
+		model = storeCapture(t, s, cfg.Fleet, path)
+	} else {
+		s, model = storeCaptureAndCrash(t, s, cfg.Fleet, path, crash)
+	}
 
 	whole, err := period.Range(cfg.Start, cfg.Start.Add(cfg.Duration))
 	if err != nil {
@@ -396,6 +407,48 @@ func testQuestionsTruth(t *testing.T, s store.Store) {
 // reference model of its records.
 func storeCapture(t *testing.T, s store.Store, f *fleet.Fleet, path string) []stored {
 	t.Helper()
+	recs, sensors, model := readCapture(t, s, f, path)
+	appendBatches(t, s, recs, sensors)
+	if err := s.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return model
+}
+
+// storeCaptureAndCrash appends a capture and flushes it with its import,
+// appends its first records again without flushing, crashes s and opens the
+// store again (see testQuestionsTruth), then syncs. It returns the store
+// opened again and the reference model of the capture.
+func storeCaptureAndCrash(t *testing.T, s store.Store, f *fleet.Fleet, path string, crash Crasher) (store.Store, []stored) {
+	t.Helper()
+	ctx := t.Context()
+	recs, sensors, model := readCapture(t, s, f, path)
+	appendBatches(t, s, recs, sensors)
+	imp := store.Import{Key: "capture-key", Path: path, Frames: uint64(len(recs)), Packets: uint64(len(recs)),
+		Imported: time.Date(2024, 10, 1, 12, 0, 0, 0, time.UTC)}
+	if err := s.Flush(ctx, imp); err != nil {
+		t.Fatal(err)
+	}
+	appendBatches(t, s, recs[:1000], sensors[:1000]) // lost in the crash
+	s = crash(t, s)
+	got, ok, err := s.Imported(ctx, imp.Key)
+	if err != nil || !ok {
+		t.Fatalf("Imported(%q) after the crash = %v, %v; want the flushed import", imp.Key, ok, err)
+	}
+	if diff := gocmp.Diff(got, imp); diff != "" {
+		t.Errorf("Imported() after the crash (-got, +want):\n%s", diff)
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s, model
+}
+
+// readCapture decodes a capture as nightjar ingest does (after storing the
+// fleet's sensors) and returns its records, their sensor IDs and the
+// reference model of its records.
+func readCapture(t *testing.T, s store.Store, f *fleet.Fleet, path string) ([]record.Record, []int32, []stored) {
+	t.Helper()
 	ctx := t.Context()
 	ids, err := s.PutSensors(ctx, f.Sensors)
 	if err != nil {
@@ -431,17 +484,19 @@ func storeCapture(t *testing.T, s store.Store, f *fleet.Fleet, path string) []st
 		model = append(model, stored{sensor: sen.Name, group: sen.Group, port: rec.PortLabel(), src: rec.Src.String(),
 			time: time.Unix(0, rec.Time).UTC(), tags: rec.Tags})
 	}
-	for len(recs) > 0 { // in batches, as ingest does
+	return recs, sensors, model
+}
+
+// appendBatches appends records in batches, as ingest does.
+func appendBatches(t *testing.T, s store.Store, recs []record.Record, sensors []int32) {
+	t.Helper()
+	for len(recs) > 0 {
 		n := min(len(recs), 50_000)
-		if err := s.Append(ctx, recs[:n], sensors[:n]); err != nil {
+		if err := s.Append(t.Context(), recs[:n], sensors[:n]); err != nil {
 			t.Fatal(err)
 		}
 		recs, sensors = recs[n:], sensors[n:]
 	}
-	if err := s.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return model
 }
 
 func rankCounts(counts map[string]uint64) []portcount.Count {
