@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PROTOC_GEN_GO=google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.11
-PROTOC_GEN_CONNECT=connectrpc.com/connect/cmd/protoc-gen-connect-go@v1.19.1
+PROTOC_GEN_GO=google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+PROTOC_GEN_CONNECT=connectrpc.com/connect/cmd/protoc-gen-connect-go@v1.21.1
 
 command -v protoc >/dev/null || { echo "gen: protoc missing (scripts/deps.sh installs protobuf-compiler)" >&2; exit 1; }
 bin=$(mktemp -d)

@@ -1,0 +1,388 @@
+// Package collector receives the sensors' batches and writes them to the
+// store, exactly once.
+//
+// Each sensor holds one Send stream (HTTP/2, mutual TLS). Its identity is
+// the client certificate's, checked again on every message: a message that
+// names another sensor, or any message after the certificate was revoked,
+// ends the stream. Batches are decoded in the stream's goroutine, then
+// queued to the single writer goroutine, which owns the store: it appends
+// the batches of all sensors and commits them together (Flush) every
+// CommitInterval or CommitRecords, with the batches' ledger keys in the same
+// transaction, and acknowledges each batch only after that commit. A batch
+// whose key is in the ledger is acknowledged as a duplicate and not stored
+// again, so a resend after a reconnect or a restart counts once. The queue
+// is bounded in records: when the store is slower than the sensors, stream
+// goroutines stop reading, HTTP/2 flow control stops the sensors, and the
+// batches wait in the sensors' spools instead of the collector's memory.
+package collector
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/record"
+	"github.com/nightjar-telescope/nightjar/internal/store"
+	"github.com/nightjar-telescope/nightjar/internal/wire"
+	"github.com/nightjar-telescope/nightjar/internal/wire/sensorv1"
+	"github.com/nightjar-telescope/nightjar/internal/wire/sensorv1/sensorv1connect"
+)
+
+// Store is what the collector needs of a store.Writer.
+type Store interface {
+	PutSensors(ctx context.Context, sensors []fleet.Sensor) ([]int32, error)
+	Append(ctx context.Context, recs []record.Record, sensors []int32) error
+	Flush(ctx context.Context, imports ...store.Import) error
+	Sync(ctx context.Context) error
+	ImportKeys(ctx context.Context, prefix string) ([]string, error)
+	PutHealth(ctx context.Context, reports []store.Health) error
+}
+
+// Registry authenticates sensors and knows their details (pki.Registry).
+type Registry interface {
+	// SensorName returns the sensor named by a verified client
+	// certificate, or an error if the certificate is revoked.
+	SensorName(cert *x509.Certificate) (string, error)
+	// Sensors returns the enrolled sensors.
+	Sensors() []fleet.Sensor
+}
+
+// Config configures a Collector. Zero durations and sizes take the
+// defaults given.
+type Config struct {
+	Store    Store
+	Registry Registry
+	Logger   *slog.Logger
+
+	// CommitInterval bounds how long a received batch waits for its
+	// commit and acknowledgement (default 200 ms); CommitRecords commits
+	// earlier once that many records wait (default 262,144).
+	CommitInterval time.Duration
+	CommitRecords  int
+	// RollupInterval is how often the rollups the questions read are
+	// rebuilt (Sync; default 30 s), and at shutdown.
+	RollupInterval time.Duration
+	// QueueRecords bounds the records decoded and waiting for the writer,
+	// over all sensors (default 1,048,576, about 150 MB): the
+	// backpressure limit.
+	QueueRecords int
+	// Window is the most unacknowledged batches one stream may have
+	// queued (default 32); a sensor that sends more waits.
+	Window int
+}
+
+func (c *Config) defaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.CommitInterval <= 0 {
+		c.CommitInterval = 200 * time.Millisecond
+	}
+	if c.CommitRecords <= 0 {
+		c.CommitRecords = 1 << 18
+	}
+	if c.RollupInterval <= 0 {
+		c.RollupInterval = 30 * time.Second
+	}
+	if c.QueueRecords <= 0 {
+		c.QueueRecords = 1 << 20
+	}
+	if c.Window <= 0 {
+		c.Window = 32
+	}
+}
+
+// LedgerPrefix starts the import key of every batch in the store's ledger.
+const LedgerPrefix = "batch/"
+
+// ledgerKey names a batch in the store's import ledger.
+func ledgerKey(sensor string, epoch, seq uint64) string {
+	return LedgerPrefix + sensor + "/" + strconv.FormatUint(epoch, 16) + "/" + strconv.FormatUint(seq, 10)
+}
+
+// Collector serves the sensor protocol. Create it with New, serve
+// Handler over TLS (pki's server configuration), and run Run.
+type Collector struct {
+	cfg    Config
+	log    *slog.Logger
+	jobs   chan job
+	queue  *semaphore.Weighted
+	health *healthBook
+	stats  *stats
+}
+
+var _ sensorv1connect.CollectorServiceHandler = (*Collector)(nil)
+
+// New returns a collector; Run must run for it to store anything.
+func New(cfg Config) (*Collector, error) {
+	if cfg.Store == nil || cfg.Registry == nil {
+		return nil, errors.New("collector: a store and a registry are required")
+	}
+	cfg.defaults()
+	return &Collector{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		jobs:   make(chan job, 64),
+		queue:  semaphore.NewWeighted(int64(cfg.QueueRecords)),
+		health: newHealthBook(),
+		stats:  newStats(),
+	}, nil
+}
+
+// peerKey carries the verified client certificate from the HTTP layer to
+// the stream handler.
+type peerKey struct{}
+
+// Handler returns the path and handler of the sensor protocol. It must be
+// served over TLS with verified client certificates; a request without one
+// is refused and logged.
+func (c *Collector) Handler() (string, http.Handler) {
+	path, h := sensorv1connect.NewCollectorServiceHandler(c, connect.WithReadMaxBytes(maxMessageBytes))
+	return path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
+			c.reject("no verified client certificate", "", r.RemoteAddr)
+			http.Error(w, "a client certificate is required", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), peerKey{}, r.TLS.PeerCertificates[0])))
+	})
+}
+
+// maxMessageBytes bounds one request: a batch of wire.MaxBatchRecords
+// compressed records stays well below it.
+const maxMessageBytes = 64 << 20
+
+func (c *Collector) reject(reason, sensor, addr string) {
+	c.stats.rejected.WithLabelValues(reason).Inc()
+	c.log.Warn("sensor rejected", "reason", reason, "sensor", sensor, "addr", addr)
+}
+
+// job is a unit of the writer's work: a batch to store, or a sensor to
+// register.
+type job struct {
+	batch    *batchJob
+	register *registerJob
+}
+
+type batchJob struct {
+	stream  *stream
+	sensor  string
+	id      int32
+	key     string
+	epoch   uint64
+	seq     uint64
+	records []record.Record
+}
+
+type registerJob struct {
+	name  string
+	reply chan registerResult
+}
+
+type registerResult struct {
+	id  int32
+	err error
+}
+
+// Send implements the sensor protocol's stream.
+func (c *Collector) Send(ctx context.Context, bidi *connect.BidiStream[sensorv1.SendRequest, sensorv1.SendResponse]) error {
+	cert, _ := ctx.Value(peerKey{}).(*x509.Certificate)
+	if cert == nil {
+		return connect.NewError(connect.CodeUnauthenticated, errors.New("no client certificate"))
+	}
+	addr := bidi.Peer().Addr
+	name, err := c.cfg.Registry.SensorName(cert)
+	if err != nil {
+		c.reject("certificate refused", cert.Subject.CommonName, addr)
+		return connect.NewError(connect.CodePermissionDenied, err)
+	}
+	id, err := c.register(ctx, name)
+	if err != nil {
+		c.reject("not enrolled", name, addr)
+		return connect.NewError(connect.CodePermissionDenied, err)
+	}
+	s := newStream(c, name, id, cert, addr, bidi)
+	c.log.Info("sensor connected", "sensor", name, "addr", addr)
+	err = s.run(ctx)
+	c.log.Info("sensor disconnected", "sensor", name, "addr", addr, "reason", err)
+	return err
+}
+
+// register returns the store ID of an enrolled sensor, adding it to the
+// store on its first connection.
+func (c *Collector) register(ctx context.Context, name string) (int32, error) {
+	reply := make(chan registerResult, 1)
+	select {
+	case c.jobs <- job{register: &registerJob{name: name, reply: reply}}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	select {
+	case r := <-reply:
+		return r.id, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// stream is one sensor's open Send stream.
+type stream struct {
+	c      *Collector
+	sensor string
+	id     int32
+	cert   *x509.Certificate
+	addr   string
+	bidi   *connect.BidiStream[sensorv1.SendRequest, sensorv1.SendResponse]
+	// acks has room for every batch the stream may have in the writer, so
+	// the writer never waits for a slow sensor.
+	acks chan *sensorv1.Ack
+	// window limits the stream's batches in the writer.
+	window chan struct{}
+	// failed ends the stream when the writer lost its batches.
+	failed   chan struct{}
+	failOnce sync.Once
+	failErr  error
+}
+
+func newStream(c *Collector, name string, id int32, cert *x509.Certificate, addr string, bidi *connect.BidiStream[sensorv1.SendRequest, sensorv1.SendResponse]) *stream {
+	return &stream{
+		c: c, sensor: name, id: id, cert: cert, addr: addr, bidi: bidi,
+		acks:   make(chan *sensorv1.Ack, c.cfg.Window),
+		window: make(chan struct{}, c.cfg.Window),
+		failed: make(chan struct{}),
+	}
+}
+
+// ack is called by the writer (or the stream itself) when a batch is
+// settled; it frees the batch's place in the window.
+func (s *stream) ack(a *sensorv1.Ack) {
+	s.acks <- a
+}
+
+// fail ends the stream with err: the sensor reconnects and sends its
+// unacknowledged batches again.
+func (s *stream) fail(err error) {
+	s.failOnce.Do(func() {
+		s.failErr = err
+		close(s.failed)
+	})
+}
+
+func (s *stream) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Acks go out from their own goroutine: Send and Receive of a
+	// BidiStream may run concurrently, one goroutine each.
+	sendErr := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case a := <-s.acks:
+				<-s.window
+				if err := s.bidi.Send(&sensorv1.SendResponse{Ack: a}); err != nil {
+					sendErr <- err
+					return
+				}
+			case <-ctx.Done():
+				sendErr <- nil
+				return
+			}
+		}
+	}()
+	type received struct {
+		req *sensorv1.SendRequest
+		err error
+	}
+	reqs := make(chan received)
+	go func() {
+		for {
+			req, err := s.bidi.Receive()
+			select {
+			case reqs <- received{req, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for {
+		var r received
+		select {
+		case r = <-reqs:
+		case <-s.failed:
+			return connect.NewError(connect.CodeUnavailable, s.failErr)
+		case err := <-sendErr:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if r.err != nil {
+			if errors.Is(r.err, context.Canceled) || connect.CodeOf(r.err) == connect.CodeCanceled {
+				return nil
+			}
+			return r.err
+		}
+		if err := s.handle(ctx, r.req); err != nil {
+			return err
+		}
+	}
+}
+
+// handle checks and queues one request.
+func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
+	// The certificate is checked on every message, so a revocation stops
+	// a connected sensor at its next message.
+	if _, err := s.c.cfg.Registry.SensorName(s.cert); err != nil {
+		s.c.reject("certificate revoked", s.sensor, s.addr)
+		return connect.NewError(connect.CodePermissionDenied, err)
+	}
+	if req.GetSensor() != s.sensor {
+		s.c.reject("message names another sensor", s.sensor, s.addr)
+		return connect.NewError(connect.CodePermissionDenied,
+			fmt.Errorf("certificate is for sensor %q, message says %q", s.sensor, req.GetSensor()))
+	}
+	now := time.Now()
+	s.c.health.seen(s.id, s.sensor, now, req.GetHealth())
+	b := req.GetBatch()
+	if b == nil {
+		return nil
+	}
+	s.c.stats.batches.Inc()
+	select {
+	case s.window <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	recs, err := wire.DecodeRecords(b, nil)
+	if err != nil {
+		s.c.stats.settled.WithLabelValues("rejected").Inc()
+		s.c.log.Warn("corrupt batch rejected", "sensor", s.sensor, "epoch", b.GetEpoch(), "seq", b.GetSeq(), "err", err)
+		s.ack(&sensorv1.Ack{Epoch: b.GetEpoch(), Seq: b.GetSeq(), Status: sensorv1.Status_STATUS_REJECTED, Message: err.Error()})
+		return nil
+	}
+	weight := int64(max(len(recs), 1))
+	if err := s.c.queue.Acquire(ctx, min(weight, int64(s.c.cfg.QueueRecords))); err != nil {
+		return err
+	}
+	j := &batchJob{stream: s, sensor: s.sensor, id: s.id, key: ledgerKey(s.sensor, b.GetEpoch(), b.GetSeq()),
+		epoch: b.GetEpoch(), seq: b.GetSeq(), records: recs}
+	select {
+	case s.c.jobs <- job{batch: j}:
+		return nil
+	case <-ctx.Done():
+		s.c.queue.Release(min(weight, int64(s.c.cfg.QueueRecords)))
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,232 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/store"
+	"github.com/nightjar-telescope/nightjar/internal/wire/sensorv1"
+)
+
+// writer is the state of the goroutine that owns the store.
+type writer struct {
+	c *Collector
+	// stored holds the ledger keys of every batch committed.
+	stored map[string]struct{}
+	// group is the batches appended since the last commit, by key, with
+	// the copies of them that arrived meanwhile (sent again after a
+	// reconnect): those are acknowledged as duplicates after the commit.
+	group   map[string]*pending
+	order   []*pending
+	records int
+	ids     map[string]int32
+	sensors []int32 // reused sensor-ID column for Append
+	dirty   bool    // committed since the last Sync
+}
+
+type pending struct {
+	job  *batchJob
+	dups []*batchJob
+}
+
+// Run stores batches until ctx is done, then commits, rebuilds the rollups
+// and returns. It returns early only if the store cannot be read.
+func (c *Collector) Run(ctx context.Context) error {
+	w := &writer{c: c, group: map[string]*pending{}, ids: map[string]int32{}}
+	keys, err := c.cfg.Store.ImportKeys(ctx, LedgerPrefix)
+	if err != nil {
+		return fmt.Errorf("collector: load the batch ledger: %w", err)
+	}
+	w.stored = make(map[string]struct{}, len(keys))
+	for _, k := range keys {
+		w.stored[k] = struct{}{}
+	}
+	c.log.Info("collector ready", "batches in ledger", len(keys))
+	commit := time.NewTicker(c.cfg.CommitInterval)
+	defer commit.Stop()
+	rollup := time.NewTicker(c.cfg.RollupInterval)
+	defer rollup.Stop()
+	for {
+		select {
+		case j := <-c.jobs:
+			w.handle(ctx, j)
+			if w.records >= c.cfg.CommitRecords {
+				w.commit(ctx)
+			}
+		case <-commit.C:
+			w.commit(ctx)
+		case <-rollup.C:
+			w.commit(ctx)
+			w.sync(ctx)
+		case <-ctx.Done():
+			// Settle what is queued, with a context of its own: shutting
+			// down must not lose batches already received.
+			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			for {
+				select {
+				case j := <-c.jobs:
+					w.handle(final, j)
+					continue
+				default:
+				}
+				break
+			}
+			w.commit(final)
+			w.sync(final)
+			return nil
+		}
+	}
+}
+
+func (w *writer) handle(ctx context.Context, j job) {
+	switch {
+	case j.register != nil:
+		id, err := w.register(ctx, j.register.name)
+		j.register.reply <- registerResult{id, err}
+	case j.batch != nil:
+		w.append(ctx, j.batch)
+	}
+}
+
+func (w *writer) register(ctx context.Context, name string) (int32, error) {
+	if id, ok := w.ids[name]; ok {
+		return id, nil
+	}
+	for _, s := range w.c.cfg.Registry.Sensors() {
+		if s.Name != name {
+			continue
+		}
+		ids, err := w.c.cfg.Store.PutSensors(ctx, []fleet.Sensor{s})
+		if err != nil {
+			return 0, fmt.Errorf("register sensor %s: %w", name, err)
+		}
+		w.ids[name] = ids[0]
+		return ids[0], nil
+	}
+	return 0, fmt.Errorf("sensor %q has a certificate but is not in the registry", name)
+}
+
+func (w *writer) append(ctx context.Context, j *batchJob) {
+	if _, ok := w.stored[j.key]; ok {
+		w.settle(j, sensorv1.Status_STATUS_DUPLICATE, "")
+		return
+	}
+	if p, ok := w.group[j.key]; ok {
+		p.dups = append(p.dups, j)
+		return
+	}
+	w.sensors = w.sensors[:0]
+	for range j.records {
+		w.sensors = append(w.sensors, j.id)
+	}
+	err := w.c.cfg.Store.Append(ctx, j.records, w.sensors)
+	switch {
+	case errors.Is(err, store.ErrPruned):
+		// Append refused the batch and left the others alone.
+		w.c.log.Warn("batch older than the retention rejected", "sensor", j.sensor, "epoch", j.epoch, "seq", j.seq, "err", err)
+		w.settle(j, sensorv1.Status_STATUS_REJECTED, err.Error())
+	case err != nil:
+		// The store discarded every append since the last commit.
+		w.c.log.Error("append failed; the uncommitted batches will be sent again", "err", err)
+		w.failGroup(err)
+		w.release(j)
+		j.stream.fail(err)
+	default:
+		p := &pending{job: j}
+		w.group[j.key] = p
+		w.order = append(w.order, p)
+		w.records += len(j.records)
+	}
+}
+
+// commit makes the group durable, then acknowledges it.
+func (w *writer) commit(ctx context.Context) {
+	if len(w.order) == 0 {
+		w.putHealth(ctx)
+		return
+	}
+	start := time.Now()
+	imports := make([]store.Import, len(w.order))
+	for i, p := range w.order {
+		n := uint64(len(p.job.records))
+		imports[i] = store.Import{Key: p.job.key, Path: "sensor " + p.job.sensor, Frames: n, Packets: n, Imported: start.UTC()}
+	}
+	if err := w.c.cfg.Store.Flush(ctx, imports...); err != nil {
+		w.c.log.Error("commit failed; the batches will be sent again", "batches", len(w.order), "err", err)
+		w.failGroup(err)
+		return
+	}
+	w.c.stats.commitSeconds.Observe(time.Since(start).Seconds())
+	for _, p := range w.order {
+		w.stored[p.job.key] = struct{}{}
+		w.c.stats.stored.Add(float64(len(p.job.records)))
+		w.settle(p.job, sensorv1.Status_STATUS_STORED, "")
+		for _, d := range p.dups {
+			w.settle(d, sensorv1.Status_STATUS_DUPLICATE, "")
+		}
+	}
+	w.reset()
+	w.dirty = true
+	w.putHealth(ctx)
+}
+
+// failGroup ends the streams of every uncommitted batch: their sensors
+// reconnect and send them again.
+func (w *writer) failGroup(err error) {
+	for _, p := range w.order {
+		for _, j := range append(p.dups, p.job) {
+			w.release(j)
+			j.stream.fail(err)
+		}
+	}
+	w.reset()
+}
+
+func (w *writer) reset() {
+	clear(w.group)
+	w.order = w.order[:0]
+	w.records = 0
+}
+
+func (w *writer) settle(j *batchJob, status sensorv1.Status, msg string) {
+	w.c.stats.settled.WithLabelValues(statusName(status)).Inc()
+	w.release(j)
+	j.stream.ack(&sensorv1.Ack{Epoch: j.epoch, Seq: j.seq, Status: status, Message: msg})
+}
+
+func (w *writer) release(j *batchJob) {
+	w.c.queue.Release(min(int64(max(len(j.records), 1)), int64(w.c.cfg.QueueRecords)))
+	j.records = nil
+}
+
+func (w *writer) sync(ctx context.Context) {
+	if !w.dirty {
+		return
+	}
+	start := time.Now()
+	if err := w.c.cfg.Store.Sync(ctx); err != nil {
+		w.c.log.Error("rebuilding the rollups failed; will retry", "err", err)
+		return
+	}
+	w.dirty = false
+	w.c.log.Debug("rollups rebuilt", "took", time.Since(start))
+}
+
+func (w *writer) putHealth(ctx context.Context) {
+	reports := w.c.health.changed()
+	if len(reports) == 0 {
+		return
+	}
+	if err := w.c.cfg.Store.PutHealth(ctx, reports); err != nil {
+		w.c.log.Warn("storing sensor health failed", "err", err)
+	}
+}
+
+func statusName(s sensorv1.Status) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "STATUS_"))
+}
