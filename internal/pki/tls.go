@@ -13,15 +13,16 @@ import (
 
 var clientAuth = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 
-// ServerTLS returns the collector's TLS configuration. It accepts TLS 1.3
-// only; serves the registry's collector certificate (a reissued one from
-// the next handshake on); and requires a client certificate that verifies
-// against the CA for client authentication, whose serial is in issued.yaml
-// for its common name, is not revoked, and whose sensor is in sensors.yaml.
-// A refusal's error names the sensor. Session tickets are off, so every
-// connection is verified afresh. A long-lived stream must still ask
-// IsRevoked now and then: a handshake's check holds for that moment only.
-func (r *Registry) ServerTLS() *tls.Config {
+// ServerTLS returns the collector's TLS configuration for reg. It accepts
+// TLS 1.3 only; serves the registry's collector certificate (a reissued one
+// from the next handshake on); and requires a client certificate that
+// verifies against the CA for client authentication, whose serial is in
+// issued.yaml for its common name, is not revoked, and whose sensor is in
+// sensors.yaml. A refusal's error names the sensor. Session tickets are off,
+// so every connection is verified afresh. A long-lived stream must still ask
+// IsRevoked or SensorName now and then: a handshake's check holds for that
+// moment only.
+func ServerTLS(r *Registry) *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS13,
 		ClientAuth: tls.RequireAndVerifyClientCert,

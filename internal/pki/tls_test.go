@@ -30,7 +30,7 @@ func startCollector(t *testing.T, reg *pki.Registry) *collector {
 	}
 	t.Cleanup(func() { ln.Close() })
 	c := &collector{addr: ln.Addr().String(), results: make(chan error, 1)}
-	cfg := reg.ServerTLS()
+	cfg := pki.ServerTLS(reg)
 	go func() {
 		for {
 			conn, err := ln.Accept()
