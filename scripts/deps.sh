@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system tools the test suite and benchmarks use as oracles and
 # peers: tshark (decoder oracle), tcpdump and libtrace-tools (benchmark peers),
-# zstd, protoc (generated-code check). Idempotent: installs only what is missing. Needs root (or sudo) and
+# zstd, protoc (generated-code check), and for the sensor's end-to-end tests
+# tcpreplay, zmap, masscan, nmap, hping3, iproute2. Idempotent: installs only
+# what is missing. Needs root (or sudo) and
 # Debian's package archive.
 set -euo pipefail
 
@@ -11,6 +13,14 @@ command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v tracestats >/dev/null || need+=(libtrace-tools)
 command -v zstd >/dev/null || need+=(zstd)
 command -v protoc >/dev/null || need+=(protobuf-compiler)
+# The sensor's end-to-end tests: replay, real scanners, namespaces.
+command -v tcpreplay >/dev/null || need+=(tcpreplay)
+command -v zmap >/dev/null || need+=(zmap)
+command -v masscan >/dev/null || need+=(masscan)
+command -v nmap >/dev/null || need+=(nmap)
+command -v hping3 >/dev/null || need+=(hping3)
+command -v ip >/dev/null || need+=(iproute2)
+command -v ping >/dev/null || need+=(iputils-ping)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""

@@ -70,13 +70,9 @@ stored. Older days that had no packets are imported as usual.`,
 			if len(args) == 0 {
 				return errors.New("no capture files given")
 			}
-			var opts duckdb.Options
-			if cmd.Flags().Changed("retention") {
-				keep, err := parseRetention(retention)
-				if err != nil {
-					return err
-				}
-				opts.Retention = &keep
+			opts, err := storeOptions(cmd, retention)
+			if err != nil {
+				return err
 			}
 			return runIngest(cmd, db, sensors, args, quiet, opts)
 		},
@@ -87,6 +83,21 @@ stored. Older days that had no packets are imported as usual.`,
 	f.StringVar(&sensors, "sensors", "", "YAML `FILE` of sensors to add or update before importing")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line on standard error")
 	return cmd
+}
+
+// storeOptions returns the store options of a command with a --retention
+// flag: the retention is set only when the flag was given, so that an
+// existing database keeps its own.
+func storeOptions(cmd *cobra.Command, retention string) (duckdb.Options, error) {
+	var opts duckdb.Options
+	if cmd.Flags().Changed("retention") {
+		keep, err := parseRetention(retention)
+		if err != nil {
+			return opts, err
+		}
+		opts.Retention = &keep
+	}
+	return opts, nil
 }
 
 // parseRetention parses a retention: days ("90d") or a Go duration

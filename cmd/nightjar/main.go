@@ -1,6 +1,7 @@
 // Command nightjar is the main Nightjar binary: it simulates darknet
-// traffic and analyses capture files (and, as the project grows, runs the
-// collector, the store and the web UI).
+// traffic, analyses and imports capture files, answers questions from the
+// store, runs the collector and its certificate authority, and runs a
+// sensor (as the smaller nightjar-sensor binary does).
 package main
 
 import (
@@ -54,6 +55,7 @@ tells a monitoring team which ports are scanned, on which sensors, by whom
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newAnalyzeCommand(), newSimulateCommand(), newIngestCommand(), newQueryCommand(), newExportCommand())
+	root.AddCommand(newAnalyzeCommand(), newSimulateCommand(), newIngestCommand(), newQueryCommand(), newExportCommand(),
+		newCACommand(), newCollectorCommand())
 	return root
 }

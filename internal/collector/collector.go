@@ -280,11 +280,14 @@ func (s *stream) fail(err error) {
 
 func (s *stream) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	// Acks go out from their own goroutine: Send and Receive of a
-	// BidiStream may run concurrently, one goroutine each.
+	// BidiStream may run concurrently, one goroutine each. It must be done
+	// before the handler returns and connect ends the stream.
 	sendErr := make(chan error, 1)
+	sending := make(chan struct{})
+	defer func() { cancel(); <-sending }()
 	go func() {
+		defer close(sending)
 		for {
 			select {
 			case a := <-s.acks:

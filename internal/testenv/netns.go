@@ -1,13 +1,20 @@
 package testenv
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Link is a test network: two network namespaces joined by a veth pair,
@@ -109,4 +116,44 @@ func (l *Link) Counter(t testing.TB, ns, ifname, name string) uint64 {
 		t.Fatalf("%s of %s: %q", name, ifname, out)
 	}
 	return n
+}
+
+// DialContext dials from inside namespace ns: the socket is made on a
+// thread that entered the namespace (and then ends with its goroutine), so
+// the connection belongs to that namespace whichever thread uses it. Tests
+// use it to reach servers listening on a namespace's loopback.
+func (l *Link) DialContext(ns string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		type result struct {
+			conn net.Conn
+			err  error
+		}
+		ch := make(chan result, 1)
+		go func() {
+			// Never unlocked: the thread, now in another namespace, exits
+			// with this goroutine.
+			runtime.LockOSThread()
+			f, err := os.Open("/var/run/netns/" + ns)
+			if err != nil {
+				ch <- result{err: err}
+				return
+			}
+			defer f.Close()
+			if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+				ch <- result{err: fmt.Errorf("enter namespace %s: %w", ns, err)}
+				return
+			}
+			var d net.Dialer
+			c, err := d.DialContext(ctx, network, addr)
+			ch <- result{c, err}
+		}()
+		r := <-ch
+		return r.conn, r.err
+	}
+}
+
+// HTTPClient returns an HTTP client whose connections are made inside
+// namespace ns.
+func (l *Link) HTTPClient(ns string) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: l.DialContext(ns)}}
 }

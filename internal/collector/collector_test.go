@@ -1,0 +1,342 @@
+package collector_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/nightjar-telescope/nightjar/internal/collector"
+	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/period"
+	"github.com/nightjar-telescope/nightjar/internal/pki"
+	"github.com/nightjar-telescope/nightjar/internal/record"
+	"github.com/nightjar-telescope/nightjar/internal/store"
+	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
+	"github.com/nightjar-telescope/nightjar/internal/wire"
+	"github.com/nightjar-telescope/nightjar/internal/wire/sensorv1"
+	"github.com/nightjar-telescope/nightjar/internal/wire/sensorv1/sensorv1connect"
+)
+
+// bed is a registry, a store and a running collector on loopback.
+type bed struct {
+	t       *testing.T
+	dir     string
+	reg     *pki.Registry
+	st      *duckdb.Store
+	addr    string
+	stop    func()
+	dbPath  string
+	sensors map[string]string // name -> credentials directory
+}
+
+func newBed(t *testing.T, names ...string) *bed {
+	t.Helper()
+	dir := t.TempDir()
+	reg, err := pki.Init(filepath.Join(dir, "registry"), pki.InitOptions{Hosts: []string{"127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bed{t: t, dir: dir, reg: reg, dbPath: filepath.Join(dir, "nightjar.duckdb"), sensors: map[string]string{}}
+	for i, name := range names {
+		b.enroll(name, "198.18."+string(rune('1'+i))+".0/24")
+	}
+	b.start()
+	t.Cleanup(func() { b.stop() })
+	return b
+}
+
+func (b *bed) enroll(name, prefix string) {
+	b.t.Helper()
+	creds, err := b.reg.Enroll(fleet.Sensor{Name: name, Group: "test", Addresses: []string{prefix}}, time.Hour)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	dir := filepath.Join(b.dir, "sensor-"+name)
+	if err := creds.WriteDir(dir); err != nil {
+		b.t.Fatal(err)
+	}
+	b.sensors[name] = dir
+}
+
+// start opens the store and serves a collector until stop.
+func (b *bed) start() {
+	b.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := duckdb.Open(ctx, b.dbPath, duckdb.Options{})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	c, err := collector.New(collector.Config{Store: st, Registry: b.reg, CommitInterval: 20 * time.Millisecond, RollupInterval: time.Hour})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	path, h := c.Handler()
+	mux := http.NewServeMux()
+	mux.Handle(path, h)
+	srv := &http.Server{Handler: mux, TLSConfig: pki.ServerTLS(b.reg)}
+	go srv.ServeTLS(ln, "", "") //nolint:errcheck
+	ran := make(chan error, 1)
+	go func() { ran <- c.Run(ctx) }()
+	b.st, b.addr = st, ln.Addr().String()
+	stopped := false
+	b.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		srv.Close()
+		cancel()
+		if err := <-ran; err != nil {
+			b.t.Error(err)
+		}
+		st.Close()
+	}
+}
+
+func (b *bed) restart() {
+	b.stop()
+	b.start()
+}
+
+// client connects as the sensor whose credentials are in dir.
+func (b *bed) client(name string) sensorv1connect.CollectorServiceClient {
+	b.t.Helper()
+	dir := b.sensors[name]
+	cfg, err := pki.ClientTLS(filepath.Join(dir, pki.SensorCertFile), filepath.Join(dir, pki.SensorKeyFile), filepath.Join(dir, pki.SensorCAFile), "127.0.0.1")
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return clientWith(b.addr, cfg)
+}
+
+func clientWith(addr string, cfg *tls.Config) sensorv1connect.CollectorServiceClient {
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: true}}
+	return sensorv1connect.NewCollectorServiceClient(hc, "https://"+addr)
+}
+
+func batch(t *testing.T, epoch, seq uint64, n int, dst string) *sensorv1.Batch {
+	t.Helper()
+	recs := make([]record.Record, n)
+	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	for i := range recs {
+		recs[i] = record.Record{Time: base + int64(seq)*1e9 + int64(i), Src: record.AddrFromUint32(0xc0000200 + uint32(i%7)),
+			Dst: record.MustParseAddr(dst), IPVersion: 4, Protocol: record.ProtoTCP, TTL: 64, HasTransport: true,
+			SrcPort: 40000, DstPort: 23, TCPFlags: record.FlagSYN}
+	}
+	b, err := wire.EncodeBatch(epoch, seq, time.Now(), recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// exchange sends requests on one stream and returns the acks, then the
+// error that ended the stream (nil if it was still open).
+func exchange(t *testing.T, c sensorv1connect.CollectorServiceClient, reqs ...*sensorv1.SendRequest) ([]*sensorv1.Ack, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s := c.Send(ctx)
+	want := 0
+	for _, r := range reqs {
+		if r.Batch != nil {
+			want++
+		}
+		if err := s.Send(r); err != nil {
+			break
+		}
+	}
+	var acks []*sensorv1.Ack
+	for len(acks) < want {
+		resp, err := s.Receive()
+		if err != nil {
+			return acks, err
+		}
+		acks = append(acks, resp.GetAck())
+	}
+	s.CloseRequest()
+	_, err := s.Receive()
+	if err != nil && !errors.Is(err, context.Canceled) && connect.CodeOf(err) != connect.CodeUnknown && !strings.Contains(err.Error(), "EOF") {
+		return acks, err
+	}
+	return acks, nil
+}
+
+// storedPackets returns the packets each sensor has in the store, as the
+// questions see them after a Sync.
+func storedPackets(t *testing.T, st *duckdb.Store) map[string]uint64 {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err := period.ParseRange("2026-01-01", "2026-12-31")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err := st.TopPorts(ctx, store.TopPortsQuery{Period: p, N: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]uint64{}
+	for _, c := range cols {
+		if c.Packets > 0 {
+			out[c.Sensor] = c.Packets
+		}
+	}
+	return out
+}
+
+func statuses(acks []*sensorv1.Ack) string {
+	var s []string
+	for _, a := range acks {
+		s = append(s, strings.TrimPrefix(a.GetStatus().String(), "STATUS_"))
+	}
+	return strings.Join(s, ",")
+}
+
+// TestExactlyOnce: batches are stored once, whatever is sent again — in
+// the same stream, in a new one, or after a collector restart.
+func TestExactlyOnce(t *testing.T) {
+	b := newBed(t, "s1")
+	c := b.client("s1")
+	req := func(seq uint64) *sensorv1.SendRequest {
+		return &sensorv1.SendRequest{Sensor: "s1", Batch: batch(t, 9, seq, 100, "198.18.1.7"), Health: &sensorv1.Health{Version: "test", SpoolBatches: 3}}
+	}
+	acks, err := exchange(t, c, req(1), req(2), req(2), req(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(acks); got != "STORED,STORED,DUPLICATE,STORED" {
+		t.Fatalf("acks %s", got)
+	}
+	acks, err = exchange(t, c, req(3), req(4))
+	if err != nil || statuses(acks) != "DUPLICATE,STORED" {
+		t.Fatalf("second stream: %s, %v", statuses(acks), err)
+	}
+	b.restart()
+	acks, err = exchange(t, b.client("s1"), req(1), req(4), req(5))
+	if err != nil || statuses(acks) != "DUPLICATE,DUPLICATE,STORED" {
+		t.Fatalf("after restart: %s, %v", statuses(acks), err)
+	}
+	if n := storedPackets(t, b.st); n["s1"] != 500 || len(n) != 1 {
+		t.Fatalf("stored %v packets, want s1: 500 (5 batches of 100)", n)
+	}
+	health, err := b.st.Health(context.Background())
+	if err != nil || len(health) != 1 || health[0].Sensor != "s1" || health[0].Version != "test" || health[0].SpoolBatches != 3 {
+		t.Fatalf("health %+v, %v", health, err)
+	}
+}
+
+// openStream opens a stream as sensor name and has one batch of 10
+// records to 198.18.1.1 stored through it.
+func openStream(t *testing.T, c sensorv1connect.CollectorServiceClient, name string) *connect.BidiStreamForClient[sensorv1.SendRequest, sensorv1.SendResponse] {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	s := c.Send(ctx)
+	if err := s.Send(&sensorv1.SendRequest{Sensor: name, Batch: batch(t, 1, 1, 10, "198.18.1.1")}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := s.Receive(); err != nil || resp.GetAck().GetStatus() != sensorv1.Status_STATUS_STORED {
+		t.Fatalf("first batch: %v, %v", resp, err)
+	}
+	return s
+}
+
+// TestIdentityComesFromTheCertificate: a sensor cannot speak for another.
+func TestIdentityComesFromTheCertificate(t *testing.T) {
+	b := newBed(t, "s1", "s2")
+	s := openStream(t, b.client("s1"), "s1")
+	s.Send(&sensorv1.SendRequest{Sensor: "s2", Batch: batch(t, 1, 2, 10, "198.18.2.1")}) //nolint:errcheck // the answer is the error below
+	_, err := s.Receive()
+	if connect.CodeOf(err) != connect.CodePermissionDenied || !strings.Contains(err.Error(), `certificate is for sensor "s1", message says "s2"`) {
+		t.Fatalf("err = %v, want permission denied naming both sensors", err)
+	}
+	if n := storedPackets(t, b.st); n["s1"] != 10 || len(n) != 1 {
+		t.Fatalf("stored %v, want s1: 10 and nothing for s2", n)
+	}
+}
+
+// TestRevocationStopsAConnectedSensor: revoked by another process (a
+// second Registry on the same directory, as `nightjar ca revoke` is), the
+// sensor's open stream ends at its next message and it cannot reconnect.
+func TestRevocationStopsAConnectedSensor(t *testing.T) {
+	b := newBed(t, "s1")
+	s := openStream(t, b.client("s1"), "s1")
+	other, err := pki.Open(b.reg.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := other.Revoke("s1"); err != nil || n != 1 {
+		t.Fatalf("revoke: %d, %v", n, err)
+	}
+	time.Sleep(2 * pki.ReloadInterval)
+	s.Send(&sensorv1.SendRequest{Sensor: "s1", Batch: batch(t, 1, 2, 10, "198.18.1.1")}) //nolint:errcheck // the answer is the error below
+	if _, err := s.Receive(); connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Fatalf("after revocation: %v, want permission denied", err)
+	}
+	if _, err := exchange(t, b.client("s1"), &sensorv1.SendRequest{Sensor: "s1"}); err == nil {
+		t.Fatal("a revoked sensor reconnected")
+	}
+	if n := storedPackets(t, b.st); n["s1"] != 10 || len(n) != 1 {
+		t.Fatalf("stored %v, want s1: 10", n)
+	}
+}
+
+// TestRefusedClients: no certificate, or one from another CA.
+func TestRefusedClients(t *testing.T) {
+	b := newBed(t, "s1")
+	ca := x509.NewCertPool()
+	ca.AppendCertsFromPEM(b.reg.CAPEM())
+	noCert := &tls.Config{RootCAs: ca, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS13}
+	if _, err := exchange(t, clientWith(b.addr, noCert), &sensorv1.SendRequest{Sensor: "s1"}); err == nil {
+		t.Fatal("a client without a certificate was served")
+	}
+	foreign, err := pki.Init(filepath.Join(b.dir, "foreign"), pki.InitOptions{Hosts: []string{"127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := foreign.Enroll(fleet.Sensor{Name: "s1", Group: "x", Addresses: []string{"198.18.1.0/24"}}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(creds.CertPEM, creds.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	impostor := &tls.Config{RootCAs: ca, ServerName: "127.0.0.1", Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}
+	if _, err := exchange(t, clientWith(b.addr, impostor), &sensorv1.SendRequest{Sensor: "s1", Batch: batch(t, 1, 1, 10, "198.18.1.1")}); err == nil {
+		t.Fatal("a certificate of another CA was accepted")
+	}
+	if n := storedPackets(t, b.st); len(n) != 0 {
+		t.Fatalf("stored %v, want nothing", n)
+	}
+}
+
+// TestCorruptBatchRejected: the batch is refused with a reason, the stream
+// goes on.
+func TestCorruptBatchRejected(t *testing.T) {
+	b := newBed(t, "s1")
+	bad := batch(t, 1, 1, 10, "198.18.1.1")
+	bad.RecordsZstd = bad.RecordsZstd[:len(bad.RecordsZstd)/2]
+	acks, err := exchange(t, b.client("s1"),
+		&sensorv1.SendRequest{Sensor: "s1", Batch: bad},
+		&sensorv1.SendRequest{Sensor: "s1", Batch: batch(t, 1, 2, 10, "198.18.1.1")})
+	if err != nil || statuses(acks) != "REJECTED,STORED" || !strings.Contains(acks[0].GetMessage(), "corrupt batch") {
+		t.Fatalf("acks %s (%v), %v", statuses(acks), acks, err)
+	}
+}
