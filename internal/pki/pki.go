@@ -129,6 +129,15 @@ func (r *Registry) CA() *x509.Certificate { return r.ca }
 // CAPEM returns the CA certificate as PEM.
 func (r *Registry) CAPEM() []byte { return r.caPEM }
 
+// CollectorCertificate returns the collector's certificate in use, nil
+// when none could be loaded.
+func (r *Registry) CollectorCertificate() *x509.Certificate {
+	if c := r.refresh().collector; c != nil {
+		return c.Leaf
+	}
+	return nil
+}
+
 // Err returns why the files last failed to load, or nil when the state in
 // use is the one on disk.
 func (r *Registry) Err() error {

@@ -128,6 +128,9 @@ func TestDefaultHosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !reg.CollectorCertificate().Equal(coll.Leaf) {
+		t.Error("CollectorCertificate() is not collector.crt")
+	}
 	var ips []string
 	for _, ip := range coll.Leaf.IPAddresses {
 		ips = append(ips, ip.String())
