@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,28 +14,10 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/pki"
 )
 
-// nightjarCA runs the CLI in-process, as nightjar does, with the "ca"
-// command added to the root when main.go does not register it yet.
-func nightjarCA(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	if cmd, _, err := newRootCommand(nil, io.Discard, io.Discard).Find([]string{"ca"}); err == nil && cmd.Name() == "ca" {
-		return nightjar(t, args...)
-	}
-	var out, errb bytes.Buffer
-	root := newRootCommand(strings.NewReader(""), &out, &errb)
-	root.AddCommand(newCACommand())
-	root.SetArgs(args)
-	if err := root.ExecuteContext(t.Context()); err != nil {
-		fmt.Fprintf(&errb, "nightjar: %v\n", err)
-		return 1, out.String(), errb.String()
-	}
-	return 0, out.String(), errb.String()
-}
-
 // mustCA runs a ca command that must succeed and returns its output.
 func mustCA(t *testing.T, args ...string) string {
 	t.Helper()
-	code, stdout, stderr := nightjarCA(t, append([]string{"ca"}, args...)...)
+	code, stdout, stderr := nightjar(t, append([]string{"ca"}, args...)...)
 	if code != 0 {
 		t.Fatalf("nightjar ca %v: exit %d: %s", args, code, stderr)
 	}
@@ -191,7 +170,7 @@ func TestCAErrors(t *testing.T) {
 		{"unknown subcommand", []string{"renew"}, `unknown command "renew" for "nightjar ca"`},
 	}
 	for _, tt := range tests {
-		code, stdout, stderr := nightjarCA(t, append([]string{"ca"}, tt.args...)...)
+		code, stdout, stderr := nightjar(t, append([]string{"ca"}, tt.args...)...)
 		if code == 0 || !strings.Contains(stderr, tt.want) {
 			t.Errorf("%s: nightjar ca %v: exit %d, stderr %q; want a failure mentioning %q", tt.name, tt.args, code, stderr, tt.want)
 		}

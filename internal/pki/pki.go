@@ -118,6 +118,7 @@ type Registry struct {
 	nextCheck atomic.Int64 // Unix nanoseconds before which the files are not looked at
 	reloadMu  sync.Mutex   // one reload at a time
 	writeMu   sync.Mutex   // one change at a time in this process; the file lock covers others
+	verified  sync.Map     // string(cert.Raw) of client certificates that verified against the CA
 }
 
 // Dir returns the registry's directory.

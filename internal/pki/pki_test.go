@@ -558,3 +558,36 @@ func TestValidName(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSensorName: the collector's per-batch identity check.
+func BenchmarkSensorName(b *testing.B) {
+	reg, err := pki.Init(filepath.Join(b.TempDir(), "registry"), pki.InitOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	creds, err := reg.Enroll(sensor("jp-1", "Japan", "198.18.1.1"), year)
+	if err != nil {
+		b.Fatal(err)
+	}
+	blk, _ := pem.Decode(creds.CertPEM)
+	cert, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("SensorName", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := reg.SensorName(cert); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("IsRevoked", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if reg.IsRevoked(cert.SerialNumber) {
+				b.Fatal("revoked")
+			}
+		}
+	})
+}
