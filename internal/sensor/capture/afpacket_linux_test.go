@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -57,8 +58,8 @@ func openIn(t *testing.T, ns, ifname string, opts InterfaceOptions) *Interface {
 // sendFrames writes n test frames (even ones to the telescope's MAC, odd
 // ones to another MAC: only promiscuous mode takes those on a real NIC)
 // and replays them from the scanner side with tcpreplay at top speed. It
-// returns the frames sent.
-func sendFrames(t *testing.T, l *testenv.Link, n int) [][]byte {
+// returns the frames sent and tcpreplay's report.
+func sendFrames(t *testing.T, l *testenv.Link, n int) ([][]byte, string) {
 	t.Helper()
 	testenv.Tool(t, "tcpreplay")
 	mac, err := net.ParseMAC(l.TelescopeMAC)
@@ -84,14 +85,14 @@ func sendFrames(t *testing.T, l *testenv.Link, n int) [][]byte {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	out, err := l.Command(l.Scanner, "tcpreplay", "--topspeed", "-i", l.ScannerIf, path).CombinedOutput()
+	out, err := l.Command(l.Scanner, "tcpreplay", "--topspeed", "--preload-pcap", "-i", l.ScannerIf, path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("tcpreplay: %v: %s", err, out)
 	}
 	if want := fmt.Sprintf("Actual: %d packets", n); !bytes.Contains(out, []byte(want)) {
 		t.Fatalf("tcpreplay did not send %d packets:\n%s", n, out)
 	}
-	return frames
+	return frames, string(out)
 }
 
 // promiscuity returns the interface's promiscuity count (ip -d link).
@@ -172,7 +173,7 @@ func TestInterface(t *testing.T) {
 			}
 		})
 	}
-	frames := sendFrames(t, l, n)
+	frames, _ := sendFrames(t, l, n)
 	wg.Wait()
 	for i, err := range errs {
 		if !errors.Is(err, context.Canceled) {
@@ -285,5 +286,59 @@ func TestOpenInterfaceErrors(t *testing.T) {
 	bad.Sockets = -1
 	if _, err := OpenInterface("lo", bad); err == nil {
 		t.Errorf("OpenInterface() with -1 sockets error = nil")
+	}
+}
+
+// TestInterfaceRate measures the capture of a tcpreplay --topspeed replay
+// over veth: NIGHTJAR_CAPTURE_RATE=<frames> (e.g. 1000000) runs it, with
+// NIGHTJAR_CAPTURE_SOCKETS sockets (default 1). It logs tcpreplay's rate
+// and the kernel's counts, and fails if a frame is missing without a
+// counted drop.
+func TestInterfaceRate(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("NIGHTJAR_CAPTURE_RATE"))
+	if n <= 0 {
+		t.Skip("a measurement: set NIGHTJAR_CAPTURE_RATE=<frames> to run it")
+	}
+	sockets, _ := strconv.Atoi(os.Getenv("NIGHTJAR_CAPTURE_SOCKETS"))
+	l := testenv.NewLink(t)
+	opts := DefaultInterfaceOptions()
+	opts.Sockets = max(sockets, 1)
+	opts.PollTimeout = 20 * time.Millisecond
+	in := openIn(t, l.Telescope, l.TelescopeIf, opts)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	counts := make([]int, opts.Sockets)
+	var wg sync.WaitGroup
+	for i, src := range in.Sources() {
+		wg.Go(func() {
+			for range 100 * n { // bounded; ends with cancel
+				if _, err := src.Next(ctx); err != nil {
+					return
+				}
+				counts[i]++
+			}
+		})
+	}
+	_, report := sendFrames(t, l, n)
+	time.Sleep(500 * time.Millisecond) // block timeout: the last partial blocks
+	cancel()
+	wg.Wait()
+	st, err := in.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for _, c := range counts {
+		got += c
+	}
+	rated := ""
+	for _, line := range strings.Split(report, "\n") {
+		if strings.Contains(line, "Rated:") {
+			rated = strings.TrimSpace(line)
+		}
+	}
+	t.Logf("%d sockets: sent %d, received %d %v, kernel %+v; tcpreplay %s", opts.Sockets, n, got, counts, st, rated)
+	if uint64(got)+st.Drops < uint64(n) {
+		t.Errorf("received %d + dropped %d < sent %d", got, st.Drops, n)
 	}
 }

@@ -19,6 +19,10 @@
 // closed (ErrClosed), so that the daemon can stop cleanly; a file ends with
 // io.EOF.
 //
+// A live frame's time is the kernel's receive timestamp. AF_PACKET hands
+// over frames with their 802.1Q tag removed when the NIC offloads VLANs;
+// the tag is then not in Data.
+//
 // # Kernel statistics
 //
 // Stats reports what the kernel counted for the AF_PACKET sockets

@@ -425,7 +425,7 @@ func (s *Spool) deleteLocked(k key) (*Entry, error) {
 	}
 	i, found := s.find(e)
 	if !found {
-		panic("spool: index and entries disagree")
+		return nil, fmt.Errorf("batch %s is in the index but not in the queue", e.name())
 	}
 	s.forget(i)
 	return &e, nil
