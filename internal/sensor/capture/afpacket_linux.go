@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gopacket/gopacket/afpacket"
 	"golang.org/x/sys/unix"
@@ -85,7 +87,7 @@ func openSocket(name string, link decode.LinkType, opts InterfaceOptions, fanout
 			return nil, fmt.Errorf("promiscuous mode: %w", err)
 		}
 	}
-	return &socket{gate: newGate(), tp: tp, name: name, link: link}, nil
+	return &socket{gate: newGate(), tp: tp, fd: tpacketFD(tp), name: name, link: link, pollTimeout: opts.PollTimeout}, nil
 }
 
 // linkTypeOf maps the interface's hardware type to the link type of what
@@ -155,10 +157,13 @@ func (in *Interface) Close() error {
 // socket is one TPACKET_V3 socket; it is a Source.
 type socket struct {
 	gate
-	tp      *afpacket.TPacket
-	name    string
-	link    decode.LinkType
-	nframes int // frames since the counters were last folded in; guarded by gate.mu
+	tp          *afpacket.TPacket
+	fd          int // tp's socket, -1 if unknown
+	name        string
+	link        decode.LinkType
+	pollTimeout time.Duration
+	nframes     int // frames since the counters were last folded in; guarded by gate.mu
+	linkErrors  atomic.Uint64
 
 	statsMu  sync.Mutex // guards below, and tp's release against reading its statistics
 	released bool       // tp is closed
@@ -187,10 +192,47 @@ func (s *socket) Next(ctx context.Context) (Frame, error) {
 			return Frame{Time: ci.Timestamp.UnixNano(), Link: s.link, Data: data, OrigLen: uint32(ci.Length)}, nil
 		case errors.Is(err, afpacket.ErrTimeout):
 			// Nothing within the poll timeout: check ctx and Close again.
+		case errors.Is(err, afpacket.ErrPoll):
+			// The socket has an error: the interface went down (ENETDOWN).
+			// Capture resumes by itself when it comes back up, but poll
+			// reports the error until it is read: read it (else Next would
+			// spin), count it, and wait a poll timeout.
+			s.linkErrors.Add(1)
+			if s.fd >= 0 {
+				unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_ERROR) //nolint:errcheck // reading clears it
+			}
+			if err := s.wait(ctx); err != nil {
+				return Frame{}, err
+			}
 		default:
 			return Frame{}, fmt.Errorf("capture %s: %w", s.name, err)
 		}
 	}
+}
+
+// wait sleeps for a poll timeout, or until ctx is done or s closed.
+func (s *socket) wait(ctx context.Context) error {
+	t := time.NewTimer(s.pollTimeout)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return ErrClosed
+	}
+}
+
+// tpacketFD returns the file descriptor of gopacket's TPacket, which its
+// API does not expose (read-only reflection on gopacket v1.7's field), or
+// -1 when this gopacket has no such field.
+func tpacketFD(tp *afpacket.TPacket) int {
+	f := reflect.ValueOf(tp).Elem().FieldByName("fd")
+	if !f.IsValid() || f.Kind() != reflect.Int {
+		return -1
+	}
+	return int(f.Int())
 }
 
 // Stats returns the socket's kernel statistics since it was opened.
@@ -203,7 +245,9 @@ func (s *socket) Stats() (Stats, error) {
 // readStats folds the kernel's counters into the totals; statsMu is held.
 func (s *socket) readStats() (Stats, error) {
 	if s.released {
-		return s.total, nil
+		st := s.total
+		st.LinkErrors = s.linkErrors.Load()
+		return st, nil
 	}
 	_, v3, err := s.tp.SocketStats()
 	if err != nil {
@@ -216,7 +260,9 @@ func (s *socket) readStats() (Stats, error) {
 	s.total.Drops += uint64(now[1] - s.last[1])
 	s.total.QueueFreezes += uint64(now[2] - s.last[2])
 	s.last = now
-	return s.total, nil
+	st := s.total
+	st.LinkErrors = s.linkErrors.Load()
+	return st, nil
 }
 
 // Close closes the socket once its reader has left the ring; its final

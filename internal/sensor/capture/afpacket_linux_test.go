@@ -342,3 +342,58 @@ func TestInterfaceRate(t *testing.T) {
 		t.Errorf("received %d + dropped %d < sent %d", got, st.Drops, n)
 	}
 }
+
+// TestInterfaceDown takes the interface down under a reader and brings it
+// back: Next neither fails nor spins (one link error per socket is
+// counted), and the frames sent afterwards arrive.
+func TestInterfaceDown(t *testing.T) {
+	t.Parallel()
+	l := testenv.NewLink(t)
+	opts := DefaultInterfaceOptions()
+	opts.PollTimeout = 20 * time.Millisecond
+	in := openIn(t, l.Telescope, l.TelescopeIf, opts)
+	if in.sockets[0].fd < 0 {
+		t.Errorf("no file descriptor found in gopacket's TPacket (did its fields change?): socket errors cannot be cleared")
+	}
+	src := in.Sources()[0]
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	const n = 100
+	var received int
+	var readErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for received < n {
+			f, err := src.Next(ctx)
+			if err != nil {
+				readErr = err
+				return
+			}
+			if len(f.Data) == 54 && bytes.Equal(f.Data[26:30], []byte{198, 18, 0, 2}) {
+				received++
+			}
+		}
+	})
+	ip := func(state string) {
+		if out, err := l.Command(l.Telescope, "ip", "link", "set", l.TelescopeIf, state).CombinedOutput(); err != nil {
+			t.Fatalf("ip link set %s: %v: %s", state, err, out)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	ip("down")
+	time.Sleep(300 * time.Millisecond) // 15 poll timeouts
+	ip("up")
+	time.Sleep(100 * time.Millisecond)
+	sendFrames(t, l, n)
+	wg.Wait()
+	if readErr != nil || received != n {
+		t.Errorf("received %d of %d frames sent after the interface came back; Next() error = %v", received, n, readErr)
+	}
+	st, err := in.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.LinkErrors < 1 || st.LinkErrors > 3 {
+		t.Errorf("Stats().LinkErrors = %d, want 1 (a few at most): the error is read once", st.LinkErrors)
+	}
+}

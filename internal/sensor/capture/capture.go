@@ -59,12 +59,16 @@ type Stats struct {
 	// QueueFreezes counts the times a ring filled up (TPACKET_V3
 	// tp_freeze_q_cnt).
 	QueueFreezes uint64
+	// LinkErrors counts the errors the sockets reported, such as the
+	// interface going down (ENETDOWN); capture resumes when it comes back.
+	LinkErrors uint64
 }
 
 func (s *Stats) add(o Stats) {
 	s.Packets += o.Packets
 	s.Drops += o.Drops
 	s.QueueFreezes += o.QueueFreezes
+	s.LinkErrors += o.LinkErrors
 }
 
 // Source yields frames.
