@@ -7,6 +7,10 @@
 # open included.
 #
 #   scripts/bench-store.sh [PACKETS]       (default 100000000)
+#
+# BENCH_DIR keeps the work directory (the database) between runs; with
+# KEEP_PCAP=1 the simulated capture stays there too, and is reused when the
+# database is deleted (after a schema change).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packets=${1:-100000000}
@@ -30,12 +34,14 @@ db="$work/q3-$packets.duckdb"
 if [ ! -s "$db" ]; then
   pcap="$work/q3-$packets.pcap"
   t0=$(date +%s)
-  "$nj" simulate -q --out "$pcap" --sensors "$fleet" --start 2024-07-01 --days 92 --packets "$packets" --seed 1
+  if [ ! -s "$pcap" ]; then
+    "$nj" simulate -q --out "$pcap" --sensors "$fleet" --start 2024-07-01 --days 92 --packets "$packets" --seed 1
+  fi
   t1=$(date +%s)
   "$nj" ingest -q --db "$db" --sensors "$fleet" --retention 0 "$pcap"
   t2=$(date +%s)
   echo "simulated $packets packets in $((t1 - t0)) s; ingested in $((t2 - t1)) s"
-  rm -f "$pcap"
+  if [ "${KEEP_PCAP:-}" != 1 ]; then rm -f "$pcap"; fi
 fi
 echo "database: $(du -h "$db" | cut -f1) for $packets packets"
 

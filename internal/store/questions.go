@@ -288,10 +288,9 @@ type TopSourcesQuery struct {
 // (IPv4 before IPv6).
 //
 // Ports counts the distinct destination ports (portcount slots) the source
-// sent to. It is exact when PortsExact: the raw records of the source in
-// the period are all retained. Otherwise it is a lower bound, the largest
-// of the per-day distinct counts of the rollups and the distinct count of
-// the records still retained.
+// sent to. It is exact when PortsExact; otherwise it is a lower bound. (The
+// DuckDB backend keeps each source's ports per day in its rollups, so its
+// counts are exact, also after the raw records are pruned.)
 type Source struct {
 	IP         string    `json:"ip"`
 	Packets    uint64    `json:"packets"`

@@ -426,7 +426,7 @@ func (s *Store) rollUp(ctx context.Context, tx *sql.Tx, from, to int64) error {
 			WHERE tc.packets > 0`, []any{fromNs, toNs}},
 		{"clear source rollups", `DELETE FROM rollup_source_day WHERE day >= ? AND day < ?`, []any{from, to}},
 		{"build source rollups", `INSERT INTO rollup_source_day
-			SELECT ` + dayOf + ` AS day, sensor, ip_version, src_hi, src_lo, count(*), count(DISTINCT slot),
+			SELECT ` + dayOf + ` AS day, sensor, ip_version, src_hi, src_lo, count(*), list(DISTINCT slot ORDER BY slot),
 				bit_or(tags), min(time_ns), max(time_ns)
 			FROM packets WHERE time_ns >= ? AND time_ns < ?
 			GROUP BY ALL`, []any{fromNs, toNs}},

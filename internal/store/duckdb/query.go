@@ -13,14 +13,9 @@ import (
 )
 
 // TopPorts implements store.Store. Whole-hour periods read the hourly
-// rollups; others (a custom range starting mid-hour) read raw records.
-//
-// A quarter can hold more than a million (sensor, port) pairs (backscatter
-// and random-port scans touch almost every port), so the ranking happens
-// inside DuckDB: only each sensor's candidates for the top N (the ports with
-// at least the N-th largest count) leave it, and the previous period's ranks
-// are computed for the ports shown only — from the number of ports with
-// more packets, and the labels of those tied with them.
+// rollups (or the monthly or quarterly ones); others (a custom range
+// starting mid-hour) read raw records. The ranking happens inside DuckDB
+// (see rankPorts).
 func (s *Store) TopPorts(ctx context.Context, q store.TopPortsQuery) ([]store.SensorPorts, error) {
 	if q.N < 1 {
 		return nil, fmt.Errorf("top ports: N must be at least 1, got %d", q.N)
@@ -29,132 +24,167 @@ func (s *Store) TopPorts(ctx context.Context, q store.TopPortsQuery) ([]store.Se
 	if err != nil {
 		return nil, err
 	}
+	filter := inList("sensor", sensorIDs(sensors))
+	ranked, err := s.rankPorts(ctx, q.Period, q.N, func(p period.Period) (string, []any) {
+		src, args := portCountsSQL(p, filter)
+		return `SELECT sensor AS owner, slot, p FROM (` + src + `)`, args
+	})
+	if err != nil {
+		return nil, fmt.Errorf("top ports in %s: %w", q.Period, err)
+	}
+	out := make([]store.SensorPorts, 0, len(sensors))
+	for _, sen := range sensors {
+		r := ranked[sen.ID]
+		out = append(out, store.SensorPorts{Sensor: sen.Name, Group: sen.Group, Packets: r.total, Ports: append([]store.RankedPort{}, r.ports...)})
+	}
+	return out, nil
+}
+
+// ownerCounts returns a query of the packets in p per owner (a sensor, or a
+// group of sensors) and slot: columns owner, slot and p.
+type ownerCounts func(p period.Period) (query string, args []any)
+
+// ranking is an owner's top ports and total packets.
+type ranking struct {
+	total uint64
+	ports []store.RankedPort
+}
+
+// rankPorts returns the top n ports of each owner with packets in p, and
+// the ranks of those ports in the previous period.
+//
+// A quarter can hold more than a million (sensor, port) pairs (backscatter
+// and random-port scans touch almost every port), so the ranking happens
+// inside DuckDB: only each owner's candidates for the top n (the ports with
+// at least the n-th largest count) leave it, and the previous period's ranks
+// are computed for the ports shown only — from the number of ports with
+// more packets, and the labels of those tied with them.
+func (s *Store) rankPorts(ctx context.Context, p period.Period, n int, counts ownerCounts) (map[int32]ranking, error) {
 	conn, err := s.db.Conn(ctx) // the previous period's temporary table lives on one connection
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-
-	filter := inList("sensor", sensorIDs(sensors))
-	src, args := portCountsSQL(q.Period, filter)
-	// max(p, N) keeps each sensor's N largest counts (a heap, not a sort of
+	src, args := counts(p)
+	// max(p, n) keeps each owner's n largest counts (a heap, not a sort of
 	// every pair); the candidates are the ports with at least the smallest.
 	rows, err := conn.QueryContext(ctx, `WITH c AS MATERIALIZED (`+src+`),
-			t AS (SELECT sensor, list_min(max(p, ?)) AS threshold, sum(p)::UBIGINT AS total FROM c GROUP BY sensor)
-		SELECT c.sensor, c.slot, c.p, t.total FROM c JOIN t ON t.sensor = c.sensor WHERE c.p >= t.threshold`, append(args, q.N)...)
+			t AS (SELECT owner, list_min(max(p, ?)) AS threshold, sum(p)::UBIGINT AS total FROM c GROUP BY owner)
+		SELECT c.owner, c.slot, c.p, t.total FROM c JOIN t ON t.owner = c.owner WHERE c.p >= t.threshold`, append(args, n)...)
 	if err != nil {
-		return nil, fmt.Errorf("top ports in %s: %w", q.Period, err)
+		return nil, err
 	}
 	top := map[int32][]portcount.Count{}
 	totals := map[int32]uint64{}
 	slots := map[string]int32{} // label → slot, for the previous ranks
 	for rows.Next() {
 		var (
-			sensor, slot   int32
+			owner, slot    int32
 			packets, total uint64
 		)
-		if err := rows.Scan(&sensor, &slot, &packets, &total); err != nil {
+		if err := rows.Scan(&owner, &slot, &packets, &total); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("top ports in %s: %w", q.Period, err)
+			return nil, err
 		}
 		label := portcount.Key(uint32(slot)).Label()
 		slots[label] = slot
-		top[sensor] = append(top[sensor], portcount.Count{Port: label, Packets: packets})
-		totals[sensor] = total
+		top[owner] = append(top[owner], portcount.Count{Port: label, Packets: packets})
+		totals[owner] = total
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
 	}
-	var shown []sensorSlot
-	for id, c := range top {
+	var shown []ownerSlot
+	for owner, c := range top {
 		portcount.Sort(c)
-		top[id] = c[:min(q.N, len(c))]
-		for _, pc := range top[id] {
-			shown = append(shown, sensorSlot{id, slots[pc.Port]})
+		top[owner] = c[:min(n, len(c))]
+		for _, pc := range top[owner] {
+			shown = append(shown, ownerSlot{owner, slots[pc.Port]})
 		}
 	}
-	prevRank, err := previousRanks(ctx, conn, q.Period.Previous(), filter, shown)
+	prev := p.Previous()
+	prevSrc, prevArgs := counts(prev)
+	prevRank, err := previousRanks(ctx, conn, prevSrc, prevArgs, shown)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("previous ranks in %s: %w", prev, err)
 	}
-
-	out := make([]store.SensorPorts, 0, len(sensors))
-	for _, sen := range sensors {
-		sp := store.SensorPorts{Sensor: sen.Name, Group: sen.Group, Packets: totals[sen.ID], Ports: []store.RankedPort{}}
-		for i, c := range top[sen.ID] {
-			sp.Ports = append(sp.Ports, store.RankedPort{Rank: i + 1, Port: c.Port, Packets: c.Packets,
-				PreviousRank: prevRank[sensorSlot{sen.ID, slots[c.Port]}]})
+	out := map[int32]ranking{}
+	for owner, c := range top {
+		r := ranking{total: totals[owner]}
+		for i, pc := range c {
+			r.ports = append(r.ports, store.RankedPort{Rank: i + 1, Port: pc.Port, Packets: pc.Packets,
+				PreviousRank: prevRank[ownerSlot{owner, slots[pc.Port]}]})
 		}
-		out = append(out, sp)
+		out[owner] = r
 	}
 	return out, nil
 }
 
-type sensorSlot struct{ sensor, slot int32 }
+type ownerSlot struct{ owner, slot int32 }
 
-// previousRanks returns the rank in p of each of the wanted ports (absent:
-// no packets in p): one plus the number of the sensor's ports with more
-// packets, plus those with as many and a smaller label.
-func previousRanks(ctx context.Context, conn *sql.Conn, p period.Period, filter string, want []sensorSlot) (map[sensorSlot]int, error) {
-	out := map[sensorSlot]int{}
+// previousRanks returns the rank of each of the wanted ports (absent: no
+// packets) among the ports of its owner in src (an ownerCounts query): one
+// plus the number of the owner's ports with more packets, plus those with
+// as many and a smaller label.
+func previousRanks(ctx context.Context, conn *sql.Conn, src string, args []any, want []ownerSlot) (map[ownerSlot]int, error) {
+	out := map[ownerSlot]int{}
 	if len(want) == 0 {
 		return out, nil
 	}
-	src, args := portCountsSQL(p, filter)
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE nj_prev AS `+src, args...); err != nil {
-		return nil, fmt.Errorf("previous ranks in %s: %w", p, err)
+		return nil, err
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS nj_prev`)
 	values := make([]string, len(want))
 	for i, w := range want {
-		values[i] = fmt.Sprintf("(%d, %d)", w.sensor, w.slot)
+		values[i] = fmt.Sprintf("(%d, %d)", w.owner, w.slot)
 	}
-	wanted := `(VALUES ` + strings.Join(values, ", ") + `) AS w(sensor, slot)`
+	wanted := `(VALUES ` + strings.Join(values, ", ") + `) AS w(owner, slot)`
 	// How many ports had more packets, per wanted port...
-	rows, err := conn.QueryContext(ctx, `SELECT w.sensor, w.slot, pv.p,
-			(SELECT count(*) FROM nj_prev AS q WHERE q.sensor = w.sensor AND q.p > pv.p)
-		FROM `+wanted+` JOIN nj_prev AS pv ON pv.sensor = w.sensor AND pv.slot = w.slot`)
+	rows, err := conn.QueryContext(ctx, `SELECT w.owner, w.slot, pv.p,
+			(SELECT count(*) FROM nj_prev AS q WHERE q.owner = w.owner AND q.p > pv.p)
+		FROM `+wanted+` JOIN nj_prev AS pv ON pv.owner = w.owner AND pv.slot = w.slot`)
 	if err != nil {
-		return nil, fmt.Errorf("previous ranks in %s: %w", p, err)
+		return nil, err
 	}
 	type tieKey struct {
-		sensor  int32
+		owner   int32
 		packets uint64
 	}
-	counts := map[sensorSlot]tieKey{}
+	counts := map[ownerSlot]tieKey{}
 	for rows.Next() {
 		var (
-			w       sensorSlot
+			w       ownerSlot
 			packets uint64
 			greater int
 		)
-		if err := rows.Scan(&w.sensor, &w.slot, &packets, &greater); err != nil {
+		if err := rows.Scan(&w.owner, &w.slot, &packets, &greater); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("previous ranks in %s: %w", p, err)
+			return nil, err
 		}
 		out[w] = greater + 1
-		counts[w] = tieKey{w.sensor, packets}
+		counts[w] = tieKey{w.owner, packets}
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
 	}
 	// ...then, among the ports tied with each, those with a smaller label.
-	rows, err = conn.QueryContext(ctx, `SELECT q.sensor, q.slot, q.p FROM nj_prev AS q
-		WHERE (q.sensor, q.p) IN (SELECT pv.sensor, pv.p FROM `+wanted+` JOIN nj_prev AS pv ON pv.sensor = w.sensor AND pv.slot = w.slot)`)
+	rows, err = conn.QueryContext(ctx, `SELECT q.owner, q.slot, q.p FROM nj_prev AS q
+		WHERE (q.owner, q.p) IN (SELECT pv.owner, pv.p FROM `+wanted+` JOIN nj_prev AS pv ON pv.owner = w.owner AND pv.slot = w.slot)`)
 	if err != nil {
-		return nil, fmt.Errorf("previous ranks in %s: %w", p, err)
+		return nil, err
 	}
 	ties := map[tieKey][]string{}
 	for rows.Next() {
 		var (
-			sensor, slot int32
-			packets      uint64
+			owner, slot int32
+			packets     uint64
 		)
-		if err := rows.Scan(&sensor, &slot, &packets); err != nil {
+		if err := rows.Scan(&owner, &slot, &packets); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("previous ranks in %s: %w", p, err)
+			return nil, err
 		}
-		k := tieKey{sensor, packets}
+		k := tieKey{owner, packets}
 		ties[k] = append(ties[k], portcount.Key(uint32(slot)).Label())
 	}
 	if err := rows.Close(); err != nil {
@@ -221,36 +251,6 @@ func (s *Store) selectSensors(ctx context.Context, names []string) ([]store.Sens
 	}
 	slices.SortFunc(out, func(a, b store.Sensor) int { return int(a.ID - b.ID) })
 	return slices.CompactFunc(out, func(a, b store.Sensor) bool { return a.ID == b.ID }), nil
-}
-
-// portCounts returns packets per sensor and slot in p.
-func (s *Store) portCounts(ctx context.Context, p period.Period) (map[int32]map[int32]uint64, error) {
-	start, end := p.Start.UnixNano(), p.End.UnixNano()
-	query, args := `SELECT sensor, slot, sum(packets)::UBIGINT FROM rollup_port_hour WHERE hour >= ? AND hour < ? GROUP BY ALL`,
-		[]any{start / hourNs, end / hourNs}
-	if start%hourNs != 0 || end%hourNs != 0 {
-		query, args = `SELECT sensor, slot, count(*)::UBIGINT FROM packets WHERE time_ns >= ? AND time_ns < ? GROUP BY ALL`, []any{start, end}
-	}
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("count ports in %s: %w", p, err)
-	}
-	defer rows.Close()
-	out := map[int32]map[int32]uint64{}
-	for rows.Next() {
-		var (
-			sensor, slot int32
-			packets      uint64
-		)
-		if err := rows.Scan(&sensor, &slot, &packets); err != nil {
-			return nil, fmt.Errorf("count ports in %s: %w", p, err)
-		}
-		if out[sensor] == nil {
-			out[sensor] = map[int32]uint64{}
-		}
-		out[sensor][slot] = packets
-	}
-	return out, rows.Err()
 }
 
 // rank orders a sensor's ports by packets, then label.

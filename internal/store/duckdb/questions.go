@@ -16,10 +16,11 @@ import (
 
 // The questions beyond TopPorts (query.go). Each reads the rollups when the
 // period is made of whole rollup units (hours, or days for sources) and the
-// raw records otherwise; distinct counts over a period (sources of a port,
-// ports of a source) cannot be summed from per-hour or per-day counts, so
-// they come from the raw records, checked for completeness against the
-// rollups (see store.Source and store.PortSources).
+// raw records otherwise. Distinct counts over a period cannot be summed
+// from per-hour or per-day counts: the ports of a source come from the
+// lists of ports in the daily source rollups, and the sources of a port
+// from the raw records, checked for completeness against the rollups (see
+// store.PortSources).
 
 // wholeHours returns the hours [from, to) of p and whether p is made of
 // whole hours.
@@ -147,8 +148,9 @@ func (s *Store) hourly(ctx context.Context, p period.Period, bySlot bool, slots,
 	return rows.Err()
 }
 
-// GroupTopPorts implements store.Store, from the hourly rollups (or raw
-// records for periods that are not whole hours), as TopPorts.
+// GroupTopPorts implements store.Store, from the same rollups as TopPorts
+// (or raw records for periods that are not whole hours), summed per group
+// and for the fleet and ranked inside DuckDB (see rankPorts).
 func (s *Store) GroupTopPorts(ctx context.Context, q store.GroupTopPortsQuery) (store.GroupTopPorts, error) {
 	if q.N < 1 {
 		return store.GroupTopPorts{}, fmt.Errorf("group top ports: N must be at least 1, got %d", q.N)
@@ -161,47 +163,47 @@ func (s *Store) GroupTopPorts(ctx context.Context, q store.GroupTopPortsQuery) (
 	if err != nil {
 		return store.GroupTopPorts{}, err
 	}
-	cur, err := s.portCounts(ctx, q.Period)
-	if err != nil {
-		return store.GroupTopPorts{}, err
+	// Owners: group i is i, the fleet len(groups); each sensor counts in
+	// its group and in the fleet.
+	fleet := int32(len(groups))
+	var members []string
+	for i, g := range groups {
+		for _, sen := range g.sensors {
+			members = append(members, fmt.Sprintf("(%d, %d)", sen.ID, i))
+		}
 	}
-	prev, err := s.portCounts(ctx, q.Period.Previous())
-	if err != nil {
-		return store.GroupTopPorts{}, err
+	for _, sen := range all {
+		members = append(members, fmt.Sprintf("(%d, %d)", sen.ID, fleet))
 	}
-	rankGroup := func(name string, members []store.Sensor) store.GroupPorts {
-		sum := func(counts map[int32]map[int32]uint64) map[int32]uint64 {
-			out := map[int32]uint64{}
-			for _, sen := range members {
-				for slot, n := range counts[sen.ID] {
-					out[slot] += n
-				}
-			}
-			return out
+	var ranked map[int32]ranking
+	if len(members) > 0 { // else a store without sensors
+		ranked, err = s.rankPorts(ctx, q.Period, q.N, func(p period.Period) (string, []any) {
+			src, args := portCountsSQL(p, "")
+			return `SELECT m.owner, c.slot, sum(c.p)::UBIGINT AS p
+				FROM (` + src + `) AS c JOIN (VALUES ` + strings.Join(members, ", ") + `) AS m(sensor, owner) ON m.sensor = c.sensor
+				GROUP BY ALL`, args
+		})
+		if err != nil {
+			return store.GroupTopPorts{}, fmt.Errorf("group top ports in %s: %w", q.Period, err)
 		}
-		prevRank := map[string]int{}
-		for i, c := range rank(sum(prev)) {
-			prevRank[c.Port] = i + 1
+	}
+	groupPorts := func(name string, sensors int, r ranking) store.GroupPorts {
+		n := float64(sensors)
+		gp := store.GroupPorts{Group: name, Sensors: sensors, Packets: r.total, Ports: []store.AvgRankedPort{}}
+		if sensors > 0 {
+			gp.AvgPacketsPerSensor = float64(r.total) / n
 		}
-		n := float64(len(members))
-		gp := store.GroupPorts{Group: name, Sensors: len(members), Ports: []store.AvgRankedPort{}}
-		for i, c := range rank(sum(cur)) {
-			gp.Packets += c.Packets
-			if i < q.N {
-				gp.Ports = append(gp.Ports, store.AvgRankedPort{Rank: i + 1, Port: c.Port, Packets: c.Packets,
-					AvgPacketsPerSensor: float64(c.Packets) / n, PreviousRank: prevRank[c.Port]})
-			}
-		}
-		if n > 0 {
-			gp.AvgPacketsPerSensor = float64(gp.Packets) / n
+		for _, rp := range r.ports {
+			gp.Ports = append(gp.Ports, store.AvgRankedPort{Rank: rp.Rank, Port: rp.Port, Packets: rp.Packets,
+				AvgPacketsPerSensor: float64(rp.Packets) / n, PreviousRank: rp.PreviousRank})
 		}
 		return gp
 	}
 	out := store.GroupTopPorts{Groups: []store.GroupPorts{}}
-	for _, g := range groups {
-		out.Groups = append(out.Groups, rankGroup(g.name, g.sensors))
+	for i, g := range groups {
+		out.Groups = append(out.Groups, groupPorts(g.name, len(g.sensors), ranked[int32(i)]))
 	}
-	out.Fleet = rankGroup("", all)
+	out.Fleet = groupPorts("", len(all), ranked[fleet])
 	return out, nil
 }
 
@@ -380,10 +382,10 @@ func (s *Store) PortSeries(ctx context.Context, q store.PortSeriesQuery) (store.
 	return out, nil
 }
 
-// TopSources implements store.Store. Whole-day periods rank sources from
-// the daily source rollups and count their exact distinct ports from the
-// raw records of the ranked sources (a lower bound if some were removed,
-// see store.Source); other periods read raw records only.
+// TopSources implements store.Store. Whole-day periods read the daily
+// source rollups only: they rank the sources, then merge the lists of
+// distinct ports of the ranked ones (exact, however many days, sensors or
+// pruned raw records); other periods read raw records only.
 func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]store.Source, error) {
 	if q.N < 1 {
 		return nil, fmt.Errorf("top sources: N must be at least 1, got %d", q.N)
@@ -393,72 +395,57 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 		return nil, err
 	}
 	from, to, whole := wholeDays(q.Period)
-	start, end := q.Period.Start.UnixNano(), q.Period.End.UnixNano()
-	sensors := inList("sensor", filter)
-	// Both queries give: address, packets, ports from the rollups (a lower
-	// bound), raw packets and raw distinct ports, sensors, tags, first and
-	// last seen.
+	// Both queries give: address, packets, distinct ports, sensors, tags,
+	// first and last seen.
 	query, args := `WITH top AS (
-			SELECT ip_version, src_hi, src_lo, sum(packets)::UBIGINT AS packets, max(ports)::UBIGINT AS day_ports,
+			SELECT ip_version, src_hi, src_lo, sum(packets)::UBIGINT AS packets,
 				count(DISTINCT sensor) AS sensors, bit_or(tags) AS tags, min(first_ns) AS first_ns, max(last_ns) AS last_ns
-			FROM rollup_source_day WHERE day >= ? AND day < ?`+sensors+`
+			FROM rollup_source_day WHERE day >= ? AND day < ?`+inList("sensor", filter)+`
 			GROUP BY ip_version, src_hi, src_lo
 			ORDER BY packets DESC, ip_version, src_hi, src_lo LIMIT ?
-		), raw AS (
-			SELECT p.ip_version, p.src_hi, p.src_lo, count(*)::UBIGINT AS packets, count(DISTINCT p.slot)::UBIGINT AS ports
-			FROM packets p JOIN top t ON p.ip_version = t.ip_version AND p.src_hi = t.src_hi AND p.src_lo = t.src_lo
-			WHERE p.time_ns >= ? AND p.time_ns < ?`+inList("p.sensor", filter)+`
+		), ports AS (
+			SELECT r.ip_version, r.src_hi, r.src_lo, len(list_distinct(flatten(list(r.slots))))::UBIGINT AS ports
+			FROM rollup_source_day r JOIN top t ON r.ip_version = t.ip_version AND r.src_hi = t.src_hi AND r.src_lo = t.src_lo
+			WHERE r.day >= ? AND r.day < ?`+inList("r.sensor", filter)+`
 			GROUP BY ALL
 		)
-		SELECT t.ip_version, t.src_hi, t.src_lo, t.packets, t.day_ports, coalesce(r.packets, 0)::UBIGINT, coalesce(r.ports, 0)::UBIGINT,
-			t.sensors, t.tags, t.first_ns, t.last_ns
-		FROM top t LEFT JOIN raw r ON r.ip_version = t.ip_version AND r.src_hi = t.src_hi AND r.src_lo = t.src_lo
-		ORDER BY t.packets DESC, t.ip_version, t.src_hi, t.src_lo`, []any{from, to, q.N, start, end}
+		SELECT t.ip_version, t.src_hi, t.src_lo, t.packets, p.ports, t.sensors, t.tags, t.first_ns, t.last_ns
+		FROM top t JOIN ports p ON p.ip_version = t.ip_version AND p.src_hi = t.src_hi AND p.src_lo = t.src_lo
+		ORDER BY t.packets DESC, t.ip_version, t.src_hi, t.src_lo`, []any{from, to, q.N, from, to}
 	if !whole {
-		query, args = `SELECT ip_version, src_hi, src_lo, count(*)::UBIGINT AS packets, count(DISTINCT slot)::UBIGINT AS ports,
-				count(*)::UBIGINT, count(DISTINCT slot)::UBIGINT, count(DISTINCT sensor), bit_or(tags), min(time_ns), max(time_ns)
-			FROM packets WHERE time_ns >= ? AND time_ns < ?`+sensors+`
+		query, args = `SELECT ip_version, src_hi, src_lo, count(*)::UBIGINT AS packets, count(DISTINCT slot)::UBIGINT,
+				count(DISTINCT sensor), bit_or(tags), min(time_ns), max(time_ns)
+			FROM packets WHERE time_ns >= ? AND time_ns < ?`+inList("sensor", filter)+`
 			GROUP BY ip_version, src_hi, src_lo
-			ORDER BY packets DESC, ip_version, src_hi, src_lo LIMIT ?`, []any{start, end, q.N}
+			ORDER BY packets DESC, ip_version, src_hi, src_lo LIMIT ?`, []any{q.Period.Start.UnixNano(), q.Period.End.UnixNano(), q.N}
 	}
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("top sources in %s: %w", q.Period, err)
-	}
-	defer rows.Close()
 	out := []store.Source{}
-	for rows.Next() {
+	err = s.scanRows(ctx, func(scan func(...any) error) error {
 		var (
-			version              uint8
-			hi, lo               uint64
-			packets, dayPorts    uint64
-			rawPackets, rawPorts uint64
-			sensorsReached       int
-			tags                 uint16
-			first, last          int64
+			version        uint8
+			hi, lo         uint64
+			tags           uint16
+			first, last    int64
+			sensorsReached int
 		)
-		if err := rows.Scan(&version, &hi, &lo, &packets, &dayPorts, &rawPackets, &rawPorts, &sensorsReached, &tags, &first, &last); err != nil {
-			return nil, fmt.Errorf("top sources in %s: %w", q.Period, err)
+		src := store.Source{PortsExact: true}
+		if err := scan(&version, &hi, &lo, &src.Packets, &src.Ports, &sensorsReached, &tags, &first, &last); err != nil {
+			return err
 		}
-		src := store.Source{
-			IP:         record.AddrFromHalves(hi, lo, version == 4).String(),
-			Packets:    packets,
-			Ports:      max(dayPorts, rawPorts),
-			PortsExact: rawPackets == packets,
-			Tags:       record.Tags(tags).Names(),
-			Sensors:    sensorsReached,
-			FirstSeen:  time.Unix(0, first).UTC(),
-			LastSeen:   time.Unix(0, last).UTC(),
-		}
-		if src.PortsExact {
-			src.Ports = rawPorts
-		}
+		src.IP = record.AddrFromHalves(hi, lo, version == 4).String()
+		src.Sensors = sensorsReached
+		src.Tags = record.Tags(tags).Names()
 		if src.Tags == nil {
 			src.Tags = []string{}
 		}
+		src.FirstSeen, src.LastSeen = time.Unix(0, first).UTC(), time.Unix(0, last).UTC()
 		out = append(out, src)
+		return nil
+	}, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("top sources in %s: %w", q.Period, err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // PortSources implements store.Store. Packets and mirai packets come from

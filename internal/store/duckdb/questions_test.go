@@ -13,8 +13,9 @@ import (
 )
 
 // TestDistinctAfterRetention: once raw records of a period are gone (as
-// retention removes them), distinct ports per source and distinct sources
-// per port fall back to the rollups and say they are lower bounds.
+// retention removes them), distinct ports per source stay exact (the daily
+// rollups list them), and distinct sources per port fall back to the
+// rollups and say they are lower bounds.
 func TestDistinctAfterRetention(t *testing.T) {
 	t.Parallel()
 	s := openTemp(t).(*Store)
@@ -54,7 +55,7 @@ func TestDistinctAfterRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []store.Source{{IP: "192.0.2.1", Packets: 3, Ports: 2, PortsExact: false, Tags: []string{}, Sensors: 1,
+	want := []store.Source{{IP: "192.0.2.1", Packets: 3, Ports: 3, PortsExact: true, Tags: []string{}, Sensors: 1,
 		FirstSeen: day1, LastSeen: day2.Add(time.Second)}}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("TopSources() after retention (-got, +want):\n%s", diff)

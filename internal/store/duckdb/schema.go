@@ -89,7 +89,7 @@ var migrations = []string{
 		ip_version UTINYINT NOT NULL,
 		src_hi UBIGINT NOT NULL, src_lo UBIGINT NOT NULL,
 		packets UBIGINT NOT NULL,
-		ports UBIGINT NOT NULL,          -- exact distinct destination slots
+		slots INTEGER[] NOT NULL,        -- the distinct destination slots, in order
 		tags USMALLINT NOT NULL,         -- union of the packets' tags
 		first_ns BIGINT NOT NULL,
 		last_ns BIGINT NOT NULL

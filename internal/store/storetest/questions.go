@@ -19,6 +19,7 @@ import (
 func runQuestions(t *testing.T, open Opener) {
 	t.Run("questions on a small month", func(t *testing.T) { testSmallMonth(t, open(t)) })
 	t.Run("bad questions beyond top ports", func(t *testing.T) { testBadQuestions2(t, open(t)) })
+	t.Run("questions to a store without sensors", func(t *testing.T) { testNoSensors(t, open(t)) })
 	t.Run("simulated capture equals truth and analyze", func(t *testing.T) { testQuestionsTruth(t, open(t), nil) })
 }
 
@@ -363,3 +364,28 @@ func testBadQuestions2(t *testing.T, s store.Store) {
 
 // second returns the error of a two-result call.
 func second[T any](_ T, err error) error { return err }
+
+// testNoSensors: a new store answers every question, with nothing.
+func testNoSensors(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := t.Context()
+	p, _ := period.Parse("2024Q3")
+	var errs []error
+	ports, err := s.TopPorts(ctx, store.TopPortsQuery{Period: p, N: 10})
+	errs = append(errs, err)
+	groups, err := s.GroupTopPorts(ctx, store.GroupTopPortsQuery{Period: p, N: 10})
+	errs = append(errs, err)
+	averages, err := s.GroupAverages(ctx, store.GroupAveragesQuery{Period: p})
+	errs = append(errs, err)
+	sources, err := s.TopSources(ctx, store.TopSourcesQuery{Period: p, N: 10})
+	errs = append(errs, err)
+	portSources, err := s.PortSources(ctx, store.PortSourcesQuery{Period: p, N: 10})
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if len(ports) != 0 || len(groups.Groups) != 0 || groups.Fleet.Packets != 0 || len(groups.Fleet.Ports) != 0 ||
+		len(averages) != 0 || len(sources) != 0 || len(portSources) != 0 {
+		t.Errorf("answers of a store without sensors: %+v, %+v, %+v, %+v, %+v; want none", ports, groups, averages, sources, portSources)
+	}
+}
