@@ -12,11 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/nightjar-telescope/nightjar/internal/collector"
+	"github.com/nightjar-telescope/nightjar/internal/metrics"
 	"github.com/nightjar-telescope/nightjar/internal/pki"
 	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 )
@@ -109,19 +108,12 @@ func runCollector(ctx context.Context, s collectorSetup) error {
 		return err
 	}
 	if s.metrics != "off" {
-		preg := prometheus.NewRegistry()
-		preg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-		preg.MustRegister(c.Metrics()...)
-		ml, err := net.Listen("tcp", s.metrics)
+		msrv, addr, err := metrics.Serve(s.metrics, c.Metrics()...)
 		if err != nil {
-			return fmt.Errorf("metrics endpoint: %w", err)
+			return err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(preg, promhttp.HandlerOpts{}))
-		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go msrv.Serve(ml) //nolint:errcheck // ends with Close
 		defer msrv.Close()
-		s.logger.Info("metrics endpoint", "url", "http://"+ml.Addr().String()+"/metrics")
+		s.logger.Info("metrics endpoint", "url", "http://"+addr.String()+"/metrics")
 	}
 	ln, err := net.Listen("tcp", s.listen)
 	if err != nil {

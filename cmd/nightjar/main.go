@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/nightjar-telescope/nightjar/internal/sensor/sensorcli"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -56,6 +58,6 @@ tells a monitoring team which ports are scanned, on which sensors, by whom
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newAnalyzeCommand(), newSimulateCommand(), newIngestCommand(), newQueryCommand(), newExportCommand(),
-		newCACommand(), newCollectorCommand())
+		newCACommand(), newCollectorCommand(), sensorcli.New("sensor", version))
 	return root
 }

@@ -194,4 +194,3 @@ func FuzzDecodeRecords(f *testing.F) {
 		}
 	})
 }
-

@@ -1,0 +1,172 @@
+package sensor
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/nightjar-telescope/nightjar/internal/sensor/spool"
+	"github.com/nightjar-telescope/nightjar/internal/wire/sensorv1"
+	"github.com/nightjar-telescope/nightjar/internal/wire/sensorv1/sensorv1connect"
+)
+
+// sender sends the spool to the collector, oldest batch first, with up to
+// window batches unacknowledged, and removes each batch from the spool
+// when the collector acknowledges it. After a broken stream it reconnects
+// with a growing, jittered delay and sends every unacknowledged batch
+// again: the collector de-duplicates them.
+type sender struct {
+	name      string
+	client    sensorv1connect.CollectorServiceClient
+	spool     *spool.Spool
+	window    int
+	heartbeat time.Duration
+	health    func() *sensorv1.Health
+	log       *slog.Logger
+
+	acked, duplicates, rejected atomic.Uint64 // batches, by the collector's answer
+	connected                   atomic.Bool
+	reconnects                  atomic.Uint64
+}
+
+// newHTTPClient returns an HTTP/2 client over mutual TLS.
+func newHTTPClient(tlsConfig *tls.Config) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		TLSClientConfig:     tlsConfig,
+		ForceAttemptHTTP2:   true,
+		TLSHandshakeTimeout: 10 * time.Second,
+		IdleConnTimeout:     90 * time.Second,
+	}}
+}
+
+// run sends until ctx is done.
+func (s *sender) run(ctx context.Context) {
+	const minDelay, maxDelay = 500 * time.Millisecond, 30 * time.Second
+	delay := minDelay
+	for ctx.Err() == nil {
+		progressed, err := s.session(ctx)
+		s.connected.Store(false)
+		if ctx.Err() != nil {
+			return
+		}
+		if progressed {
+			delay = minDelay
+		}
+		s.reconnects.Add(1)
+		wait := delay/2 + rand.N(delay/2+1)
+		s.log.Warn("collector stream ended; reconnecting", "err", err, "in", wait.Round(time.Millisecond))
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return
+		}
+		delay = min(2*delay, maxDelay)
+	}
+}
+
+// session runs one stream; progressed says whether any batch was
+// acknowledged in it.
+func (s *sender) session(ctx context.Context) (progressed bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream := s.client.Send(ctx)
+	defer stream.CloseRequest() //nolint:errcheck // the stream is over either way
+	// The first message is a heartbeat: it opens the stream, and the
+	// collector checks the certificate before any batch is read.
+	if err := stream.Send(&sensorv1.SendRequest{Sensor: s.name, Health: s.health()}); err != nil {
+		return false, s.streamError(stream, err)
+	}
+	acks := make(chan *sensorv1.Ack)
+	recvErr := make(chan error, 1)
+	go func() {
+		for {
+			resp, err := stream.Receive()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			select {
+			case acks <- resp.GetAck():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	s.connected.Store(true)
+	s.log.Info("connected to the collector")
+	inflight := map[[2]uint64]bool{}
+	heartbeat := time.NewTicker(s.heartbeat)
+	defer heartbeat.Stop()
+	for {
+		// Fill the window with the oldest batches not yet in flight.
+		if len(inflight) < s.window {
+			for _, e := range s.spool.Pending() {
+				if len(inflight) >= s.window {
+					break
+				}
+				k := [2]uint64{e.Epoch, e.Seq}
+				if inflight[k] {
+					continue
+				}
+				b, err := s.spool.Read(e)
+				if errors.Is(err, spool.ErrGone) {
+					continue
+				}
+				if err != nil {
+					s.log.Error("spooled batch unreadable; discarded", "epoch", e.Epoch, "seq", e.Seq, "records", e.Count, "err", err)
+					s.spool.Discard(e) //nolint:errcheck // counted in the spool's stats either way
+					continue
+				}
+				if err := stream.Send(&sensorv1.SendRequest{Sensor: s.name, Health: s.health(), Batch: b}); err != nil {
+					return progressed, s.streamError(stream, err)
+				}
+				inflight[k] = true
+				heartbeat.Reset(s.heartbeat)
+			}
+		}
+		select {
+		case a := <-acks:
+			k := [2]uint64{a.GetEpoch(), a.GetSeq()}
+			delete(inflight, k)
+			switch a.GetStatus() {
+			case sensorv1.Status_STATUS_STORED:
+				s.acked.Add(1)
+			case sensorv1.Status_STATUS_DUPLICATE:
+				s.duplicates.Add(1)
+			default:
+				s.rejected.Add(1)
+				s.log.Error("collector rejected a batch; dropped", "epoch", a.GetEpoch(), "seq", a.GetSeq(), "reason", a.GetMessage())
+			}
+			progressed = true
+			if err := s.spool.Remove(a.GetEpoch(), a.GetSeq()); err != nil && !errors.Is(err, spool.ErrGone) {
+				return progressed, fmt.Errorf("remove acknowledged batch: %w", err)
+			}
+		case <-s.spool.Notify():
+		case <-heartbeat.C:
+			if err := stream.Send(&sensorv1.SendRequest{Sensor: s.name, Health: s.health()}); err != nil {
+				return progressed, s.streamError(stream, err)
+			}
+		case err := <-recvErr:
+			return progressed, err
+		case <-ctx.Done():
+			return progressed, ctx.Err()
+		}
+	}
+}
+
+// streamError returns the collector's reason for a failed Send: connect
+// reports io.EOF from Send and the error itself from Receive.
+func (s *sender) streamError(stream *connect.BidiStreamForClient[sensorv1.SendRequest, sensorv1.SendResponse], err error) error {
+	if _, rerr := stream.Receive(); rerr != nil {
+		return rerr
+	}
+	return err
+}
