@@ -49,7 +49,7 @@ func newHTTPClient(tlsConfig *tls.Config) *http.Client {
 
 // run sends until ctx is done.
 func (s *sender) run(ctx context.Context) {
-	const minDelay, maxDelay = 500 * time.Millisecond, 30 * time.Second
+	const minDelay, maxDelay = 500 * time.Millisecond, 15 * time.Second
 	delay := minDelay
 	for ctx.Err() == nil {
 		progressed, err := s.session(ctx)
