@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -117,6 +118,7 @@ type Collector struct {
 	log    *slog.Logger
 	jobs   chan job
 	queue  *semaphore.Weighted
+	queued atomic.Int64 // records holding a place in queue
 	health *healthBook
 	stats  *stats
 }
@@ -138,6 +140,27 @@ func New(cfg Config) (*Collector, error) {
 		stats:  newStats(),
 	}, nil
 }
+
+// acquire waits for room for n decoded records in the queue: this is where
+// a slow store pushes back on the sensors.
+func (c *Collector) acquire(ctx context.Context, n int64) error {
+	n = min(n, int64(c.cfg.QueueRecords))
+	if err := c.queue.Acquire(ctx, n); err != nil {
+		return err
+	}
+	c.queued.Add(n)
+	return nil
+}
+
+func (c *Collector) release(n int64) {
+	n = min(n, int64(c.cfg.QueueRecords))
+	c.queued.Add(-n)
+	c.queue.Release(n)
+}
+
+// QueuedRecords returns the records decoded and waiting for the writer
+// (at most Config.QueueRecords).
+func (c *Collector) QueuedRecords() int64 { return c.queued.Load() }
 
 // peerKey carries the verified client certificate from the HTTP layer to
 // the stream handler.
@@ -376,7 +399,7 @@ func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
 		return nil
 	}
 	weight := int64(max(len(recs), 1))
-	if err := s.c.queue.Acquire(ctx, min(weight, int64(s.c.cfg.QueueRecords))); err != nil {
+	if err := s.c.acquire(ctx, weight); err != nil {
 		return err
 	}
 	j := &batchJob{stream: s, sensor: s.sensor, id: s.id, key: ledgerKey(s.sensor, b.GetEpoch(), b.GetSeq()),
@@ -385,7 +408,7 @@ func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
 	case s.c.jobs <- job{batch: j}:
 		return nil
 	case <-ctx.Done():
-		s.c.queue.Release(min(weight, int64(s.c.cfg.QueueRecords)))
+		s.c.release(weight)
 		return ctx.Err()
 	}
 }

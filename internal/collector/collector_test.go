@@ -5,10 +5,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,16 +39,25 @@ type bed struct {
 	stop    func()
 	dbPath  string
 	sensors map[string]string // name -> credentials directory
+	// configure adjusts the collector's configuration; c is the collector.
+	configure func(*collector.Config)
+	c         *collector.Collector
 }
 
 func newBed(t *testing.T, names ...string) *bed {
+	t.Helper()
+	return newBedWith(t, nil, names...)
+}
+
+// newBedWith is newBed with a collector configured by configure.
+func newBedWith(t *testing.T, configure func(*collector.Config), names ...string) *bed {
 	t.Helper()
 	dir := t.TempDir()
 	reg, err := pki.Init(filepath.Join(dir, "registry"), pki.InitOptions{Hosts: []string{"127.0.0.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bed{t: t, dir: dir, reg: reg, dbPath: filepath.Join(dir, "nightjar.duckdb"), sensors: map[string]string{}}
+	b := &bed{t: t, dir: dir, reg: reg, dbPath: filepath.Join(dir, "nightjar.duckdb"), sensors: map[string]string{}, configure: configure}
 	for i, name := range names {
 		b.enroll(name, "198.18."+string(rune('1'+i))+".0/24")
 	}
@@ -75,10 +87,15 @@ func (b *bed) start() {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	c, err := collector.New(collector.Config{Store: st, Registry: b.reg, CommitInterval: 20 * time.Millisecond, RollupInterval: time.Hour})
+	cfg := collector.Config{Store: st, Registry: b.reg, CommitInterval: 20 * time.Millisecond, RollupInterval: time.Hour}
+	if b.configure != nil {
+		b.configure(&cfg)
+	}
+	c, err := collector.New(cfg)
 	if err != nil {
 		b.t.Fatal(err)
 	}
+	b.c = c
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.t.Fatal(err)
@@ -338,5 +355,85 @@ func TestCorruptBatchRejected(t *testing.T) {
 		&sensorv1.SendRequest{Sensor: "s1", Batch: batch(t, 1, 2, 10, "198.18.1.1")})
 	if err != nil || statuses(acks) != "REJECTED,STORED" || !strings.Contains(acks[0].GetMessage(), "corrupt batch") {
 		t.Fatalf("acks %s (%v), %v", statuses(acks), acks, err)
+	}
+}
+
+// slowStore is a store that takes delay for every Append, as a store under
+// load does.
+type slowStore struct {
+	collector.Store
+	delay time.Duration
+}
+
+func (s slowStore) Append(ctx context.Context, recs []record.Record, sensors []int32) error {
+	time.Sleep(s.delay)
+	return s.Store.Append(ctx, recs, sensors)
+}
+
+// TestBackpressure: when the store is slower than the sensors, the records
+// waiting in the collector stay within its queue bound, and every batch is
+// still stored.
+func TestBackpressure(t *testing.T) {
+	const queue, sensors, batches, size = 3000, 4, 25, 1000
+	b := newBedWith(t, func(c *collector.Config) {
+		c.Store = slowStore{c.Store, 10 * time.Millisecond}
+		c.QueueRecords = queue
+	}, "s1", "s2", "s3", "s4")
+	var peak atomic.Int64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+				if q := b.c.QueuedRecords(); q > peak.Load() {
+					peak.Store(q)
+				}
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, sensors)
+	for i := range sensors {
+		name := fmt.Sprintf("s%d", i+1)
+		dst := fmt.Sprintf("198.18.%d.9", i+1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reqs := make([]*sensorv1.SendRequest, batches)
+			for j := range reqs {
+				reqs[j] = &sensorv1.SendRequest{Sensor: name, Batch: batch(t, 1, uint64(j+1), size, dst)}
+			}
+			acks, err := exchange(t, b.client(name), reqs...)
+			if err == nil && strings.Count(statuses(acks), "STORED") != batches {
+				err = fmt.Errorf("%s: acks %s", name, statuses(acks))
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("peak queue: %d records (bound %d)", peak.Load(), queue)
+	if peak.Load() > queue {
+		t.Fatalf("%d records queued, above the bound of %d", peak.Load(), queue)
+	}
+	if peak.Load() < queue/2 {
+		t.Fatalf("the queue peaked at %d records: the store was not slow enough to test backpressure", peak.Load())
+	}
+	n := storedPackets(t, b.st)
+	for i := range sensors {
+		if got := n[fmt.Sprintf("s%d", i+1)]; got != batches*size {
+			t.Fatalf("sensor s%d: %d packets stored, want %d", i+1, got, batches*size)
+		}
 	}
 }

@@ -105,7 +105,10 @@ func newStats() *stats {
 // health, for a Prometheus registry.
 func (c *Collector) Metrics() []prometheus.Collector {
 	s := c.stats
-	return []prometheus.Collector{s.batches, s.settled, s.stored, s.rejected, s.commitSeconds, healthMetrics{c.health}}
+	queued := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nightjar_collector_queue_records",
+		Help: "Records received and waiting for the store (bounded by the queue size: the backpressure point)."},
+		func() float64 { return float64(c.QueuedRecords()) })
+	return []prometheus.Collector{s.batches, s.settled, s.stored, s.rejected, s.commitSeconds, queued, healthMetrics{c.health}}
 }
 
 // healthMetrics exports the health book at each scrape, so a sensor that

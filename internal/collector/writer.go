@@ -200,7 +200,7 @@ func (w *writer) settle(j *batchJob, status sensorv1.Status, msg string) {
 }
 
 func (w *writer) release(j *batchJob) {
-	w.c.queue.Release(min(int64(max(len(j.records), 1)), int64(w.c.cfg.QueueRecords)))
+	w.c.release(int64(max(len(j.records), 1)))
 	j.records = nil
 }
 
