@@ -150,6 +150,7 @@ func ParseConfig(data []byte) (*Config, error) {
 }
 
 func (c *Config) check() error {
+	c.monitor, c.exclude = nil, nil
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if c.Name == "" {
