@@ -61,10 +61,11 @@ Questions:
                    sensors reached, tags, first and last seen
   port-sources     the top N ports with their distinct sources and the share
                    of their packets tagged mirai
-  tags             packets per fingerprint tag, for the fleet and per sensor`,
+  tags             packets per fingerprint tag, for the fleet and per sensor
+  sensors          every sensor with its latest health report (no period)`,
 	}
 	cmd.AddCommand(newTopPortsCommand(), newGroupTopPortsCommand(), newGroupAveragesCommand(),
-		newPortSeriesCommand(), newTopSourcesCommand(), newPortSourcesCommand(), newTagsCommand())
+		newPortSeriesCommand(), newTopSourcesCommand(), newPortSourcesCommand(), newTagsCommand(), newSensorsQueryCommand())
 	return cmd
 }
 

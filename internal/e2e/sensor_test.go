@@ -181,6 +181,16 @@ func TestReplayThroughTheKernel(t *testing.T) {
 	tel.startSensor("tel-os", overseas, 9482)
 	tel.replay(pcap, "--topspeed")
 	tel.settle(20000, 60*time.Second)
+	var wantTotal uint64
+	for _, ports := range want {
+		for _, n := range ports {
+			wantTotal += n
+		}
+	}
+	collectorMetrics := metrics(t, tel.link.HTTPClient(tel.link.Telescope), "http://127.0.0.1:9471/metrics")
+	if got := collectorMetrics["nightjar_collector_records_stored_total"]; got != float64(wantTotal) {
+		t.Errorf("collector metrics: %v records stored, want %d", got, wantTotal)
+	}
 	for _, s := range tel.sensors {
 		if d := tel.sensorMetrics(s)["nightjar_sensor_kernel_drops_total"]; d != 0 {
 			t.Errorf("sensor %s: %v kernel drops", s.name, d)
@@ -198,6 +208,29 @@ func TestReplayThroughTheKernel(t *testing.T) {
 			n += c
 		}
 		t.Logf("%s: %d packets on %d ports, equal to nightjar analyze", name, n, len(ports))
+	}
+	// The health the sensors reported, as the collector stored it.
+	var health struct {
+		Sensors []struct {
+			Name   string `json:"name"`
+			Health *struct {
+				Version      string `json:"version"`
+				PacketsSeen  uint64 `json:"packets_seen"`
+				KernelDrops  uint64 `json:"kernel_drops"`
+				SpoolBatches uint64 `json:"spool_batches"`
+			} `json:"health"`
+		} `json:"sensors"`
+	}
+	if err := json.Unmarshal([]byte(run(t, tel.nightjar, "query", "sensors", "--db", tel.db, "--format", "json")), &health); err != nil {
+		t.Fatal(err)
+	}
+	if len(health.Sensors) != 2 {
+		t.Fatalf("query sensors: %+v", health)
+	}
+	for _, s := range health.Sensors {
+		if h := s.Health; h == nil || h.Version == "" || h.PacketsSeen < 20000 || h.KernelDrops != 0 || h.SpoolBatches != 0 {
+			t.Errorf("sensor %s: stored health %+v, want every frame seen, no drop, an empty spool", s.Name, h)
+		}
 	}
 	if tx := tel.link.Counter(t, tel.link.Telescope, tel.link.TelescopeIf, "tx_packets"); tx != 0 {
 		t.Fatalf("the telescope interface sent %d packets; a sensor is passive", tx)

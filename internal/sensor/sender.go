@@ -75,9 +75,10 @@ func (s *sender) run(ctx context.Context) {
 // session runs one stream; progressed says whether any batch was
 // acknowledged in it.
 func (s *sender) session(ctx context.Context) (progressed bool, err error) {
-	ctx, cancel := context.WithCancel(ctx)
+	// The stream outlives ctx by a last health report (see below).
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	stream := s.client.Send(ctx)
+	stream := s.client.Send(sctx)
 	defer stream.CloseRequest() //nolint:errcheck // the stream is over either way
 	// The first message is a heartbeat: it opens the stream, and the
 	// collector checks the certificate before any batch is read.
@@ -95,7 +96,7 @@ func (s *sender) session(ctx context.Context) (progressed bool, err error) {
 			}
 			select {
 			case acks <- resp.GetAck():
-			case <-ctx.Done():
+			case <-sctx.Done():
 				return
 			}
 		}
@@ -157,6 +158,22 @@ func (s *sender) session(ctx context.Context) (progressed bool, err error) {
 		case err := <-recvErr:
 			return progressed, err
 		case <-ctx.Done():
+			// A last health report, so that the collector keeps the state
+			// the sensor stopped in (its spool, its counts).
+			err := stream.Send(&sensorv1.SendRequest{Sensor: s.name, Health: s.health()})
+			if err == nil {
+				err = stream.CloseRequest()
+			}
+			if err == nil {
+				select {
+				case <-recvErr:
+				case <-time.After(time.Second):
+					err = errors.New("no answer within a second")
+				}
+			}
+			if err != nil {
+				s.log.Warn("the last health report may not have reached the collector", "err", err)
+			}
 			return progressed, ctx.Err()
 		}
 	}
