@@ -51,6 +51,10 @@ type Sensor struct {
 
 	kernelMu sync.Mutex
 	kernel   KernelStats // last read, summed over the sources
+
+	// What reportDrops last said, and when.
+	droppedReported uint64
+	dropsReportedAt time.Time
 }
 
 // New checks the configuration's certificate, opens the spool and the
@@ -182,6 +186,7 @@ loop:
 				b.flushIfDue(now, false)
 			}
 			s.readKernelStats()
+			s.reportDrops(now, false)
 		case err := <-captureErr:
 			if err != nil && !errors.Is(err, io.EOF) && firstErr == nil && ctx.Err() == nil {
 				firstErr = err
@@ -197,6 +202,7 @@ loop:
 	s.readKernelStats()
 	s.closeSources()
 	s.drain(sent)
+	s.reportDrops(time.Now(), true)
 	stopSending()
 	<-sent
 	st := s.spool.Stats()
@@ -233,6 +239,19 @@ func (s *Sensor) drain(sent <-chan struct{}) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// reportDrops logs, at most every 10 seconds unless forced, the records the full spool
+// dropped since it last did: a sensor cut off from its collector for too
+// long says so in its log as in its health report.
+func (s *Sensor) reportDrops(now time.Time, force bool) {
+	st := s.spool.Stats()
+	if st.DroppedRecords == s.droppedReported || !force && now.Sub(s.dropsReportedAt) < 10*time.Second {
+		return
+	}
+	s.log.Warn("spool full: dropped the oldest batches", "records", st.DroppedRecords-s.droppedReported,
+		"total dropped records", st.DroppedRecords, "spool bytes", st.Bytes)
+	s.droppedReported, s.dropsReportedAt = st.DroppedRecords, now
 }
 
 func (s *Sensor) readKernelStats() {
