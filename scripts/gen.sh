@@ -23,5 +23,9 @@ PATH=$bin:$PATH protoc -I proto \
   $(cd proto && find nightjar -name "*.proto" | sort)
 
 if [ "${1:-}" = --check ]; then
-  diff -r "$out/internal/wire" internal/wire || { echo "gen: internal/wire is stale; run scripts/gen.sh" >&2; exit 1; }
+  stale=0
+  for f in $(cd "$out" && find . -type f -name '*.go'); do
+    cmp -s "$out/$f" "$f" || { echo "gen: $f is stale" >&2; stale=1; }
+  done
+  [ $stale -eq 0 ] || { echo "gen: run scripts/gen.sh" >&2; exit 1; }
 fi
