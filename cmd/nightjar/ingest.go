@@ -137,6 +137,11 @@ func runIngest(cmd *cobra.Command, dbPath, sensorsFile string, files []string, q
 	}
 	defer st.Close()
 
+	// An ingest interrupted after storing a file (with its import) may not
+	// have rolled it up: Sync does, before anything can skip the file.
+	if err := st.Sync(ctx); err != nil {
+		return err
+	}
 	fl, ids, err := ingestFleet(ctx, st, sensorsFile)
 	if err != nil {
 		return err
