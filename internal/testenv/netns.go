@@ -118,37 +118,38 @@ func (l *Link) Counter(t testing.TB, ns, ifname, name string) uint64 {
 	return n
 }
 
-// DialContext dials from inside namespace ns: the socket is made on a
-// thread that entered the namespace (and then ends with its goroutine), so
-// the connection belongs to that namespace whichever thread uses it. Tests
-// use it to reach servers listening on a namespace's loopback.
-func (l *Link) DialContext(ns string) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		type result struct {
-			conn net.Conn
-			err  error
+// Do runs fn on an OS thread that entered namespace ns, and waits for it.
+// The sockets fn makes belong to ns, whichever thread uses them later. The
+// thread is never returned to the pool: it exits with its goroutine.
+func (l *Link) Do(ns string, fn func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked
+		f, err := os.Open("/var/run/netns/" + ns)
+		if err != nil {
+			done <- err
+			return
 		}
-		ch := make(chan result, 1)
-		go func() {
-			// Never unlocked: the thread, now in another namespace, exits
-			// with this goroutine.
-			runtime.LockOSThread()
-			f, err := os.Open("/var/run/netns/" + ns)
-			if err != nil {
-				ch <- result{err: err}
-				return
-			}
-			defer f.Close()
-			if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-				ch <- result{err: fmt.Errorf("enter namespace %s: %w", ns, err)}
-				return
-			}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			done <- fmt.Errorf("enter namespace %s: %w", ns, err)
+			return
+		}
+		done <- fn()
+	}()
+	return <-done
+}
+
+// DialContext dials from inside namespace ns. Tests use it to reach
+// servers listening on a namespace's loopback.
+func (l *Link) DialContext(ns string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (conn net.Conn, err error) {
+		err = l.Do(ns, func() error {
 			var d net.Dialer
-			c, err := d.DialContext(ctx, network, addr)
-			ch <- result{c, err}
-		}()
-		r := <-ch
-		return r.conn, r.err
+			conn, err = d.DialContext(ctx, network, addr)
+			return err
+		})
+		return conn, err
 	}
 }
 

@@ -58,6 +58,16 @@ func OpenInterface(name string, opts InterfaceOptions) (*Interface, error) {
 		}
 		in.sockets = append(in.sockets, s)
 	}
+	if len(in.sockets) > 1 {
+		// A socket receives every frame from its bind until it joins the
+		// fanout group, so a frame that arrived while the group was being
+		// formed may be in two rings. Frames stamped before the group was
+		// complete are skipped: the capture starts when it is whole.
+		complete := time.Now().UnixNano()
+		for _, s := range in.sockets {
+			s.since = complete
+		}
+	}
 	return in, nil
 }
 
@@ -162,7 +172,8 @@ type socket struct {
 	name        string
 	link        decode.LinkType
 	pollTimeout time.Duration
-	nframes     int // frames since the counters were last folded in; guarded by gate.mu
+	since       int64 // frames stamped before this (Unix ns) are skipped: see OpenInterface
+	nframes     int   // frames since the counters were last folded in; guarded by gate.mu
 	linkErrors  atomic.Uint64
 
 	statsMu  sync.Mutex // guards below, and tp's release against reading its statistics
@@ -189,7 +200,11 @@ func (s *socket) Next(ctx context.Context) (Frame, error) {
 				s.nframes = 0
 				s.Stats() //nolint:errcheck // a failure shows in the next Stats call
 			}
-			return Frame{Time: ci.Timestamp.UnixNano(), Link: s.link, Data: data, OrigLen: uint32(ci.Length)}, nil
+			ts := ci.Timestamp.UnixNano()
+			if ts < s.since {
+				continue
+			}
+			return Frame{Time: ts, Link: s.link, Data: data, OrigLen: uint32(ci.Length)}, nil
 		case errors.Is(err, afpacket.ErrTimeout):
 			// Nothing within the poll timeout: check ctx and Close again.
 		case errors.Is(err, afpacket.ErrPoll):

@@ -8,51 +8,31 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/nightjar-telescope/nightjar/internal/capfile"
 	"github.com/nightjar-telescope/nightjar/internal/decode"
 	"github.com/nightjar-telescope/nightjar/internal/testenv"
 )
 
-// openIn opens the interface ifname of namespace ns: on a thread that
-// entered ns (and ends with its goroutine, never returning to the pool),
-// so the sockets belong to ns whichever thread reads them.
-func openIn(t *testing.T, ns, ifname string, opts InterfaceOptions) *Interface {
+// openIn opens the interface ifname of link's namespace ns, so that the
+// sockets belong to ns.
+func openIn(t *testing.T, l *testenv.Link, ns, ifname string, opts InterfaceOptions) *Interface {
 	t.Helper()
-	type result struct {
-		in  *Interface
-		err error
+	var in *Interface
+	err := l.Do(ns, func() (err error) {
+		in, err = OpenInterface(ifname, opts)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("OpenInterface(%q) in %s error = %v", ifname, ns, err)
 	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked
-		f, err := os.Open("/var/run/netns/" + ns)
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- result{err: fmt.Errorf("enter namespace %s: %w", ns, err)}
-			return
-		}
-		in, err := OpenInterface(ifname, opts)
-		ch <- result{in, err}
-	}()
-	r := <-ch
-	if r.err != nil {
-		t.Fatalf("OpenInterface(%q) in %s error = %v", ifname, ns, r.err)
-	}
-	t.Cleanup(func() { r.in.Close() })
-	return r.in
+	t.Cleanup(func() { in.Close() })
+	return in
 }
 
 // sendFrames writes n test frames (even ones to the telescope's MAC, odd
@@ -123,7 +103,7 @@ func TestInterface(t *testing.T) {
 	opts := DefaultInterfaceOptions()
 	opts.Sockets = 2
 	opts.PollTimeout = 20 * time.Millisecond
-	in := openIn(t, l.Telescope, l.TelescopeIf, opts)
+	in := openIn(t, l, l.Telescope, l.TelescopeIf, opts)
 	if got := in.Link(); got != decode.LinkEthernet {
 		t.Errorf("Link() = %v, want Ethernet", got)
 	}
@@ -229,7 +209,7 @@ func TestInterfaceDrops(t *testing.T) {
 	opts := DefaultInterfaceOptions()
 	opts.BlockSize, opts.NumBlocks = os.Getpagesize(), 2
 	opts.PollTimeout = 20 * time.Millisecond
-	in := openIn(t, l.Telescope, l.TelescopeIf, opts)
+	in := openIn(t, l, l.Telescope, l.TelescopeIf, opts)
 	sendFrames(t, l, n)
 	first, err := in.Stats()
 	if err != nil {
@@ -304,7 +284,7 @@ func TestInterfaceRate(t *testing.T) {
 	opts := DefaultInterfaceOptions()
 	opts.Sockets = max(sockets, 1)
 	opts.PollTimeout = 20 * time.Millisecond
-	in := openIn(t, l.Telescope, l.TelescopeIf, opts)
+	in := openIn(t, l, l.Telescope, l.TelescopeIf, opts)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	counts := make([]int, opts.Sockets)
@@ -351,7 +331,7 @@ func TestInterfaceDown(t *testing.T) {
 	l := testenv.NewLink(t)
 	opts := DefaultInterfaceOptions()
 	opts.PollTimeout = 20 * time.Millisecond
-	in := openIn(t, l.Telescope, l.TelescopeIf, opts)
+	in := openIn(t, l, l.Telescope, l.TelescopeIf, opts)
 	if in.sockets[0].fd < 0 {
 		t.Errorf("no file descriptor found in gopacket's TPacket (did its fields change?): socket errors cannot be cleared")
 	}
@@ -395,5 +375,55 @@ func TestInterfaceDown(t *testing.T) {
 	}
 	if st.LinkErrors < 1 || st.LinkErrors > 3 {
 		t.Errorf("Stats().LinkErrors = %d, want 1 (a few at most): the error is read once", st.LinkErrors)
+	}
+}
+
+// TestFanoutFormsWithoutDuplicates opens four fanout sockets while frames
+// are arriving: a socket receives every frame from its bind until it joins
+// the group, so without care a frame of that window lands in two rings.
+// No frame may be read twice.
+func TestFanoutFormsWithoutDuplicates(t *testing.T) {
+	l := testenv.NewLink(t)
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		sendFrames(t, l, 300_000)
+	}()
+	time.Sleep(300 * time.Millisecond) // the replay is under way
+	opts := DefaultInterfaceOptions()
+	opts.Sockets = 4
+	opts.PollTimeout = 20 * time.Millisecond
+	in := openIn(t, l, l.Telescope, l.TelescopeIf, opts)
+	ctx, cancel := context.WithCancel(t.Context())
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for _, src := range in.Sources() {
+		wg.Go(func() {
+			for range 10_000_000 { // bounded; ends with cancel
+				f, err := src.Next(ctx)
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				seen[string(f.Data)]++
+				mu.Unlock()
+			}
+		})
+	}
+	<-sent
+	time.Sleep(300 * time.Millisecond) // block timeout: the last partial blocks
+	cancel()
+	wg.Wait()
+	dups := 0
+	for _, n := range seen {
+		dups += n - 1
+	}
+	t.Logf("%d distinct frames read by 4 sockets, %d read twice", len(seen), dups)
+	if len(seen) == 0 {
+		t.Fatal("no frame read: the sockets opened after the replay")
+	}
+	if dups > 0 {
+		t.Fatalf("%d frames read by two sockets", dups)
 	}
 }

@@ -18,7 +18,8 @@ import (
 const crashEnv = "NIGHTJAR_SPOOL_CRASH_CHILD"
 
 // TestCrashChild is the child process of TestCrash: it puts batches with
-// SyncAlways and reports each Put that returned, until it is killed.
+// SyncAlways, one per byte it reads, and reports each Put that returned,
+// until it is killed.
 func TestCrashChild(t *testing.T) {
 	arg := os.Getenv(crashEnv)
 	if arg == "" {
@@ -33,7 +34,13 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Each Put waits for a go-ahead byte on standard input, so that the
+	// parent knows how many Puts can have started when it kills.
+	in := bufio.NewReader(os.Stdin)
 	for seq := uint64(1); seq <= 100_000; seq++ {
+		if _, err := in.ReadByte(); err != nil {
+			t.Fatal(err)
+		}
 		if err := s.Put(testBatch(epoch, seq, time.Now().UnixNano(), uint32(seq), 64<<10+int(seq%1000))); err != nil {
 			t.Fatal(err)
 		}
@@ -56,6 +63,10 @@ func TestCrash(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		goAhead, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -64,6 +75,7 @@ func TestCrash(t *testing.T) {
 		killAfter := 5 + rand.IntN(30)
 		last := uint64(0)
 		lines := bufio.NewScanner(out)
+		goAhead.Write([]byte{1}) //nolint:errcheck // a dead child shows below
 		for lines.Scan() {
 			n, ok := strings.CutPrefix(lines.Text(), "put ")
 			if !ok {
@@ -72,8 +84,10 @@ func TestCrash(t *testing.T) {
 			if last, err = strconv.ParseUint(n, 10, 64); err != nil {
 				t.Fatal(err)
 			}
+			// Let the next Put start; after killAfter, kill it somewhere
+			// inside: at most one Put is under way.
+			goAhead.Write([]byte{1}) //nolint:errcheck // a dead child shows below
 			if last == uint64(killAfter) {
-				// Let the next Put start, then kill it somewhere inside.
 				time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
 				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 					t.Fatal(err)
