@@ -40,6 +40,10 @@ type Questions interface {
 	// TagCounts counts the packets of a period per fingerprint tag, for the
 	// fleet and per sensor.
 	TagCounts(ctx context.Context, q TagCountsQuery) (TagCounts, error)
+	// SourceHistory gives one source address's packets, distinct ports,
+	// sensors reached and tags per UTC day of a period, with its totals
+	// (sources.go).
+	SourceHistory(ctx context.Context, q SourceHistoryQuery) (SourceHistory, error)
 }
 
 // TopPortsQuery asks for the top N ports per sensor of a period.

@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener, crash Crasher) {
 	t.Run("bad questions", func(t *testing.T) { testBadQuestions(t, open(t)) })
 	t.Run("simulated quarter equals analyze", func(t *testing.T) { testAgainstAnalyze(t, open(t)) })
 	runQuestions(t, open)
+	runSourceHistory(t, open)
 	runExports(t, open)
 }
 
