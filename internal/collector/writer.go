@@ -50,7 +50,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	defer commit.Stop()
 	rollup := time.NewTicker(c.cfg.RollupInterval)
 	defer rollup.Stop()
-	for {
+	for ctx.Err() == nil {
 		select {
 		case j := <-c.jobs:
 			w.handle(ctx, j)
@@ -63,24 +63,24 @@ func (c *Collector) Run(ctx context.Context) error {
 			w.commit(ctx)
 			w.sync(ctx)
 		case <-ctx.Done():
-			// Settle what is queued, with a context of its own: shutting
-			// down must not lose batches already received.
-			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer cancel()
-			for {
-				select {
-				case j := <-c.jobs:
-					w.handle(final, j)
-					continue
-				default:
-				}
-				break
-			}
-			w.commit(final)
-			w.sync(final)
-			return nil
 		}
 	}
+	// Settle what is queued, with a context of its own: shutting down must
+	// not lose batches already received.
+	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	for {
+		select {
+		case j := <-c.jobs:
+			w.handle(final, j)
+			continue
+		default:
+		}
+		break
+	}
+	w.commit(final)
+	w.sync(final)
+	return nil
 }
 
 func (w *writer) handle(ctx context.Context, j job) {
