@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nightjar-telescope/nightjar/internal/analyze"
+	"github.com/nightjar-telescope/nightjar/internal/api"
 	"github.com/nightjar-telescope/nightjar/internal/period"
 	"github.com/nightjar-telescope/nightjar/internal/store"
 )
@@ -103,25 +102,8 @@ table, "new" marks a port that had no packets in the previous period.`,
 }
 
 func writeTopPorts(w io.Writer, format string, p period.Period, top int, ans []store.SensorPorts) error {
-	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Period   string              `json:"period"`
-			Previous string              `json:"previous_period"`
-			Sensors  []store.SensorPorts `json:"sensors"`
-		}{p.String(), p.Previous().String(), ans})
-	case "csv":
-		cw := csv.NewWriter(w)
-		cw.Write([]string{"sensor", "group", "rank", "port", "packets", "previous_rank"})
-		for _, s := range ans {
-			for _, rp := range s.Ports {
-				cw.Write([]string{s.Sensor, s.Group, strconv.Itoa(rp.Rank), rp.Port, strconv.FormatUint(rp.Packets, 10), strconv.Itoa(rp.PreviousRank)})
-			}
-		}
-		cw.Flush()
-		return cw.Error()
+	if ok, err := writeData(w, format, api.NewTopPortsResponse(p, ans)); ok {
+		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Top destination ports per sensor, %s (previous rank: %s)\n", p, p.Previous())

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,8 +16,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nightjar-telescope/nightjar/internal/analyze"
+	"github.com/nightjar-telescope/nightjar/internal/api"
 	"github.com/nightjar-telescope/nightjar/internal/period"
-	"github.com/nightjar-telescope/nightjar/internal/record"
 	"github.com/nightjar-telescope/nightjar/internal/store"
 	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 )
@@ -74,24 +73,25 @@ func checkTop(top int) func() error {
 	}
 }
 
+// writeData writes resp as JSON or CSV (ok); the table format is each
+// question's own.
+func writeData(w io.Writer, format string, resp api.Table) (ok bool, err error) {
+	switch format {
+	case "json":
+		return true, writeJSON(w, resp)
+	case "csv":
+		return true, api.WriteCSV(w, resp)
+	}
+	return false, nil
+}
+
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
 
-// writeCSV writes a header and rows.
-func writeCSV(w io.Writer, header []string, rows [][]string) error {
-	cw := csv.NewWriter(w)
-	cw.Write(header)
-	cw.WriteAll(rows)
-	return cw.Error()
-}
-
-func u64(n uint64) string    { return strconv.FormatUint(n, 10) }
-func f64(x float64) string   { return strconv.FormatFloat(x, 'f', -1, 64) }
-func avg(x float64) string   { return strconv.FormatFloat(x, 'f', 1, 64) }
-func rfc(t time.Time) string { return t.Format(time.RFC3339Nano) }
+func avg(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) }
 
 func plural(n int, what string) string {
 	if n == 1 {
@@ -140,33 +140,14 @@ kind ("new" in the table when it had no packets then).`,
 }
 
 func writeGroupTopPorts(w io.Writer, format string, p period.Period, ans store.GroupTopPorts) error {
-	all := append(slices.Clone(ans.Groups), ans.Fleet)
-	name := func(g store.GroupPorts) string {
-		if g.Group == "" {
-			return "fleet"
-		}
-		return g.Group
-	}
-	switch format {
-	case "json":
-		return writeJSON(w, struct {
-			Period   string `json:"period"`
-			Previous string `json:"previous_period"`
-			store.GroupTopPorts
-		}{p.String(), p.Previous().String(), ans})
-	case "csv":
-		var rows [][]string
-		for _, g := range all {
-			for _, rp := range g.Ports {
-				rows = append(rows, []string{name(g), strconv.Itoa(g.Sensors), strconv.Itoa(rp.Rank), rp.Port, u64(rp.Packets), f64(rp.AvgPacketsPerSensor), strconv.Itoa(rp.PreviousRank)})
-			}
-		}
-		return writeCSV(w, []string{"group", "sensors", "rank", "port", "packets", "avg_packets_per_sensor", "previous_rank"}, rows)
+	resp := api.NewGroupTopPortsResponse(p, ans)
+	if ok, err := writeData(w, format, resp); ok {
+		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Top destination ports by average packets per sensor, %s (previous rank: %s)\n", p, p.Previous())
-	for _, g := range all {
-		fmt.Fprintf(tw, "\n%s (%s, %s packets, %s per sensor)\n", name(g), plural(g.Sensors, "sensor"), analyze.Thousands(g.Packets), avg(g.AvgPacketsPerSensor))
+	for _, g := range resp.All() {
+		fmt.Fprintf(tw, "\n%s (%s, %s packets, %s per sensor)\n", api.GroupName(g), plural(g.Sensors, "sensor"), analyze.Thousands(g.Packets), avg(g.AvgPacketsPerSensor))
 		fmt.Fprintln(tw, "RANK\tPORT\tAVG/SENSOR\tPACKETS\tPREVIOUS")
 		for _, rp := range g.Ports {
 			fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\n", rp.Rank, rp.Port, avg(rp.AvgPacketsPerSensor), analyze.Thousands(rp.Packets), prevRank(rp.PreviousRank))
@@ -207,48 +188,13 @@ day. The JSON output always holds both; its groups are shaped like those of
 }
 
 func writeGroupAverages(w io.Writer, format string, p period.Period, daily bool, ans []store.GroupAverages) error {
-	if format == "json" {
-		return writeJSON(w, struct {
-			Period string                `json:"period"`
-			Groups []store.GroupAverages `json:"groups"`
-		}{p.String(), ans})
+	resp := api.NewGroupAveragesResponse(p, ans, daily)
+	if ok, err := writeData(w, format, resp); ok {
+		return err
 	}
 	// Columns are the months (or days), rows the groups.
-	var labels []string
-	values := make([][]float64, len(ans))
-	for gi, g := range ans {
-		if daily {
-			for _, d := range g.Days {
-				values[gi] = append(values[gi], d.AvgPacketsPerSensor)
-			}
-		} else {
-			for _, m := range g.Months {
-				values[gi] = append(values[gi], m.AvgPacketsPerSensor)
-			}
-		}
-		if gi == 0 && daily {
-			for _, d := range g.Days {
-				labels = append(labels, d.Day)
-			}
-		} else if gi == 0 {
-			for _, m := range g.Months {
-				labels = append(labels, m.Month)
-			}
-		}
-	}
-	unit := "month"
-	if daily {
-		unit = "day"
-	}
-	if format == "csv" {
-		var rows [][]string
-		for gi, g := range ans {
-			for i, v := range values[gi] {
-				rows = append(rows, []string{g.Name, strconv.Itoa(g.Sensors), labels[i], f64(v)})
-			}
-		}
-		return writeCSV(w, []string{"group", "sensors", unit, "avg_packets_per_sensor"}, rows)
-	}
+	labels, values := resp.Columns()
+	unit := resp.Unit()
 	head := []string{strings.ToUpper(unit)}
 	for _, g := range ans {
 		head = append(head, g.Name)
@@ -322,39 +268,17 @@ total, optionally --group) or for the whole fleet (--by fleet).`,
 	return cmd
 }
 
-func seriesOwner(s store.Series, by store.By) string {
-	switch by {
-	case store.BySensor:
-		return s.Sensor
-	case store.ByGroup:
-		return s.Group
-	}
-	return "fleet"
-}
-
 func writePortSeries(w io.Writer, format string, p period.Period, by store.By, ans store.PortSeries) error {
-	switch format {
-	case "json":
-		return writeJSON(w, struct {
-			Period string `json:"period"`
-			By     string `json:"by"`
-			store.PortSeries
-		}{p.String(), by.String(), ans})
-	case "csv":
-		var rows [][]string
-		for _, s := range ans.Series {
-			for i, n := range s.Packets {
-				rows = append(rows, []string{rfc(ans.Buckets[i]), by.String(), seriesOwner(s, by), s.Port, u64(n)})
-			}
-		}
-		return writeCSV(w, []string{"start", "by", "name", "port", "packets"}, rows)
+	resp := api.NewPortSeriesResponse(p, by, ans)
+	if ok, err := writeData(w, format, resp); ok {
+		return err
 	}
 	layout := map[string]string{"hour": "2006-01-02T15:04Z", "day": time.DateOnly, "month": "2006-01"}[ans.Resolution]
 	fmt.Fprintf(w, "Packets per port by %s, %s\n", ans.Resolution, p)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	head := []string{strings.ToUpper(ans.Resolution)}
 	for _, s := range ans.Series {
-		head = append(head, seriesOwner(s, by)+" "+s.Port)
+		head = append(head, resp.Owner(s)+" "+s.Port)
 	}
 	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
 	for i, b := range ans.Buckets {
@@ -400,19 +324,9 @@ lower bound, marked "≥" in the table and "ports_exact": false in JSON.`,
 }
 
 func writeTopSources(w io.Writer, format string, p period.Period, ans []store.Source) error {
-	switch format {
-	case "json":
-		return writeJSON(w, struct {
-			Period  string         `json:"period"`
-			Sources []store.Source `json:"sources"`
-		}{p.String(), ans})
-	case "csv":
-		var rows [][]string
-		for i, s := range ans {
-			rows = append(rows, []string{strconv.Itoa(i + 1), s.IP, u64(s.Packets), u64(s.Ports), strconv.FormatBool(s.PortsExact),
-				strconv.Itoa(s.Sensors), strings.Join(s.Tags, " "), rfc(s.FirstSeen), rfc(s.LastSeen)})
-		}
-		return writeCSV(w, []string{"rank", "ip", "packets", "ports", "ports_exact", "sensors", "tags", "first_seen", "last_seen"}, rows)
+	resp := api.NewTopSourcesResponse(p, ans)
+	if ok, err := writeData(w, format, resp); ok {
+		return err
 	}
 	fmt.Fprintf(w, "Top sources, %s\n", p)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -463,18 +377,9 @@ packets tagged mirai.`,
 }
 
 func writePortSources(w io.Writer, format string, p period.Period, ans []store.PortSources) error {
-	switch format {
-	case "json":
-		return writeJSON(w, struct {
-			Period string              `json:"period"`
-			Ports  []store.PortSources `json:"ports"`
-		}{p.String(), ans})
-	case "csv":
-		var rows [][]string
-		for _, ps := range ans {
-			rows = append(rows, []string{strconv.Itoa(ps.Rank), ps.Port, u64(ps.Packets), u64(ps.Sources), strconv.FormatBool(ps.SourcesExact), u64(ps.Mirai), f64(ps.MiraiShare)})
-		}
-		return writeCSV(w, []string{"rank", "port", "packets", "sources", "sources_exact", "mirai_packets", "mirai_share"}, rows)
+	resp := api.NewPortSourcesResponse(p, ans)
+	if ok, err := writeData(w, format, resp); ok {
+		return err
 	}
 	fmt.Fprintf(w, "Ports with their distinct sources and Mirai share, %s\n", p)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -517,25 +422,11 @@ sensor. A packet with several tags counts once for each.`,
 }
 
 func writeTags(w io.Writer, format string, p period.Period, ans store.TagCounts) error {
-	if format == "json" {
-		return writeJSON(w, struct {
-			Period string `json:"period"`
-			store.TagCounts
-		}{p.String(), ans})
+	resp := api.NewTagsResponse(p, ans)
+	if ok, err := writeData(w, format, resp); ok {
+		return err
 	}
-	var tags []string
-	for _, t := range record.AllTags() {
-		tags = append(tags, t.String())
-	}
-	if format == "csv" {
-		var rows [][]string
-		for _, s := range ans.Sensors {
-			for _, tag := range tags {
-				rows = append(rows, []string{s.Sensor, s.Group, tag, u64(s.Tags[tag])})
-			}
-		}
-		return writeCSV(w, []string{"sensor", "group", "tag", "packets"}, rows)
-	}
+	tags := api.TagNames()
 	fmt.Fprintf(w, "Packets per tag, %s\n", p)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	head := []string{"TAG", "FLEET"}

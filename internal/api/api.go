@@ -1,0 +1,197 @@
+// Package api is Nightjar's JSON API (/api/v1/...): the store's questions
+// over HTTP, for the web UI and for scripts. It owns the routes, the
+// validation of their parameters, the shapes of their answers — shared
+// with `nightjar query --format json|csv` (responses.go) — and the OpenAPI
+// document that describes them (openapi.yaml, served as
+// /api/v1/openapi.json and checked against the handlers by the tests).
+//
+// Every endpoint answers GET and HEAD, in JSON; those whose answer is a
+// table also in CSV (format=csv, with a header row). Bad input — unknown
+// parameters, bad periods, limits exceeded, unknown sensors or groups —
+// gets 400 and {"error": "...", "param": "..."}, never 500. Answers are
+// bounded: top N, number of ports, length of ranges and of hourly series.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/nightjar-telescope/nightjar/internal/store"
+)
+
+// Store is what the API reads: the questions, the sensors and their
+// health.
+type Store interface {
+	store.Questions
+	Sensors(ctx context.Context) ([]store.Sensor, error)
+	Health(ctx context.Context) ([]store.Health, error)
+}
+
+// Options configure the API. The zero value is usable.
+type Options struct {
+	// Limits bound what a request may ask; zero fields take the defaults
+	// of DefaultLimits.
+	Limits Limits
+	// Now is the clock: the default period is the current UTC month, and
+	// the overview's "today" is the current UTC day. Nil: time.Now.
+	Now func() time.Time
+	// Logger receives the errors of the store (answered with 500). Nil:
+	// they are not logged.
+	Logger *slog.Logger
+}
+
+// Limits bound the answers, so that no request makes the server build an
+// unbounded one.
+type Limits struct {
+	MaxTop   int // largest top=, ports or sources per answer (1000)
+	MaxPorts int // most port= values of a port series (20)
+	// MaxPoints bounds a port series: series × buckets (1,000,000).
+	MaxPoints int
+	// MaxYears is the longest period, in years (10).
+	MaxYears int
+	// MaxHourly is the longest period of an hourly series (62 days).
+	MaxHourly time.Duration
+	// Active: a sensor is active when its last health report is more
+	// recent (5 minutes), or when it has packets today.
+	Active time.Duration
+	// OverviewDays is the length of the overview's daily series (90).
+	OverviewDays int
+}
+
+// DefaultLimits are the limits of a zero Options.
+func DefaultLimits() Limits {
+	return Limits{MaxTop: 1000, MaxPorts: 20, MaxPoints: 1_000_000, MaxYears: 10, MaxHourly: 62 * 24 * time.Hour, Active: 5 * time.Minute, OverviewDays: 90}
+}
+
+// handler serves the API.
+type handler struct {
+	st     Store
+	limits Limits
+	now    func() time.Time
+	log    *slog.Logger
+	mux    *http.ServeMux
+	// doc is the OpenAPI document as JSON, or docErr why not.
+	doc    json.RawMessage
+	docErr error
+}
+
+// New returns the API's handler. It serves paths under /api/v1/ (mount it
+// there with the request's full path); any other path is 404.
+func New(st Store, opts Options) http.Handler {
+	h := &handler{st: st, limits: withDefaults(opts.Limits), now: opts.Now, log: opts.Logger, mux: http.NewServeMux()}
+	h.doc, h.docErr = openAPIJSON()
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	for _, rt := range h.routes() {
+		h.mux.Handle(rt.path, h.serve(rt))
+	}
+	h.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, &Error{Message: "no such endpoint: " + r.URL.Path + " (see /api/v1/openapi.json)"})
+	}))
+	return h.mux
+}
+
+func withDefaults(l Limits) Limits {
+	d := DefaultLimits()
+	for _, f := range []struct{ v, def *int }{{&l.MaxTop, &d.MaxTop}, {&l.MaxPorts, &d.MaxPorts}, {&l.MaxPoints, &d.MaxPoints}, {&l.MaxYears, &d.MaxYears}, {&l.OverviewDays, &d.OverviewDays}} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	if l.MaxHourly <= 0 {
+		l.MaxHourly = d.MaxHourly
+	}
+	if l.Active <= 0 {
+		l.Active = d.Active
+	}
+	return l
+}
+
+// route is an endpoint: its path (a ServeMux pattern), its name (of CSV
+// files), whether it answers in CSV too, the query parameters it accepts
+// (any other is a 400) and the function that answers it.
+type route struct {
+	path   string
+	name   string
+	csv    bool
+	params []string
+	answer func(ctx context.Context, q *query) (any, error)
+}
+
+func (h *handler) routes() []route {
+	with := func(params ...string) []string { return append(params, "period", "from", "to", "format") }
+	return []route{
+		{"/api/v1/sensors", "sensors", true, []string{"format"}, h.sensors},
+		{"/api/v1/groups", "groups", true, []string{"format"}, h.groups},
+		{"/api/v1/overview", "overview", false, with("top"), h.overview},
+		{"/api/v1/top-ports", "top-ports", true, with("top", "sensor"), h.topPorts},
+		{"/api/v1/group-top-ports", "group-top-ports", true, with("top", "group"), h.groupTopPorts},
+		{"/api/v1/group-averages", "group-averages", true, with("group", "daily"), h.groupAverages},
+		{"/api/v1/port-series", "port-series", true, with("port", "resolution", "by", "sensor", "group"), h.portSeries},
+		{"/api/v1/top-sources", "top-sources", true, with("top", "sensor"), h.topSources},
+		{"/api/v1/port-sources", "port-sources", true, with("top", "sensor"), h.portSources},
+		{"/api/v1/tags", "tags", true, with("sensor"), h.tags},
+		{"/api/v1/sources/{ip}", "source", true, with(), h.source},
+		{"/api/v1/openapi.json", "openapi", false, nil, h.openAPI},
+	}
+}
+
+// serve answers a route: it checks the method and the parameters, asks,
+// and writes the answer as JSON or CSV, or the error.
+func (h *handler) serve(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeError(w, http.StatusMethodNotAllowed, &Error{Message: "method " + r.Method + " not allowed: use GET"})
+			return
+		}
+		q, err := h.newQuery(r, rt)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		ans, err := rt.answer(r.Context(), q)
+		if err == nil {
+			err = q.err
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if t, ok := ans.(Table); ok && q.csv {
+			writeCSV(w, rt.name+q.fileTag, t)
+			return
+		}
+		writeJSON(w, ans)
+	})
+}
+
+// fail answers an error: 400 for bad input (an *Error, or a sensor or
+// group the store does not know), 500 otherwise.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, store.ErrUnknownSensor):
+		e = &Error{Message: err.Error(), Param: "sensor"}
+	case errors.Is(err, store.ErrUnknownGroup):
+		e = &Error{Message: err.Error(), Param: "group"}
+	case r.Context().Err() != nil:
+		writeError(w, http.StatusServiceUnavailable, &Error{Message: "request cancelled"})
+		return
+	default:
+		h.log.Error("api request failed", "path", r.URL.Path, "query", r.URL.RawQuery, "err", err)
+		writeError(w, http.StatusInternalServerError, &Error{Message: "internal error (the server's log has the details)"})
+		return
+	}
+	writeError(w, http.StatusBadRequest, e)
+}
