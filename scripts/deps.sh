@@ -2,7 +2,8 @@
 # Installs the system tools the test suite and benchmarks use as oracles and
 # peers: tshark (decoder oracle), tcpdump and libtrace-tools (benchmark peers),
 # zstd, protoc (generated-code check), and for the sensor's end-to-end tests
-# tcpreplay, zmap, masscan, nmap, hping3, iproute2. Idempotent: installs only
+# tcpreplay, zmap, masscan, nmap, hping3, iproute2, and for the dashboard's
+# browser tests chromium and chromium-driver. Idempotent: installs only
 # what is missing. Needs root (or sudo) and
 # Debian's package archive.
 set -euo pipefail
@@ -21,6 +22,9 @@ command -v nmap >/dev/null || need+=(nmap)
 command -v hping3 >/dev/null || need+=(hping3)
 command -v ip >/dev/null || need+=(iproute2)
 command -v ping >/dev/null || need+=(iputils-ping)
+# The web dashboard's end-to-end tests: a real headless browser.
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""

@@ -1,0 +1,44 @@
+// Top sources: packets, distinct ports, sensors reached, tags, first and
+// last seen; each address links to its own page. And packets per tag.
+import {
+  $, api, barChart, currentPeriod, emptyRow, fmtInt, fmtTime, h, navigate, params, periodPicker,
+  periodQuery, run, table, tagList,
+} from './common.js';
+
+const per = currentPeriod();
+periodPicker($('#period'), per);
+const top = ['20', '50', '100', '500'].includes(params.get('top')) ? params.get('top') : '50';
+const topSelect = $('#top');
+topSelect.value = top;
+topSelect.addEventListener('change', () => navigate({ top: topSelect.value }));
+
+async function sources() {
+  const ts = await api('top-sources', periodQuery(per, { top }));
+  const el = $('#sources');
+  const list = ts.sources || [];
+  if (list.length === 0) return emptyRow(el, 8, 'No data for this period.');
+  const link = (ip) => `/sources/${encodeURIComponent(ip)}?${periodQuery(per)}`;
+  table(el, ['#', 'Source', { v: 'Packets', num: true }, { v: 'Ports', num: true }, { v: 'Sensors', num: true }, 'Tags', 'First seen', 'Last seen'],
+    list.map((s, i) => [
+      { v: String(i + 1), num: true },
+      h('a', { href: link(s.ip) }, h('code', {}, s.ip)),
+      { v: fmtInt(s.packets), num: true },
+      { v: (s.ports_exact ? '' : '≥ ') + fmtInt(s.ports), num: true, title: s.ports_exact ? 'distinct destination ports' : 'at least (raw records pruned)' },
+      { v: fmtInt(s.sensors), num: true },
+      h('span', {}, tagList(s.tags)),
+      fmtTime(s.first_seen),
+      fmtTime(s.last_seen),
+    ]));
+}
+
+async function tags() {
+  const tc = await api('tags', periodQuery(per));
+  const entries = Object.entries(tc.tags || {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  barChart($('#chart-tags'), {
+    categories: entries.map((e) => e[0]),
+    series: [{ name: 'packets', data: entries.map((e) => e[1]) }],
+    yName: 'packets', horizontal: true,
+  });
+}
+
+run(() => Promise.all([sources(), tags()]));

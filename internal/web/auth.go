@@ -1,0 +1,167 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// loginData fills the login form.
+type loginData struct {
+	Name, Next, Token string
+}
+
+// maxFormBytes bounds the body of every form.
+const maxFormBytes = 64 << 10
+
+// safeNext returns where to go after login: a path of this server, never
+// another site ("//evil.example", "/\evil.example").
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}
+
+func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: h.opts.Secure, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// loginForm shows the form, with a fresh double-submit token in a cookie
+// and in the form.
+func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
+	h.showLogin(w, r, http.StatusOK, "", r.URL.Query().Get("next"), "")
+}
+
+func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, status int, name, next, msg string) {
+	id := h.who(r)
+	d := h.pageData(r, id, "login", "Log in")
+	d.Error = msg
+	if h.opts.Users != nil {
+		token := randomToken()
+		h.setCookie(w, loginCookie, token, 3600)
+		d.Login = &loginData{Name: name, Next: safeNext(next), Token: token}
+	}
+	h.render(w, status, "login", d)
+}
+
+// login checks a user name and password. Attempts are rate-limited per
+// client address and per user name before any hashing, and at most
+// maxHashing hashes run at once.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	if h.opts.Users == nil {
+		http.Error(w, "this server has no users file: nobody logs in", http.StatusNotFound)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	c, err := r.Cookie(loginCookie)
+	if err != nil || !sameToken(c.Value, r.PostForm.Get("csrf")) {
+		h.opts.Logger.Warn("login refused: missing or wrong CSRF token", "client", clientIP(r))
+		h.showLogin(w, r, http.StatusForbidden, "", r.PostForm.Get("next"), "The form expired or came from another site: try again.")
+		return
+	}
+	name, password, next := r.PostForm.Get("name"), r.PostForm.Get("password"), r.PostForm.Get("next")
+	userKey := "user:" + name
+	if ValidUserName(name) != nil {
+		userKey = "user:" + unknownUser
+	}
+	if ok, wait := h.limiter.allow("ip:"+clientIP(r), userKey); !ok {
+		h.opts.Logger.Warn("login rate-limited", "user", name, "client", clientIP(r))
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		h.showLogin(w, r, http.StatusTooManyRequests, name, next, "Too many login attempts: wait a minute and try again.")
+		return
+	}
+	select {
+	case h.hashing <- struct{}{}:
+	case <-r.Context().Done():
+		return
+	}
+	u, known := h.opts.Users.Lookup(name)
+	hash := u.Password
+	if !known {
+		hash = h.dummy()
+	}
+	good := VerifyPassword(hash, []byte(password)) && known
+	<-h.hashing
+	if !good {
+		h.opts.Logger.Warn("login failed", "user", name, "client", clientIP(r))
+		h.showLogin(w, r, http.StatusUnauthorized, name, next, "Wrong user name or password.")
+		return
+	}
+	h.limiter.reset(userKey)
+	if id := h.who(r); id.sess != nil {
+		h.sessions.remove(id.token)
+	}
+	token, _ := h.sessions.create(u.Name, u.Password)
+	h.setCookie(w, sessionCookie, token, int(sessionLifetime.Seconds()))
+	h.setCookie(w, loginCookie, "", -1)
+	h.opts.Logger.Info("login", "user", u.Name, "role", string(u.Role), "client", clientIP(r))
+	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
+}
+
+// logout ends the session (a POST with the session's CSRF token).
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	h.checkCSRF(func(w http.ResponseWriter, r *http.Request, id identity) {
+		h.sessions.remove(id.token)
+		h.setCookie(w, sessionCookie, "", -1)
+		h.opts.Logger.Info("logout", "user", id.Name, "client", clientIP(r))
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	})(w, r, h.who(r))
+}
+
+// identified is a handler that knows who calls it.
+type identified func(w http.ResponseWriter, r *http.Request, id identity)
+
+// admin lets admins through; it sends anonymous clients to the login form
+// and refuses viewers.
+func (h *Handler) admin(next identified) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := h.who(r)
+		switch {
+		case id.Admin():
+			next(w, r, id)
+		case !id.LoggedIn() && h.opts.Users != nil && r.Method == http.MethodGet:
+			h.toLogin(w, r)
+		default:
+			d := h.pageData(r, id, "admin", "Admin")
+			if h.opts.Users == nil {
+				d.Error = "Administration needs a login: start the server with --users FILE (nightjar user add --role admin)."
+			} else {
+				d.Error = "This needs an admin login."
+			}
+			h.opts.Logger.Warn("admin action refused", "user", id.Name, "path", r.URL.Path, "client", clientIP(r))
+			h.render(w, http.StatusForbidden, "message", d)
+		}
+	}
+}
+
+// checkCSRF refuses a POST whose form does not carry the session's token.
+func (h *Handler) checkCSRF(next identified) identified {
+	return func(w http.ResponseWriter, r *http.Request, id identity) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "bad form", http.StatusBadRequest)
+			return
+		}
+		token := r.PostForm.Get("csrf")
+		if token == "" {
+			token = r.Header.Get("X-CSRF-Token")
+		}
+		if id.sess == nil || !sameToken(token, id.sess.csrf) {
+			h.opts.Logger.Warn("request refused: missing or wrong CSRF token", "user", id.Name, "path", r.URL.Path, "client", clientIP(r))
+			d := h.pageData(r, id, "admin", "Refused")
+			d.Error = "The form expired or came from another page: reload the page and try again."
+			h.render(w, http.StatusForbidden, "message", d)
+			return
+		}
+		next(w, r, id)
+	}
+}
