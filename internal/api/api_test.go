@@ -2,12 +2,16 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -120,6 +124,7 @@ func TestAPI(t *testing.T) {
 	t.Run("csv", func(t *testing.T) { testCSV(t, f) })
 	t.Run("bad input", func(t *testing.T) { testBadInput(t, f) })
 	t.Run("methods and paths", func(t *testing.T) { testMethods(t, f) })
+	t.Run("edge periods", func(t *testing.T) { testEdgePeriods(t, f) })
 	t.Run("openapi", func(t *testing.T) { testOpenAPI(t, f) })
 }
 
@@ -221,7 +226,8 @@ func endpointCases(t *testing.T, f *fixture) []endpointCase {
 			}
 			return SourceResponse{p.String(), ans}
 		}},
-		{"/api/v1/sources/2001:db8::99?from=2024-07-01T12:00:00Z&to=2024-07-02T12:00:00Z", func(t *testing.T) any {
+		// As a browser's encodeURIComponent writes an IPv6 address.
+		{"/api/v1/sources/2001%3Adb8%3A%3A99?from=2024-07-01T12:00:00Z&to=2024-07-02T12:00:00Z", func(t *testing.T) any {
 			p := mustPeriod(t, "2024-07-01T12:00:00Z..2024-07-02T12:00:00Z")
 			return SourceResponse{p.String(), store.SourceHistory{IP: "2001:db8::99", PortsExact: true, Tags: []string{}, SensorNames: []string{}, Days: []store.SourceDay{}}}
 		}},
@@ -352,7 +358,7 @@ func testCSV(t *testing.T, f *fixture) {
 		if diff := cmp.Diff(got, append([][]string{header}, rows...)); diff != "" || len(header) < 2 {
 			t.Errorf("GET %s&format=csv (-got, +rows of the JSON answer):\n%s", target, diff)
 		}
-		if len(rows) == 0 && !strings.Contains(path, "2001:db8::99") {
+		if len(rows) == 0 && !strings.Contains(path, "2001%3Adb8%3A%3A99") {
 			t.Errorf("GET %s&format=csv: no rows", target)
 		}
 	}
@@ -407,6 +413,7 @@ var badInputs = []struct {
 	{"/api/v1/port-sources?sensor=mars-1", "sensor", `unknown sensor: "mars-1"`},
 	{"/api/v1/port-sources?top=100000", "top", "between 1 and 1000"},
 	{"/api/v1/tags?sensor=mars-1", "sensor", `unknown sensor: "mars-1"`},
+	{"/api/v1/tags?" + strings.Repeat("sensor=jp-tokyo-1&", 1001), "sensor", "sensor is given 1001 times, more than 1000"},
 	{"/api/v1/tags?top=5", "top", `unknown parameter "top"`},
 	{"/api/v1/sources/not-an-ip", "ip", `"not-an-ip" is not an IP address`},
 	{"/api/v1/sources/fe80::1%25eth0", "ip", `"fe80::1%eth0" is not an IP address`},
@@ -453,6 +460,58 @@ func testMethods(t *testing.T, f *fixture) {
 		rec := f.do(http.MethodGet, target)
 		if rec.Code != http.StatusNotFound || rec.Header().Get("Content-Type") != "application/json" || !strings.Contains(rec.Body.String(), "no such endpoint") {
 			t.Errorf("GET %s: %d %s; want a JSON 404", target, rec.Code, rec.Body)
+		}
+	}
+}
+
+// failing is a store whose every answer fails.
+type failing struct{ Store }
+
+func (failing) Sensors(ctx context.Context) ([]store.Sensor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return nil, errors.New("disk on fire")
+}
+
+// TestStoreFailure: a failing store is a logged 500 that says no more; a
+// request cancelled by its client is not logged.
+func TestStoreFailure(t *testing.T) {
+	t.Parallel()
+	var log bytes.Buffer
+	h := New(failing{}, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/sensors", nil))
+	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "fire") || !strings.Contains(log.String(), "disk on fire") {
+		t.Errorf("a failing store: %d %s, log %q; want 500 without the cause, logged", rec.Code, rec.Body, log.String())
+	}
+	log.Reset()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/groups", nil).WithContext(ctx))
+	if rec.Code != http.StatusServiceUnavailable || log.Len() != 0 {
+		t.Errorf("a cancelled request: %d %s, log %q; want 503, not logged", rec.Code, rec.Body, log.String())
+	}
+}
+
+// testEdgePeriods: the first and last periods the API accepts, and odd
+// ranges, are answered (with nothing) by every endpoint.
+func testEdgePeriods(t *testing.T, f *fixture) {
+	for _, rt := range (&handler{}).routes() {
+		if !slices.Contains(rt.params, "period") {
+			continue
+		}
+		path := strings.Replace(rt.path, "{ip}", "192.0.2.1", 1)
+		for _, p := range []string{"period=1970", "period=1970-01-01", "period=2199Q4", "from=1970-01-01&to=1979-12-31",
+			"from=2199-12-31T23:59:59.999999999Z&to=2199-12-31", "from=2024-07-01T00:00:00%2B14:00&to=2024-07-01T00:00:00.000000001Z"} {
+			target := path + "?" + p
+			if rt.path == "/api/v1/port-series" {
+				target += "&port=23/TCP&by=fleet"
+			}
+			if rec := f.do(http.MethodGet, target); rec.Code != http.StatusOK {
+				t.Errorf("GET %s: %d %s", target, rec.Code, rec.Body)
+			}
 		}
 	}
 }

@@ -5,29 +5,24 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 )
 
 // testOpenAPI checks the served document against the handlers: the same
 // paths, the same parameters, and real answers that validate against the
 // documented schemas.
 func testOpenAPI(t *testing.T, f *fixture) {
-	rec := f.do(http.MethodGet, "/api/v1/openapi.json")
-	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json" {
-		t.Fatalf("GET /api/v1/openapi.json: %d %s", rec.Code, rec.Body)
-	}
-	doc, ok := decode(t, rec.Body.Bytes()).(map[string]any)
-	if !ok || doc["openapi"] != "3.1.0" {
-		t.Fatalf("the document is not OpenAPI 3.1.0: %.200s", rec.Body)
-	}
-	c := &schemaChecker{doc: doc}
-	c.checkKeywords(t, doc["components"].(map[string]any)["schemas"], "#/components/schemas")
-
-	paths := doc["paths"].(map[string]any)
+	c := loadDocument(t, f.h)
+	c.checkKeywords(t, c.doc["components"].(map[string]any)["schemas"], "#/components/schemas")
+	paths := c.doc["paths"].(map[string]any)
 	routes := (&handler{}).routes()
 	var served []string
 	for _, rt := range routes {
@@ -106,6 +101,51 @@ func testOpenAPI(t *testing.T, f *fixture) {
 	}
 	got := f.do(http.MethodPost, "/api/v1/tags")
 	c.checkAnswer(t, c.operation(paths, "/api/v1/tags"), "POST /api/v1/tags", got.Code, got.Body.Bytes())
+}
+
+// loadDocument gets the OpenAPI document h serves.
+func loadDocument(t *testing.T, h http.Handler) *schemaChecker {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/openapi.json", nil))
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("GET /api/v1/openapi.json: %d %s", rec.Code, rec.Body)
+	}
+	doc, ok := decode(t, rec.Body.Bytes()).(map[string]any)
+	if !ok || doc["openapi"] != "3.1.0" {
+		t.Fatalf("the document is not OpenAPI 3.1.0: %.200s", rec.Body)
+	}
+	return &schemaChecker{doc: doc}
+}
+
+// TestEmptyStore: a new store (a collector's first minutes) answers every
+// endpoint with nothing, as documented.
+func TestEmptyStore(t *testing.T) {
+	t.Parallel()
+	st, err := duckdb.Open(t.Context(), filepath.Join(t.TempDir(), "empty.duckdb"), duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h := New(st, Options{})
+	c := loadDocument(t, h)
+	paths := c.doc["paths"].(map[string]any)
+	for _, target := range []string{
+		"/api/v1/sensors", "/api/v1/groups", "/api/v1/overview", "/api/v1/top-ports", "/api/v1/group-top-ports",
+		"/api/v1/group-averages?daily=true", "/api/v1/port-series?port=23/TCP", "/api/v1/port-series?port=23/TCP&by=group",
+		"/api/v1/port-series?port=23/TCP&by=fleet&resolution=hour&period=2024-07-01", "/api/v1/top-sources", "/api/v1/port-sources",
+		"/api/v1/tags", "/api/v1/sources/192.0.2.1", "/api/v1/top-ports?format=csv",
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+		if rec.Code != http.StatusOK {
+			t.Errorf("GET %s: %d %s", target, rec.Code, rec.Body)
+			continue
+		}
+		if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+			c.checkAnswer(t, c.operation(paths, target), target, rec.Code, rec.Body.Bytes())
+		}
+	}
 }
 
 // decode decodes JSON with numbers as json.Number, to tell integers.
