@@ -101,6 +101,13 @@ func runCollector(ctx context.Context, s collectorSetup) error {
 		return err
 	}
 	defer st.Close()
+	return serveCollector(ctx, st, reg, s)
+}
+
+// serveCollector runs a collector on an open store and registry until ctx
+// is done: the sensor listener, its metrics, and the writer, which commits
+// what the streams queued before it returns.
+func serveCollector(ctx context.Context, st collector.Store, reg *pki.Registry, s collectorSetup) error {
 	cfg := s.config
 	cfg.Store, cfg.Registry, cfg.Logger = st, reg, s.logger
 	c, err := collector.New(cfg)

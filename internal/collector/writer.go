@@ -50,36 +50,35 @@ func (c *Collector) Run(ctx context.Context) error {
 	defer commit.Stop()
 	rollup := time.NewTicker(c.cfg.RollupInterval)
 	defer rollup.Stop()
+	// Store calls finish even when ctx is done: stopping must not abort a
+	// commit, and what is queued is settled before Run returns.
+	wctx := context.WithoutCancel(ctx)
 	for ctx.Err() == nil {
 		select {
 		case j := <-c.jobs:
-			w.handle(ctx, j)
+			w.handle(wctx, j)
 			if w.records >= c.cfg.CommitRecords {
-				w.commit(ctx)
+				w.commit(wctx)
 			}
 		case <-commit.C:
-			w.commit(ctx)
+			w.commit(wctx)
 		case <-rollup.C:
-			w.commit(ctx)
-			w.sync(ctx)
+			w.commit(wctx)
+			w.sync(wctx)
 		case <-ctx.Done():
 		}
 	}
-	// Settle what is queued, with a context of its own: shutting down must
-	// not lose batches already received.
-	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
 	for {
 		select {
 		case j := <-c.jobs:
-			w.handle(final, j)
+			w.handle(wctx, j)
 			continue
 		default:
 		}
 		break
 	}
-	w.commit(final)
-	w.sync(final)
+	w.commit(wctx)
+	w.sync(wctx)
 	return nil
 }
 

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// demoRun is a `nightjar demo` running in-process.
+type demoRun struct {
+	url            string
+	stdout, stderr *syncBuffer
+	stop           func() int
+}
+
+func startDemo(t *testing.T, data string) *demoRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &demoRun{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(ctx, []string{"demo", "--data", data, "--listen", "127.0.0.1:0", "--backfill", "100000", "--live-rate", "1000"},
+			strings.NewReader(""), d.stdout, d.stderr)
+	}()
+	d.stop = func() int {
+		cancel()
+		select {
+		case code := <-exit:
+			return code
+		case <-time.After(60 * time.Second):
+			t.Fatal("demo did not stop within 60 s of Ctrl-C")
+			return -1
+		}
+	}
+	dashboard := regexp.MustCompile(`Dashboard: (http://\S+)`)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if m := dashboard.FindStringSubmatch(d.stdout.String()); m != nil {
+			d.url = strings.TrimSuffix(m[1], "/")
+			return d
+		}
+		select {
+		case code := <-exit:
+			t.Fatalf("demo exited with %d before printing its URL:\n%s%s", code, d.stdout, d.stderr)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no dashboard URL after 2 minutes:\n%s%s", d.stdout, d.stderr)
+		}
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+type demoOverview struct {
+	PacketsToday     uint64 `json:"packets_today"`
+	PacketsThisMonth uint64 `json:"packets_this_month"`
+	Sensors          int    `json:"sensors"`
+	ActiveSensors    int    `json:"active_sensors"`
+}
+
+// TestDemo runs `nightjar demo` the way a newcomer does: it backfills
+// history, streams live traffic from six sensors through the collector,
+// serves the dashboard and API, stops cleanly on Ctrl-C, and keeps its data
+// with --data (no second backfill).
+func TestDemo(t *testing.T) {
+	data := t.TempDir()
+	d := startDemo(t, data)
+	var ov demoOverview
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		getJSON(t, d.url+"/api/v1/overview", &ov)
+		if ov.PacketsToday > 0 && ov.ActiveSensors == 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no live traffic on the dashboard after 90 s: %+v\n%s", ov, d.stderr)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	var sensors struct {
+		Sensors []struct {
+			Name   string `json:"name"`
+			Group  string `json:"group"`
+			Health *struct {
+				PacketsSeen uint64    `json:"packets_seen"`
+				Received    time.Time `json:"received"`
+			} `json:"health"`
+		} `json:"sensors"`
+	}
+	getJSON(t, d.url+"/api/v1/sensors", &sensors)
+	groups := map[string]int{}
+	for _, s := range sensors.Sensors {
+		groups[s.Group]++
+		if s.Health == nil || s.Health.PacketsSeen == 0 || time.Since(s.Health.Received) > time.Minute {
+			t.Errorf("sensor %s: health %+v, want recent reports of packets seen", s.Name, s.Health)
+		}
+	}
+	if groups["Japan"] != 3 || groups["overseas"] != 3 {
+		t.Errorf("groups %v, want 3 Japan and 3 overseas", groups)
+	}
+	resp, err := http.Get(d.url + "/")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("dashboard: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if code := d.stop(); code != 0 {
+		t.Fatalf("demo exited with %d after Ctrl-C:\n%s", code, d.stderr)
+	}
+	if !strings.Contains(d.stderr.String(), "backfilled 100,000 packets") {
+		t.Fatalf("first run did not backfill:\n%s", d.stderr)
+	}
+	first := ov.PacketsThisMonth
+
+	// Again on the same data: no backfill, the stored packets are there.
+	d = startDemo(t, data)
+	getJSON(t, d.url+"/api/v1/overview", &ov)
+	if code := d.stop(); code != 0 {
+		t.Fatalf("second demo exited with %d:\n%s", code, d.stderr)
+	}
+	if strings.Contains(d.stderr.String(), "backfilled") || ov.PacketsThisMonth < first {
+		t.Fatalf("second run: %d packets this month (first run saw %d); log:\n%s", ov.PacketsThisMonth, first, d.stderr)
+	}
+}
