@@ -1,9 +1,10 @@
 # Nightjar — see README.md.
 .PHONY: demo test build bench fuzz
 
-# The main job until the dashboard exists: simulate a fleet and analyse it.
+# The main job: a simulated fleet streaming to the collector, and the
+# dashboard at http://127.0.0.1:8080/ (Ctrl-C stops it).
 demo:
-	go run ./cmd/nightjar analyze --simulate
+	go run ./cmd/nightjar demo
 
 # The whole test suite (installs tshark & co. first if missing).
 test:
