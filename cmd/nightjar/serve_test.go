@@ -510,3 +510,42 @@ func TestPublicPortGraphsInBrowser(t *testing.T) {
 	}
 	b.CheckRequestsLocal(t, base)
 }
+
+// TestDemoInBrowser opens the dashboard of a running `nightjar demo` (the
+// backfill, plus six sensors streaming over mutual TLS): every page draws
+// its charts, and the sensors page shows each sensor's live health
+// reported through the collector.
+func TestDemoInBrowser(t *testing.T) {
+	b := webtest.New(t)
+	d := startDemo(t, t.TempDir())
+	defer func() {
+		if code := d.stop(); code != 0 {
+			t.Errorf("demo exited with %d:\n%s", code, d.stderr)
+		}
+	}()
+	for _, p := range []string{"/", "/ports", "/compare", "/sources"} {
+		b.Open(t, d.url+p)
+		b.CheckCharts(t, "demo "+p)
+		b.CheckConsole(t, "demo "+p)
+	}
+	b.Screenshot(t, "demo-sources")
+	// Every sensor reports its health within a few seconds of starting.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		b.Open(t, d.url+"/sensors")
+		states := webtest.Eval[[]string](t, b, `[...document.querySelectorAll('#sensors tbody tr td:nth-child(3)')].map((td) => td.textContent)`)
+		if len(states) == 6 && strings.Count(strings.Join(states, " "), "ok") == 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo sensors' states after a minute: %q, want six ok", states)
+		}
+		time.Sleep(time.Second)
+	}
+	if v := webtest.Eval[string](t, b, `document.querySelector('#sensors tbody tr td:nth-child(9)').textContent`); v != version {
+		t.Errorf("demo sensors: version %q, want %q", v, version)
+	}
+	b.Screenshot(t, "demo-sensors")
+	b.CheckConsole(t, "demo /sensors")
+	b.CheckRequestsLocal(t, d.url)
+}

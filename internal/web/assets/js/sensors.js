@@ -37,7 +37,7 @@ async function main() {
       hl ? { v: fmtAgo(hl.received), title: fmtTime(hl.received) } : 'never',
       num(hl ? fmtDuration(hl.lag_ns) : '—'),
       num(hl ? fmtInt(hl.kernel_drops) : '—'),
-      num(hl ? `${fmtInt(hl.spool_batches)} batches, ${fmtBytes(hl.spool_bytes)}` : '—'),
+      num(hl ? `${fmtInt(hl.spool_batches)} ${hl.spool_batches === 1 ? 'batch' : 'batches'}, ${fmtBytes(hl.spool_bytes)}` : '—'),
       num(hl ? fmtInt(hl.dropped_records) : '—'),
       hl ? hl.version : '—',
       num(hl ? fmtDuration(hl.uptime_ns) : '—'),
