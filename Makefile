@@ -1,5 +1,5 @@
 # Nightjar — see README.md.
-.PHONY: demo test build bench fuzz
+.PHONY: demo test build bench fuzz sensor
 
 # The main job: a simulated fleet streaming to the collector, and the
 # dashboard at http://127.0.0.1:8080/ (Ctrl-C stops it).
@@ -12,6 +12,14 @@ test:
 
 build:
 	go build -o bin/ ./cmd/...
+
+# The sensor as small static binaries (pure Go, stripped) for linux/amd64,
+# linux/arm64 and linux/arm (ARMv7), into dist/.
+sensor:
+	for arch in amd64 arm64 arm; do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch GOARM=7 go build -trimpath -ldflags='-s -w' \
+			-o dist/nightjar-sensor-linux-$$arch$$([ $$arch = arm ] && echo v7) ./cmd/nightjar-sensor || exit 1; \
+	done
 
 # The comparison benchmark of issue #2 (writes its figures to stdout).
 bench:
