@@ -366,6 +366,11 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.Screenshot(t, "ports")
 	b.Open(t, base+"/ports?period="+time.Now().UTC().Format(time.DateOnly)+"&port=23%2FTCP&resolution=hour")
 	b.CheckCharts(t, "ports, today by hour")
+	b.Open(t, base+"/ports?from="+time.Now().UTC().AddDate(0, 0, -89).Format(time.DateOnly)+"&to="+time.Now().UTC().Format(time.DateOnly)+"&port=23%2FTCP&resolution=hour")
+	if note := text("#status"); !strings.Contains(note, "shown by day") {
+		t.Errorf("ports over 90 days by hour: status %q, want a note that it is shown by day", note)
+	}
+	b.CheckCharts(t, "ports, 90 days asked by hour")
 	b.CheckConsole(t, "ports")
 
 	// The comparison: the table equals the API, for two periods.

@@ -10,13 +10,18 @@ const per = currentPeriod();
 periodPicker($('#period'), per);
 const isPublic = document.body.dataset.public === '1';
 
-// defaultResolution: hours for up to three days, months beyond a year.
-function defaultResolution() {
-  const [s, e] = bounds(per);
-  const days = (e - s) / 86400e3;
-  return days <= 3 ? 'hour' : days > 366 ? 'month' : 'day';
+const [start, end] = bounds(per);
+const periodDays = (end - start) / 86400e3;
+// By default: hours for up to three days, months beyond a year.
+const defaultResolution = periodDays <= 3 ? 'hour' : periodDays > 366 ? 'month' : 'day';
+// The API draws hourly series over at most 62 days (its default limit).
+const MAX_HOURLY_DAYS = 62;
+let resolution = ['hour', 'day', 'month'].includes(params.get('resolution')) ? params.get('resolution') : defaultResolution;
+let note = '';
+if (resolution === 'hour' && periodDays > MAX_HOURLY_DAYS) {
+  resolution = 'day';
+  note = `Hourly graphs cover at most ${MAX_HOURLY_DAYS} days: this period is shown by day.`;
 }
-const resolution = ['hour', 'day', 'month'].includes(params.get('resolution')) ? params.get('resolution') : defaultResolution();
 const perUnit = { hour: 'hour', day: 'day', month: 'month' }[resolution];
 
 const normalize = (p) => {
@@ -48,6 +53,11 @@ async function main() {
   let ports = params.getAll('port').map(normalize).filter(Boolean);
   if (ports.length === 0) ports = suggestions.slice(0, 3);
   drawPicker(ports, suggestions);
+  if (note) {
+    const st = $('#status');
+    st.hidden = false;
+    st.textContent = note;
+  }
   const box = $('#port-charts');
   if (ports.length === 0) {
     box.replaceChildren(h('p', { class: 'empty-note panel' }, 'No data for this period: no port to show.'));
