@@ -47,6 +47,10 @@ type Store interface {
 	Writer
 	Questions
 	Exporter
+	// Close discards the records appended since the last Flush (only
+	// Flush makes records durable: the collector has not acknowledged
+	// them, and ingest has not recorded their file), rolls up what was
+	// flushed (as Sync) and closes the store.
 	Close() error
 }
 

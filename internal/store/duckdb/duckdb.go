@@ -186,15 +186,21 @@ func (s *Store) unlock() {
 	}
 }
 
-// Close syncs what this Store appended or flushed (see Sync) and closes
-// the database.
+// Close implements store.Store: it discards the records appended since the
+// last Flush, rebuilds the rollups of what this Store flushed (see Sync)
+// and closes the database.
 func (s *Store) Close() error {
 	var errs []error
-	if s.inTx || s.flushed {
+	if s.inTx {
+		_, err := s.wconn.ExecContext(context.Background(), `ROLLBACK`)
+		errs = append(errs, err)
+		s.inTx, s.recent, s.oldDays = false, false, nil
+	}
+	if s.flushed {
 		errs = append(errs, s.Sync(context.Background()))
 	}
 	if s.wconn != nil {
-		errs = append(errs, s.wconn.Close()) // rolls back what Sync could not flush
+		errs = append(errs, s.wconn.Close())
 		s.wconn = nil
 	}
 	if s.db != nil {

@@ -10,6 +10,7 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2" // the "duckdb" database/sql driver
 
+	"github.com/nightjar-telescope/nightjar/internal/record"
 	"github.com/nightjar-telescope/nightjar/internal/store"
 	"github.com/nightjar-telescope/nightjar/internal/store/storetest"
 )
@@ -56,8 +57,40 @@ func crash(t *testing.T, s store.Store) store.Store {
 
 // abandon closes s without Sync.
 func (s *Store) abandon() error {
-	s.inTx, s.flushed = false, false
+	s.flushed = false
 	return s.Close()
+}
+
+// TestCloseDiscardsUnflushed: Close rolls up what was flushed and drops
+// what was appended after the last Flush, as a crash would.
+func TestCloseDiscardsUnflushed(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "c.duckdb")
+	s, ids := openTenDays(t, path)
+	if err := s.Append(ctx, []record.Record{synAt("192.0.2.1", 23, julyDay(1, 3))}, ids); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx, store.Import{Key: "first", Imported: julyDay(2, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(ctx, []record.Record{synAt("192.0.2.2", 23, julyDay(1, 4))}, ids); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var raw, rolled int
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM packets), (SELECT sum(packets) FROM rollup_port_hour)`).Scan(&raw, &rolled); err != nil {
+		t.Fatal(err)
+	}
+	if raw != 1 || rolled != 1 {
+		t.Errorf("after Close: %d raw records and %d packets rolled up, want the flushed 1 and 1", raw, rolled)
+	}
 }
 
 func TestInUse(t *testing.T) {
