@@ -25,6 +25,7 @@ func newCollectorCommand() *cobra.Command {
 		db, ca, listen, metrics, retention string
 		commitInterval, rollupInterval     time.Duration
 		verbose                            bool
+		ui                                 uiOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "collector --db PATH --ca DIR",
@@ -42,6 +43,10 @@ A batch is acknowledged only after it is durably stored; a batch sent again
 after a reconnect or a restart is recognised and not counted twice. When
 the store is slower than the sensors, the collector stops reading and the
 batches wait in the sensors' spools.
+
+It also serves the dashboard and the JSON API over the same database on
+--ui (127.0.0.1:8080 by default; --users, --tls-cert/--tls-key,
+--insecure-listen and --public-port-graphs as for "nightjar serve").
 
 Listens on 127.0.0.1 by default; to receive sensors from other machines,
 give --listen 0.0.0.0:7443 (the collector's certificate must name the
@@ -64,9 +69,10 @@ the rollups rebuilt before it exits.`,
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			return runCollector(cmd.Context(), collectorSetup{
-				db: db, ca: ca, listen: listen, metrics: metrics, storeOptions: opts, logger: logger,
-				config: collector.Config{CommitInterval: commitInterval, RollupInterval: rollupInterval},
-				ready:  func(addr net.Addr) { fmt.Fprintf(cmd.OutOrStdout(), "collector listening on %s\n", addr) },
+				db: db, ca: ca, listen: listen, metrics: metrics, storeOptions: opts, logger: logger, ui: ui,
+				uiReady: func(url string) { fmt.Fprintf(cmd.OutOrStdout(), "dashboard: %s\n", url) },
+				config:  collector.Config{CommitInterval: commitInterval, RollupInterval: rollupInterval},
+				ready:   func(addr net.Addr) { fmt.Fprintf(cmd.OutOrStdout(), "collector listening on %s\n", addr) },
 			})
 		},
 	}
@@ -78,12 +84,15 @@ the rollups rebuilt before it exits.`,
 	f.StringVar(&retention, "retention", "90d", "raw record retention for a new database (days such as 90d, or a duration)")
 	f.DurationVar(&commitInterval, "commit-interval", 200*time.Millisecond, "longest wait of a received batch for its commit and acknowledgement")
 	f.DurationVar(&rollupInterval, "rollup-interval", 30*time.Second, "how often the rollups the questions read are rebuilt")
+	ui.addFlags(f, "ui", `address of the dashboard and JSON API ("off" disables it; a non-loopback address needs --tls-cert/--tls-key or --insecure-listen)`)
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
 	return cmd
 }
 
 type collectorSetup struct {
 	db, ca, listen, metrics string
+	ui                      uiOptions
+	uiReady                 func(url string)
 	storeOptions            duckdb.Options
 	config                  collector.Config
 	logger                  *slog.Logger
@@ -92,6 +101,11 @@ type collectorSetup struct {
 
 // runCollector runs a collector until ctx is done.
 func runCollector(ctx context.Context, s collectorSetup) error {
+	if s.ui.listen != "off" {
+		if err := s.ui.check(); err != nil {
+			return err
+		}
+	}
 	reg, err := pki.Open(s.ca)
 	if err != nil {
 		return err
@@ -101,6 +115,16 @@ func runCollector(ctx context.Context, s collectorSetup) error {
 		return err
 	}
 	defer st.Close()
+	if s.ui.listen != "off" {
+		ui, err := startUI(st, reg, s.ui, s.logger.With("component", "web"))
+		if err != nil {
+			return err
+		}
+		defer ui.close()
+		if s.uiReady != nil {
+			s.uiReady(ui.url)
+		}
+	}
 	return serveCollector(ctx, st, reg, s)
 }
 

@@ -163,7 +163,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 		})
 	}
 
-	ui, err := serveUI(o.listen, st, reg, logger.With("component", "web"))
+	ui, err := startUI(st, reg, uiOptions{listen: o.listen}, logger.With("component", "web"))
 	if err != nil {
 		stopSensors()
 		sensors.Wait()
@@ -173,7 +173,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "Nightjar demo: %d sensors streaming %s packets/s to the collector at %s\n", len(fl.Sensors), analyze.Thousands(uint64(o.liveRate)), addr)
 	fmt.Fprintf(stdout, "Data in %s\n", dir)
-	fmt.Fprintf(stdout, "Dashboard: http://%s/\n", ui.addr)
+	fmt.Fprintf(stdout, "Dashboard: %s\n", ui.url)
 	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 
 	select {

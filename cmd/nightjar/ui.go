@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log"
@@ -10,16 +11,46 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/nightjar-telescope/nightjar/internal/api"
 	"github.com/nightjar-telescope/nightjar/internal/pki"
-	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 	"github.com/nightjar-telescope/nightjar/internal/web"
 )
 
+// uiOptions are the dashboard's flags, shared by serve and collector.
+type uiOptions struct {
+	users, listen, tlsCert, tlsKey string
+	insecure, public               bool
+}
+
+// addFlags adds the dashboard's flags; listenFlag names the address flag
+// ("listen" for serve, "ui" for the collector, where "off" disables it).
+func (o *uiOptions) addFlags(f *pflag.FlagSet, listenFlag, listenHelp string) {
+	f.StringVar(&o.listen, listenFlag, web.DefaultListen, listenHelp)
+	f.StringVar(&o.users, "users", "", "users `FILE` (nightjar user add); without it nobody logs in and everyone who reaches the dashboard views read-only")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate `FILE` (PEM) for the dashboard: serve HTTPS")
+	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key `FILE` (PEM) of --tls-cert")
+	f.BoolVar(&o.insecure, "insecure-listen", false, "UNSAFE: allow the dashboard on a non-loopback address without TLS; passwords and session cookies then cross the network in clear text")
+	f.BoolVar(&o.public, "public-port-graphs", false, "show the port graphs (per group and fleet, not per sensor) to anonymous visitors")
+}
+
+// check refuses inconsistent flags and unsafe listen addresses, before
+// anything is opened.
+func (o uiOptions) check() error {
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return errors.New("give both --tls-cert and --tls-key, or neither")
+	}
+	if o.public && o.users == "" {
+		return errors.New("--public-port-graphs needs --users: without users every page is public already")
+	}
+	return web.CheckListen(o.listen, o.tlsCert != "", o.insecure)
+}
+
 // uiServer is a running dashboard server.
 type uiServer struct {
-	addr net.Addr
-	srv  *http.Server
+	url string
+	srv *http.Server
 }
 
 func (u *uiServer) close() {
@@ -28,24 +59,57 @@ func (u *uiServer) close() {
 	u.srv.Shutdown(ctx) //nolint:errcheck // closing
 }
 
-// serveUI serves the dashboard and the JSON API over an open store, on a
-// loopback address (the demo's: no users, read-only for whoever reaches
-// it; web.CheckListen refuses anything else without TLS).
-func serveUI(listen string, st *duckdb.Store, reg *pki.Registry, logger *slog.Logger) (*uiServer, error) {
-	if err := web.CheckListen(listen, false, false); err != nil {
+// startUI serves the dashboard and the JSON API over st, with the
+// registry's enrollment and revocation for admins when reg is not nil.
+func startUI(st api.Store, reg *pki.Registry, o uiOptions, logger *slog.Logger) (*uiServer, error) {
+	if err := o.check(); err != nil {
 		return nil, err
 	}
-	handler := web.New(web.Options{API: api.New(st, api.Options{Logger: logger}), Registry: reg, Logger: logger, Version: version})
-	ln, err := net.Listen("tcp", listen)
+	useTLS := o.tlsCert != ""
+	var tlsConfig *tls.Config
+	if useTLS {
+		pair, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return nil, fmt.Errorf("load --tls-cert/--tls-key: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	}
+	opts := web.Options{Public: o.public, Secure: useTLS, Logger: logger, Version: version, Registry: reg,
+		API: api.New(st, api.Options{Logger: logger})}
+	if o.users != "" {
+		users, err := web.OpenUsers(o.users)
+		if err != nil {
+			return nil, err
+		}
+		opts.Users = users
+	}
+	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: log.New(slogWriter{logger}, "", 0)}
+	srv := &http.Server{
+		Handler:           web.New(opts),
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          log.New(slogWriter{logger}, "", 0),
+	}
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	url := fmt.Sprintf("%s://%s/", scheme, ln.Addr())
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("dashboard server", "err", err)
+		var err error
+		if useTLS {
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("dashboard server stopped", "err", err)
 		}
 	}()
-	return &uiServer{addr: ln.Addr(), srv: srv}, nil
+	logger.Info("dashboard listening", "url", url, "users", o.users != "", "registry", reg != nil, "public_port_graphs", o.public)
+	return &uiServer{url: url, srv: srv}, nil
 }

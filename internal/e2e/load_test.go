@@ -92,7 +92,7 @@ func TestManySensors(t *testing.T) {
 	t.Logf("%d sensors enrolled, %d batches of %d records encoded in %.1f s",
 		sz.sensors, sz.sensors*sz.batches, sz.records, time.Since(began).Seconds())
 
-	cmd := exec.Command(nj, "collector", "--db", db, "--ca", registry, "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "-v")
+	cmd := exec.Command(nj, "collector", "--db", db, "--ca", registry, "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--ui", "off", "-v")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	col := start(t, "collector", cmd)
 	var addr, metricsURL string

@@ -191,6 +191,22 @@ func TestReplayThroughTheKernel(t *testing.T) {
 	if got := collectorMetrics["nightjar_collector_records_stored_total"]; got != float64(wantTotal) {
 		t.Errorf("collector metrics: %v records stored, want %d", got, wantTotal)
 	}
+	// The collector's own dashboard serves the live database.
+	var live struct {
+		Sensors []struct {
+			Name   string          `json:"name"`
+			Health json.RawMessage `json:"health"`
+		} `json:"sensors"`
+	}
+	resp, err := tel.link.HTTPClient(tel.link.Telescope).Get("http://127.0.0.1:8080/api/v1/sensors")
+	if err != nil {
+		t.Fatalf("collector dashboard: %v", err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&live)
+	resp.Body.Close()
+	if err != nil || len(live.Sensors) != 2 || string(live.Sensors[0].Health) == "null" {
+		t.Errorf("collector dashboard /api/v1/sensors: %+v, %v; want both sensors with health", live, err)
+	}
 	for _, s := range tel.sensors {
 		if d := tel.sensorMetrics(s)["nightjar_sensor_kernel_drops_total"]; d != 0 {
 			t.Errorf("sensor %s: %v kernel drops", s.name, d)
