@@ -44,6 +44,13 @@ type Questions interface {
 	// sensors reached and tags per UTC day of a period, with its totals
 	// (sources.go).
 	SourceHistory(ctx context.Context, q SourceHistoryQuery) (SourceHistory, error)
+	// SourceCounts counts the distinct source addresses of a period, in
+	// all and per fingerprint tag (counts.go).
+	SourceCounts(ctx context.Context, q SourceCountsQuery) (SourceCounts, error)
+	// MiraiPorts ranks the ports of a period by packets tagged mirai, with
+	// their share of the port's packets and the Mirai-tagged sources that
+	// sent to the port (counts.go).
+	MiraiPorts(ctx context.Context, q MiraiPortsQuery) ([]MiraiPort, error)
 }
 
 // TopPortsQuery asks for the top N ports per sensor of a period.

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener, crash Crasher) {
 	t.Run("simulated quarter equals analyze", func(t *testing.T) { testAgainstAnalyze(t, open(t)) })
 	runQuestions(t, open)
 	runSourceHistory(t, open)
+	runCounts(t, open)
 	runExports(t, open)
 }
 
