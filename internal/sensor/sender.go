@@ -109,14 +109,9 @@ func (s *sender) session(ctx context.Context) (progressed bool, err error) {
 	for {
 		// Fill the window with the oldest batches not yet in flight.
 		if len(inflight) < s.window {
-			for _, e := range s.spool.Pending() {
-				if len(inflight) >= s.window {
-					break
-				}
+			next := s.spool.Oldest(s.window-len(inflight), func(e spool.Entry) bool { return inflight[[2]uint64{e.Epoch, e.Seq}] })
+			for _, e := range next {
 				k := [2]uint64{e.Epoch, e.Seq}
-				if inflight[k] {
-					continue
-				}
 				b, err := s.spool.Read(e)
 				if errors.Is(err, spool.ErrGone) {
 					continue

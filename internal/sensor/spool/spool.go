@@ -350,6 +350,25 @@ func (s *Spool) Pending() []Entry {
 	return slices.Clone(s.entries[s.head:])
 }
 
+// Oldest returns up to n of the oldest batches for which skip returns
+// false, oldest first. The sender asks it for the next batches to send,
+// skipping those in flight: it reads only as far as it must, however long
+// the spool has grown while the collector was away.
+func (s *Spool) Oldest(n int, skip func(Entry) bool) []Entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Entry
+	for _, e := range s.entries[s.head:] {
+		if len(out) >= n {
+			break
+		}
+		if !skip(e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // Read reads the batch of e. It returns an error wrapping ErrGone when the
 // batch is no longer spooled, and ErrCorrupt when its file does not parse
 // or does not match its name: the sender should then Discard it.

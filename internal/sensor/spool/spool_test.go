@@ -419,3 +419,24 @@ func countFiles(t *testing.T, dir, suffix string) int {
 	}
 	return n
 }
+
+func TestOldestSkips(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{Sync: SyncNever})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for seq := uint64(1); seq <= 5; seq++ {
+		if err := s.Put(testBatch(1, seq, int64(seq), 1, 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inflight := map[uint64]bool{1: true, 3: true}
+	got := s.Oldest(2, func(e Entry) bool { return inflight[e.Seq] })
+	if len(got) != 2 || got[0].Seq != 2 || got[1].Seq != 4 {
+		t.Fatalf("Oldest(2) skipping 1 and 3 = %+v, want seqs 2 and 4", got)
+	}
+	if got := s.Oldest(10, func(Entry) bool { return false }); len(got) != 5 {
+		t.Fatalf("Oldest(10) = %d entries, want 5", len(got))
+	}
+}
