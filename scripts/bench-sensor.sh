@@ -25,6 +25,8 @@
 #   scripts/bench-sensor.sh [PACKETS]          (default 1000000)
 #
 # Environment: RUNS (3), RATES ("400000 300000 250000 200000 150000 100000"),
+# TCPDUMP_OPTS (extra tcpdump options, e.g. "-B 131072" for a ring as large
+# as the sensor's two; default none: libpcap's 2 MiB buffer),
 # PART ("capture load size": which parts to run), LOAD_SENSORS (200),
 # LOAD_BATCHES (20), LOAD_RECORDS (2048), LOAD_RUNS (RUNS), BENCH_DIR (a
 # directory to keep the capture and the logs in). Packets go only between
@@ -184,7 +186,7 @@ EOF
 
   echo "capture: $packets simulated packets to 198.19.0.0/16 ($(stat -c %s "$pcap") bytes), veth between two namespaces;"
   echo "sensor: AF_PACKET TPACKET_V3, sockets: 2 (64 MiB ring each), batches of 4096 records, spool fsync always;"
-  echo "tcpdump -w /dev/null on the same interface (libpcap default buffer); $(nproc) cores; $runs runs per case"
+  echo "tcpdump ${TCPDUMP_OPTS:+$TCPDUMP_OPTS }-w /dev/null on the same interface (${TCPDUMP_OPTS:-default buffer of libpcap}); $(nproc) cores; $runs runs per case"
   printf '%-9s %3s %10s %9s %9s %8s %8s %8s %8s %10s\n' \
     rate run "sent pps" "sen drop" "tcpd drop" "sen cpu%" "tcpd cpu%" "µs/pkt" "RSS MiB" stored
   replay() {
@@ -207,7 +209,8 @@ EOF
     spid=$(daemon_pid "$sp" "$sensor_bin")
     connected() { [ "$(metric "$sensor_url" nightjar_sensor_connected)" = 1 ]; }
     wait_until 30 "the sensor to connect" connected
-    ip netns exec "$telescope" tcpdump -i "$telescope_if" -w /dev/null 2>"$work/tcpdump.log" &
+    # shellcheck disable=SC2086 # TCPDUMP_OPTS is a list of options
+    ip netns exec "$telescope" tcpdump -i "$telescope_if" ${TCPDUMP_OPTS:-} -w /dev/null 2>"$work/tcpdump.log" &
     local tp=$!
     pids+=("$tp")
     local tpid
