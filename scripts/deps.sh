@@ -3,7 +3,8 @@
 # peers: tshark (decoder oracle), tcpdump and libtrace-tools (benchmark peers),
 # zstd, protoc (generated-code check), and for the sensor's end-to-end tests
 # tcpreplay, zmap, masscan, nmap, hping3, iproute2, and for the dashboard's
-# browser tests chromium and chromium-driver. Idempotent: installs only
+# browser tests chromium and chromium-driver, and for the reports' Japanese
+# charts fonts-ipafont-gothic. Idempotent: installs only
 # what is missing. Needs root (or sudo) and
 # Debian's package archive.
 set -euo pipefail
@@ -25,6 +26,9 @@ command -v ping >/dev/null || need+=(iputils-ping)
 # The web dashboard's end-to-end tests: a real headless browser.
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
+# The reports: a Japanese font for the charts of `nightjar report --lang ja`
+# (and for Chromium's PDF of them).
+[ -e /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ] || need+=(fonts-ipafont-gothic)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""

@@ -58,6 +58,6 @@ tells a monitoring team which ports are scanned, on which sensors, by whom
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newAnalyzeCommand(), newSimulateCommand(), newIngestCommand(), newQueryCommand(), newExportCommand(),
-		newCACommand(), newCollectorCommand(), newServeCommand(), newUserCommand(), sensorcli.New("sensor", version), newDemoCommand())
+		newCACommand(), newCollectorCommand(), newServeCommand(), newUserCommand(), sensorcli.New("sensor", version), newDemoCommand(), newReportCommand())
 	return root
 }
