@@ -88,7 +88,7 @@ const (
 )
 
 // Data is everything a report shows, computed from the store for a period
-// and the previous period of the same kind. Render turns it into text.
+// and the previous period of the same kind; Write renders it.
 type Data struct {
 	Period, Previous period.Period
 	Generated        time.Time

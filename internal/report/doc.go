@@ -1,9 +1,10 @@
 // Package report owns Nightjar's quarterly (or any period's) report: it
 // asks the store for the period and the previous one (Build), turns the
-// answers into a document in English or Japanese (Render: headings,
-// sentences, tables, and figures drawn in Go with gonum.org/v1/plot as SVG
-// and PNG), and writes it as one self-contained HTML file, as Markdown with
-// its figures beside it, and as PDF printed by headless Chromium (Write).
+// answers into a document in English or Japanese (headings, sentences from
+// the message catalogues of messages.go, tables, and figures drawn in Go
+// with gonum.org/v1/plot as SVG and PNG), and writes it (Write) as one
+// self-contained HTML file, as Markdown with its figures beside it, and as
+// PDF printed by headless Chromium.
 //
 // The sections follow JPCERT/CC's quarterly reports: summary with the
 // change from the previous period, the fleet's top 5 ports, the monthly

@@ -144,7 +144,7 @@ var catalogs = map[Lang]map[string]string{
 	Japanese: {
 		"title":          "ダークネット観測レポート：%s",
 		"meta.period":    "対象期間：%s。時刻はすべてUTC、変化は%sとの比較です。",
-		"meta.generated": "Nightjar がストアのデータから %s に作成しました。",
+		"meta.generated": "Nightjarがストアのデータから%sに作成しました。",
 		"toc":            "目次",
 		"figure":         "図%d　%s",
 		"figure.png":     "PNG版",
@@ -206,7 +206,7 @@ var catalogs = map[Lang]map[string]string{
 		"top.text":     "宛先ポートを、センサー1台あたりの平均パケット数（全%[1]s台のセンサーがそのポートで受信したパケット数を%[1]sで割った値）の順に並べました。前回順位は%[2]sの全ポート中の順位、平均の変化はその期間の平均との比較です。",
 		"top.noprev":   "%sのデータがないため、前回順位と変化は示していません。",
 		"top.caption":  "全センサーの上位%dポート（%s）",
-		"top.figure":   "全センサーの上位%dポートのセンサー1台あたり平均パケット数（%s と前期間）",
+		"top.figure":   "全センサーの上位%dポートのセンサー1台あたり平均パケット数（%sと前期間）",
 		"top.note":     "「新規」は前期間にパケットがなかったポート、▲/▼は順位の上昇/下降、「上位%d位に新登場」は前期間にはそれより下位だったポートです。",
 		"rank.new":     "新規",
 		"rank.entered": "（上位%d位に新登場）",

@@ -61,9 +61,9 @@ type renderer struct {
 	doc     *document
 }
 
-// Render turns the report's data into a document in lang, drawing its
+// renderDoc turns the report's data into a document in lang, drawing its
 // figures with charts.
-func Render(d *Data, lang Lang, charts *charter) (*document, error) {
+func renderDoc(d *Data, lang Lang, charts *charter) (*document, error) {
 	r := &renderer{d: d, l: newLocale(lang), charts: charts, doc: &document{Lang: lang}}
 	l := r.l
 	r.doc.Title = l.T("title", l.Period(d.Period))

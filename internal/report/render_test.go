@@ -130,7 +130,7 @@ func renderData(t *testing.T, d *Data, lang Lang) *document {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := Render(d, lang, ch)
+	doc, err := renderDoc(d, lang, ch)
 	if err != nil {
 		t.Fatal(err)
 	}

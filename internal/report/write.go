@@ -115,7 +115,7 @@ func Write(ctx context.Context, st Store, p period.Period, cfg Config) (Result, 
 	if err != nil {
 		return res, err
 	}
-	doc, err := Render(data, cfg.Lang, charts)
+	doc, err := renderDoc(data, cfg.Lang, charts)
 	if err != nil {
 		return res, fmt.Errorf("report: %w", err)
 	}
