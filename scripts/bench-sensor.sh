@@ -7,13 +7,14 @@
 #    collector and one sensor (AF_PACKET, `sockets: 2`) inside the telescope
 #    namespace, and `tcpdump -w /dev/null` on the same interface side by
 #    side. The capture is replayed from the scanner namespace with
-#    `tcpreplay --topspeed`, then, if the sensor's kernel dropped frames,
+#    `tcpreplay --topspeed` (first with nothing capturing, for reference), then, if the sensor's kernel dropped frames,
 #    at the fixed rates of RATES, highest first, until a rate has no drops
 #    in any run. Each case runs RUNS times, each with a fresh sensor and
 #    tcpdump; one line per run: tcpreplay's achieved rate, the sensor's
 #    kernel drops (nightjar_sensor_kernel_drops_total), tcpdump's "dropped
-#    by kernel", the sensor's and tcpdump's CPU during the replay (utime +
-#    stime from /proc/PID/stat, % of one core), the sensor's CPU per packet
+#    by kernel", the sensor's, tcpdump's and the collector's CPU during the
+#    replay (utime + stime from /proc/PID/stat over tcpreplay's sending
+#    time, % of one core), the sensor's CPU per packet
 #    until everything is acknowledged, its peak RSS (VmHWM) and the records
 #    the collector stored (nightjar_collector_records_stored_total).
 # 2. The collector: records/s one collector accepts into DuckDB from many
@@ -26,7 +27,9 @@
 #
 # Environment: RUNS (3), RATES ("400000 300000 250000 200000 150000 100000"),
 # TCPDUMP_OPTS (extra tcpdump options, e.g. "-B 131072" for a ring as large
-# as the sensor's two; default none: libpcap's 2 MiB buffer),
+# as the sensor's two; default none: libpcap's 2 MiB buffer), PAUSE_COLLECTOR
+# (set: the collector is stopped with SIGSTOP during each replay, as if it
+# ran on another machine; the sensor spools meanwhile),
 # PART ("capture load size": which parts to run), LOAD_SENSORS (200),
 # LOAD_BATCHES (20), LOAD_RECORDS (2048), LOAD_RUNS (RUNS), BENCH_DIR (a
 # directory to keep the capture and the logs in). Packets go only between
@@ -186,9 +189,10 @@ EOF
 
   echo "capture: $packets simulated packets to 198.19.0.0/16 ($(stat -c %s "$pcap") bytes), veth between two namespaces;"
   echo "sensor: AF_PACKET TPACKET_V3, sockets: 2 (64 MiB ring each), batches of 4096 records, spool fsync always;"
+  [ -z "${PAUSE_COLLECTOR:-}" ] || echo "collector: stopped (SIGSTOP) during each replay"
   echo "tcpdump ${TCPDUMP_OPTS:+$TCPDUMP_OPTS }-w /dev/null on the same interface (${TCPDUMP_OPTS:-default buffer of libpcap}); $(nproc) cores; $runs runs per case"
-  printf '%-9s %3s %10s %9s %9s %8s %8s %8s %8s %10s\n' \
-    rate run "sent pps" "sen drop" "tcpd drop" "sen cpu%" "tcpd cpu%" "µs/pkt" "RSS MiB" stored
+  printf '%-9s %3s %10s %9s %9s %8s %8s %8s %8s %8s %10s\n' \
+    rate run "sent pps" "sen drop" "tcpd drop" "sen cpu%" "tcpd cpu%" "col cpu%" "µs/pkt" "RSS MiB" stored
   replay() {
     ip netns exec "$scanner" tcpreplay -i "$scanner_if" --preload-pcap "$1" "$pcap" >"$work/tcpreplay.log" 2>&1
     awk '/Rated:/ { print $(NF-1) }' "$work/tcpreplay.log"
@@ -196,7 +200,7 @@ EOF
   # Nothing capturing: how fast tcpreplay alone sends over this veth.
   local r
   for r in $(seq "$runs"); do
-    printf '%-9s %3d %10.0f %9s %9s %8s %8s %8s %8s %10s\n' alone "$r" "$(replay --topspeed)" - - - - - - -
+    printf '%-9s %3d %10.0f %9s %9s %8s %8s %8s %8s %8s %10s\n' alone "$r" "$(replay --topspeed)" - - - - - - - -
   done
   # one_run LABEL RUN TCPREPLAY-OPTION: prints one row; sets last_drops.
   one_run() {
@@ -216,13 +220,15 @@ EOF
     local tpid
     tpid=$(daemon_pid "$tp" "$(readlink -f "$(command -v tcpdump)")")
     wait_until 10 "tcpdump" grep -q "listening on" "$work/tcpdump.log"
-    local stored0 s0 t0
+    local stored0 s0 t0 c0
     stored0=$(metric "$collector_url" nightjar_collector_records_stored_total)
-    s0=$(cpu_ticks "$spid") t0=$(cpu_ticks "$tpid")
+    s0=$(cpu_ticks "$spid") t0=$(cpu_ticks "$tpid") c0=$(cpu_ticks "$collector_pid")
     local pps
+    [ -z "${PAUSE_COLLECTOR:-}" ] || kill -STOP "$collector_pid"
     pps=$(replay "$opt")
-    local s1 t1
-    s1=$(cpu_ticks "$spid") t1=$(cpu_ticks "$tpid")
+    local s1 t1 c1
+    s1=$(cpu_ticks "$spid") t1=$(cpu_ticks "$tpid") c1=$(cpu_ticks "$collector_pid")
+    [ -z "${PAUSE_COLLECTOR:-}" ] || kill -CONT "$collector_pid"
     # Everything seen, batched, sent and acknowledged.
     settled() {
       local seen drops spooled
@@ -244,10 +250,11 @@ EOF
     secs=$(awk '/Actual:/ { print $(NF-1) }' "$work/tcpreplay.log")
     tdrops=$(awk '/dropped by kernel/ { print $1 }' "$work/tcpdump.log")
     awk -v l="$label" -v r="$run" -v pps="$pps" -v d="$drops" -v td="$tdrops" -v hz="$hz" \
-      -v s0="$s0" -v s1="$s1" -v s2="$s2" -v t0="$t0" -v t1="$t1" -v secs="$secs" \
+      -v s0="$s0" -v s1="$s1" -v s2="$s2" -v t0="$t0" -v t1="$t1" -v c0="$c0" -v c1="$c1" -v secs="$secs" \
       -v n="$packets" -v rss="$rss" -v st=$((stored1 - stored0)) 'BEGIN {
-        printf "%-9s %3d %10.0f %9d %9d %8.0f %8.0f %8.2f %8.1f %10d\n", l, r, pps, d, td,
-          100 * (s1 - s0) / hz / secs, 100 * (t1 - t0) / hz / secs, 1e6 * (s2 - s0) / hz / n, rss / 1024, st }'
+        printf "%-9s %3d %10.0f %9d %9d %8.0f %8.0f %8.0f %8.2f %8.1f %10d\n", l, r, pps, d, td,
+          100 * (s1 - s0) / hz / secs, 100 * (t1 - t0) / hz / secs, 100 * (c1 - c0) / hz / secs,
+          1e6 * (s2 - s0) / hz / n, rss / 1024, st }'
     last_drops=$drops
   }
   local any=0
