@@ -76,6 +76,9 @@ func startUI(st api.Store, reg *pki.Registry, o uiOptions, logger *slog.Logger) 
 	}
 	opts := web.Options{Public: o.public, Secure: useTLS, Logger: logger, Version: version, Registry: reg,
 		API: api.New(st, api.Options{Logger: logger})}
+	if settings, ok := st.(web.Settings); ok {
+		opts.Settings = settings
+	}
 	if o.users != "" {
 		users, err := web.OpenUsers(o.users)
 		if err != nil {

@@ -25,6 +25,9 @@ type adminData struct {
 	Enrolled *enrolled
 	// Confirm asks to confirm the revocation of this sensor.
 	Confirm string
+	// Settings shows the settings form when the server has settings.
+	Settings      bool
+	RetentionDays int
 }
 
 type adminSensor struct {
@@ -51,6 +54,13 @@ type enrolled struct {
 func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, id identity) {
 	d := h.adminData(r, id)
 	q := r.URL.Query()
+	if days := q.Get("retention"); days != "" {
+		if days == "0" {
+			d.Notice = "Raw packet records are now kept forever."
+		} else {
+			d.Notice = fmt.Sprintf("Raw packet records are now kept for %s days; older ones go at the next rollup. Rollups are kept forever.", days)
+		}
+	}
 	if name := q.Get("revoked"); name != "" {
 		n, _ := strconv.Atoi(q.Get("n"))
 		if n == 0 {
@@ -65,6 +75,9 @@ func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, id identity)
 func (h *Handler) adminData(r *http.Request, id identity) *pageData {
 	d := h.pageData(r, id, "admin", "Admin")
 	d.Admin = &adminData{Form: enrollForm{ValidityDays: int(h.opts.EnrollValidity / (24 * time.Hour))}}
+	if h.opts.Settings != nil {
+		d.Admin.Settings, d.Admin.RetentionDays = true, retentionDays(h.opts.Settings)
+	}
 	if h.opts.Registry == nil {
 		return d
 	}

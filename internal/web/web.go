@@ -28,6 +28,9 @@ type Options struct {
 	// nobody administers — keep the listener on loopback then. With users,
 	// viewing needs a login too (but see Public).
 	Users *Users
+	// Settings are the store's settings an admin may change on /admin;
+	// nil hides them.
+	Settings Settings
 	// Public lets anonymous clients see the port graphs (per group and
 	// for the fleet, never per sensor) when Users is set.
 	Public bool
@@ -96,6 +99,7 @@ func New(opts Options) *Handler {
 	mux.HandleFunc("GET /admin", h.admin(h.adminPage))
 	mux.HandleFunc("POST /admin/enroll", h.admin(h.checkCSRF(h.enroll)))
 	mux.HandleFunc("POST /admin/revoke", h.admin(h.checkCSRF(h.revoke)))
+	mux.HandleFunc("POST /admin/settings", h.admin(h.checkCSRF(h.setRetention)))
 	mux.HandleFunc("GET /admin/download/{token}", h.admin(h.download))
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/assets/favicon.svg", http.StatusMovedPermanently)

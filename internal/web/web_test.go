@@ -3,6 +3,7 @@ package web
 import (
 	"archive/tar"
 	"compress/gzip"
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -685,5 +687,61 @@ func TestAssets(t *testing.T) {
 	page := do(t, c, "GET", s.URL+"/", nil)
 	if csp := page.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Errorf("CSP %q", csp)
+	}
+}
+
+// fakeSettings records what the admin page sets.
+type fakeSettings struct {
+	mu   sync.Mutex
+	keep time.Duration
+}
+
+func (f *fakeSettings) Retention() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.keep
+}
+
+func (f *fakeSettings) SetRetention(_ context.Context, keep time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.keep = keep
+	return nil
+}
+
+// TestSettings: admins change the raw-record retention on /admin, with a
+// CSRF token; viewers cannot; bad values are refused.
+func TestSettings(t *testing.T) {
+	t.Parallel()
+	settings := &fakeSettings{keep: 90 * 24 * time.Hour}
+	users := NewUsers(testUser(t, "alice", Admin, "alice-password"), testUser(t, "victor", Viewer, "victor-password"))
+	s := newTestServer(t, Options{Users: users, Settings: settings})
+	admin := s.client(t)
+	token := s.login(t, admin, "alice", "alice-password")
+	if page := do(t, admin, "GET", s.URL+"/admin", nil); !strings.Contains(page.body, `name="retention_days" type="number" min="0" max="36500" value="90"`) {
+		t.Fatalf("admin page does not show the retention of 90 days:\n%s", page.body)
+	}
+	viewer := s.client(t)
+	vtoken := s.login(t, viewer, "victor", "victor-password")
+	if res := do(t, viewer, "POST", s.URL+"/admin/settings", url.Values{"csrf": {vtoken}, "retention_days": {"1"}}); res.status != http.StatusForbidden {
+		t.Errorf("viewer POST /admin/settings = %d, want 403", res.status)
+	}
+	if res := do(t, admin, "POST", s.URL+"/admin/settings", url.Values{"retention_days": {"1"}}); res.status != http.StatusForbidden {
+		t.Errorf("POST /admin/settings without a CSRF token = %d, want 403", res.status)
+	}
+	for _, bad := range []string{"-1", "soon", "99999999"} {
+		if res := do(t, admin, "POST", s.URL+"/admin/settings", url.Values{"csrf": {token}, "retention_days": {bad}}); res.status != http.StatusBadRequest {
+			t.Errorf("retention_days=%q: %d, want 400", bad, res.status)
+		}
+	}
+	if settings.Retention() != 90*24*time.Hour {
+		t.Fatalf("refused requests changed the retention to %v", settings.Retention())
+	}
+	res := do(t, admin, "POST", s.URL+"/admin/settings", url.Values{"csrf": {token}, "retention_days": {"30"}})
+	if res.status != http.StatusSeeOther || settings.Retention() != 30*24*time.Hour {
+		t.Fatalf("POST retention_days=30: %d, retention %v", res.status, settings.Retention())
+	}
+	if page := do(t, admin, "GET", s.URL+res.header.Get("Location"), nil); !strings.Contains(page.body, "kept for 30 days") {
+		t.Errorf("no notice after the change:\n%s", page.body)
 	}
 }

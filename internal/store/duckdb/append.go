@@ -475,7 +475,8 @@ const futureSlack = 24 * time.Hour
 // before the current horizon were just rolled up, and their raw records
 // must go.
 func (s *Store) prune(ctx context.Context, tx *sql.Tx, old bool) (int64, error) {
-	if s.retention <= 0 && !old {
+	keep := s.Retention()
+	if keep <= 0 && !old {
 		return s.prunedBefore, nil
 	}
 	var newest sql.NullInt64
@@ -486,10 +487,10 @@ func (s *Store) prune(ctx context.Context, tx *sql.Tx, old bool) (int64, error) 
 		return s.prunedBefore, nil
 	}
 	horizon := s.prunedBefore
-	if s.retention > 0 {
+	if keep > 0 {
 		// Packet times come from 32-bit pcap seconds: no overflow here.
 		latest := min(newest.Int64, time.Now().Add(futureSlack).UnixNano())
-		horizon = max(floorDiv(latest-int64(s.retention), dayNs)*dayNs, horizon)
+		horizon = max(floorDiv(latest-int64(keep), dayNs)*dayNs, horizon)
 	}
 	if horizon == s.prunedBefore && !old {
 		return horizon, nil // nothing new before the horizon

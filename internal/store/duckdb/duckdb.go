@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -46,7 +47,10 @@ type Store struct {
 	// the last Sync.
 	flushed bool
 
-	retention time.Duration // raw-record retention, from the settings table; 0 keeps them forever
+	// retention is the raw-record retention in ns, from the settings table
+	// (0 keeps them forever); atomic because an admin may change it
+	// (SetRetention) while the writer syncs.
+	retention atomic.Int64
 	// prunedBefore is the retention horizon in ns: raw records before it
 	// were deleted, and Append refuses records of the days before it that
 	// have (final) rollups. math.MinInt64 until the first prune.
@@ -128,7 +132,7 @@ func (s *Store) loadRetention(ctx context.Context, set *time.Duration) error {
 	var v string
 	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'retention_ns'`).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
-		s.retention = DefaultRetention
+		s.retention.Store(int64(DefaultRetention))
 		return nil
 	}
 	if err != nil {
@@ -138,12 +142,26 @@ func (s *Store) loadRetention(ctx context.Context, set *time.Duration) error {
 	if err != nil || ns < 0 {
 		return fmt.Errorf("stored retention %q is not a duration in nanoseconds", v)
 	}
-	s.retention = time.Duration(ns)
+	s.retention.Store(ns)
 	return nil
 }
 
 // Retention returns how long raw records are kept (0: forever).
-func (s *Store) Retention() time.Duration { return s.retention }
+func (s *Store) Retention() time.Duration { return time.Duration(s.retention.Load()) }
+
+// SetRetention changes how long raw records are kept (0: forever; else at
+// least a day), durably. The next Sync prunes by it; records pruned under
+// a shorter retention do not come back.
+func (s *Store) SetRetention(ctx context.Context, keep time.Duration) error {
+	if keep < 0 || keep > 0 && keep < 24*time.Hour {
+		return fmt.Errorf("retention %v: want 0 (keep raw records forever) or at least a day", keep)
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO settings VALUES ('retention_ns', ?)`, strconv.FormatInt(int64(keep), 10)); err != nil {
+		return fmt.Errorf("store retention: %w", err)
+	}
+	s.retention.Store(int64(keep))
+	return nil
+}
 
 // PrunedBefore returns the retention horizon, a UTC midnight: raw records
 // before it were pruned, and Append refuses records of the days before it

@@ -76,14 +76,7 @@ func TestCloseDiscardsUnflushed(t *testing.T) {
 	if err := s.Append(ctx, []record.Record{synAt("192.0.2.2", 23, julyDay(1, 4))}, ids); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopen(t, s, path)
 	var raw, rolled int
 	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM packets), (SELECT sum(packets) FROM rollup_port_hour)`).Scan(&raw, &rolled); err != nil {
 		t.Fatal(err)

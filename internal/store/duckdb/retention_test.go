@@ -207,6 +207,62 @@ func TestRetentionSetting(t *testing.T) {
 	}
 }
 
+// reopen closes s and opens the database at path again, closed at the
+// end of the test.
+func reopen(t *testing.T, s *Store, path string) *Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(t.Context(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestSetRetention: an admin changes the retention of an open store; it is
+// kept across a reopen, and the next Sync prunes by it.
+func TestSetRetention(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.duckdb")
+	s, ids := openTenDays(t, path)
+	ctx := t.Context()
+	day0 := time.Date(2024, 7, 1, 12, 0, 0, 0, time.UTC)
+	recs := []record.Record{synAt("192.0.2.1", 23, day0), synAt("192.0.2.1", 23, day0.AddDate(0, 0, 8))}
+	if err := s.Append(ctx, recs, []int32{ids[0], ids[0]}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !s.PrunedBefore().IsZero() && s.PrunedBefore().After(day0) {
+		t.Fatalf("10-day retention pruned %v", s.PrunedBefore())
+	}
+	for _, bad := range []time.Duration{-time.Hour, time.Hour} {
+		if err := s.SetRetention(ctx, bad); err == nil {
+			t.Errorf("SetRetention(%v) succeeded", bad)
+		}
+	}
+	if err := s.SetRetention(ctx, 5*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	// A new packet makes Sync prune: day 0 is now 8 days before the newest.
+	if err := s.Append(ctx, []record.Record{synAt("192.0.2.2", 80, day0.AddDate(0, 0, 8))}, []int32{ids[0]}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2024, 7, 4, 0, 0, 0, 0, time.UTC); !s.PrunedBefore().Equal(want) {
+		t.Errorf("after SetRetention(5 days), pruned before %v, want %v", s.PrunedBefore(), want)
+	}
+	s = reopen(t, s, path)
+	if got := s.Retention(); got != 5*24*time.Hour {
+		t.Errorf("after reopen, Retention() = %v, want 5 days", got)
+	}
+}
+
 // TestCrashBeforeHorizon: records of an old day without packets (before
 // the retention horizon) flushed by a process that crashed are rolled up
 // by the next Sync, in another process, then pruned; the day is final.
