@@ -29,7 +29,8 @@
 # TCPDUMP_OPTS (extra tcpdump options, e.g. "-B 131072" for a ring as large
 # as the sensor's two; default none: libpcap's 2 MiB buffer), PAUSE_COLLECTOR
 # (set: the collector is stopped with SIGSTOP during each replay, as if it
-# ran on another machine; the sensor spools meanwhile),
+# ran on another machine; the sensor spools meanwhile), LADDER (set: replay
+# at every rate of RATES even when --topspeed had no drops),
 # PART ("capture load size": which parts to run), LOAD_SENSORS (200),
 # LOAD_BATCHES (20), LOAD_RECORDS (2048), LOAD_RUNS (RUNS), BENCH_DIR (a
 # directory to keep the capture and the logs in). Packets go only between
@@ -262,7 +263,7 @@ EOF
     one_run topspeed "$r" --topspeed
     [ "$last_drops" -eq 0 ] || any=1
   done
-  if [ "$any" -eq 1 ]; then
+  if [ "$any" -eq 1 ] || [ -n "${LADDER:-}" ]; then
     local rate
     for rate in $rates; do
       any=0
@@ -270,7 +271,10 @@ EOF
         one_run "$rate" "$r" "--pps=$rate"
         [ "$last_drops" -eq 0 ] || any=1
       done
-      [ "$any" -eq 1 ] || { echo "highest rate of RATES with zero sensor kernel drops in $runs runs: $rate pps"; break; }
+      if [ "$any" -eq 0 ] && [ -z "${LADDER:-}" ]; then
+        echo "highest rate of RATES with zero sensor kernel drops in $runs runs: $rate pps"
+        break
+      fi
     done
   fi
   stop TERM "$collector_pid" "$cp"
