@@ -74,7 +74,7 @@ type Config struct {
 	// rebuilt (Sync; default 30 s), and at shutdown.
 	RollupInterval time.Duration
 	// QueueRecords bounds the records decoded and waiting for the writer,
-	// over all sensors (default 1,048,576, about 150 MB): the
+	// over all sensors (default 1,048,576, about 200 MiB of decoded records): the
 	// backpressure limit.
 	QueueRecords int
 	// Window is the most unacknowledged batches one stream may have
