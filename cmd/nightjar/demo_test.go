@@ -8,19 +8,21 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nightjar-telescope/nightjar/internal/testenv"
 )
 
 // demoRun is a `nightjar demo` running in-process.
 type demoRun struct {
 	url            string
-	stdout, stderr *syncBuffer
+	stdout, stderr *testenv.SyncBuffer
 	stop           func() int
 }
 
 func startDemo(t *testing.T, data string) *demoRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &demoRun{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	d := &demoRun{stdout: &testenv.SyncBuffer{}, stderr: &testenv.SyncBuffer{}}
 	exit := make(chan int, 1)
 	go func() {
 		exit <- run(ctx, []string{"demo", "--data", data, "--listen", "127.0.0.1:0", "--backfill", "100000", "--live-rate", "1000"},

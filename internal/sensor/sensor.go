@@ -155,17 +155,18 @@ func (s *Sensor) Run(ctx context.Context) error {
 	sent := make(chan struct{})
 	go func() { defer close(sent); s.sender.run(sendCtx) }()
 
+	// One matcher for every pipeline: lookups only read it.
+	monitor, err := monitorMatcher(s.cfg.monitor)
+	if err != nil {
+		return err
+	}
 	batchers := make([]*batcher, len(s.sources))
 	captureErr := make(chan error, len(s.sources))
 	var wg sync.WaitGroup
 	for i, src := range s.sources {
 		batchers[i] = &batcher{size: s.cfg.Batch.Records, latency: s.cfg.Batch.Latency, epoch: epoch, seq: &s.seq,
 			spool: s.spool, counts: &s.counts, log: s.log}
-		p := &pipeline{counts: &s.counts, exclude: s.cfg.exclude, tagger: fingerprint.NewTagger(1 << 20), batch: batchers[i]}
-		var err error
-		if p.monitor, err = monitorMatcher(s.cfg.monitor); err != nil {
-			return err
-		}
+		p := &pipeline{counts: &s.counts, monitor: monitor, exclude: s.cfg.exclude, tagger: fingerprint.NewTagger(1 << 20), batch: batchers[i]}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

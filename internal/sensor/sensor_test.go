@@ -1,13 +1,11 @@
 package sensor
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,24 +13,6 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/pki"
 	"github.com/nightjar-telescope/nightjar/internal/testenv"
 )
-
-// syncBuffer is a log destination safe for the sensor's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestSpoolFullDropsOldest: a sensor whose collector is unreachable keeps
 // capturing; when its spool is full it drops the oldest batches, counts
@@ -62,7 +42,7 @@ metrics: "off"
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log syncBuffer
+	var log testenv.SyncBuffer
 	s, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(&log, nil)), DrainTimeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
