@@ -4,7 +4,6 @@
 package fleet
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/nightjar-telescope/nightjar/internal/yamlstrict"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -56,10 +56,8 @@ func Load(path string) (*Fleet, error) {
 
 // Parse decodes and validates a fleet from YAML.
 func Parse(data []byte) (*Fleet, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
 	var f Fleet
-	if err := dec.Decode(&f); err != nil {
+	if err := yamlstrict.Decode(data, &f); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("no sensors defined")
 		}

@@ -1,7 +1,6 @@
 package pki
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
@@ -17,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/yamlstrict"
 )
 
 // state is one consistent reading of the registry's files. It is never
@@ -185,9 +185,7 @@ func (r *Registry) readLedger(name string, v any) error {
 	if err != nil {
 		return err
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
+	if err := yamlstrict.Decode(data, v); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil

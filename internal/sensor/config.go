@@ -1,7 +1,6 @@
 package sensor
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,10 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/nightjar-telescope/nightjar/internal/portcount"
 	"github.com/nightjar-telescope/nightjar/internal/record"
+	"github.com/nightjar-telescope/nightjar/internal/yamlstrict"
 )
 
 // Config is a sensor's configuration file (YAML; unknown keys are errors).
@@ -134,10 +132,8 @@ func LoadConfig(path string) (*Config, error) {
 
 // ParseConfig decodes and checks a configuration.
 func ParseConfig(data []byte) (*Config, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
 	var c Config
-	if err := dec.Decode(&c); err != nil {
+	if err := yamlstrict.Decode(data, &c); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("empty configuration")
 		}

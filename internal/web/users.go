@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -17,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nightjar-telescope/nightjar/internal/yamlstrict"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/crypto/argon2"
 )
@@ -88,10 +88,8 @@ func ValidUserName(name string) error {
 // ParseUserFile decodes and validates a users file. Unknown keys, duplicate
 // names, unknown roles and malformed hashes are errors.
 func ParseUserFile(data []byte) (*UserFile, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
 	var f UserFile
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+	if err := yamlstrict.Decode(data, &f); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	seen := map[string]bool{}
