@@ -19,7 +19,7 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 )
 
-func newCollectorCommand() *cobra.Command {
+func newCollectorCommand(g *globalOptions) *cobra.Command {
 	var (
 		db, ca, listen, metrics, retention string
 		commitInterval, rollupInterval     time.Duration
@@ -67,10 +67,11 @@ the rollups rebuilt before it exits.`,
 				level = slog.LevelDebug
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			ui.now = g.now
 			return runCollector(cmd.Context(), collectorSetup{
 				db: db, ca: ca, listen: listen, metrics: metrics, storeOptions: opts, logger: logger, ui: ui,
 				uiReady: func(url string) { fmt.Fprintf(cmd.OutOrStdout(), "dashboard: %s\n", url) },
-				config:  collector.Config{CommitInterval: commitInterval, RollupInterval: rollupInterval},
+				config:  collector.Config{CommitInterval: commitInterval, RollupInterval: rollupInterval, Now: g.now},
 				ready:   func(addr net.Addr) { fmt.Fprintf(cmd.OutOrStdout(), "collector listening on %s\n", addr) },
 			})
 		},

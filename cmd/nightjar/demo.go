@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nightjar-telescope/nightjar/internal/analyze"
+	"github.com/nightjar-telescope/nightjar/internal/clock"
 	"github.com/nightjar-telescope/nightjar/internal/collector"
 	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
@@ -32,9 +33,13 @@ type demoOptions struct {
 	liveRate        float64
 	verbose         bool
 	collectorListen string
+	// now is the clock of the whole demo: the backfill ends at its
+	// instant, the sensors stamp live traffic with it, the dashboard
+	// reads it.
+	now clock.Clock
 }
 
-func newDemoCommand() *cobra.Command {
+func newDemoCommand(g *globalOptions) *cobra.Command {
 	o := demoOptions{listen: "127.0.0.1:8080", backfill: 2_000_000, liveRate: 200, collectorListen: "127.0.0.1:0"}
 	cmd := &cobra.Command{
 		Use:   "demo [--data DIR] [--listen ADDR]",
@@ -55,11 +60,18 @@ func newDemoCommand() *cobra.Command {
 Ctrl-C stops everything cleanly: the sensors send what they hold, the
 collector commits it. --data DIR keeps the database, the CA and the
 sensors' spools between runs (a temporary directory is used and removed
-otherwise).`,
+otherwise).
+
+--now INSTANT (or NIGHTJAR_NOW) runs the demo as if it were that instant:
+the history ends there, the live traffic is stamped from there on, and the
+dashboard's "today", "this month" and default periods follow. Try the first
+minute of a month or a quarter, New Year or 29 February.`,
 		Example: `  nightjar demo
-  nightjar demo --data ~/nightjar-demo --listen 127.0.0.1:9000`,
+  nightjar demo --data ~/nightjar-demo --listen 127.0.0.1:9000
+  nightjar demo --now 2027-01-01T00:01:00Z`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.now = g.now
 			return runDemo(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -107,7 +119,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
-	if err := demoBackfill(ctx, st, fl, dir, o.backfill, stderr); err != nil {
+	if err := demoBackfill(ctx, st, fl, dir, o.backfill, o.now(), stderr); err != nil {
 		return err
 	}
 	live := filepath.Join(dir, "live.pcap")
@@ -130,7 +142,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 		collected <- serveCollector(collectorCtx, st, reg, collectorSetup{
 			listen: o.collectorListen, metrics: "off", logger: logger.With("component", "collector"),
 			// The dashboard shows live traffic within seconds.
-			config: collector.Config{RollupInterval: 5 * time.Second},
+			config: collector.Config{RollupInterval: 5 * time.Second, Now: o.now},
 			ready:  func(a net.Addr) { collectorAddr <- a },
 		})
 	}()
@@ -150,7 +162,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 			stopCollector()
 			return err
 		}
-		sn, err := sensor.New(cfg, sensor.Options{Logger: logger.With("component", "sensor", "sensor", s.Name), Version: version})
+		sn, err := sensor.New(cfg, sensor.Options{Logger: logger.With("component", "sensor", "sensor", s.Name), Version: version, Now: o.now})
 		if err != nil {
 			stopSensors()
 			stopCollector()
@@ -163,7 +175,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 		})
 	}
 
-	ui, err := startUI(st, reg, uiOptions{listen: o.listen}, logger.With("component", "web"))
+	ui, err := startUI(st, reg, uiOptions{listen: o.listen, now: o.now}, logger.With("component", "web"))
 	if err != nil {
 		stopSensors()
 		sensors.Wait()
@@ -221,9 +233,9 @@ func demoRegistry(dir string, fl *fleet.Fleet, logger *slog.Logger) (*pki.Regist
 	return reg, nil
 }
 
-// demoBackfill stores 90 days of simulated history, unless the database
-// has packets already (a --data directory of an earlier run).
-func demoBackfill(ctx context.Context, st *duckdb.Store, fl *fleet.Fleet, dir string, packets uint64, stderr io.Writer) error {
+// demoBackfill stores the 90 days of simulated history up to now, unless
+// the database has packets already (a --data directory of an earlier run).
+func demoBackfill(ctx context.Context, st *duckdb.Store, fl *fleet.Fleet, dir string, packets uint64, now time.Time, stderr io.Writer) error {
 	stored, err := st.Sensors(ctx)
 	if err != nil {
 		return err
@@ -239,7 +251,9 @@ func demoBackfill(ctx context.Context, st *duckdb.Store, fl *fleet.Fleet, dir st
 	}
 	path := filepath.Join(dir, "backfill.pcap")
 	so := defaultSimulateOptions()
-	so.cfg.Packets, so.days = packets, demoFleetDays
+	// Up to this instant, not to midnight: on the first minute of a day,
+	// month or quarter the dashboard has the history right before it.
+	so.cfg.Packets, so.days, so.end = packets, demoFleetDays, now.UTC()
 	if _, err := so.run(ctx, path, stderr, false); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nightjar-telescope/nightjar/internal/clock"
 	"github.com/nightjar-telescope/nightjar/internal/sensor/sensorcli"
 )
 
@@ -43,7 +44,30 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 type exitCoder interface{ ExitCode() int }
 
+// globalOptions are the flags of every command.
+type globalOptions struct {
+	nowFlag string
+	// now is the clock every command runs on: the wall clock, or the
+	// instant of --now (NIGHTJAR_NOW) advancing from there.
+	now clock.Clock
+}
+
+// resolve reads --now, or NIGHTJAR_NOW when the flag is not given.
+func (g *globalOptions) resolve(cmd *cobra.Command) error {
+	s, from := g.nowFlag, "--now"
+	if !cmd.Flags().Changed("now") {
+		s, from = os.Getenv(clock.EnvVar), clock.EnvVar
+	}
+	c, err := clock.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%s: %w", from, err)
+	}
+	g.now = c
+	return nil
+}
+
 func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	g := &globalOptions{now: clock.System}
 	root := &cobra.Command{
 		Use:   "nightjar",
 		Short: "Nightjar: darknet (network telescope) monitoring",
@@ -53,11 +77,16 @@ tells a monitoring team which ports are scanned, on which sensors, by whom
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return g.resolve(cmd)
+		},
 	}
+	root.PersistentFlags().StringVar(&g.nowFlag, "now", "", "run as if it were this `INSTANT` (RFC 3339, e.g. 2027-01-01T00:01:00Z, or a date), the clock advancing from there: "+
+		"default periods, \"today\", the demo's simulated fleet; certificates keep the real time (default $"+clock.EnvVar+", else the wall clock)")
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newAnalyzeCommand(), newSimulateCommand(), newIngestCommand(), newQueryCommand(), newExportCommand(),
-		newCACommand(), newCollectorCommand(), newServeCommand(), newUserCommand(), sensorcli.New("sensor", version), newDemoCommand(), newReportCommand())
+	root.AddCommand(newAnalyzeCommand(), newSimulateCommand(g), newIngestCommand(), newQueryCommand(), newExportCommand(),
+		newCACommand(), newCollectorCommand(g), newServeCommand(g), newUserCommand(), sensorcli.New("sensor", version), newDemoCommand(g), newReportCommand(g))
 	return root
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 )
 
-func newReportCommand() *cobra.Command {
+func newReportCommand(g *globalOptions) *cobra.Command {
 	var (
 		db, out, lang, formats, font, chromium string
 		per                                    periodOptions
@@ -68,7 +68,7 @@ one, the charts are labelled in English, with a warning.`,
 			if cfg.Formats, err = report.ParseFormats(formats); err != nil {
 				return fmt.Errorf("--format: %w", err)
 			}
-			cfg.Dir, cfg.Font, cfg.Chromium = out, font, chromium
+			cfg.Dir, cfg.Font, cfg.Chromium, cfg.Now = out, font, chromium, g.now
 			p, err := per.resolve()
 			if err != nil {
 				return err

@@ -13,7 +13,7 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 )
 
-func newServeCommand() *cobra.Command {
+func newServeCommand(g *globalOptions) *cobra.Command {
 	var (
 		s       serveSetup
 		verbose bool
@@ -53,6 +53,7 @@ ingest holds (a collector serves its own dashboard).`,
 				level = slog.LevelDebug
 			}
 			s.logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			s.ui.now = g.now
 			s.ready = func(url string) { fmt.Fprintf(cmd.OutOrStdout(), "nightjar web UI: %s\n", url) }
 			return runServe(cmd.Context(), s)
 		},

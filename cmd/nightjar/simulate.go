@@ -27,6 +27,9 @@ type simulateOptions struct {
 	sensors  string
 	truth    string
 	fleetOut string
+	// end is where the period ends when --start is not given (default:
+	// the start of today by the wall clock).
+	end time.Time
 }
 
 func defaultSimulateOptions() simulateOptions {
@@ -50,8 +53,11 @@ func (o *simulateOptions) config(fl *fleet.Fleet) (simulate.Config, error) {
 	}
 	cfg.Duration = time.Duration(o.days * float64(24*time.Hour))
 	if o.start == "" {
-		today := time.Now().UTC().Truncate(24 * time.Hour)
-		cfg.Start = today.Add(-cfg.Duration)
+		end := o.end
+		if end.IsZero() {
+			end = time.Now().UTC().Truncate(24 * time.Hour)
+		}
+		cfg.Start = end.Add(-cfg.Duration)
 	} else {
 		t, err := time.Parse(time.DateOnly, o.start)
 		if err != nil {
@@ -129,7 +135,7 @@ func writeFile(path string, write func(io.Writer) error) error {
 	return f.Close()
 }
 
-func newSimulateCommand() *cobra.Command {
+func newSimulateCommand(g *globalOptions) *cobra.Command {
 	o := defaultSimulateOptions()
 	var out string
 	var quiet bool
@@ -158,6 +164,7 @@ A name ending in .gz or .zst is compressed; "-" writes to standard output.`,
 			if out == "" {
 				return errors.New("--out FILE is required (\"-\" for standard output)")
 			}
+			o.end = g.now().UTC().Truncate(24 * time.Hour)
 			_, err := o.run(cmd.Context(), out, cmd.ErrOrStderr(), quiet || out == "-")
 			return err
 		},

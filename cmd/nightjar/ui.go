@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nightjar-telescope/nightjar/internal/api"
+	"github.com/nightjar-telescope/nightjar/internal/clock"
 	"github.com/nightjar-telescope/nightjar/internal/pki"
 	"github.com/nightjar-telescope/nightjar/internal/web"
 )
@@ -22,6 +23,8 @@ import (
 type uiOptions struct {
 	users, listen, tlsCert, tlsKey string
 	insecure, public               bool
+	// now is the clock of the pages and the API's default periods.
+	now clock.Clock
 }
 
 // addFlags adds the dashboard's flags; listenFlag names the address flag
@@ -74,8 +77,8 @@ func startUI(st api.Store, reg *pki.Registry, o uiOptions, logger *slog.Logger) 
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
-	opts := web.Options{Public: o.public, Secure: useTLS, Logger: logger, Version: version, Registry: reg,
-		API: api.New(st, api.Options{Logger: logger})}
+	opts := web.Options{Public: o.public, Secure: useTLS, Logger: logger, Version: version, Registry: reg, Now: o.now,
+		API: api.New(st, api.Options{Logger: logger, Now: o.now})}
 	if settings, ok := st.(web.Settings); ok {
 		opts.Settings = settings
 	}

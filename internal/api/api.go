@@ -36,13 +36,19 @@ type Options struct {
 	// Limits bound what a request may ask; zero fields take the defaults
 	// of DefaultLimits.
 	Limits Limits
-	// Now is the clock: the default period is the current UTC month, and
-	// the overview's "today" is the current UTC day. Nil: time.Now.
+	// Now is the clock: the default period is the last DefaultDays UTC
+	// days up to now, and the overview's "today" is the current UTC day.
+	// Nil: time.Now.
 	Now func() time.Time
 	// Logger receives the errors of the store (answered with 500). Nil:
 	// they are not logged.
 	Logger *slog.Logger
 }
+
+// DefaultDays is the length of the default period (no period, from or
+// to): the last 30 UTC days, today so far included — meaningful on any
+// date, unlike the calendar month so far, which holds minutes on the 1st.
+const DefaultDays = 30
 
 // Limits bound the answers, so that no request makes the server build an
 // unbounded one.

@@ -163,8 +163,8 @@ func endpointCases(t *testing.T, f *fixture) []endpointCase {
 			check(t, err)
 			return NewTopPortsResponse(p, ans)
 		}},
-		{"/api/v1/top-ports", func(t *testing.T) any { // the current month, top 10
-			p := mustPeriod(t, "2024-08")
+		{"/api/v1/top-ports", func(t *testing.T) any { // the last 30 days, top 10
+			p := mustPeriod(t, "2024-07-27..2024-08-25")
 			ans, err := f.st.TopPorts(t.Context(), store.TopPortsQuery{Period: p, N: 10})
 			check(t, err)
 			return NewTopPortsResponse(p, ans)
@@ -275,7 +275,15 @@ func testOverview(t *testing.T, f *fixture) {
 	for _, tt := range []struct {
 		query, period string
 		top           int
-	}{{"", "2024-08", 10}, {"?period=2024-07&top=3", "2024-07", 3}} {
+		change        Change // without its packets
+	}{
+		// By default the last 30 days, under way: compared up to now
+		// (12:00, a whole hour) with as long a part of the 30 days before.
+		{"", "2024-07-27..2024-08-25", 10, Change{Current: "2024-07-27T00:00:00Z/2024-08-25T12:00:00Z", Previous: "2024-06-27T00:00:00Z/2024-07-26T12:00:00Z", Partial: true}},
+		{"?period=2024-07&top=3", "2024-07", 3, Change{Current: "2024-07-01T00:00:00Z/2024-08-01T00:00:00Z", Previous: "2024-06-01T00:00:00Z/2024-07-01T00:00:00Z"}},
+		// This month so far against the same part of July.
+		{"?period=2024-08", "2024-08", 10, Change{Current: "2024-08-01T00:00:00Z/2024-08-25T12:00:00Z", Previous: "2024-07-01T00:00:00Z/2024-07-25T12:00:00Z", Partial: true}},
+	} {
 		var got OverviewResponse
 		f.getJSON(t, "/api/v1/overview"+tt.query, &got)
 		p := mustPeriod(t, tt.period)
@@ -285,8 +293,14 @@ func testOverview(t *testing.T, f *fixture) {
 		}
 		// No packets on August 25: jp-tokyo-1 is active by its health
 		// report; us-sjc-1's is too old.
+		change := tt.change
+		change.CurrentPackets = packets(t, mustPeriod(t, strings.Replace(change.Current, "/", "..", 1)))
+		change.PreviousPackets = packets(t, mustPeriod(t, strings.Replace(change.Previous, "/", "..", 1)))
+		if change.CurrentPackets == 0 || change.PreviousPackets == 0 {
+			t.Fatalf("%s: the fixture has no packets to compare: %+v", tt.query, change)
+		}
 		want := OverviewResponse{Time: f.now, Today: "2024-08-25", Month: "2024-08", PacketsToday: 0, PacketsThisMonth: packets(t, mustPeriod(t, "2024-08")),
-			Sensors: 6, ActiveSensors: 1, Period: p.String(), Previous: p.Previous().String(), Fleet: ports.Fleet}
+			Sensors: 6, ActiveSensors: 1, Period: p.String(), Previous: p.Previous().String(), PeriodPackets: packets(t, p), Change: change, Fleet: ports.Fleet}
 		daily := got.Daily
 		got.Daily = DailyPackets{}
 		if diff := cmp.Diff(got, want); diff != "" {

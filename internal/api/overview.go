@@ -23,10 +23,24 @@ type OverviewResponse struct {
 	ActiveSensors int `json:"active_sensors"`
 	// Fleet is the fleet's top ports of the period (as in
 	// /api/v1/group-top-ports), with their ranks in the previous period.
-	Period   string           `json:"period"`
-	Previous string           `json:"previous_period"`
-	Fleet    store.GroupPorts `json:"fleet"`
-	Daily    DailyPackets     `json:"daily"`
+	Period   string `json:"period"`
+	Previous string `json:"previous_period"`
+	// PeriodPackets are the fleet's packets in the period (so far).
+	PeriodPackets uint64           `json:"period_packets"`
+	Change        Change           `json:"change"`
+	Fleet         store.GroupPorts `json:"fleet"`
+	Daily         DailyPackets     `json:"daily"`
+}
+
+// Change compares the fleet's packets in the period with the previous
+// period (period.CompareAt): the whole periods, or — while the period is
+// under way — its elapsed part with the same length of the previous one.
+type Change struct {
+	Current         string `json:"current"`  // the compared part of the period, an ISO 8601 interval
+	Previous        string `json:"previous"` // the compared part of the previous period
+	Partial         bool   `json:"partial"`  // the period is under way
+	CurrentPackets  uint64 `json:"current_packets"`
+	PreviousPackets uint64 `json:"previous_packets"`
 }
 
 // DailyPackets are the packets of the fleet and of each group on each UTC
@@ -67,6 +81,12 @@ func (h *handler) overview(ctx context.Context, q *query) (any, error) {
 		return nil, err
 	}
 	out.Fleet = ports.Fleet
+	if out.PeriodPackets, err = h.packets(ctx, p); err != nil {
+		return nil, err
+	}
+	if out.Change, err = h.change(ctx, p, q.now); err != nil {
+		return nil, err
+	}
 	sensors, err := h.st.Sensors(ctx)
 	if err != nil {
 		return nil, err
@@ -86,6 +106,40 @@ func (h *handler) overview(ctx context.Context, q *query) (any, error) {
 		}
 	}
 	return out, nil
+}
+
+// change compares the packets of p at instant now.
+func (h *handler) change(ctx context.Context, p period.Period, now time.Time) (Change, error) {
+	c := period.CompareAt(p, now)
+	out := Change{Current: interval(c.Current), Previous: interval(c.Previous), Partial: c.Partial}
+	var err error
+	if out.CurrentPackets, err = h.packets(ctx, c.Current); err != nil {
+		return out, err
+	}
+	out.PreviousPackets, err = h.packets(ctx, c.Previous)
+	return out, err
+}
+
+// interval names p as an ISO 8601 interval, whatever its kind.
+func interval(p period.Period) string {
+	return p.Start.Format(time.RFC3339Nano) + "/" + p.End.Format(time.RFC3339Nano)
+}
+
+// packets returns the fleet's packets in p (0 for an empty p: the first
+// instant of a period has nothing to compare yet).
+func (h *handler) packets(ctx context.Context, p period.Period) (uint64, error) {
+	if !p.End.After(p.Start) {
+		return 0, nil
+	}
+	tp, err := h.st.TopPorts(ctx, store.TopPortsQuery{Period: p, N: 1})
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	for _, s := range tp {
+		n += s.Packets
+	}
+	return n, nil
 }
 
 // daily returns the packets per day of the series, and sets the packets of

@@ -153,7 +153,7 @@ func (q *query) bool(name string) bool {
 }
 
 // period returns the period of period= (period.Parse) or from= and to=
-// (period.ParseRange), the current UTC month when none is given.
+// (period.ParseRange), the last DefaultDays days when none is given.
 func (q *query) period() period.Period {
 	name, from, to := q.one("period"), q.one("from"), q.one("to")
 	var (
@@ -182,7 +182,7 @@ func (q *query) period() period.Period {
 		q.fail("from", "a custom period needs both from and to")
 		return p
 	default:
-		p = period.Of(period.Month, q.now)
+		p = period.LastDays(DefaultDays, q.now)
 	}
 	if err != nil {
 		q.fail(param, "%s", strings.TrimPrefix(err.Error(), "--"))

@@ -80,6 +80,9 @@ type Config struct {
 	// Window is the most unacknowledged batches one stream may have
 	// queued (default 32); a sensor that sends more waits.
 	Window int
+	// Now is the clock that stamps the sensors' health reports (time.Now
+	// when nil): the demo runs at the instant of `nightjar --now`.
+	Now func() time.Time
 }
 
 func (c *Config) defaults() {
@@ -100,6 +103,9 @@ func (c *Config) defaults() {
 	}
 	if c.Window <= 0 {
 		c.Window = 32
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 }
 
@@ -379,7 +385,7 @@ func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
 		return connect.NewError(connect.CodePermissionDenied,
 			fmt.Errorf("certificate is for sensor %q, message says %q", s.sensor, req.GetSensor()))
 	}
-	now := time.Now()
+	now := s.c.cfg.Now()
 	s.c.health.seen(s.id, s.sensor, now, req.GetHealth())
 	b := req.GetBatch()
 	if b == nil {

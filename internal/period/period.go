@@ -184,3 +184,49 @@ func (p Period) String() string {
 	}
 	return p.Start.Format(time.RFC3339Nano) + "/" + p.End.Format(time.RFC3339Nano)
 }
+
+// LastDays returns the rolling period of the n UTC days up to now, the day
+// of now (so far) included: the default view of the dashboard and the API,
+// meaningful on any date, unlike the calendar month so far, which holds a
+// few minutes on the 1st.
+func LastDays(n int, now time.Time) Period {
+	today := Of(Day, now)
+	return Period{Start: today.Start.AddDate(0, 0, 1-n), End: today.End, Kind: Custom}
+}
+
+// Comparison is what a period's packets are compared with at an instant.
+type Comparison struct {
+	// Current and Previous are the ranges set side by side: p and
+	// p.Previous() when p is over or not begun; while p is under way, the
+	// part of p up to now and the same length of the previous period.
+	Current, Previous Period
+	// Partial says that p is under way, so Current is the part of it that
+	// has elapsed.
+	Partial bool
+}
+
+// CompareAt returns what p is compared with at instant now. A period under
+// way is compared with the same elapsed part of the previous one — a few
+// minutes of December with the first minutes of November, not with the
+// whole month — clipped to the previous period's end (31 days of March
+// against the whole of February). After its first hour both parts end on
+// the last whole hour, so that a store answers them from hourly rollups.
+func CompareAt(p Period, now time.Time) Comparison {
+	prev := p.Previous()
+	if !p.Contains(now) {
+		return Comparison{Current: p, Previous: prev}
+	}
+	elapsed := now.Sub(p.Start)
+	if cut := now.Truncate(time.Hour); cut.Sub(p.Start) >= time.Hour {
+		elapsed = cut.Sub(p.Start)
+	}
+	prevEnd := prev.Start.Add(elapsed)
+	if prevEnd.After(prev.End) {
+		prevEnd = prev.End
+	}
+	return Comparison{
+		Current:  Period{Start: p.Start, End: p.Start.Add(elapsed), Kind: Custom},
+		Previous: Period{Start: prev.Start, End: prevEnd, Kind: Custom},
+		Partial:  true,
+	}
+}

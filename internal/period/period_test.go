@@ -169,3 +169,68 @@ func TestOfAndContains(t *testing.T) {
 		t.Error("Kind.String")
 	}
 }
+
+// TestCompareAt runs the comparison at the instants where calendars trip:
+// the first minute of a month, the first hour of a quarter, New Year, 29
+// February and the last second of a month.
+func TestCompareAt(t *testing.T) {
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	iv := func(c Comparison) [2]string { return [2]string{c.Current.String(), c.Previous.String()} }
+	for _, tc := range []struct {
+		name    string
+		period  string
+		now     string
+		want    [2]string
+		partial bool
+	}{
+		{"first minute of a month", "2026-12", "2026-12-01T00:00:30Z",
+			[2]string{"2026-12-01T00:00:00Z/2026-12-01T00:00:30Z", "2026-11-01T00:00:00Z/2026-11-01T00:00:30Z"}, true},
+		{"first hour of a quarter", "2027Q2", "2027-04-01T00:45:00Z",
+			[2]string{"2027-04-01T00:00:00Z/2027-04-01T00:45:00Z", "2027-01-01T00:00:00Z/2027-01-01T00:45:00Z"}, true},
+		{"after the first hour: whole hours", "2027Q2", "2027-04-01T05:45:10Z",
+			[2]string{"2027-04-01T00:00:00Z/2027-04-01T05:00:00Z", "2027-01-01T00:00:00Z/2027-01-01T05:00:00Z"}, true},
+		{"New Year's first second", "2027", "2027-01-01T00:00:01Z",
+			[2]string{"2027-01-01T00:00:00Z/2027-01-01T00:00:01Z", "2026-01-01T00:00:00Z/2026-01-01T00:00:01Z"}, true},
+		{"New Year's Eve, last second", "2026-12-31", "2026-12-31T23:59:59Z",
+			[2]string{"2026-12-31T00:00:00Z/2026-12-31T23:00:00Z", "2026-12-30T00:00:00Z/2026-12-30T23:00:00Z"}, true},
+		{"29 February", "2028-02", "2028-02-29T12:30:00Z",
+			[2]string{"2028-02-01T00:00:00Z/2028-02-29T12:00:00Z", "2028-01-01T00:00:00Z/2028-01-29T12:00:00Z"}, true},
+		{"last second of March against February", "2027-03", "2027-03-31T23:59:59Z",
+			[2]string{"2027-03-01T00:00:00Z/2027-03-31T23:00:00Z", "2027-02-01T00:00:00Z/2027-03-01T00:00:00Z"}, true},
+		{"a period that is over", "2026-11", "2026-12-01T00:00:30Z", [2]string{"2026-11", "2026-10"}, false},
+		{"a period not begun", "2027-01", "2026-12-31T23:59:59Z", [2]string{"2027-01", "2026-12"}, false},
+	} {
+		p, err := Parse(tc.period)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := CompareAt(p, at(tc.now))
+		if got := iv(c); got != tc.want || c.Partial != tc.partial {
+			t.Errorf("%s: CompareAt(%s, %s) = %v partial %v, want %v partial %v", tc.name, tc.period, tc.now, got, c.Partial, tc.want, tc.partial)
+		}
+		if c.Partial && c.Previous.Duration() > c.Current.Duration() {
+			t.Errorf("%s: the previous part (%v) is longer than the current one (%v)", tc.name, c.Previous.Duration(), c.Current.Duration())
+		}
+	}
+}
+
+func TestLastDays(t *testing.T) {
+	for _, tc := range []struct{ now, want string }{
+		{"2026-12-01T00:00:30Z", "2026-11-02T00:00:00Z/2026-12-02T00:00:00Z"},
+		{"2027-01-01T00:00:00Z", "2026-12-03T00:00:00Z/2027-01-02T00:00:00Z"},
+		{"2028-02-29T23:59:59Z", "2028-01-31T00:00:00Z/2028-03-01T00:00:00Z"},
+		{"2028-03-01T00:00:00Z", "2028-02-01T00:00:00Z/2028-03-02T00:00:00Z"},
+	} {
+		now, _ := time.Parse(time.RFC3339, tc.now)
+		p := LastDays(30, now)
+		if got := p.String(); got != tc.want || p.Duration() != 30*24*time.Hour || !p.Contains(now) {
+			t.Errorf("LastDays(30, %s) = %s, want %s (30 days with now in it)", tc.now, got, tc.want)
+		}
+	}
+}

@@ -34,6 +34,10 @@ type Options struct {
 	// done (default 5s); what is not acknowledged by then stays spooled
 	// for the next start.
 	DrainTimeout time.Duration
+	// Now is the clock that stamps replayed frames (time.Now when nil):
+	// the demo's sensors run at the instant of `nightjar --now`. Health
+	// reports, timers and certificates keep the wall clock.
+	Now func() time.Time
 }
 
 // Sensor is a running sensor daemon.
@@ -93,7 +97,7 @@ func New(cfg *Config, opts Options) (*Sensor, error) {
 	if st := sp.Stats(); st.Batches > 0 {
 		s.log.Info("batches left by a previous run will be sent first", "batches", st.Batches, "bytes", st.Bytes)
 	}
-	s.sources, s.closeSources, err = openSources(cfg)
+	s.sources, s.closeSources, err = openSources(cfg, opts.Now)
 	if err != nil {
 		sp.Close()
 		return nil, err

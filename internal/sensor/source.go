@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/nightjar-telescope/nightjar/internal/sensor/capture"
 )
@@ -17,9 +18,9 @@ type KernelStats = capture.Stats
 
 // openSources opens the configured capture: one source per fanout socket,
 // or the replayed file; closeAll closes them all.
-func openSources(cfg *Config) (sources []Source, closeAll func() error, err error) {
+func openSources(cfg *Config, now func() time.Time) (sources []Source, closeAll func() error, err error) {
 	if cfg.Replay != nil {
-		opts := capture.FileOptions{Restamp: cfg.Replay.Realtime, Rate: cfg.Replay.Rate}
+		opts := capture.FileOptions{Restamp: cfg.Replay.Realtime, Rate: cfg.Replay.Rate, Now: now}
 		f, err := capture.OpenFile(cfg.Replay.File, opts)
 		if err != nil {
 			return nil, nil, err

@@ -269,6 +269,10 @@ type pageData struct {
 	AdminEnabled        bool // a registry is configured
 	Version             string
 	Nav                 []navItem
+	// Now is the server's clock when the page was made (RFC 3339): the
+	// pages' default periods, "today" and "so far" follow the server (and
+	// its --now), not the visitor's computer.
+	Now string
 
 	Login  *loginData
 	Admin  *adminData
@@ -285,7 +289,7 @@ func (h *Handler) pageData(r *http.Request, id identity, name, title string) *pa
 	d := &pageData{
 		Title: title, Page: name, Who: id,
 		UsersEnabled: h.opts.Users != nil, AdminEnabled: h.opts.Registry != nil,
-		Version: h.opts.Version,
+		Version: h.opts.Version, Now: h.opts.Now().UTC().Format(time.RFC3339Nano),
 	}
 	if id.sess != nil {
 		d.CSRF = id.sess.csrf

@@ -12,9 +12,12 @@ import (
 
 // FileOptions configures the replay of a capture file.
 type FileOptions struct {
-	// Restamp replaces each frame's time with the wall clock when Next
+	// Restamp replaces each frame's time with the clock when Next
 	// returns it, so that a replayed capture looks live.
 	Restamp bool
+	// Now is the clock of Restamp (time.Now when nil): the demo runs its
+	// sensors at the instant of `nightjar --now`.
+	Now func() time.Time
 	// Rate, when positive, paces the replay at Rate frames per second.
 	Rate float64
 	// Original paces the replay with the capture's own inter-arrival times
@@ -59,6 +62,9 @@ func OpenFile(path string, opts FileOptions) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	return &File{gate: newGate(), r: r, opts: opts}, nil
 }
 
@@ -84,7 +90,7 @@ func (f *File) Next(ctx context.Context) (Frame, error) {
 	f.held = false
 	t := f.pkt.Time
 	if f.opts.Restamp {
-		t = time.Now().UnixNano()
+		t = f.opts.Now().UnixNano()
 	}
 	return Frame{Time: t, Link: decode.LinkType(f.pkt.LinkType), Data: f.pkt.Data, OrigLen: f.pkt.OrigLen}, nil
 }

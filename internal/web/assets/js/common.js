@@ -4,6 +4,15 @@
 
 export const params = new URLSearchParams(location.search);
 
+// ---- the clock ----
+// The server's clock (body[data-now], which follows `nightjar --now`),
+// advancing with the visitor's: "today", "so far" and the default period
+// are the server's, whatever the clock of the visitor's computer says.
+const serverNow = Date.parse(document.body.dataset.now || '');
+const skew = Number.isNaN(serverNow) ? 0 : serverNow - Date.now();
+export const nowMs = () => Date.now() + skew;
+export const now = () => new Date(nowMs());
+
 // ---- numbers and times, formatted for people ----
 
 const intFormat = new Intl.NumberFormat('en-US');
@@ -44,7 +53,7 @@ export function fmtDuration(ns) {
 export const fmtAgo = (t) => {
   const d = new Date(t);
   if (!t || isNaN(d) || d.getUTCFullYear() < 1970) return 'never';
-  return fmtDuration(Math.max(0, Date.now() - d) * 1e6) + ' ago';
+  return fmtDuration(Math.max(0, nowMs() - d) * 1e6) + ' ago';
 };
 
 export function fmtBytes(n) {
@@ -156,7 +165,35 @@ export function kindOf(value) {
   return 'custom';
 }
 
-export const today = () => isoDay(new Date());
+// DEFAULT_DAYS is the length of the default period: the last 30 days,
+// today (so far) included. Unlike the calendar month so far, which holds a
+// few minutes on the 1st, it is meaningful on any date.
+export const DEFAULT_DAYS = 30;
+
+// lastDays returns the rolling period of the last n UTC days, today
+// included.
+export function lastDays(n = DEFAULT_DAYS) {
+  const t = now();
+  const to = utcDate(t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate());
+  const from = new Date(to.getTime() - (n - 1) * 86400e3);
+  return { kind: 'custom', from: isoDay(from), to: isoDay(to), rolling: true };
+}
+
+// lastMonths returns the n calendar months before this one and this one so
+// far, as a custom period: the months a monthly chart shows by default.
+export function lastMonths(n = 3) {
+  const t = now();
+  const from = utcDate(t.getUTCFullYear(), t.getUTCMonth() - n, 1);
+  const to = utcDate(t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate());
+  return { kind: 'custom', from: isoDay(from), to: isoDay(to) };
+}
+
+// isUnderway says whether now falls in the period p.
+export function isUnderway(p) {
+  const [s, e] = bounds(p);
+  const t = nowMs();
+  return t >= s.getTime() && t < e.getTime();
+}
 
 // ofKind returns the period of a kind that contains the UTC date d.
 export function ofKind(kind, d) {
@@ -174,7 +211,7 @@ export function ofKind(kind, d) {
   }
 }
 
-// currentPeriod reads the period of the query string (this UTC month
+// currentPeriod reads the period of the query string (the last 30 days
 // when it has none).
 export function currentPeriod() {
   const from = params.get('from');
@@ -182,7 +219,7 @@ export function currentPeriod() {
   if (from && to) return { kind: 'custom', from, to };
   const value = params.get('period');
   if (value && kindOf(value) !== 'custom') return { kind: kindOf(value), value: value.toUpperCase().replace('-Q', 'Q') };
-  return ofKind('month', new Date());
+  return lastDays();
 }
 
 // bounds returns [start, end) of a period as UTC dates.
@@ -239,7 +276,10 @@ export function periodQuery(p, extra = {}) {
   return q;
 }
 
-export const periodLabel = (p) => (p.kind === 'custom' ? `${p.from} – ${p.to}` : p.value);
+export const periodLabel = (p) => {
+  if (p.rolling) return `the last ${DEFAULT_DAYS} days (${p.from} – ${p.to})`;
+  return p.kind === 'custom' ? `${p.from} – ${p.to}` : p.value;
+};
 
 // navigate reloads the page with changed query parameters (null removes
 // one, an array repeats it): every view is a link.
@@ -255,16 +295,21 @@ export function navigate(changes) {
 }
 
 function goPeriod(p) {
-  if (p.kind === 'custom') navigate({ period: null, from: p.from, to: p.to });
+  if (p.rolling) navigate({ period: null, from: null, to: null });
+  else if (p.kind === 'custom') navigate({ period: null, from: p.from, to: p.to });
   else navigate({ period: p.value, from: null, to: null });
 }
 
 // periodPicker draws the picker: kind, value, previous and next.
 export function periodPicker(el, p) {
+  const kinds = { recent: `last ${DEFAULT_DAYS} days`, day: 'day', month: 'month', quarter: 'quarter', year: 'year', custom: 'custom range' };
+  const selected = p.rolling ? 'recent' : p.kind;
   const kind = h('select', { id: 'period-kind', 'aria-label': 'kind of period' },
-    ['day', 'month', 'quarter', 'year', 'custom'].map((k) =>
-      h('option', { value: k, selected: k === p.kind }, k === 'custom' ? 'custom range' : k)));
-  kind.addEventListener('change', () => goPeriod(ofKind(kind.value, bounds(p)[0])));
+    Object.entries(kinds).map(([k, label]) => h('option', { value: k, selected: k === selected }, label)));
+  // From the rolling window, a kind goes to the period of now; otherwise
+  // to the one where the shown period starts.
+  const anchor = p.rolling ? now() : bounds(p)[0];
+  kind.addEventListener('change', () => goPeriod(kind.value === 'recent' ? lastDays() : ofKind(kind.value, anchor)));
 
   let inputs;
   if (p.kind === 'day') {
@@ -364,8 +409,8 @@ const base = (yName, legend) => ({
 // kind 'bar' draws bars instead of lines.
 // Buckets after now are left out: they cannot have data yet.
 export function timeChart(el, { series, yName, stack = false, kind = 'line', empty = NO_DATA }) {
-  const now = Date.now();
-  series = series.map((s) => ({ ...s, data: s.data.filter((p) => new Date(p[0]).getTime() <= now) }));
+  const t = nowMs();
+  series = series.map((s) => ({ ...s, data: s.data.filter((p) => new Date(p[0]).getTime() <= t) }));
   if (!series.length || !hasData(series)) return showEmpty(el, empty);
   return draw(el, {
     ...base(yName, series.map((s) => s.name)),

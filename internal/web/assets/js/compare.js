@@ -2,7 +2,8 @@
 // #1..#10, a column per sensor), and each group's monthly average packets
 // per sensor as grouped bars.
 import {
-  $, api, barChart, currentPeriod, emptyRow, fmtAvg, fmtInt, h, periodPicker, periodQuery, rankChange, run,
+  $, api, barChart, currentPeriod, emptyRow, fmtAvg, fmtInt, h, isUnderway, lastMonths, periodPicker, periodQuery,
+  rankChange, run,
 } from './common.js';
 
 const per = currentPeriod();
@@ -38,10 +39,15 @@ async function sideBySide() {
   el.replaceChildren(h('thead', {}, h('tr', {}, groupRow), h('tr', {}, sensorRow)), h('tbody', {}, rows, total));
 }
 
+// groupMonths draws the months of the period; by default (the last 30
+// days, which span one or two months) the three complete months before this
+// one and this one so far, labelled so.
 async function groupMonths() {
-  const ga = await api('group-averages', periodQuery(per));
+  const months3 = per.rolling ? lastMonths(3) : per;
+  const ga = await api('group-averages', periodQuery(months3));
   const groups = ga.groups || [];
-  const months = groups.length ? groups[0].months.map((m) => m.month) : [];
+  const thisMonth = isUnderway(months3) && groups.length ? groups[0].months.at(-1).month : null;
+  const months = groups.length ? groups[0].months.map((m) => (m.month === thisMonth ? `${m.month} (so far)` : m.month)) : [];
   const chart = barChart($('#chart-groups'), {
     categories: months,
     series: groups.map((g) => ({ name: `${g.name} (${g.sensors} sensors)`, data: g.months.map((m) => m.avg_packets_per_sensor) })),

@@ -1,17 +1,15 @@
 // Overview: packets today and this month, active sensors, the packets of
-// the chosen period against the previous one, the fleet's top ports of the
-// period with their rank change, and the last 90 days by group
-// (/api/v1/overview).
+// the chosen period against the previous one (while the period is under
+// way, against the same elapsed part of the previous one), the fleet's top
+// ports of the period with their rank change, and the last 90 days by
+// group (/api/v1/overview).
 import {
-  $, api, bounds, currentPeriod, emptyRow, fmtAvg, fmtInt, fmtPct, h, periodLabel, periodPicker,
+  $, api, currentPeriod, emptyRow, fmtAvg, fmtInt, fmtPct, fmtTime, h, periodLabel, periodPicker,
   periodQuery, rankChange, run, shift, table, timeChart,
 } from './common.js';
 
 const per = currentPeriod();
 periodPicker($('#period'), per);
-
-// packetsOf sums the sensors' packets of a top-ports answer.
-const packetsOf = (tp) => (tp.sensors || []).reduce((n, s) => n + s.packets, 0);
 
 function topPorts(fleet) {
   const el = $('#top-ports');
@@ -36,13 +34,26 @@ function last90(daily) {
   timeChart($('#chart-90d'), { series, yName: 'packets / day', stack: true, empty: 'No data in the last 90 days.' });
 }
 
+// change says how the period's packets compare with the previous period's.
+function change(c, prevPer) {
+  const el = $('#packets-change');
+  // While the period is under way: "the same part of 2026-11 (11-01 00:00 – 11-01 00:30)".
+  const [from, to] = c.previous.split('/').map(fmtTime);
+  const what = c.partial ? `the same part of ${periodLabel(prevPer)} (${from} – ${to})` : periodLabel(prevPer);
+  if (c.previous_packets === 0) {
+    el.textContent = `no packets in ${what}`;
+    return;
+  }
+  const d = (c.current_packets - c.previous_packets) / c.previous_packets;
+  el.replaceChildren(
+    h('span', { class: d > 0 ? 'up' : d < 0 ? 'down' : 'same' }, `${d > 0 ? '▲' : d < 0 ? '▼' : ''}${fmtPct(Math.abs(d))}`),
+    ` against ${what}: ${fmtInt(c.current_packets)} and ${fmtInt(c.previous_packets)}`);
+  el.title = `compared: ${c.current} against ${c.previous}`;
+}
+
 async function main() {
   const prevPer = shift(per, -1);
-  const [ov, periodTP, prevTP] = await Promise.all([
-    api('overview', periodQuery(per, { top: 10 })),
-    api('top-ports', periodQuery(per, { top: 1 })),
-    api('top-ports', periodQuery(prevPer, { top: 1 })),
-  ]);
+  const ov = await api('overview', periodQuery(per, { top: 10 }));
   $('#packets-today').textContent = fmtInt(ov.packets_today);
   $('#today-label').textContent = `${ov.today} (UTC), so far`;
   $('#packets-month').textContent = fmtInt(ov.packets_this_month);
@@ -50,19 +61,8 @@ async function main() {
   $('#active-sensors').textContent = `${fmtInt(ov.active_sensors)} / ${fmtInt(ov.sensors)}`;
   $('#active-detail').textContent = 'reported in the last 5 minutes, or sent packets today';
 
-  const n = packetsOf(periodTP);
-  const prev = packetsOf(prevTP);
-  $('#packets-period').textContent = fmtInt(n);
-  const [start, end] = bounds(per);
-  const soFar = Date.now() >= start && Date.now() < end ? ', so far' : '';
-  if (prev > 0) {
-    const c = (n - prev) / prev;
-    $('#packets-change').replaceChildren(
-      h('span', { class: c > 0 ? 'up' : c < 0 ? 'down' : 'same' }, `${c > 0 ? '▲' : c < 0 ? '▼' : ''}${fmtPct(Math.abs(c))}`),
-      ` against ${periodLabel(prevPer)} (${fmtInt(prev)})${soFar}`);
-  } else {
-    $('#packets-change').textContent = `no packets in ${periodLabel(prevPer)}`;
-  }
+  $('#packets-period').textContent = fmtInt(ov.period_packets);
+  change(ov.change, prevPer);
   topPorts(ov.fleet);
   last90(ov.daily || { days: [], groups: [] });
 }

@@ -2,7 +2,7 @@
 // (last seen, lag, kernel drops, spool backlog, version) and its packets
 // in the period.
 import {
-  $, api, currentPeriod, emptyRow, fmtAgo, fmtBytes, fmtDuration, fmtInt, fmtTime, h, periodPicker, periodQuery, run, table,
+  $, api, currentPeriod, emptyRow, fmtAgo, fmtBytes, fmtDuration, fmtInt, fmtTime, h, periodPicker, periodQuery, run, table, nowMs,
 } from './common.js';
 
 const per = currentPeriod();
@@ -24,7 +24,7 @@ async function main() {
   const el = $('#sensors');
   if (sensors.length === 0) return emptyRow(el, 12, 'No sensor yet.');
   const packets = Object.fromEntries((tp.sensors || []).map((s) => [s.sensor, s.packets]));
-  const now = Date.now();
+  const now = nowMs();
   const num = (v) => ({ v, num: true });
   table(el, ['Sensor', 'Group', 'State', 'Last report', num('Lag'), num('Kernel drops'), num('Spool backlog'),
     num('Dropped records'), 'Version', num('Uptime'), num('Packets in period'), 'Last packet'],
