@@ -19,13 +19,14 @@ type demoRun struct {
 	stop           func() int
 }
 
-func startDemo(t *testing.T, data string) *demoRun {
+// startDemo runs the demo on data as if it were the instant now.
+func startDemo(t *testing.T, data, now string) *demoRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &demoRun{stdout: &testenv.SyncBuffer{}, stderr: &testenv.SyncBuffer{}}
 	exit := make(chan int, 1)
 	go func() {
-		exit <- run(ctx, []string{"demo", "--data", data, "--listen", "127.0.0.1:0", "--backfill", "100000", "--live-rate", "1000"},
+		exit <- run(ctx, []string{"demo", "--now", now, "--data", data, "--listen", "127.0.0.1:0", "--backfill", "100000", "--live-rate", "1000"},
 			strings.NewReader(""), d.stdout, d.stderr)
 	}()
 	d.stop = func() int {
@@ -73,28 +74,34 @@ func getJSON(t *testing.T, url string, v any) {
 }
 
 type demoOverview struct {
-	PacketsToday     uint64 `json:"packets_today"`
-	PacketsThisMonth uint64 `json:"packets_this_month"`
-	Sensors          int    `json:"sensors"`
-	ActiveSensors    int    `json:"active_sensors"`
+	Time             time.Time `json:"time"`
+	PacketsToday     uint64    `json:"packets_today"`
+	PacketsThisMonth uint64    `json:"packets_this_month"`
+	Sensors          int       `json:"sensors"`
+	ActiveSensors    int       `json:"active_sensors"`
 }
 
 // TestDemo runs `nightjar demo` the way a newcomer does: it backfills
 // history, streams live traffic from six sensors through the collector,
 // serves the dashboard and API, stops cleanly on Ctrl-C, and keeps its data
-// with --data (no second backfill).
+// with --data (no second backfill). It runs on 29 February, at noon.
 func TestDemo(t *testing.T) {
+	const now = "2028-02-29T12:00:00Z"
 	data := t.TempDir()
-	d := startDemo(t, data)
+	d := startDemo(t, data, now)
+	// The backfill ends at the demo's clock, so today has packets from the
+	// start: live traffic shows as more of them.
 	var ov demoOverview
+	getJSON(t, d.url+"/api/v1/overview", &ov)
+	backfilled := ov.PacketsToday
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		getJSON(t, d.url+"/api/v1/overview", &ov)
-		if ov.PacketsToday > 0 && ov.ActiveSensors == 6 {
+		if ov.PacketsToday > backfilled && ov.ActiveSensors == 6 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no live traffic on the dashboard after 90 s: %+v\n%s", ov, d.stderr)
+			t.Fatalf("no live traffic on the dashboard after 90 s: %+v (%d packets today at the start)\n%s", ov, backfilled, d.stderr)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -108,12 +115,29 @@ func TestDemo(t *testing.T) {
 			} `json:"health"`
 		} `json:"sensors"`
 	}
-	getJSON(t, d.url+"/api/v1/sensors", &sensors)
+	// Every sensor's health arrives within seconds (heartbeat 5 s).
+	for reported := 0; reported < 6; {
+		getJSON(t, d.url+"/api/v1/sensors", &sensors)
+		reported = 0
+		for _, s := range sensors.Sensors {
+			if s.Health != nil {
+				reported++
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 6 sensors reported their health after 90 s", reported)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	getJSON(t, d.url+"/api/v1/overview", &ov)
+	if ov.Time.Format(time.DateOnly) != "2028-02-29" {
+		t.Errorf("the demo's clock reads %s, want 29 February 2028 (--now %s)", ov.Time, now)
+	}
 	groups := map[string]int{}
 	for _, s := range sensors.Sensors {
 		groups[s.Group]++
-		if s.Health == nil || s.Health.PacketsSeen == 0 || time.Since(s.Health.Received) > time.Minute {
-			t.Errorf("sensor %s: health %+v, want recent reports of packets seen", s.Name, s.Health)
+		if s.Health == nil || s.Health.PacketsSeen == 0 || ov.Time.Sub(s.Health.Received) > time.Minute {
+			t.Errorf("sensor %s: health %+v, want reports of packets seen within a minute of the demo's clock %s", s.Name, s.Health, ov.Time)
 		}
 	}
 	if groups["Japan"] != 3 || groups["overseas"] != 3 {
@@ -133,7 +157,7 @@ func TestDemo(t *testing.T) {
 	first := ov.PacketsThisMonth
 
 	// Again on the same data: no backfill, the stored packets are there.
-	d = startDemo(t, data)
+	d = startDemo(t, data, now)
 	getJSON(t, d.url+"/api/v1/overview", &ov)
 	if code := d.stop(); code != 0 {
 		t.Fatalf("second demo exited with %d:\n%s", code, d.stderr)

@@ -200,6 +200,8 @@ func TestAnalyzeErrors(t *testing.T) {
 		{name: "simulate with files", args: []string{"analyze", "--simulate", pcap}, wantCode: 1, wantStderr: []string{"give no FILE"}},
 		{name: "simulate without out", args: []string{"simulate"}, wantCode: 1, wantStderr: []string{"--out FILE is required"}},
 		{name: "simulate bad start", args: []string{"simulate", "--out", filepath.Join(dir, "x.pcap"), "--start", "July"}, wantCode: 1, wantStderr: []string{`--start "July"`}},
+		{name: "bad --now", args: []string{"--now", "tomorrow", "simulate", "--out", filepath.Join(dir, "x.pcap")}, wantCode: 1, wantStderr: []string{`--now: "tomorrow" is neither an RFC 3339 time`}},
+		{name: "impossible --now", args: []string{"demo", "--now", "2027-02-29"}, wantCode: 1, wantStderr: []string{`--now: "2027-02-29"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,6 +222,34 @@ func TestAnalyzeErrors(t *testing.T) {
 				t.Errorf("stdout lacks %q:\n%s", tt.wantStdout, stdout)
 			}
 		})
+	}
+}
+
+// TestNow: every command runs on the clock of --now, or of NIGHTJAR_NOW
+// when the flag is not given; the flag wins.
+func TestNow(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x.pcap")
+	simulated := func(args ...string) string {
+		t.Helper()
+		code, _, stderr := nightjar(t, append(args, "simulate", "--out", out, "--days", "2", "--packets", "100")...)
+		if code != 0 {
+			t.Fatalf("simulate %v: exit %d: %s", args, code, stderr)
+		}
+		return stderr
+	}
+	if got := simulated("--now", "2027-01-01T00:01:00Z"); !strings.Contains(got, "from 2026-12-30 to 2027-01-01") {
+		t.Errorf("--now 2027-01-01T00:01:00Z: %q, want the two days up to then", got)
+	}
+	t.Setenv("NIGHTJAR_NOW", "2028-03-01")
+	if got := simulated(); !strings.Contains(got, "from 2028-02-28 to 2028-03-01") {
+		t.Errorf("NIGHTJAR_NOW=2028-03-01: %q, want the two days before (29 February included)", got)
+	}
+	if got := simulated("--now", "2024-07-02T00:00:00Z"); !strings.Contains(got, "from 2024-06-30 to 2024-07-02") {
+		t.Errorf("--now over NIGHTJAR_NOW: %q, want the flag's instant", got)
+	}
+	t.Setenv("NIGHTJAR_NOW", "soon")
+	if code, _, stderr := nightjar(t, "simulate", "--out", out); code == 0 || !strings.Contains(stderr, `NIGHTJAR_NOW: "soon"`) {
+		t.Errorf("NIGHTJAR_NOW=soon: exit %d, %q; want an error naming the variable", code, stderr)
 	}
 }
 

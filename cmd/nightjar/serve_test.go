@@ -54,15 +54,19 @@ func startServe(t *testing.T, args ...string) string {
 	}
 }
 
-// simulatedDB simulates a 6-sensor fleet's last 90 days (ending today, so
-// that "today" and "this month" have data), ingests it and returns the
+// dashboardNow is the instant the dashboard tests run at (nightjar --now):
+// the middle of a month, so that today and this month have data. The
+// calendar's edges have TestDefaultViewsInBrowser.
+const dashboardNow = "2026-08-19T15:04:05Z"
+
+// simulatedDB simulates a 6-sensor fleet's 90 days up to the instant now
+// (so that "today" and "this month" have data), ingests it and returns the
 // database and fleet files.
-func simulatedDB(t *testing.T, packets int) (db, fleetFile string) {
+func simulatedDB(t *testing.T, packets int, now string) (db, fleetFile string) {
 	t.Helper()
 	dir := t.TempDir()
 	pcap, fleetFile, db := filepath.Join(dir, "sim.pcap"), filepath.Join(dir, "fleet.yaml"), filepath.Join(dir, "t.duckdb")
-	start := time.Now().UTC().AddDate(0, 0, -89).Format(time.DateOnly)
-	if code, _, stderr := nightjar(t, "simulate", "-q", "--out", pcap, "--fleet-out", fleetFile, "--start", start,
+	if code, _, stderr := nightjar(t, "--now", now, "simulate", "-q", "--out", pcap, "--fleet-out", fleetFile,
 		"--days", "90", "--packets", fmt.Sprint(packets), "--seed", "7"); code != 0 {
 		t.Fatalf("simulate: exit %d: %s", code, stderr)
 	}
@@ -104,7 +108,7 @@ func TestServeListenRule(t *testing.T) {
 // TestServeTLS serves HTTPS on every interface and checks the session
 // cookie is Secure there.
 func TestServeTLS(t *testing.T) {
-	db, _ := simulatedDB(t, 20_000)
+	db, _ := simulatedDB(t, 20_000, dashboardNow)
 	dir := t.TempDir()
 	// A certificate from the sensors' CA machinery is as good as any here.
 	reg, err := pki.Init(filepath.Join(dir, "registry"), pki.InitOptions{})
@@ -250,7 +254,7 @@ func checkSideBySide(t *testing.T, b *webtest.Browser, query string) sideBySideD
 // $NIGHTJAR_ARTIFACTS (or the test's temporary directory).
 func TestDashboardInBrowser(t *testing.T) {
 	b := webtest.New(t)
-	db, _ := simulatedDB(t, 300_000)
+	db, _ := simulatedDB(t, 300_000, dashboardNow)
 	dir := t.TempDir()
 	registry := filepath.Join(dir, "registry")
 	if code, _, stderr := nightjar(t, "ca", "init", "--dir", registry); code != 0 {
@@ -259,7 +263,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	users := filepath.Join(dir, "users.yaml")
 	addUser(t, users, "alice", "admin", "alice-password")
 	addUser(t, users, "victor", "viewer", "victor-password")
-	base := startServe(t, "--db", db, "--ca", registry, "--users", users, "--listen", "127.0.0.1:0")
+	base := startServe(t, "--now", dashboardNow, "--db", db, "--ca", registry, "--users", users, "--listen", "127.0.0.1:0")
+	now, _ := time.Parse(time.RFC3339, dashboardNow)
+	day := func(daysBefore int) string { return now.AddDate(0, 0, -daysBefore).Format(time.DateOnly) }
 
 	// Anonymous: the login form.
 	b.Do(t, "open the login form", chromedp.Navigate(base+"/compare"))
@@ -273,28 +279,39 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	b.WaitReady(t)
 
-	// The overview, this month.
+	// The overview, by default the last 30 days.
 	b.CheckCharts(t, "overview")
 	b.CheckConsole(t, "overview")
 	b.Screenshot(t, "overview")
 	text := func(sel string) string {
 		return webtest.Eval[string](t, b, `document.querySelector(`+jsString(sel)+`).textContent`)
 	}
-	month := time.Now().UTC().Format("2006-01")
-	thisMonth := text("#packets-period")
-	api := apiJSON[topPortsAPI](t, b, "/api/v1/top-ports?top=1&period="+month)
-	var sum uint64
-	for _, s := range api.Sensors {
-		sum += s.Packets
+	fleetPackets := func(query string) string {
+		var sum uint64
+		for _, s := range apiJSON[topPortsAPI](t, b, "/api/v1/top-ports?top=1&"+query).Sensors {
+			sum += s.Packets
+		}
+		if sum == 0 {
+			t.Errorf("no packets in %s", query)
+		}
+		return analyze.Thousands(sum)
 	}
-	if thisMonth != analyze.Thousands(sum) || sum == 0 {
-		t.Errorf("overview: packets this month %q, the API's sensors sum to %s", thisMonth, analyze.Thousands(sum))
+	last30 := text("#packets-period")
+	if want := fleetPackets("from=" + day(29) + "&to=" + day(0)); last30 != want {
+		t.Errorf("overview: packets in the last 30 days %q, the API's sensors sum to %s", last30, want)
+	}
+	if got := text(".period-label"); !strings.Contains(got, "last 30 days") {
+		t.Errorf("overview: the default period is %q, want the last 30 days", got)
+	}
+	if got := text("#packets-change"); !strings.Contains(got, "in the same part of the period before ("+day(59)+" 00:00 – "+day(30)+" 15:00)") {
+		t.Errorf("overview: change %q, want it against the same part of the 30 days before", got)
 	}
 	if rows := webtest.Eval[int](t, b, `document.querySelectorAll('#top-ports tbody tr').length`); rows != 10 {
 		t.Errorf("overview: %d fleet top ports, want 10", rows)
 	}
-	if got := text("#packets-month"); got != thisMonth {
-		t.Errorf("overview: packets this month %q (overview API), in the period %s %q (top-ports API)", got, month, thisMonth)
+	month := now.Format("2006-01")
+	if got, want := text("#packets-month"), fleetPackets("period="+month); got != want {
+		t.Errorf("overview: packets this month %q (overview API), in the period %s %q (top-ports API)", got, month, want)
 	}
 	if today := text("#packets-today"); today == "0" || today == "…" {
 		t.Errorf("overview: packets today %q", today)
@@ -303,28 +320,47 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("overview: active sensors %q, want n / 6", active)
 	}
 
-	// The period picker: the previous month has other numbers, and its
+	// The period picker: the 30 days before have other numbers, and the
 	// link reproduces the view.
 	b.Click(t, "#period-prev")
 	b.WaitReady(t)
-	prevMonth := time.Now().UTC().AddDate(0, 0, -time.Now().UTC().Day()).Format("2006-01")
+	if loc, want := b.Location(t), "/?from="+day(59)+"&to="+day(30); !strings.HasSuffix(loc, want) {
+		t.Errorf("after ◀ the URL is %s, want %s", loc, want)
+	}
+	if got := text("#packets-period"); got == last30 || got == "0" {
+		t.Errorf("overview: packets in the 30 days before %q, in the last 30 days %q: the picker did not change the numbers", got, last30)
+	}
+	b.CheckCharts(t, "overview, the 30 days before")
+	b.Screenshot(t, "overview-previous-30-days")
+	// A month, through the kind selector: the month of the period's start.
+	b.Follow(t, "choose a month",
+		chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('#period-kind'); s.value = 'month'; s.dispatchEvent(new Event('change')); })()`))
+	b.WaitReady(t)
+	const prevMonth = "2026-06" // of 2026-06-21, 59 days before dashboardNow
 	if loc := b.Location(t); !strings.HasSuffix(loc, "/?period="+prevMonth) {
-		t.Errorf("after ◀ the URL is %s, want period=%s", loc, prevMonth)
+		t.Errorf("after choosing a month the URL is %s, want period=%s", loc, prevMonth)
 	}
-	if got := text("#packets-period"); got == thisMonth || got == "0" {
-		t.Errorf("overview: packets in %s %q, in %s %q: the picker did not change the numbers", prevMonth, got, month, thisMonth)
+	if got := text("#packets-change"); !regexp.MustCompile(`^[▲▼]?[0-9.]+% against [0-9,]+ in 2026-05$`).MatchString(got) {
+		t.Errorf("overview of %s: change %q, want it against the whole previous month", prevMonth, got)
 	}
-	b.CheckCharts(t, "overview, previous month")
-	b.Screenshot(t, "overview-previous-month")
-	// A quarter, through the kind selector.
+	// Back to the default through the selector, then a quarter: the quarter of now.
+	b.Follow(t, "choose the last 30 days",
+		chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('#period-kind'); s.value = 'recent'; s.dispatchEvent(new Event('change')); })()`))
+	b.WaitReady(t)
+	if loc := b.Location(t); loc != base+"/" {
+		t.Errorf("after choosing the last 30 days the URL is %s, want %s/", loc, base)
+	}
 	b.Follow(t, "choose a quarter",
 		chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('#period-kind'); s.value = 'quarter'; s.dispatchEvent(new Event('change')); })()`))
 	b.WaitReady(t)
-	if loc := b.Location(t); !regexp.MustCompile(`period=\d{4}Q[1-4]$`).MatchString(loc) {
-		t.Errorf("after choosing a quarter the URL is %s", loc)
+	if loc := b.Location(t); !strings.HasSuffix(loc, "/?period=2026Q3") {
+		t.Errorf("after choosing a quarter the URL is %s, want period=2026Q3", loc)
 	}
-	if got := text("#packets-period"); got == thisMonth {
-		t.Errorf("overview: a quarter has the packets of the month (%s)", got)
+	if got := text("#packets-period"); got == last30 {
+		t.Errorf("overview: a quarter has the packets of the last 30 days (%s)", got)
+	}
+	if got := text("#packets-change"); !strings.Contains(got, "in the same part of the period before (2026-04-01 00:00 – 2026-05-20 15:00)") {
+		t.Errorf("overview of 2026Q3 on %s: change %q, want it against the same part of 2026Q2", dashboardNow, got)
 	}
 	b.CheckConsole(t, "overview, periods")
 
@@ -345,27 +381,33 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	b.CheckCharts(t, "ports + 445/TCP")
 	b.Screenshot(t, "ports")
-	b.Open(t, base+"/ports?period="+time.Now().UTC().Format(time.DateOnly)+"&port=23%2FTCP&resolution=hour")
+	b.Open(t, base+"/ports?period="+day(0)+"&port=23%2FTCP&resolution=hour")
 	b.CheckCharts(t, "ports, today by hour")
-	b.Open(t, base+"/ports?from="+time.Now().UTC().AddDate(0, 0, -89).Format(time.DateOnly)+"&to="+time.Now().UTC().Format(time.DateOnly)+"&port=23%2FTCP&resolution=hour")
+	b.Open(t, base+"/ports?from="+day(89)+"&to="+day(0)+"&port=23%2FTCP&resolution=hour")
 	if note := text("#status"); !strings.Contains(note, "shown by day") {
 		t.Errorf("ports over 90 days by hour: status %q, want a note that it is shown by day", note)
 	}
 	b.CheckCharts(t, "ports, 90 days asked by hour")
 	b.CheckConsole(t, "ports")
 
-	// The comparison: the table equals the API, for two periods.
+	// The comparison: the table equals the API, for two periods; the
+	// monthly chart shows by default the three months before this one and
+	// this one so far.
 	b.Open(t, base+"/compare")
-	b.CheckCharts(t, "compare")
-	current := checkSideBySide(t, b, "period="+month)
+	if charts := b.CheckCharts(t, "compare"); len(charts) != 1 || charts[0].Points != 8 {
+		t.Errorf("compare: %+v, want one chart of 2 groups × 4 months", charts)
+	}
+	if got := webtest.Eval[[]string](t, b, `echarts.getInstanceByDom(document.querySelector('#chart-groups')).getOption().xAxis[0].data`); fmt.Sprint(got) != "[2026-05 2026-06 2026-07 2026-08 (so far)]" {
+		t.Errorf("compare: months %q, want 2026-05 to 2026-08 (so far)", got)
+	}
+	current := checkSideBySide(t, b, "from="+day(29)+"&to="+day(0))
 	b.Screenshot(t, "compare")
 	b.Open(t, base+"/compare?period="+prevMonth)
 	previous := checkSideBySide(t, b, "period="+prevMonth)
 	if fmt.Sprint(current.Packets) == fmt.Sprint(previous.Packets) {
-		t.Errorf("compare: the packets of %s and %s are equal: %v", month, prevMonth, current.Packets)
+		t.Errorf("compare: the packets of the last 30 days and %s are equal: %v", prevMonth, current.Packets)
 	}
-	from := time.Now().UTC().AddDate(0, 0, -89).Format(time.DateOnly)
-	to := time.Now().UTC().Format(time.DateOnly)
+	from, to := day(89), day(0)
 	b.Open(t, base+"/compare?from="+from+"&to="+to)
 	checkSideBySide(t, b, "from="+from+"&to="+to)
 	if n := b.Charts(t); len(n) != 1 || n[0].Points < 6 {
@@ -471,15 +513,61 @@ func TestDashboardInBrowser(t *testing.T) {
 	b.CheckRequestsLocal(t, base)
 }
 
+// TestDefaultViewsInBrowser opens every page's default view at the
+// instants where calendars trip, each over the 90 days of traffic up to it:
+// every chart has data, the overview compares the period under way with
+// the same part of the one before, and the monthly chart marks this month
+// "so far". A dashboard that defaulted to the calendar month so far would
+// show nearly nothing on the 1st.
+func TestDefaultViewsInBrowser(t *testing.T) {
+	b := webtest.New(t)
+	for _, now := range []string{
+		"2026-12-01T00:00:30Z", // the first minute of a month
+		"2027-04-01T00:20:00Z", // the first hour of a quarter
+		"2026-12-31T23:59:58Z", // New Year's Eve, crossing into 2027 during the test
+		"2028-02-29T12:00:00Z", // 29 February
+		"2026-11-30T23:59:59Z", // the last second of a month
+	} {
+		t.Run(now, func(t *testing.T) {
+			db, _ := simulatedDB(t, 30_000, now)
+			base := startServe(t, "--now", now, "--db", db, "--listen", "127.0.0.1:0")
+			for _, p := range []string{"/", "/ports", "/compare", "/sources", "/sensors"} {
+				b.Open(t, base+p)
+				if p != "/sensors" {
+					b.CheckCharts(t, now+" "+p)
+				}
+				b.CheckConsole(t, now+" "+p)
+				switch p {
+				case "/":
+					change := webtest.Eval[string](t, b, `document.querySelector('#packets-change').textContent`)
+					if !strings.Contains(change, "in the same part of the period before") {
+						t.Errorf("overview at %s: change %q, want the 30 days so far against the same part of the 30 days before", now, change)
+					}
+				case "/compare":
+					months := webtest.Eval[[]string](t, b, `echarts.getInstanceByDom(document.querySelector('#chart-groups')).getOption().xAxis[0].data`)
+					if len(months) != 4 || !strings.HasSuffix(months[3], " (so far)") {
+						t.Errorf("compare at %s: months %q, want the 3 months before this one and this one (so far)", now, months)
+					}
+				case "/sensors":
+					if n := webtest.Eval[int](t, b, `document.querySelectorAll('#sensors tbody tr').length`); n != 6 {
+						t.Errorf("sensors at %s: %d rows, want 6", now, n)
+					}
+				}
+			}
+			b.Screenshot(t, "default-views-"+strings.NewReplacer(":", "").Replace(now))
+		})
+	}
+}
+
 // TestPublicPortGraphsInBrowser: with --public-port-graphs, an anonymous
 // visitor sees the port graphs per group (no per-sensor chart, no API call
 // refused), and nothing else.
 func TestPublicPortGraphsInBrowser(t *testing.T) {
 	b := webtest.New(t)
-	db, _ := simulatedDB(t, 20_000)
+	db, _ := simulatedDB(t, 20_000, dashboardNow)
 	users := filepath.Join(t.TempDir(), "users.yaml")
 	addUser(t, users, "alice", "admin", "alice-password")
-	base := startServe(t, "--db", db, "--users", users, "--public-port-graphs", "--listen", "127.0.0.1:0")
+	base := startServe(t, "--now", dashboardNow, "--db", db, "--users", users, "--public-port-graphs", "--listen", "127.0.0.1:0")
 	b.Open(t, base+"/ports")
 	charts := b.CheckCharts(t, "public ports")
 	if len(charts) != 3 {
@@ -498,12 +586,13 @@ func TestPublicPortGraphsInBrowser(t *testing.T) {
 }
 
 // TestDemoInBrowser opens the dashboard of a running `nightjar demo` (the
-// backfill, plus six sensors streaming over mutual TLS): every page draws
-// its charts, and the sensors page shows each sensor's live health
-// reported through the collector.
+// backfill, plus six sensors streaming over mutual TLS) in the first
+// minute of a year, a quarter and a month: every page draws its charts, and
+// the sensors page shows each sensor's live health reported through the
+// collector.
 func TestDemoInBrowser(t *testing.T) {
 	b := webtest.New(t)
-	d := startDemo(t, t.TempDir())
+	d := startDemo(t, t.TempDir(), "2027-01-01T00:00:30Z")
 	defer func() {
 		if code := d.stop(); code != 0 {
 			t.Errorf("demo exited with %d:\n%s", code, d.stderr)

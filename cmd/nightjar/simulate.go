@@ -28,7 +28,8 @@ type simulateOptions struct {
 	truth    string
 	fleetOut string
 	// end is where the period ends when --start is not given (default:
-	// the start of today by the wall clock).
+	// the start of today by the wall clock; `nightjar simulate` and the
+	// demo end it now, by their clock).
 	end time.Time
 }
 
@@ -39,7 +40,7 @@ func defaultSimulateOptions() simulateOptions {
 func (o *simulateOptions) addFlags(f *pflag.FlagSet, prefix string) {
 	f.Uint64Var(&o.cfg.Packets, prefix+"packets", o.cfg.Packets, "number of packets to simulate")
 	f.Uint64Var(&o.cfg.Seed, prefix+"seed", o.cfg.Seed, "random seed: the same seed and options give the same capture")
-	f.StringVar(&o.start, prefix+"start", "", "first day of the period, YYYY-MM-DD (UTC); default: --days before today")
+	f.StringVar(&o.start, prefix+"start", "", "first day of the period, YYYY-MM-DD (UTC); default: --days before now (the clock of --now)")
 	f.Float64Var(&o.days, prefix+"days", o.days, "length of the period in days")
 	f.IntVar(&o.cfg.Sources, prefix+"sources", o.cfg.Sources, "size of the pool of source addresses")
 }
@@ -150,13 +151,16 @@ packets, with heavy-tailed per-source activity and a daily cycle.
 
 The fleet comes from --sensors FILE (the YAML that "analyze --sensors" reads);
 by default, three sensors in the group "Japan" and three "overseas". The
-output is seeded and reproducible. --truth writes what was generated as JSON
+period is --days from --start, or the --days up to now (the instant of
+"nightjar --now", or the wall clock). The output is seeded: the same
+--seed, --start and options give the same capture. --truth writes what was generated as JSON
 (packets per sensor, port, month and tag; packets and tags per source) and
 --fleet-out the fleet, so that "nightjar analyze --sensors" can read it back.
 A name ending in .gz or .zst is compressed; "-" writes to standard output.`,
 		Example: `  nightjar simulate --out sim.pcap --fleet-out fleet.yaml
   nightjar analyze --sensors fleet.yaml sim.pcap
-  nightjar simulate --out q3.pcap.zst --start 2024-07-01 --days 92 --packets 10000000 --truth q3.json`,
+  nightjar simulate --out q3.pcap.zst --start 2024-07-01 --days 92 --packets 10000000 --truth q3.json
+  nightjar --now 2027-01-01T00:01:00Z simulate --out newyear.pcap --days 90`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return fmt.Errorf("unexpected argument %q (the output file goes in --out)", args[0])
@@ -164,7 +168,7 @@ A name ending in .gz or .zst is compressed; "-" writes to standard output.`,
 			if out == "" {
 				return errors.New("--out FILE is required (\"-\" for standard output)")
 			}
-			o.end = g.now().UTC().Truncate(24 * time.Hour)
+			o.end = g.now().UTC()
 			_, err := o.run(cmd.Context(), out, cmd.ErrOrStderr(), quiet || out == "-")
 			return err
 		},

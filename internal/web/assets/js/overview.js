@@ -37,18 +37,19 @@ function last90(daily) {
 // change says how the period's packets compare with the previous period's.
 function change(c, prevPer) {
   const el = $('#packets-change');
-  // While the period is under way: "the same part of 2026-11 (11-01 00:00 – 11-01 00:30)".
+  // While the period is under way, its elapsed part is compared with as
+  // long a part of the previous period, named by its times.
   const [from, to] = c.previous.split('/').map(fmtTime);
-  const what = c.partial ? `the same part of ${periodLabel(prevPer)} (${from} – ${to})` : periodLabel(prevPer);
+  const where = c.partial ? `the same part of the period before (${from} – ${to})` : periodLabel(prevPer);
   if (c.previous_packets === 0) {
-    el.textContent = `no packets in ${what}`;
+    el.textContent = `no packets in ${where}`;
     return;
   }
   const d = (c.current_packets - c.previous_packets) / c.previous_packets;
   el.replaceChildren(
     h('span', { class: d > 0 ? 'up' : d < 0 ? 'down' : 'same' }, `${d > 0 ? '▲' : d < 0 ? '▼' : ''}${fmtPct(Math.abs(d))}`),
-    ` against ${what}: ${fmtInt(c.current_packets)} and ${fmtInt(c.previous_packets)}`);
-  el.title = `compared: ${c.current} against ${c.previous}`;
+    ` against ${fmtInt(c.previous_packets)} in ${where}`);
+  el.title = `${fmtInt(c.current_packets)} packets in ${c.current}, ${fmtInt(c.previous_packets)} in ${c.previous}`;
 }
 
 async function main() {
