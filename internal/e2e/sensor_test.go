@@ -276,10 +276,34 @@ func (tel *telescope) storedSources() map[string][]string {
 	return tags
 }
 
+// ringMappings returns the sizes of the AF_PACKET rings a process has
+// mapped (the "socket:[inode]" lines of /proc/PID/maps).
+func ringMappings(t *testing.T, pid int) []uint64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []uint64
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 6 || !strings.HasPrefix(fields[5], "socket:") {
+			continue
+		}
+		var lo, hi uint64
+		if _, err := fmt.Sscanf(fields[0], "%x-%x", &lo, &hi); err != nil {
+			t.Fatalf("maps line %q: %v", line, err)
+		}
+		sizes = append(sizes, hi-lo)
+	}
+	return sizes
+}
+
 // TestRealScanners: zmap, masscan, nmap -sS and hping3 (random-source
 // SYN-ACKs, i.e. backscatter) scan the telescope from the scanner
 // namespace, each from its own address; the stored sources carry the
-// tag of their tool.
+// tag of their tool. The sensor runs with a small ring of its own size
+// (ring: in sensor.yaml), which its two capture sockets map.
 func TestRealScanners(t *testing.T) {
 	tel := newTelescope(t)
 	l := tel.link
@@ -287,8 +311,11 @@ func TestRealScanners(t *testing.T) {
 		run(t, "ip", "-n", l.Scanner, "addr", "add", a+"/24", "dev", l.ScannerIf)
 	}
 	tel.startCollector()
-	cfg := tel.enroll("tel-scan", "test", "198.19.3.0/24", 9483, "")
+	cfg := tel.enroll("tel-scan", "test", "198.19.3.0/24", 9483, "ring:\n  block_size: 256KiB\n  blocks: 12\n")
 	s := tel.startSensor("tel-scan", cfg, 9483)
+	if got := ringMappings(t, s.proc.cmd.Process.Pid); fmt.Sprint(got) != "[3145728 3145728]" {
+		t.Errorf("the sensor maps rings of %v bytes, want two sockets of 12 × 256 KiB", got)
+	}
 	blocklist := filepath.Join(tel.dir, "empty-blocklist")
 	if err := os.WriteFile(blocklist, nil, 0o600); err != nil {
 		t.Fatal(err)

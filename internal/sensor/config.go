@@ -26,6 +26,8 @@ type Config struct {
 	// Sockets is the number of capture sockets (PACKET_FANOUT_HASH) and
 	// decoding goroutines: one per core to give the sensor. Default 1.
 	Sockets int `yaml:"sockets"`
+	// Ring sizes each capture socket's kernel ring (TPACKET_V3).
+	Ring Ring `yaml:"ring"`
 	// Replay replays a capture file instead of capturing (for tests and
 	// demonstrations).
 	Replay *Replay `yaml:"replay"`
@@ -47,6 +49,51 @@ type Config struct {
 
 	monitor []netip.Prefix
 	exclude []exclusion
+}
+
+// Ring sizes the kernel ring of each capture socket: BlockSize × Blocks
+// bytes of memory per socket, locked while the sensor runs. A larger ring
+// absorbs longer bursts without kernel drops (the tp_drops of the health
+// report); a smaller one suits a small device.
+type Ring struct {
+	// BlockSize is one ring block ("1MiB", default): a multiple of the
+	// page size, and at least the largest frame the link carries.
+	BlockSize string `yaml:"block_size"`
+	// Blocks is the number of blocks (default 64: 64 MiB per socket).
+	Blocks int `yaml:"blocks"`
+
+	blockBytes int
+}
+
+// Ring limits: a block holds at least a jumbo frame; a socket's ring stays
+// within what one mmap of TPACKET_V3 accepts.
+const (
+	minRingBlock  = 64 << 10
+	maxRingBlock  = 128 << 20
+	maxRingBlocks = 1 << 16
+	maxRingBytes  = 4 << 30
+)
+
+func (r *Ring) check(pageSize int) error {
+	if r.BlockSize == "" {
+		r.BlockSize = "1MiB"
+	}
+	if r.Blocks == 0 {
+		r.Blocks = 64
+	}
+	n, err := ParseSize(r.BlockSize)
+	switch {
+	case err != nil:
+		return fmt.Errorf("ring.block_size: %v", err)
+	case n < minRingBlock || n > maxRingBlock || n%int64(pageSize) != 0:
+		return fmt.Errorf("ring.block_size: %s, want a multiple of the page size (%d bytes) from 64KiB to 128MiB", r.BlockSize, pageSize)
+	case r.Blocks < 2 || r.Blocks > maxRingBlocks:
+		return fmt.Errorf("ring.blocks: %d, want 2 to %d", r.Blocks, maxRingBlocks)
+	case n*int64(r.Blocks) > maxRingBytes:
+		return fmt.Errorf("ring: %d blocks of %s is more than 4GiB per socket", r.Blocks, r.BlockSize)
+	}
+	r.blockBytes = int(n)
+	return nil
 }
 
 // Replay configures the replay of a capture file.
@@ -167,6 +214,9 @@ func (c *Config) check() error {
 	}
 	if c.Sockets < 0 || c.Sockets > 64 {
 		bad("sockets: %d, want 1 to 64", c.Sockets)
+	}
+	if err := c.Ring.check(os.Getpagesize()); err != nil {
+		bad("%v", err)
 	}
 	if len(c.Monitor) == 0 {
 		bad("monitor: list the addresses or prefixes this sensor watches")

@@ -14,7 +14,8 @@ func TestExampleConfigParses(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Name != "jp-tokyo-1" || c.Sockets != 2 || len(c.monitor) != 2 || len(c.exclude) != 2 ||
-		c.Spool.maxBytes != 1<<30 || c.Batch.Latency != time.Second || c.Heartbeat != 10*time.Second {
+		c.Spool.maxBytes != 1<<30 || c.Batch.Latency != time.Second || c.Heartbeat != 10*time.Second ||
+		c.Ring.blockBytes != 1<<20 || c.Ring.Blocks != 64 {
 		t.Fatalf("parsed %+v", c)
 	}
 }
@@ -31,6 +32,11 @@ func TestConfigErrors(t *testing.T) {
 		{"bad port", strings.Replace(ExampleConfig, "port: 22/TCP", "port: 22/SCTP", 1), "exclude[1]: port"},
 		{"empty exclusion", strings.Replace(ExampleConfig, "  - src: 198.18.1.250/32\n", "  - {}\n", 1), "give src, dst or port"},
 		{"every missing field at once", "name: a\ninterface: eth0\n", "monitor: list"},
+		{"ring block not of pages", strings.Replace(ExampleConfig, "block_size: 1MiB", "block_size: 100000", 1), "ring.block_size: 100000, want a multiple of the page size"},
+		{"ring block too small", strings.Replace(ExampleConfig, "block_size: 1MiB", "block_size: 4KiB", 1), "from 64KiB to 128MiB"},
+		{"ring of one block", strings.Replace(ExampleConfig, "blocks: 64", "blocks: 1", 1), "ring.blocks: 1, want 2 to 65536"},
+		{"ring over 4GiB", strings.Replace(ExampleConfig, "block_size: 1MiB", "block_size: 128MiB", 1), "more than 4GiB per socket"},
+		{"ring size typo", strings.Replace(ExampleConfig, "block_size: 1MiB", "block_size: 1 MB", 1), "want a multiple of the page size"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig([]byte(tc.yaml))
@@ -38,6 +44,26 @@ func TestConfigErrors(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRingDefaults: without ring:, each socket gets 64 blocks of 1 MiB;
+// the sizes given reach the capture options.
+func TestRingDefaults(t *testing.T) {
+	base := "name: a\ninterface: eth0\nmonitor: [198.18.0.0/24]\ncollector: {address: c:1, cert: a, key: b, ca: c}\nspool: {dir: s}\n"
+	c, err := ParseConfig([]byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Ring.blockBytes != 1<<20 || c.Ring.Blocks != 64 || c.Ring.BlockSize != "1MiB" {
+		t.Errorf("default ring %+v, want 64 blocks of 1MiB", c.Ring)
+	}
+	c, err = ParseConfig([]byte(base + "ring: {block_size: 256KiB, blocks: 512}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Ring.blockBytes != 256<<10 || c.Ring.Blocks != 512 {
+		t.Errorf("ring %+v, want 512 blocks of 256KiB", c.Ring)
 	}
 }
 

@@ -17,6 +17,9 @@ const ExampleConfig = `# Nightjar sensor configuration.
 name: jp-tokyo-1              # the sensor's name, as in its certificate
 interface: eth1               # capture interface (AF_PACKET, promiscuous)
 sockets: 2                    # capture sockets (fanout), one per core to use
+ring:                         # each socket's kernel ring: block_size × blocks of memory
+  block_size: 1MiB            # a multiple of the page size, at least the largest frame
+  blocks: 64                  # more absorbs longer bursts without kernel drops
 # replay:                     # instead of interface: replay a capture file
 #   file: capture.pcap
 #   realtime: true            # stamp packets with the replay time

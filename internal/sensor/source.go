@@ -33,6 +33,7 @@ func openSources(cfg *Config, now func() time.Time) (sources []Source, closeAll 
 	}
 	opts := capture.DefaultInterfaceOptions()
 	opts.Sockets = cfg.Sockets
+	opts.BlockSize, opts.NumBlocks = cfg.Ring.blockBytes, cfg.Ring.Blocks
 	in, err := capture.OpenInterface(cfg.Interface, opts)
 	if err != nil {
 		return nil, nil, err
