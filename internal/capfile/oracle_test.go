@@ -20,8 +20,6 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-const corpusDir = "../../../shared/corpus"
-
 // oraclePacket is a packet as both readers can express it.
 type oraclePacket struct {
 	Sec, Nsec int64
@@ -126,14 +124,14 @@ func readPcapgo(data []byte) (res readResult) {
 func corpusFiles(t testing.TB) []string {
 	var files []string
 	for _, dir := range []string{"tcpdump-tests", "scanners"} {
-		m, err := filepath.Glob(filepath.Join(corpusDir, dir, "*"))
+		m, err := filepath.Glob(filepath.Join(testenv.Corpus(t, dir), "*"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		files = append(files, m...)
 	}
 	if len(files) == 0 {
-		testenv.Missing(t, "no capture corpus in %s", corpusDir)
+		t.Fatal("the capture corpus is empty")
 	}
 	sort.Strings(files)
 	return files

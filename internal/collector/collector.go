@@ -243,7 +243,13 @@ func (c *Collector) Send(ctx context.Context, bidi *connect.BidiStream[sensorv1.
 	s := newStream(c, name, id, cert, addr, bidi)
 	c.log.Info("sensor connected", "sensor", name, "addr", addr)
 	err = s.run(ctx)
-	c.log.Info("sensor disconnected", "sensor", name, "addr", addr, "reason", err)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		// The one place a stream's failure is logged (a store failure
+		// included: the writer hands it to the streams it fails).
+		c.log.Warn("sensor disconnected", "sensor", name, "addr", addr, "reason", err)
+	} else {
+		c.log.Info("sensor disconnected", "sensor", name, "addr", addr)
+	}
 	return err
 }
 

@@ -45,7 +45,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	for _, k := range keys {
 		w.stored[k] = struct{}{}
 	}
-	c.log.Info("collector ready", "batches in ledger", len(keys))
+	c.log.Info("collector ready", "batches_in_ledger", len(keys))
 	commit := time.NewTicker(c.cfg.CommitInterval)
 	defer commit.Stop()
 	rollup := time.NewTicker(c.cfg.RollupInterval)
@@ -130,8 +130,9 @@ func (w *writer) append(ctx context.Context, j *batchJob) {
 		w.c.log.Warn("batch older than the retention rejected", "sensor", j.sensor, "epoch", j.epoch, "seq", j.seq, "err", err)
 		w.settle(j, sensorv1.Status_STATUS_REJECTED, err.Error())
 	case err != nil:
-		// The store discarded every append since the last commit.
-		w.c.log.Error("append failed; the uncommitted batches will be sent again", "err", err)
+		// The store discarded every append since the last commit. Each
+		// failed stream's handler logs the error as it closes.
+		err = fmt.Errorf("collector: store append failed; the uncommitted batches will be sent again: %w", err)
 		w.failGroup(err)
 		w.release(j)
 		j.stream.fail(err)
@@ -156,8 +157,7 @@ func (w *writer) commit(ctx context.Context) {
 		imports[i] = store.Import{Key: p.job.key, Path: "sensor " + p.job.sensor, Frames: n, Packets: n, Imported: start.UTC()}
 	}
 	if err := w.c.cfg.Store.Flush(ctx, imports...); err != nil {
-		w.c.log.Error("commit failed; the batches will be sent again", "batches", len(w.order), "err", err)
-		w.failGroup(err)
+		w.failGroup(fmt.Errorf("collector: commit of %d batches failed; they will be sent again: %w", len(w.order), err))
 		return
 	}
 	w.c.stats.commitSeconds.Observe(time.Since(start).Seconds())
@@ -213,7 +213,7 @@ func (w *writer) sync(ctx context.Context) {
 		return
 	}
 	w.dirty = false
-	w.c.log.Debug("rollups rebuilt", "took", time.Since(start))
+	w.c.log.Debug("rollups rebuilt", "took_seconds", time.Since(start).Seconds())
 }
 
 func (w *writer) putHealth(ctx context.Context) {

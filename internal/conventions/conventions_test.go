@@ -11,39 +11,60 @@ import (
 	"testing"
 )
 
-// packages returns every directory of Go code below the repository root,
-// with its files, leaving out generated code (protoc's, which has its own
-// conventions).
-func packages(t *testing.T) map[string][]string {
+// repoRoot is the repository's root, two levels above this package.
+func repoRoot(t *testing.T) string {
 	t.Helper()
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dirs := map[string][]string{}
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	return root
+}
+
+// walkRepository calls visit for every file below the repository root,
+// leaving out testdata (captures, golden files) and hidden directories
+// other than .ci (.git).
+func walkRepository(t *testing.T, visit func(path string, d fs.DirEntry) error) {
+	t.Helper()
+	root := repoRoot(t)
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != root {
-			return filepath.SkipDir
-		}
-		if !d.IsDir() && strings.HasSuffix(path, ".go") {
-			file, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.PackageClauseOnly|parser.ParseComments)
-			if err != nil {
-				return err
+		if d.IsDir() {
+			if name := d.Name(); path != root && (name == "testdata" || strings.HasPrefix(name, ".") && name != ".ci") {
+				return filepath.SkipDir
 			}
-			if !ast.IsGenerated(file) {
-				dirs[filepath.Dir(path)] = append(dirs[filepath.Dir(path)], path)
-			}
+			return nil
 		}
-		return nil
+		return visit(path, d)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// packages returns every directory of Go code below the repository root,
+// with its files, leaving out generated code (protoc's, which has its own
+// conventions).
+func packages(t *testing.T) map[string][]string {
+	t.Helper()
+	dirs := map[string][]string{}
+	walkRepository(t, func(path string, _ fs.DirEntry) error {
+		if !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		file, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.PackageClauseOnly|parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		if !ast.IsGenerated(file) {
+			dirs[filepath.Dir(path)] = append(dirs[filepath.Dir(path)], path)
+		}
+		return nil
+	})
 	if len(dirs) < 5 {
-		t.Fatalf("found only %d packages under %s", len(dirs), root)
+		t.Fatalf("found only %d packages under %s", len(dirs), repoRoot(t))
 	}
 	return dirs
 }

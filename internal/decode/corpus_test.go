@@ -12,9 +12,6 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/capfile"
 )
 
-// corpusDir holds the shared capture corpus (see its README).
-const corpusDir = "../../../shared/corpus"
-
 // capFrame is one frame read from a capture file.
 type capFrame struct {
 	link    LinkType
@@ -50,16 +47,16 @@ func eofNil(err error) error {
 	return err
 }
 
-// corpusFiles returns the capture files of the corpus subdirectory dir,
-// skipping the test when the corpus is missing.
+// corpusFiles returns the capture files of the corpus subdirectory dir.
 func corpusFiles(t testing.TB, dir string) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(corpusDir, dir, "*"))
+	root := testenv.Corpus(t, dir)
+	files, err := filepath.Glob(filepath.Join(root, "*"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(files) == 0 {
-		testenv.Missing(t, "no capture files in %s: the shared corpus is missing", filepath.Join(corpusDir, dir))
+		t.Fatalf("no capture files in %s", root)
 	}
 	return files
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/nightjar-telescope/nightjar/internal/record"
+	"github.com/nightjar-telescope/nightjar/internal/testenv"
 )
 
 // Run with:
@@ -39,8 +40,9 @@ func mixedFrames(b *testing.B) []capFrame {
 	b.Helper()
 	var out []capFrame
 	files := corpusFiles(b, "scanners")
+	tcpdump := testenv.Corpus(b, "tcpdump-tests")
 	for _, name := range []string{"802.1ad_QinQ.pcap", "forces3.pcap", "ikev2four.pcap", "LINKTYPE_RAW_ipv6.pcap", "icmpv6-RFC2894-RR.pcap", "babel_rtt.pcap"} {
-		files = append(files, filepath.Join(corpusDir, "tcpdump-tests", name))
+		files = append(files, filepath.Join(tcpdump, name))
 	}
 	for _, path := range files {
 		fs, _ := readFrames(b, path)

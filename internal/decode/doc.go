@@ -14,12 +14,13 @@
 // # Aliasing
 //
 // Decode keeps no reference to the frame and no field of the record aliases
-// it: addresses are netip.Addr values built with netip.AddrFrom4 and
-// AddrFrom16 (which do not allocate), the TCP option layout is packed into
-// an integer, and every other field is a number or a bool. The caller may
-// reuse the frame buffer as soon as Decode returns, and may keep the record
-// as long as it likes. The record itself is overwritten in place (except its
-// Time), so one record can be reused for every frame.
+// it: addresses are record.Addr values (two integers and a flag, copied out
+// of the frame by record.AddrFrom4 and AddrFrom16, which do not allocate),
+// the TCP option layout is packed into an integer, and every other field is
+// a number or a bool. The caller may reuse the frame buffer as soon as
+// Decode returns, and may keep the record as long as it likes. The record
+// itself is overwritten in place (except its Time), so one record can be
+// reused for every frame.
 //
 // # Performance
 //

@@ -26,7 +26,7 @@ func fuzzLinkIndex(l LinkType) uint8 {
 
 // FuzzDecode checks that Decode never panics and that the records it
 // produces are consistent. The committed seeds (testdata/fuzz/FuzzDecode)
-// are frames of the shared corpus on every supported link type, some of
+// are frames of the capture corpus on every supported link type, some of
 // them truncated. Run with:
 //
 //	go test -run '^$' -fuzz FuzzDecode -fuzztime 1m ./internal/decode/
@@ -129,7 +129,7 @@ func checkInvariants(t *testing.T, link LinkType, reason Reason, rec *record.Rec
 }
 
 // TestDecodeCorpusInvariants checks the fuzz invariants on every frame of
-// the shared corpus.
+// the capture corpus (testdata/corpus).
 func TestDecodeCorpusInvariants(t *testing.T) {
 	for _, path := range append(corpusFiles(t, "tcpdump-tests"), corpusFiles(t, "scanners")...) {
 		frames, _ := readFrames(t, path)

@@ -3,7 +3,6 @@ package fingerprint_test
 import (
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -16,8 +15,6 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 )
-
-const scannersDir = "../../../shared/corpus/scanners"
 
 // sourceTags reads a capture and returns, per source address, the union of
 // the tags of its probes and its probe count. Probes are what a telescope
@@ -92,11 +89,9 @@ func isProbe(r *record.Record) bool {
 }
 
 // TestScannerCorpus checks the rules on real scanner traffic
-// (../shared/corpus/scanners/README.md says how each capture was made).
+// (testdata/corpus/README.md says how each capture was made).
 func TestScannerCorpus(t *testing.T) {
-	if _, err := os.Stat(scannersDir); err != nil {
-		testenv.Missing(t, "scanner corpus not found at %s: %v", scannersDir, err)
-	}
+	scanners := testenv.Corpus(t, "scanners")
 	tests := []struct {
 		file string
 		// want: the exact tag set of each probing source (union over its probes).
@@ -125,7 +120,7 @@ func TestScannerCorpus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			sources := sourceTags(t, filepath.Join(scannersDir, tt.file))
+			sources := sourceTags(t, filepath.Join(scanners, tt.file))
 			for src, want := range tt.want {
 				s := sources[record.MustParseAddr(src)]
 				if s == nil || s.probes == 0 {
@@ -155,10 +150,7 @@ func TestScannerCorpus(t *testing.T) {
 // sources, what a spoofed SYN flood's victim sends to a telescope. Every
 // source must be tagged backscatter and none a scanner.
 func TestBackscatterCorpus(t *testing.T) {
-	path := filepath.Join(scannersDir, "hping3_synack_randsrc.pcap")
-	if _, err := os.Stat(path); err != nil {
-		testenv.Missing(t, "scanner corpus not found: %v", err)
-	}
+	path := filepath.Join(testenv.Corpus(t, "scanners"), "hping3_synack_randsrc.pcap")
 	tags := map[record.Addr]record.Tags{}
 	forEachRecord(t, path, func(r *record.Record) { tags[r.Src] |= r.Tags })
 	if len(tags) < 100 {

@@ -53,7 +53,7 @@ var catalogs = map[Lang]map[string]string{
 		"sum.group":           "%s: %s",
 		"sum.text":            "In %[1]s, %[2]s in %[3]s (%[4]s) received %[5]s packets from %[6]s distinct source addresses: %[7]s packets per sensor per day.",
 		"sum.change":          "Compared with %[1]s, the number of packets changed by %[2]s and the number of distinct sources by %[3]s.",
-		"sum.noprev":          "%s has no data: no change is computed.",
+		"sum.noprev":          "There is no data for %s: no change is computed.",
 		"sum.sensors":         "The fleet has %[1]s in %[2]s (%[3]s).",
 		"sum.key.caption":     "Key figures",
 		"sum.key.what":        "Indicator",
@@ -68,10 +68,10 @@ var catalogs = map[Lang]map[string]string{
 
 		"top.title":    "Top %d ports of the fleet",
 		"top.text":     "Destination ports ranked by average packets per sensor: the packets of all %[1]s sensors to the port, divided by %[1]s. The previous rank is the port's rank among all ports in %[2]s; the change compares the average with that period's.",
-		"top.noprev":   "%s has no data: previous ranks and changes are not shown.",
+		"top.noprev":   "There is no data for %s: previous ranks and changes are not shown.",
 		"top.caption":  "Top %d ports of the fleet, %s",
 		"top.figure":   "Average packets per sensor to the fleet's top %d ports, %s and the previous period",
-		"top.note":     "“new”: the port received no packets in the previous period. ▲/▼: places gained or lost; “entered the top %d”: the port was ranked lower before.",
+		"top.note":     "A “new” port received no packets in the previous period. ▲/▼: places gained or lost; “entered the top %d”: the port was ranked lower before.",
 		"rank.new":     "new",
 		"rank.entered": ", entered the top %d",
 

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	gocmp "github.com/google/go-cmp/cmp"
 
@@ -46,6 +48,39 @@ func TestCatalogs(t *testing.T) {
 				t.Errorf("%s: message %q takes %v, English takes %v", lang, key, got, want)
 			}
 		}
+	}
+}
+
+// numberFirst are the English sentences that open with a formatted number
+// ("1,234 packets (…) carried …"): a digit needs no capital.
+var numberFirst = map[string]bool{"mir.text": true}
+
+// TestEnglishSentencesStartWithACapital: every English message that is a
+// full sentence (it ends with a full stop, perhaps before a format verb that
+// appends another sentence) starts with a capital letter. A sentence may not
+// open with a format verb, whose case the catalogue does not control ("the
+// previous quarter (…)"), unless the verb is a number (numberFirst).
+func TestEnglishSentencesStartWithACapital(t *testing.T) {
+	t.Parallel()
+	sentences := 0
+	for key, m := range catalogs[English] {
+		text := strings.TrimSpace(m)
+		if !strings.HasSuffix(strings.TrimRightFunc(verbRE.ReplaceAllString(text, ""), unicode.IsSpace), ".") {
+			continue
+		}
+		sentences++
+		if loc := verbRE.FindStringIndex(text); loc != nil && loc[0] == 0 {
+			if !numberFirst[key] {
+				t.Errorf("message %q starts with a format verb: %q", key, m)
+			}
+			continue
+		}
+		if first, _ := utf8.DecodeRuneInString(text); !unicode.IsUpper(first) {
+			t.Errorf("message %q does not start with a capital: %q", key, m)
+		}
+	}
+	if sentences < 25 {
+		t.Errorf("found %d sentences in the English catalogue, want at least 25", sentences)
 	}
 }
 
@@ -261,9 +296,9 @@ func TestNoData(t *testing.T) {
 	q2, _ := period.Parse("2024Q2")
 	d, doc := render(t, st, q2, English)
 	md := string(markdown(doc, "x-"))
-	for _, want := range []string{"the previous quarter (2024 Q1) has no data: no change is computed",
-		"the previous quarter (2024 Q1) has no data: previous ranks and changes are not shown"} {
-		if !strings.Contains(strings.ToLower(md), strings.ToLower(want)) {
+	for _, want := range []string{"There is no data for the previous quarter (2024 Q1): no change is computed.",
+		"There is no data for the previous quarter (2024 Q1): previous ranks and changes are not shown."} {
+		if !strings.Contains(md, want) {
 			t.Errorf("2024Q2 report does not say %q", want)
 		}
 	}

@@ -62,7 +62,7 @@ func (s *sender) run(ctx context.Context) {
 		}
 		s.reconnects.Add(1)
 		wait := delay/2 + rand.N(delay/2+1)
-		s.log.Warn("collector stream ended; reconnecting", "err", err, "in", wait.Round(time.Millisecond))
+		s.log.Warn("collector stream ended; reconnecting", "err", err, "in_seconds", wait.Round(time.Millisecond).Seconds())
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():

@@ -212,7 +212,7 @@ loop:
 	<-sent
 	st := s.spool.Stats()
 	s.log.Info("sensor stopped", "packets", s.counts.seen.Load(), "records", s.counts.records.Load(),
-		"spooled batches left", st.Batches, "kernel drops", s.kernelStats().Drops)
+		"spooled_batches_left", st.Batches, "kernel_drops", s.kernelStats().Drops)
 	return firstErr
 }
 
@@ -255,7 +255,7 @@ func (s *Sensor) reportDrops(now time.Time, force bool) {
 		return
 	}
 	s.log.Warn("spool full: dropped the oldest batches", "records", st.DroppedRecords-s.droppedReported,
-		"total dropped records", st.DroppedRecords, "spool bytes", st.Bytes)
+		"total_dropped_records", st.DroppedRecords, "spool_bytes", st.Bytes)
 	s.droppedReported, s.dropsReportedAt = st.DroppedRecords, now
 }
 

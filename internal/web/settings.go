@@ -39,6 +39,6 @@ func (h *Handler) setRetention(w http.ResponseWriter, r *http.Request, id identi
 		h.adminError(w, r, id, http.StatusBadRequest, err.Error())
 		return
 	}
-	h.opts.Logger.Info("retention changed", "user", id.Name, "from", before, "to", h.opts.Settings.Retention(), "client", clientIP(r))
+	h.opts.Logger.Info("retention changed", "user", id.Name, "from_seconds", before.Seconds(), "to_seconds", h.opts.Settings.Retention().Seconds(), "client", clientIP(r))
 	http.Redirect(w, r, "/admin?retention="+strconv.Itoa(days), http.StatusSeeOther)
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/wire/sensorv1"
 )
 
-// corpusRecords decodes and tags every packet of the shared corpus (the
+// corpusRecords decodes and tags every packet of the capture corpus (the
 // tcpdump regression captures and the real scans): IPv4 and IPv6, options,
 // fragments, ICMP errors with quoted packets, every tag.
 func corpusRecords(t testing.TB) []record.Record {
