@@ -19,7 +19,6 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/api"
 	"github.com/nightjar-telescope/nightjar/internal/period"
 	"github.com/nightjar-telescope/nightjar/internal/store"
-	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 )
 
 // queryOptions are the flags every question shares.
@@ -56,7 +55,7 @@ func (o *queryOptions) ask(cmd *cobra.Command, args []string, check func() error
 	if err != nil {
 		return err
 	}
-	st, err := duckdb.Open(cmd.Context(), o.db, duckdb.Options{})
+	st, err := openExisting(cmd.Context(), o.db)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/nightjar-telescope/nightjar/internal/analyze"
 	"github.com/nightjar-telescope/nightjar/internal/api"
-	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 )
 
 func newSensorsQueryCommand() *cobra.Command {
@@ -38,7 +37,7 @@ batch). Sensors only imported from captures have no health.`,
 			if !slices.Contains(analyze.Formats, format) {
 				return fmt.Errorf("unknown --format %q (want one of %s)", format, strings.Join(analyze.Formats, ", "))
 			}
-			st, err := duckdb.Open(cmd.Context(), db, duckdb.Options{})
+			st, err := openExisting(cmd.Context(), db)
 			if err != nil {
 				return err
 			}
