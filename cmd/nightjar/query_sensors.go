@@ -42,15 +42,11 @@ batch). Sensors only imported from captures have no health.`,
 				return err
 			}
 			defer st.Close()
-			sensors, err := st.Sensors(cmd.Context())
+			resp, err := api.AskSensors(cmd.Context(), st)
 			if err != nil {
 				return err
 			}
-			health, err := st.Health(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return writeSensors(cmd.OutOrStdout(), format, api.NewSensorsResponse(sensors, health), time.Now())
+			return writeSensors(cmd.OutOrStdout(), format, resp, time.Now())
 		},
 	}
 	cmd.Flags().StringVar(&db, "db", "", "database `PATH`")
