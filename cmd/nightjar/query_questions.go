@@ -31,6 +31,12 @@ type question[R api.Table] struct {
 	check func(p api.Params) error
 	ask   func(ctx context.Context, st store.Questions, p api.Params) (R, error)
 	table func(w io.Writer, p api.Params, resp R) error
+	// empty says the answer holds none of what the question counts
+	// (packets; tagged packets: what): the table format says so, and
+	// when the database holds packets, from when to when, instead of
+	// printing a header without rows. JSON and CSV stay as they are.
+	empty func(resp R) bool
+	what  string
 }
 
 func (q question[R]) command() *cobra.Command {
@@ -76,6 +82,9 @@ func (q question[R]) command() *cobra.Command {
 		if ok, err := writeData(w, format, resp); ok {
 			return err
 		}
+		if q.empty(resp) {
+			return q.nothing(cmd.Context(), w, st, p)
+		}
 		return q.table(w, p, resp)
 	}
 	f := cmd.Flags()
@@ -84,6 +93,61 @@ func (q question[R]) command() *cobra.Command {
 	per.addFlags(f)
 	q.flags(f, pf)
 	return cmd
+}
+
+// nothing writes the line that stands for an empty table: "no packets to
+// 23/TCP at sensor jp-1 in 2024Q3 (the database holds packets from
+// 2024-07-01 to 2024-08-31)".
+func (q question[R]) nothing(ctx context.Context, w io.Writer, st store.Writer, p api.Params) error {
+	what := q.what
+	if what == "" {
+		what = "packets"
+	}
+	line := "no " + what
+	if len(p.Ports) > 0 {
+		line += " to " + strings.Join(p.Ports, ", ")
+	}
+	if len(p.Sensors) > 0 {
+		line += " at " + named("sensor", p.Sensors)
+	}
+	if len(p.Groups) > 0 {
+		line += " in " + named("group", p.Groups)
+	}
+	line += " in " + p.Period.String()
+	sensors, err := st.Sensors(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s (%s)\n", line, held(sensors))
+	return err
+}
+
+// named is "group Japan" or "groups Japan, Mars".
+func named(kind string, names []string) string {
+	if len(names) > 1 {
+		kind += "s"
+	}
+	return kind + " " + strings.Join(names, ", ")
+}
+
+// held says from when to when the stored sensors have packets.
+func held(sensors []store.Sensor) string {
+	var first, last time.Time
+	for _, s := range sensors {
+		if s.FirstSeen.IsZero() {
+			continue
+		}
+		if first.IsZero() || s.FirstSeen.Before(first) {
+			first = s.FirstSeen
+		}
+		if s.LastSeen.After(last) {
+			last = s.LastSeen
+		}
+	}
+	if first.IsZero() {
+		return "the database holds no packets yet"
+	}
+	return "the database holds packets from " + first.Format(time.DateOnly) + " to " + last.Format(time.DateOnly)
 }
 
 // paramFlags are the flags of api.Params, named as the API's query
@@ -175,6 +239,9 @@ table, "new" marks a port that had no packets in the previous period.`,
 		},
 		ask:   api.AskTopPorts,
 		table: tableTopPorts,
+		empty: func(resp api.TopPortsResponse) bool {
+			return !slices.ContainsFunc(resp.Sensors, func(s store.SensorPorts) bool { return s.Packets > 0 })
+		},
 	}.command()
 }
 
@@ -228,6 +295,8 @@ kind ("new" in the table when it had no packets then).`,
 		},
 		ask:   api.AskGroupTopPorts,
 		table: tableGroupTopPorts,
+		// The fleet holds every group.
+		empty: func(resp api.GroupTopPortsResponse) bool { return resp.Fleet.Packets == 0 },
 	}.command()
 }
 
@@ -260,6 +329,9 @@ day. The JSON output always holds both; its groups are shaped like those of
 		},
 		ask:   api.AskGroupAverages,
 		table: tableGroupAverages,
+		empty: func(resp api.GroupAveragesResponse) bool {
+			return !slices.ContainsFunc(resp.Groups, func(g store.GroupAverages) bool { return g.Packets > 0 })
+		},
 	}.command()
 }
 
@@ -314,6 +386,9 @@ total, optionally --group) or for the whole fleet (--by fleet).`,
 		},
 		ask:   api.AskPortSeries,
 		table: tablePortSeries,
+		empty: func(resp api.PortSeriesResponse) bool {
+			return !slices.ContainsFunc(resp.Series, func(s store.Series) bool { return slices.ContainsFunc(s.Packets, func(n uint64) bool { return n > 0 }) })
+		},
 	}.command()
 }
 
@@ -353,6 +428,7 @@ lower bound, marked "≥" in the table and "ports_exact": false in JSON.`,
 		},
 		ask:   api.AskTopSources,
 		table: tableTopSources,
+		empty: func(resp api.TopSourcesResponse) bool { return len(resp.Sources) == 0 },
 	}.command()
 }
 
@@ -390,6 +466,7 @@ packets tagged mirai.`,
 		},
 		ask:   api.AskPortSources,
 		table: tablePortSources,
+		empty: func(resp api.PortSourcesResponse) bool { return len(resp.Ports) == 0 },
 	}.command()
 }
 
@@ -420,6 +497,15 @@ sensor. A packet with several tags counts once for each.`,
 		},
 		ask:   api.AskTags,
 		table: tableTags,
+		empty: func(resp api.TagsResponse) bool {
+			for _, n := range resp.Tags {
+				if n > 0 {
+					return false
+				}
+			}
+			return true
+		},
+		what: "tagged packets",
 	}.command()
 }
 

@@ -58,6 +58,10 @@ func writeSensors(w io.Writer, format string, resp api.SensorsResponse, now time
 	if ok, err := writeData(w, format, resp); ok {
 		return err
 	}
+	if len(resp.Sensors) == 0 {
+		_, err := fmt.Fprintln(w, "no sensors yet: nightjar ingest --sensors FILE stores those of a fleet file, the collector those that connect")
+		return err
+	}
 	header, _ := resp.CSV()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.ToUpper(strings.Join(header, "\t")))
