@@ -16,7 +16,7 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/collector"
 	"github.com/nightjar-telescope/nightjar/internal/metrics"
 	"github.com/nightjar-telescope/nightjar/internal/pki"
-	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
+	"github.com/nightjar-telescope/nightjar/internal/store/backend"
 )
 
 func newCollectorCommand(g *globalOptions) *cobra.Command {
@@ -93,7 +93,7 @@ type collectorSetup struct {
 	db, ca, listen, metrics string
 	ui                      uiOptions
 	uiReady                 func(url string)
-	storeOptions            duckdb.Options
+	storeOptions            backend.Options
 	config                  collector.Config
 	logger                  *slog.Logger
 	ready                   func(net.Addr)
@@ -110,7 +110,7 @@ func runCollector(ctx context.Context, s collectorSetup) error {
 	if err != nil {
 		return err
 	}
-	st, err := duckdb.Open(ctx, s.db, s.storeOptions)
+	st, err := backend.Open(ctx, s.db, s.storeOptions)
 	if err != nil {
 		return err
 	}

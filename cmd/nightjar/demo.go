@@ -23,7 +23,8 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/pki"
 	"github.com/nightjar-telescope/nightjar/internal/sensor"
 	"github.com/nightjar-telescope/nightjar/internal/simulate"
-	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
+	"github.com/nightjar-telescope/nightjar/internal/store"
+	"github.com/nightjar-telescope/nightjar/internal/store/backend"
 )
 
 // demoOptions are the flags of `nightjar demo`.
@@ -114,7 +115,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	st, err := duckdb.Open(ctx, filepath.Join(dir, "nightjar.duckdb"), duckdb.Options{})
+	st, err := backend.Open(ctx, filepath.Join(dir, "nightjar.duckdb"), backend.Options{})
 	if err != nil {
 		return err
 	}
@@ -235,7 +236,7 @@ func demoRegistry(dir string, fl *fleet.Fleet, logger *slog.Logger) (*pki.Regist
 
 // demoBackfill stores the 90 days of simulated history up to now, unless
 // the database has packets already (a --data directory of an earlier run).
-func demoBackfill(ctx context.Context, st *duckdb.Store, fl *fleet.Fleet, dir string, packets uint64, now time.Time, stderr io.Writer) error {
+func demoBackfill(ctx context.Context, st store.Store, fl *fleet.Fleet, dir string, packets uint64, now time.Time, stderr io.Writer) error {
 	stored, err := st.Sensors(ctx)
 	if err != nil {
 		return err

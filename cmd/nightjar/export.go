@@ -10,7 +10,6 @@ import (
 
 	"github.com/nightjar-telescope/nightjar/internal/analyze"
 	"github.com/nightjar-telescope/nightjar/internal/store"
-	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 )
 
 func newExportCommand() *cobra.Command {
@@ -61,7 +60,7 @@ horizon exports the packets since it, with a warning.`,
 			if err != nil {
 				return err
 			}
-			st, err := duckdb.Open(cmd.Context(), db, duckdb.Options{})
+			st, err := openExisting(cmd.Context(), db)
 			if err != nil {
 				return err
 			}

@@ -22,7 +22,7 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 	"github.com/nightjar-telescope/nightjar/internal/store"
-	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
+	"github.com/nightjar-telescope/nightjar/internal/store/backend"
 )
 
 // ingestBatch is the number of records handed to the store at once.
@@ -88,8 +88,8 @@ stored. Older days that had no packets are imported as usual.`,
 // storeOptions returns the store options of a command with a --retention
 // flag: the retention is set only when the flag was given, so that an
 // existing database keeps its own.
-func storeOptions(cmd *cobra.Command, retention string) (duckdb.Options, error) {
-	var opts duckdb.Options
+func storeOptions(cmd *cobra.Command, retention string) (backend.Options, error) {
+	var opts backend.Options
 	if cmd.Flags().Changed("retention") {
 		keep, err := parseRetention(retention)
 		if err != nil {
@@ -123,7 +123,7 @@ func parseRetention(s string) (time.Duration, error) {
 	return d, nil
 }
 
-func runIngest(cmd *cobra.Command, dbPath, sensorsFile string, files []string, quiet bool, opts duckdb.Options) error {
+func runIngest(cmd *cobra.Command, dbPath, sensorsFile string, files []string, quiet bool, opts backend.Options) error {
 	ctx := cmd.Context()
 	out, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	for _, f := range files {
@@ -131,7 +131,7 @@ func runIngest(cmd *cobra.Command, dbPath, sensorsFile string, files []string, q
 			return errors.New(`ingest reads files, not standard input ("-"): it hashes each capture to refuse duplicates; save the capture to a file first`)
 		}
 	}
-	st, err := duckdb.Open(ctx, dbPath, opts)
+	st, err := backend.Open(ctx, dbPath, opts)
 	if err != nil {
 		return err
 	}
@@ -235,9 +235,6 @@ type ingestResult struct {
 	prev                                store.Import
 }
 
-// horizoner is a store with a retention horizon (duckdb.Store).
-type horizoner interface{ PrunedBefore() time.Time }
-
 func (in *ingester) file(ctx context.Context, path string, progress *progressLine) (ingestResult, error) {
 	var res ingestResult
 	start := time.Now()
@@ -326,7 +323,7 @@ func (in *ingester) file(ctx context.Context, path string, progress *progressLin
 // before the retention horizon and appends the rest.
 func (in *ingester) flush(ctx context.Context, res *ingestResult) error {
 	err := in.store.Append(ctx, in.recs, in.sensors)
-	if h, ok := in.store.(horizoner); ok && errors.Is(err, store.ErrPruned) {
+	if h, ok := in.store.(store.Horizoner); ok && errors.Is(err, store.ErrPruned) {
 		horizon := h.PrunedBefore().UnixNano()
 		n := 0
 		for i := range in.recs {

@@ -17,60 +17,175 @@ import (
 
 	"github.com/nightjar-telescope/nightjar/internal/analyze"
 	"github.com/nightjar-telescope/nightjar/internal/api"
-	"github.com/nightjar-telescope/nightjar/internal/period"
 	"github.com/nightjar-telescope/nightjar/internal/store"
-	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 )
 
-// queryOptions are the flags every question shares.
-type queryOptions struct {
-	db, format string
-	per        periodOptions
+// question is a `nightjar query` subcommand: one of the store's questions
+// (api.AskTopPorts...: the JSON API asks the same), its answer written as
+// JSON or CSV (the API's shapes) or as the question's own table.
+type question[R api.Table] struct {
+	use, short, long, example string
+	// flags declares the flags of the parameters the question reads.
+	flags func(f *pflag.FlagSet, pf *paramFlags)
+	// check checks them beyond paramFlags.resolve; nil: nothing more.
+	check func(p api.Params) error
+	ask   func(ctx context.Context, st store.Questions, p api.Params) (R, error)
+	table func(w io.Writer, p api.Params, resp R) error
+	// empty says the answer holds none of what the question counts
+	// (packets; tagged packets: what): the table format says so, and
+	// when the database holds packets, from when to when, instead of
+	// printing a header without rows. JSON and CSV stay as they are.
+	empty func(resp R) bool
+	what  string
 }
 
-func (o *queryOptions) addFlags(f *pflag.FlagSet) {
-	f.StringVar(&o.db, "db", "", "database `PATH`")
-	f.StringVar(&o.format, "format", "table", "output format: "+strings.Join(analyze.Formats, ", "))
-	o.per.addFlags(f)
-}
-
-// ask checks the shared flags, then opens the database and calls fn with
-// it and the period. check validates the question's own flags first, so
-// that bad flags fail before the database is opened.
-func (o *queryOptions) ask(cmd *cobra.Command, args []string, check func() error, fn func(ctx context.Context, st store.Questions, p period.Period) error) error {
-	if len(args) > 0 {
-		return fmt.Errorf("unexpected argument %q", args[0])
-	}
-	if o.db == "" {
-		return errors.New("--db PATH is required")
-	}
-	if !slices.Contains(analyze.Formats, o.format) {
-		return fmt.Errorf("unknown --format %q (want one of %s)", o.format, strings.Join(analyze.Formats, ", "))
-	}
-	if check != nil {
-		if err := check(); err != nil {
+func (q question[R]) command() *cobra.Command {
+	var (
+		db, format string
+		per        periodOptions
+		pf         = newParamFlags()
+	)
+	cmd := &cobra.Command{Use: q.use, Short: q.short, Long: q.long, Example: q.example}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		// Bad flags fail before the database is opened.
+		if len(args) > 0 {
+			return fmt.Errorf("unexpected argument %q", args[0])
+		}
+		if db == "" {
+			return errors.New("--db PATH is required")
+		}
+		if !slices.Contains(analyze.Formats, format) {
+			return fmt.Errorf("unknown --format %q (want one of %s)", format, strings.Join(analyze.Formats, ", "))
+		}
+		p, err := pf.resolve()
+		if err != nil {
 			return err
 		}
+		if q.check != nil {
+			if err := q.check(p); err != nil {
+				return err
+			}
+		}
+		if p.Period, err = per.resolve(); err != nil {
+			return err
+		}
+		st, err := openExisting(cmd.Context(), db)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		resp, err := q.ask(cmd.Context(), st, p)
+		if err != nil {
+			return err
+		}
+		w := cmd.OutOrStdout()
+		if ok, err := writeData(w, format, resp); ok {
+			return err
+		}
+		if q.empty(resp) {
+			return q.nothing(cmd.Context(), w, st, p)
+		}
+		return q.table(w, p, resp)
 	}
-	p, err := o.per.resolve()
-	if err != nil {
-		return err
-	}
-	st, err := duckdb.Open(cmd.Context(), o.db, duckdb.Options{})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return fn(cmd.Context(), st, p)
+	f := cmd.Flags()
+	f.StringVar(&db, "db", "", "database `PATH`")
+	f.StringVar(&format, "format", "table", "output format: "+strings.Join(analyze.Formats, ", "))
+	per.addFlags(f)
+	q.flags(f, pf)
+	return cmd
 }
 
-func checkTop(top int) func() error {
-	return func() error {
-		if top < 1 {
-			return fmt.Errorf("--top must be at least 1, got %d", top)
-		}
-		return nil
+// nothing writes the line that stands for an empty table: "no packets to
+// 23/TCP at sensor jp-1 in 2024Q3 (the database holds packets from
+// 2024-07-01 to 2024-08-31)".
+func (q question[R]) nothing(ctx context.Context, w io.Writer, st store.Writer, p api.Params) error {
+	what := q.what
+	if what == "" {
+		what = "packets"
 	}
+	line := "no " + what
+	if len(p.Ports) > 0 {
+		line += " to " + strings.Join(p.Ports, ", ")
+	}
+	if len(p.Sensors) > 0 {
+		line += " at " + named("sensor", p.Sensors)
+	}
+	if len(p.Groups) > 0 {
+		line += " in " + named("group", p.Groups)
+	}
+	line += " in " + p.Period.String()
+	sensors, err := st.Sensors(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s (%s)\n", line, held(sensors))
+	return err
+}
+
+// named is "group Japan" or "groups Japan, Mars".
+func named(kind string, names []string) string {
+	if len(names) > 1 {
+		kind += "s"
+	}
+	return kind + " " + strings.Join(names, ", ")
+}
+
+// held says from when to when the stored sensors have packets.
+func held(sensors []store.Sensor) string {
+	var first, last time.Time
+	for _, s := range sensors {
+		if s.FirstSeen.IsZero() {
+			continue
+		}
+		if first.IsZero() || s.FirstSeen.Before(first) {
+			first = s.FirstSeen
+		}
+		if s.LastSeen.After(last) {
+			last = s.LastSeen
+		}
+	}
+	if first.IsZero() {
+		return "the database holds no packets yet"
+	}
+	return "the database holds packets from " + first.Format(time.DateOnly) + " to " + last.Format(time.DateOnly)
+}
+
+// paramFlags are the flags of api.Params, named as the API's query
+// parameters; those a question does not declare keep their defaults.
+type paramFlags struct {
+	api.Params
+	resolution, by string
+}
+
+func newParamFlags() *paramFlags {
+	d := api.DefaultParams()
+	return &paramFlags{Params: d, resolution: d.Resolution.String(), by: d.By.String()}
+}
+
+func (pf *paramFlags) top(f *pflag.FlagSet, usage string) { f.IntVar(&pf.Top, "top", pf.Top, usage) }
+
+func (pf *paramFlags) sensors(f *pflag.FlagSet, usage string) {
+	f.StringSliceVar(&pf.Sensors, "sensor", nil, usage)
+}
+
+func (pf *paramFlags) groups(f *pflag.FlagSet, usage string) {
+	f.StringSliceVar(&pf.Groups, "group", nil, usage)
+}
+
+// resolve checks and parses the flags.
+func (pf *paramFlags) resolve() (api.Params, error) {
+	p := pf.Params
+	if p.Top < 1 {
+		return p, fmt.Errorf("--top must be at least 1, got %d", p.Top)
+	}
+	var err error
+	if p.Resolution, err = store.ParseResolution(pf.resolution); err != nil {
+		return p, fmt.Errorf("--resolution: %w", err)
+	}
+	if p.By, err = store.ParseBy(pf.by); err != nil {
+		return p, fmt.Errorf("--by: %w", err)
+	}
+	return p, nil
 }
 
 // writeData writes resp as JSON or CSV (ok); the table format is each
@@ -107,45 +222,87 @@ func prevRank(r int) string {
 	return strconv.Itoa(r)
 }
 
+func newTopPortsCommand() *cobra.Command {
+	return question[api.TopPortsResponse]{
+		use:   "top-ports --db PATH (--period P | --from D --to D) [flags]",
+		short: "Top destination ports per sensor, with the previous period's rank",
+		long: `Ranks the destination ports of each sensor for a period (packets descending,
+then label ascending), side by side, with each port's rank in the previous
+period of the same kind: the previous quarter for 2024Q3, the previous
+month for 2024-07, the same number of days before a custom range. In the
+table, "new" marks a port that had no packets in the previous period.`,
+		example: `  nightjar query top-ports --db telescope.duckdb --period 2024Q3
+  nightjar query top-ports --db telescope.duckdb --from 2024-07-01 --to 2024-07-31 --top 5 --format json`,
+		flags: func(f *pflag.FlagSet, pf *paramFlags) {
+			pf.top(f, "number of ports per sensor")
+			pf.sensors(f, "only these sensors (repeat or comma-separate)")
+		},
+		ask:   api.AskTopPorts,
+		table: tableTopPorts,
+		empty: func(resp api.TopPortsResponse) bool {
+			return !slices.ContainsFunc(resp.Sensors, func(s store.SensorPorts) bool { return s.Packets > 0 })
+		},
+	}.command()
+}
+
+func tableTopPorts(w io.Writer, p api.Params, resp api.TopPortsResponse) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "Top destination ports per sensor, %s (previous rank: %s)\n", p.Period, p.Period.Previous())
+	head := []string{"RANK"}
+	for _, s := range resp.Sensors {
+		head = append(head, s.Sensor)
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for i := range p.Top {
+		row := []string{"#" + strconv.Itoa(i+1)}
+		any := false
+		for _, s := range resp.Sensors {
+			cell := "-"
+			if i < len(s.Ports) {
+				rp := s.Ports[i]
+				cell = fmt.Sprintf("%s (%s)", rp.Port, prevRank(rp.PreviousRank))
+				any = true
+			}
+			row = append(row, cell)
+		}
+		if !any {
+			break
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	packets := []string{"PACKETS"}
+	for _, s := range resp.Sensors {
+		packets = append(packets, analyze.Thousands(s.Packets))
+	}
+	fmt.Fprintln(tw, strings.Join(packets, "\t"))
+	return tw.Flush()
+}
+
 func newGroupTopPortsCommand() *cobra.Command {
-	var (
-		o      queryOptions
-		top    int
-		groups []string
-	)
-	cmd := &cobra.Command{
-		Use:   "group-top-ports --db PATH (--period P | --from D --to D) [flags]",
-		Short: "Top destination ports per group and for the fleet, by average packets per sensor",
-		Long: `Ranks the destination ports of each group of sensors, and of the whole fleet,
+	return question[api.GroupTopPortsResponse]{
+		use:   "group-top-ports --db PATH (--period P | --from D --to D) [flags]",
+		short: "Top destination ports per group and for the fleet, by average packets per sensor",
+		long: `Ranks the destination ports of each group of sensors, and of the whole fleet,
 by average packets per sensor: the group's packets to the port divided by
 the number of its sensors, quiet ones included (the measure of TSUBAME's
 public graphs). Each port shows its rank in the previous period of the same
 kind ("new" in the table when it had no packets then).`,
-		Example: `  nightjar query group-top-ports --db telescope.duckdb --period 2024Q3
+		example: `  nightjar query group-top-ports --db telescope.duckdb --period 2024Q3
   nightjar query group-top-ports --db telescope.duckdb --period 2024-07 --group Japan --top 5 --format csv`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.ask(cmd, args, checkTop(top), func(ctx context.Context, st store.Questions, p period.Period) error {
-				ans, err := st.GroupTopPorts(ctx, store.GroupTopPortsQuery{Period: p, N: top, Groups: groups})
-				if err != nil {
-					return err
-				}
-				return writeGroupTopPorts(cmd.OutOrStdout(), o.format, p, ans)
-			})
+		flags: func(f *pflag.FlagSet, pf *paramFlags) {
+			pf.top(f, "number of ports per group")
+			pf.groups(f, "only these groups (repeat or comma-separate); the fleet is always shown")
 		},
-	}
-	o.addFlags(cmd.Flags())
-	cmd.Flags().IntVar(&top, "top", 10, "number of ports per group")
-	cmd.Flags().StringSliceVar(&groups, "group", nil, "only these groups (repeat or comma-separate); the fleet is always shown")
-	return cmd
+		ask:   api.AskGroupTopPorts,
+		table: tableGroupTopPorts,
+		// The fleet holds every group.
+		empty: func(resp api.GroupTopPortsResponse) bool { return resp.Fleet.Packets == 0 },
+	}.command()
 }
 
-func writeGroupTopPorts(w io.Writer, format string, p period.Period, ans store.GroupTopPorts) error {
-	resp := api.NewGroupTopPortsResponse(p, ans)
-	if ok, err := writeData(w, format, resp); ok {
-		return err
-	}
+func tableGroupTopPorts(w io.Writer, p api.Params, resp api.GroupTopPortsResponse) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "Top destination ports by average packets per sensor, %s (previous rank: %s)\n", p, p.Previous())
+	fmt.Fprintf(tw, "Top destination ports by average packets per sensor, %s (previous rank: %s)\n", p.Period, p.Period.Previous())
 	for _, g := range resp.All() {
 		fmt.Fprintf(tw, "\n%s (%s, %s packets, %s per sensor)\n", api.GroupName(g), plural(g.Sensors, "sensor"), analyze.Thousands(g.Packets), avg(g.AvgPacketsPerSensor))
 		fmt.Fprintln(tw, "RANK\tPORT\tAVG/SENSOR\tPACKETS\tPREVIOUS")
@@ -157,60 +314,47 @@ func writeGroupTopPorts(w io.Writer, format string, p period.Period, ans store.G
 }
 
 func newGroupAveragesCommand() *cobra.Command {
-	var (
-		o      queryOptions
-		groups []string
-		daily  bool
-	)
-	cmd := &cobra.Command{
-		Use:   "group-averages --db PATH (--period P | --from D --to D) [flags]",
-		Short: "Average packets per sensor of each group, month by month and day by day",
-		Long: `Gives each group's average packets per sensor (its packets divided by all of
+	return question[api.GroupAveragesResponse]{
+		use:   "group-averages --db PATH (--period P | --from D --to D) [flags]",
+		short: "Average packets per sensor of each group, month by month and day by day",
+		long: `Gives each group's average packets per sensor (its packets divided by all of
 its sensors) for every UTC month of the period, and with --daily for every
 day. The JSON output always holds both; its groups are shaped like those of
 "nightjar analyze --format json".`,
-		Example: `  nightjar query group-averages --db telescope.duckdb --period 2024Q3
+		example: `  nightjar query group-averages --db telescope.duckdb --period 2024Q3
   nightjar query group-averages --db telescope.duckdb --period 2024-07 --daily --format csv`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.ask(cmd, args, nil, func(ctx context.Context, st store.Questions, p period.Period) error {
-				ans, err := st.GroupAverages(ctx, store.GroupAveragesQuery{Period: p, Groups: groups})
-				if err != nil {
-					return err
-				}
-				return writeGroupAverages(cmd.OutOrStdout(), o.format, p, daily, ans)
-			})
+		flags: func(f *pflag.FlagSet, pf *paramFlags) {
+			pf.groups(f, "only these groups (repeat or comma-separate)")
+			f.BoolVar(&pf.Daily, "daily", false, "days instead of months (table and CSV)")
 		},
-	}
-	o.addFlags(cmd.Flags())
-	cmd.Flags().StringSliceVar(&groups, "group", nil, "only these groups (repeat or comma-separate)")
-	cmd.Flags().BoolVar(&daily, "daily", false, "days instead of months (table and CSV)")
-	return cmd
+		ask:   api.AskGroupAverages,
+		table: tableGroupAverages,
+		empty: func(resp api.GroupAveragesResponse) bool {
+			return !slices.ContainsFunc(resp.Groups, func(g store.GroupAverages) bool { return g.Packets > 0 })
+		},
+	}.command()
 }
 
-func writeGroupAverages(w io.Writer, format string, p period.Period, daily bool, ans []store.GroupAverages) error {
-	resp := api.NewGroupAveragesResponse(p, ans, daily)
-	if ok, err := writeData(w, format, resp); ok {
-		return err
-	}
+func tableGroupAverages(w io.Writer, p api.Params, resp api.GroupAveragesResponse) error {
 	// Columns are the months (or days), rows the groups.
 	labels, values := resp.Columns()
 	unit := resp.Unit()
 	head := []string{strings.ToUpper(unit)}
-	for _, g := range ans {
+	for _, g := range resp.Groups {
 		head = append(head, g.Name)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(w, "Average packets per sensor by %s, %s\n", unit, p)
+	fmt.Fprintf(w, "Average packets per sensor by %s, %s\n", unit, p.Period)
 	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
 	for i, label := range labels {
 		row := []string{label}
-		for gi := range ans {
+		for gi := range resp.Groups {
 			row = append(row, avg(values[gi][i]))
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
 	sensors := []string{"SENSORS"}
-	for _, g := range ans {
+	for _, g := range resp.Groups {
 		sensors = append(sensors, strconv.Itoa(g.Sensors))
 	}
 	fmt.Fprintln(tw, strings.Join(sensors, "\t")+"\t")
@@ -218,72 +362,48 @@ func writeGroupAverages(w io.Writer, format string, p period.Period, daily bool,
 }
 
 func newPortSeriesCommand() *cobra.Command {
-	var (
-		o                      queryOptions
-		ports, sensors, groups []string
-		resolution, by         string
-	)
-	cmd := &cobra.Command{
-		Use:   "port-series --db PATH (--period P | --from D --to D) --port LABEL... [flags]",
-		Short: "Packets to given ports over time, per sensor, per group or for the fleet",
-		Long: `Counts the packets to each given port (a label such as 23/TCP, 53/UDP, ICMP or
+	return question[api.PortSeriesResponse]{
+		use:   "port-series --db PATH (--period P | --from D --to D) --port LABEL... [flags]",
+		short: "Packets to given ports over time, per sensor, per group or for the fleet",
+		long: `Counts the packets to each given port (a label such as 23/TCP, 53/UDP, ICMP or
 GRE) in every hour, day or month of the period, zeros included, per sensor
 (--by sensor, optionally --sensor), per group (--by group, the group's
 total, optionally --group) or for the whole fleet (--by fleet).`,
-		Example: `  nightjar query port-series --db telescope.duckdb --period 2024-07 --port 23/TCP,445/TCP --resolution day
+		example: `  nightjar query port-series --db telescope.duckdb --period 2024-07 --port 23/TCP,445/TCP --resolution day
   nightjar query port-series --db telescope.duckdb --period 2024Q3 --port ICMP --by group --resolution month --format csv`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var q store.PortSeriesQuery
-			check := func() error {
-				var err error
-				if q.Resolution, err = store.ParseResolution(resolution); err != nil {
-					return fmt.Errorf("--resolution: %w", err)
-				}
-				if q.By, err = store.ParseBy(by); err != nil {
-					return fmt.Errorf("--by: %w", err)
-				}
-				if len(ports) == 0 {
-					return errors.New("--port is required: give port labels such as 23/TCP, 53/UDP or ICMP")
-				}
-				q.Ports, q.Sensors, q.Groups = ports, sensors, groups
-				return nil
-			}
-			return o.ask(cmd, args, check, func(ctx context.Context, st store.Questions, p period.Period) error {
-				q.Period = p
-				ans, err := st.PortSeries(ctx, q)
-				if err != nil {
-					return err
-				}
-				return writePortSeries(cmd.OutOrStdout(), o.format, p, q.By, ans)
-			})
+		flags: func(f *pflag.FlagSet, pf *paramFlags) {
+			f.StringSliceVar(&pf.Ports, "port", nil, "port `LABELS` (23/TCP, 53/UDP, ICMP...; repeat or comma-separate)")
+			f.StringVar(&pf.resolution, "resolution", pf.resolution, "bucket width: "+strings.Join(store.Resolutions, ", "))
+			f.StringVar(&pf.by, "by", pf.by, "one series per: "+strings.Join(store.Bys, ", "))
+			pf.sensors(f, "only these sensors (with --by sensor)")
+			pf.groups(f, "only these groups (with --by group)")
 		},
-	}
-	o.addFlags(cmd.Flags())
-	f := cmd.Flags()
-	f.StringSliceVar(&ports, "port", nil, "port `LABELS` (23/TCP, 53/UDP, ICMP...; repeat or comma-separate)")
-	f.StringVar(&resolution, "resolution", "day", "bucket width: "+strings.Join(store.Resolutions, ", "))
-	f.StringVar(&by, "by", "sensor", "one series per: "+strings.Join(store.Bys, ", "))
-	f.StringSliceVar(&sensors, "sensor", nil, "only these sensors (with --by sensor)")
-	f.StringSliceVar(&groups, "group", nil, "only these groups (with --by group)")
-	return cmd
+		check: func(p api.Params) error {
+			if len(p.Ports) == 0 {
+				return errors.New("--port is required: give port labels such as 23/TCP, 53/UDP or ICMP")
+			}
+			return nil
+		},
+		ask:   api.AskPortSeries,
+		table: tablePortSeries,
+		empty: func(resp api.PortSeriesResponse) bool {
+			return !slices.ContainsFunc(resp.Series, func(s store.Series) bool { return slices.ContainsFunc(s.Packets, func(n uint64) bool { return n > 0 }) })
+		},
+	}.command()
 }
 
-func writePortSeries(w io.Writer, format string, p period.Period, by store.By, ans store.PortSeries) error {
-	resp := api.NewPortSeriesResponse(p, by, ans)
-	if ok, err := writeData(w, format, resp); ok {
-		return err
-	}
-	layout := map[string]string{"hour": "2006-01-02T15:04Z", "day": time.DateOnly, "month": "2006-01"}[ans.Resolution]
-	fmt.Fprintf(w, "Packets per port by %s, %s\n", ans.Resolution, p)
+func tablePortSeries(w io.Writer, p api.Params, resp api.PortSeriesResponse) error {
+	layout := map[string]string{"hour": "2006-01-02T15:04Z", "day": time.DateOnly, "month": "2006-01"}[resp.Resolution]
+	fmt.Fprintf(w, "Packets per port by %s, %s\n", resp.Resolution, p.Period)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	head := []string{strings.ToUpper(ans.Resolution)}
-	for _, s := range ans.Series {
+	head := []string{strings.ToUpper(resp.Resolution)}
+	for _, s := range resp.Series {
 		head = append(head, resp.Owner(s)+" "+s.Port)
 	}
 	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
-	for i, b := range ans.Buckets {
+	for i, b := range resp.Buckets {
 		row := []string{b.Format(layout)}
-		for _, s := range ans.Series {
+		for _, s := range resp.Series {
 			row = append(row, analyze.Thousands(s.Packets[i]))
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
@@ -292,46 +412,31 @@ func writePortSeries(w io.Writer, format string, p period.Period, by store.By, a
 }
 
 func newTopSourcesCommand() *cobra.Command {
-	var (
-		o       queryOptions
-		top     int
-		sensors []string
-	)
-	cmd := &cobra.Command{
-		Use:   "top-sources --db PATH (--period P | --from D --to D) [flags]",
-		Short: "Top source addresses: packets, ports, sensors reached, tags, first and last seen",
-		Long: `Ranks the source addresses of the period by packets (then address), with the
+	return question[api.TopSourcesResponse]{
+		use:   "top-sources --db PATH (--period P | --from D --to D) [flags]",
+		short: "Top source addresses: packets, ports, sensors reached, tags, first and last seen",
+		long: `Ranks the source addresses of the period by packets (then address), with the
 number of distinct destination ports each sent to, the sensors it reached,
 its fingerprint tags and when it was first and last seen. Ports are exact
 while the raw records of the period are retained; otherwise the count is a
 lower bound, marked "≥" in the table and "ports_exact": false in JSON.`,
-		Example: `  nightjar query top-sources --db telescope.duckdb --period 2024-07 --top 100
+		example: `  nightjar query top-sources --db telescope.duckdb --period 2024-07 --top 100
   nightjar query top-sources --db telescope.duckdb --period 2024Q3 --sensor jp-tokyo-1 --format json`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.ask(cmd, args, checkTop(top), func(ctx context.Context, st store.Questions, p period.Period) error {
-				ans, err := st.TopSources(ctx, store.TopSourcesQuery{Period: p, N: top, Sensors: sensors})
-				if err != nil {
-					return err
-				}
-				return writeTopSources(cmd.OutOrStdout(), o.format, p, ans)
-			})
+		flags: func(f *pflag.FlagSet, pf *paramFlags) {
+			pf.top(f, "number of sources")
+			pf.sensors(f, "only the packets of these sensors (repeat or comma-separate)")
 		},
-	}
-	o.addFlags(cmd.Flags())
-	cmd.Flags().IntVar(&top, "top", 10, "number of sources")
-	cmd.Flags().StringSliceVar(&sensors, "sensor", nil, "only the packets of these sensors (repeat or comma-separate)")
-	return cmd
+		ask:   api.AskTopSources,
+		table: tableTopSources,
+		empty: func(resp api.TopSourcesResponse) bool { return len(resp.Sources) == 0 },
+	}.command()
 }
 
-func writeTopSources(w io.Writer, format string, p period.Period, ans []store.Source) error {
-	resp := api.NewTopSourcesResponse(p, ans)
-	if ok, err := writeData(w, format, resp); ok {
-		return err
-	}
-	fmt.Fprintf(w, "Top sources, %s\n", p)
+func tableTopSources(w io.Writer, p api.Params, resp api.TopSourcesResponse) error {
+	fmt.Fprintf(w, "Top sources, %s\n", p.Period)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RANK\tSOURCE\tPACKETS\tPORTS\tSENSORS\tTAGS\tFIRST SEEN\tLAST SEEN")
-	for i, s := range ans {
+	for i, s := range resp.Sources {
 		ports := analyze.Thousands(s.Ports)
 		if !s.PortsExact {
 			ports = "≥" + ports
@@ -347,44 +452,29 @@ func writeTopSources(w io.Writer, format string, p period.Period, ans []store.So
 }
 
 func newPortSourcesCommand() *cobra.Command {
-	var (
-		o       queryOptions
-		top     int
-		sensors []string
-	)
-	cmd := &cobra.Command{
-		Use:   "port-sources --db PATH (--period P | --from D --to D) [flags]",
-		Short: "Top ports with their distinct sources and the share of packets tagged mirai",
-		Long: `Ranks the destination ports of the period by packets, with the number of
+	return question[api.PortSourcesResponse]{
+		use:   "port-sources --db PATH (--period P | --from D --to D) [flags]",
+		short: "Top ports with their distinct sources and the share of packets tagged mirai",
+		long: `Ranks the destination ports of the period by packets, with the number of
 distinct source addresses that sent to each over the whole period (exact
 while the raw records are retained, "≥" otherwise) and the share of its
 packets tagged mirai.`,
-		Example: `  nightjar query port-sources --db telescope.duckdb --period 2024-07 --top 20`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.ask(cmd, args, checkTop(top), func(ctx context.Context, st store.Questions, p period.Period) error {
-				ans, err := st.PortSources(ctx, store.PortSourcesQuery{Period: p, N: top, Sensors: sensors})
-				if err != nil {
-					return err
-				}
-				return writePortSources(cmd.OutOrStdout(), o.format, p, ans)
-			})
+		example: `  nightjar query port-sources --db telescope.duckdb --period 2024-07 --top 20`,
+		flags: func(f *pflag.FlagSet, pf *paramFlags) {
+			pf.top(f, "number of ports")
+			pf.sensors(f, "only the packets of these sensors (repeat or comma-separate)")
 		},
-	}
-	o.addFlags(cmd.Flags())
-	cmd.Flags().IntVar(&top, "top", 10, "number of ports")
-	cmd.Flags().StringSliceVar(&sensors, "sensor", nil, "only the packets of these sensors (repeat or comma-separate)")
-	return cmd
+		ask:   api.AskPortSources,
+		table: tablePortSources,
+		empty: func(resp api.PortSourcesResponse) bool { return len(resp.Ports) == 0 },
+	}.command()
 }
 
-func writePortSources(w io.Writer, format string, p period.Period, ans []store.PortSources) error {
-	resp := api.NewPortSourcesResponse(p, ans)
-	if ok, err := writeData(w, format, resp); ok {
-		return err
-	}
-	fmt.Fprintf(w, "Ports with their distinct sources and Mirai share, %s\n", p)
+func tablePortSources(w io.Writer, p api.Params, resp api.PortSourcesResponse) error {
+	fmt.Fprintf(w, "Ports with their distinct sources and Mirai share, %s\n", p.Period)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RANK\tPORT\tPACKETS\tSOURCES\tMIRAI")
-	for _, ps := range ans {
+	for _, ps := range resp.Ports {
 		sources := analyze.Thousands(ps.Sources)
 		if !ps.SourcesExact {
 			sources = "≥" + sources
@@ -395,48 +485,41 @@ func writePortSources(w io.Writer, format string, p period.Period, ans []store.P
 }
 
 func newTagsCommand() *cobra.Command {
-	var (
-		o       queryOptions
-		sensors []string
-	)
-	cmd := &cobra.Command{
-		Use:   "tags --db PATH (--period P | --from D --to D) [flags]",
-		Short: "Packets per fingerprint tag, for the fleet and per sensor",
-		Long: `Counts the packets of the period per fingerprint tag (mirai, zmap, masscan,
+	return question[api.TagsResponse]{
+		use:   "tags --db PATH (--period P | --from D --to D) [flags]",
+		short: "Packets per fingerprint tag, for the fleet and per sensor",
+		long: `Counts the packets of the period per fingerprint tag (mirai, zmap, masscan,
 nmap, unicornscan, backscatter, spoofed), for the whole fleet and per
 sensor. A packet with several tags counts once for each.`,
-		Example: `  nightjar query tags --db telescope.duckdb --period 2024Q3`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.ask(cmd, args, nil, func(ctx context.Context, st store.Questions, p period.Period) error {
-				ans, err := st.TagCounts(ctx, store.TagCountsQuery{Period: p, Sensors: sensors})
-				if err != nil {
-					return err
-				}
-				return writeTags(cmd.OutOrStdout(), o.format, p, ans)
-			})
+		example: `  nightjar query tags --db telescope.duckdb --period 2024Q3`,
+		flags: func(f *pflag.FlagSet, pf *paramFlags) {
+			pf.sensors(f, "only these sensors (repeat or comma-separate)")
 		},
-	}
-	o.addFlags(cmd.Flags())
-	cmd.Flags().StringSliceVar(&sensors, "sensor", nil, "only these sensors (repeat or comma-separate)")
-	return cmd
+		ask:   api.AskTags,
+		table: tableTags,
+		empty: func(resp api.TagsResponse) bool {
+			for _, n := range resp.Tags {
+				if n > 0 {
+					return false
+				}
+			}
+			return true
+		},
+		what: "tagged packets",
+	}.command()
 }
 
-func writeTags(w io.Writer, format string, p period.Period, ans store.TagCounts) error {
-	resp := api.NewTagsResponse(p, ans)
-	if ok, err := writeData(w, format, resp); ok {
-		return err
-	}
-	tags := api.TagNames()
-	fmt.Fprintf(w, "Packets per tag, %s\n", p)
+func tableTags(w io.Writer, p api.Params, resp api.TagsResponse) error {
+	fmt.Fprintf(w, "Packets per tag, %s\n", p.Period)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	head := []string{"TAG", "FLEET"}
-	for _, s := range ans.Sensors {
+	for _, s := range resp.Sensors {
 		head = append(head, s.Sensor)
 	}
 	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
-	for _, tag := range tags {
-		row := []string{tag, analyze.Thousands(ans.Tags[tag])}
-		for _, s := range ans.Sensors {
+	for _, tag := range api.TagNames() {
+		row := []string{tag, analyze.Thousands(resp.Tags[tag])}
+		for _, s := range resp.Sensors {
 			row = append(row, analyze.Thousands(s.Tags[tag]))
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")

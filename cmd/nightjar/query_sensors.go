@@ -13,7 +13,6 @@ import (
 
 	"github.com/nightjar-telescope/nightjar/internal/analyze"
 	"github.com/nightjar-telescope/nightjar/internal/api"
-	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 )
 
 func newSensorsQueryCommand() *cobra.Command {
@@ -38,20 +37,16 @@ batch). Sensors only imported from captures have no health.`,
 			if !slices.Contains(analyze.Formats, format) {
 				return fmt.Errorf("unknown --format %q (want one of %s)", format, strings.Join(analyze.Formats, ", "))
 			}
-			st, err := duckdb.Open(cmd.Context(), db, duckdb.Options{})
+			st, err := openExisting(cmd.Context(), db)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			sensors, err := st.Sensors(cmd.Context())
+			resp, err := api.AskSensors(cmd.Context(), st)
 			if err != nil {
 				return err
 			}
-			health, err := st.Health(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return writeSensors(cmd.OutOrStdout(), format, api.NewSensorsResponse(sensors, health), time.Now())
+			return writeSensors(cmd.OutOrStdout(), format, resp, time.Now())
 		},
 	}
 	cmd.Flags().StringVar(&db, "db", "", "database `PATH`")
@@ -61,6 +56,10 @@ batch). Sensors only imported from captures have no health.`,
 
 func writeSensors(w io.Writer, format string, resp api.SensorsResponse, now time.Time) error {
 	if ok, err := writeData(w, format, resp); ok {
+		return err
+	}
+	if len(resp.Sensors) == 0 {
+		_, err := fmt.Fprintln(w, "no sensors yet: nightjar ingest --sensors FILE stores those of a fleet file, the collector those that connect")
 		return err
 	}
 	header, _ := resp.CSV()

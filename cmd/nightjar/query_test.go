@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nightjar-telescope/nightjar/internal/store/backend"
 )
 
 // ingestSmall stores smallCapture in a new database and returns its path,
@@ -194,5 +196,83 @@ func TestQueryErrors(t *testing.T) {
 		if code, _, stderr := nightjar(t, "query", q, "--db", db); code == 0 || !strings.Contains(stderr, "no period") {
 			t.Errorf("query %s without a period: exit %d, %s", q, code, stderr)
 		}
+	}
+}
+
+// TestQueryEmpty: a question without an answer says so in the table
+// format, with the dates the database holds; CSV and JSON stay machine
+// readable: a ranking's CSV is the header alone, a zero-filled one's rows
+// are zeros.
+func TestQueryEmpty(t *testing.T) {
+	t.Parallel()
+	db, _, _ := ingestSmall(t)
+	const holds = " (the database holds packets from 2024-07-01 to 2024-08-04)\n"
+	tests := []struct {
+		args      []string
+		table     string
+		csvHeader string
+	}{
+		{[]string{"top-ports"}, "no packets in 2023Q1", "sensor,group,rank,port,packets,previous_rank"},
+		{[]string{"top-ports", "--sensor", "jp-1"}, "no packets at sensor jp-1 in 2023Q1", "sensor,group,rank,port,packets,previous_rank"},
+		{[]string{"group-top-ports", "--group", "Japan"}, "no packets in group Japan in 2023Q1", "group,sensors,rank,port,packets,avg_packets_per_sensor,previous_rank"},
+		{[]string{"group-averages"}, "no packets in 2023Q1", "group,sensors,month,avg_packets_per_sensor"},
+		{[]string{"port-series", "--port", "23/TCP,80/TCP", "--resolution", "month"}, "no packets to 23/TCP, 80/TCP in 2023Q1", "start,by,name,port,packets"},
+		{[]string{"top-sources"}, "no packets in 2023Q1", "rank,ip,packets,ports,ports_exact,sensors,tags,first_seen,last_seen"},
+		{[]string{"port-sources", "--sensor", "jp-1,us-1"}, "no packets at sensors jp-1, us-1 in 2023Q1", "rank,port,packets,sources,sources_exact,mirai_packets,mirai_share"},
+		{[]string{"tags"}, "no tagged packets in 2023Q1", "sensor,group,tag,packets"},
+	}
+	for _, tt := range tests {
+		args := append(append([]string{"query"}, tt.args...), "--db", db, "--period", "2023Q1")
+		code, stdout, stderr := nightjar(t, args...)
+		if code != 0 || stdout != tt.table+holds {
+			t.Errorf("nightjar %v: exit %d, stdout %q, stderr %q; want exit 0 and %q", args, code, stdout, stderr, tt.table+holds)
+		}
+		code, stdout, stderr = nightjar(t, append(args, "--format", "csv")...)
+		header, rows, _ := strings.Cut(stdout, "\n")
+		if code != 0 || header != tt.csvHeader {
+			t.Errorf("nightjar %v --format csv: exit %d, stdout %q, stderr %q; want the header %q", args, code, stdout, stderr, tt.csvHeader)
+		}
+		for _, row := range strings.Fields(rows) {
+			if !strings.HasSuffix(row, ",0") {
+				t.Errorf("nightjar %v --format csv: row %q counts something", args, row)
+			}
+		}
+		code, stdout, stderr = nightjar(t, append(args, "--format", "json")...)
+		var v map[string]any
+		if err := json.Unmarshal([]byte(stdout), &v); code != 0 || err != nil || v["period"] != "2023Q1" {
+			t.Errorf("nightjar %v --format json: exit %d, stdout %q, stderr %q, %v; want an answer about 2023Q1", args, code, stdout, stderr, err)
+		}
+	}
+}
+
+// TestQueryEmptyDatabase: in a database without sensors (a collector's
+// before any connected), the table says there is nothing yet.
+func TestQueryEmptyDatabase(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "empty.duckdb")
+	st, err := backend.Open(t.Context(), db, backend.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sensors"}, "no sensors yet: nightjar ingest --sensors FILE stores those of a fleet file, the collector those that connect\n"},
+		{[]string{"top-ports", "--period", "2024Q3"}, "no packets in 2024Q3 (the database holds no packets yet)\n"},
+		{[]string{"top-sources", "--period", "2024Q3"}, "no packets in 2024Q3 (the database holds no packets yet)\n"},
+	}
+	for _, tt := range tests {
+		args := append(append([]string{"query"}, tt.args...), "--db", db)
+		if code, stdout, stderr := nightjar(t, args...); code != 0 || stdout != tt.want {
+			t.Errorf("nightjar %v: exit %d, stdout %q, stderr %q; want exit 0 and %q", args, code, stdout, stderr, tt.want)
+		}
+	}
+	args := []string{"query", "sensors", "--db", db, "--format", "csv"}
+	if code, stdout, stderr := nightjar(t, args...); code != 0 || strings.Count(stdout, "\n") != 1 {
+		t.Errorf("nightjar %v: exit %d, stdout %q, stderr %q; want the header alone", args, code, stdout, stderr)
 	}
 }

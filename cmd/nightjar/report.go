@@ -3,13 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nightjar-telescope/nightjar/internal/report"
-	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 )
 
 func newReportCommand(g *globalOptions) *cobra.Command {
@@ -73,15 +71,7 @@ one, the charts are labelled in English, with a warning.`,
 			if err != nil {
 				return err
 			}
-			// Open would create an empty database: a mistyped path must
-			// not give an empty report.
-			if _, err := os.Stat(db); err != nil {
-				if errors.Is(err, os.ErrNotExist) {
-					return fmt.Errorf("database %s does not exist (nightjar ingest or nightjar collector create it)", db)
-				}
-				return fmt.Errorf("database %s: %w", db, err)
-			}
-			st, err := duckdb.Open(cmd.Context(), db, duckdb.Options{})
+			st, err := openExisting(cmd.Context(), db)
 			if err != nil {
 				return err
 			}

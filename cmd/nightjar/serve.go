@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nightjar-telescope/nightjar/internal/pki"
-	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 )
 
 func newServeCommand(g *globalOptions) *cobra.Command {
@@ -93,10 +91,7 @@ func runServe(ctx context.Context, s serveSetup) error {
 			return err
 		}
 	}
-	if _, err := os.Stat(s.db); err != nil {
-		return fmt.Errorf("database %s: %w (make it with nightjar ingest or nightjar collector)", s.db, err)
-	}
-	st, err := duckdb.Open(ctx, s.db, duckdb.Options{})
+	st, err := openExisting(ctx, s.db)
 	if err != nil {
 		return err
 	}

@@ -88,8 +88,8 @@ func TestServeListenRule(t *testing.T) {
 		{[]string{"--db", missing, "--listen", "0.0.0.0:0"}, "refusing to serve the web UI on a non-loopback address without TLS"},
 		{[]string{"--db", missing, "--listen", ":0"}, "--insecure-listen"},
 		{[]string{"--db", missing, "--listen", "[::]:0"}, "--tls-cert"},
-		{[]string{"--db", missing, "--listen", "0.0.0.0:0", "--insecure-listen"}, "missing.duckdb: stat"}, // past the rule
-		{[]string{"--db", missing}, "missing.duckdb: stat"},
+		{[]string{"--db", missing, "--listen", "0.0.0.0:0", "--insecure-listen"}, "missing.duckdb does not exist"}, // past the rule
+		{[]string{"--db", missing}, "missing.duckdb does not exist: create it with nightjar ingest"},
 		{[]string{"--db", missing, "--tls-cert", "x.crt"}, "both --tls-cert and --tls-key"},
 		{[]string{"--listen", "127.0.0.1:0"}, "--db PATH is required"},
 		{[]string{"--db", missing, "--public-port-graphs"}, "needs --users"},

@@ -140,3 +140,40 @@ func TestStoreCommandErrors(t *testing.T) {
 		t.Error("a failed ingest created the missing directory")
 	}
 }
+
+// TestReadCommandsNeedDatabase: a command that only reads fails on a
+// mistyped --db, naming it and how to create a database, and creates
+// nothing there.
+func TestReadCommandsNeedDatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	typo := filepath.Join(dir, "typo.duckdb")
+	q3 := []string{"--db", typo, "--period", "2024Q3"}
+	tests := [][]string{
+		append([]string{"query", "top-ports"}, q3...),
+		append([]string{"query", "group-top-ports"}, q3...),
+		append([]string{"query", "group-averages"}, q3...),
+		append([]string{"query", "port-series", "--port", "23/TCP"}, q3...),
+		append([]string{"query", "top-sources"}, q3...),
+		append([]string{"query", "port-sources"}, q3...),
+		append([]string{"query", "tags", "--format", "json"}, q3...),
+		{"query", "sensors", "--db", typo},
+		append([]string{"export", "--out", filepath.Join(dir, "out")}, q3...),
+		append([]string{"report", "--out", filepath.Join(dir, "report")}, q3...),
+		{"serve", "--db", typo, "--listen", "127.0.0.1:0"},
+	}
+	want := "database " + typo + " does not exist: create it with nightjar ingest --db " + typo + " FILE..."
+	for _, args := range tests {
+		code, stdout, stderr := nightjar(t, args...)
+		if code == 0 || !strings.Contains(stderr, want) || stdout != "" {
+			t.Errorf("nightjar %v: exit %d, stdout %q, stderr %q; want a failure mentioning %q", args, code, stdout, stderr, want)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("a refused read command created %s", e.Name())
+	}
+}

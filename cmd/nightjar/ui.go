@@ -16,6 +16,7 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/api"
 	"github.com/nightjar-telescope/nightjar/internal/clock"
 	"github.com/nightjar-telescope/nightjar/internal/pki"
+	"github.com/nightjar-telescope/nightjar/internal/store"
 	"github.com/nightjar-telescope/nightjar/internal/web"
 )
 
@@ -79,7 +80,7 @@ func startUI(st api.Store, reg *pki.Registry, o uiOptions, logger *slog.Logger) 
 	}
 	opts := web.Options{Public: o.public, Secure: useTLS, Logger: logger, Version: version, Registry: reg, Now: o.now,
 		API: api.New(st, api.Options{Logger: logger, Now: o.now})}
-	if settings, ok := st.(web.Settings); ok {
+	if settings, ok := st.(store.RetentionSetter); ok {
 		opts.Settings = settings
 	}
 	if o.users != "" {

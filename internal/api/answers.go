@@ -10,23 +10,52 @@ import (
 )
 
 // The answers of the routes: each reads its parameters, checks them once,
-// asks the store and wraps its answer (responses.go).
+// and asks one of the questions (questions.go) or the store.
+
+// ask answers a route with one of the questions (questions.go).
+func ask[R any](h *handler, question func(context.Context, store.Questions, Params) (R, error)) func(context.Context, *query) (any, error) {
+	return func(ctx context.Context, q *query) (any, error) {
+		p := q.params()
+		if q.err != nil {
+			return nil, q.err
+		}
+		return done(question(ctx, h.st, p))
+	}
+}
 
 // done returns v, or err when there is one.
-func done(v any, err error) (any, error) {
+func done[R any](v R, err error) (any, error) {
 	if err != nil {
 		return nil, err
 	}
 	return v, nil
 }
 
-func (h *handler) sensors(ctx context.Context, _ *query) (any, error) {
-	sensors, err := h.st.Sensors(ctx)
-	if err != nil {
-		return nil, err
+// params reads the parameters of the questions; those a route does not
+// accept were refused by newQuery, so they are absent and take their
+// defaults.
+func (q *query) params() Params {
+	p := DefaultParams()
+	p.Period, p.Top = q.period(), q.top()
+	p.Sensors, p.Groups, p.Ports = q.list("sensor"), q.list("group"), q.list("port")
+	p.Daily = q.bool("daily")
+	if s := q.one("resolution"); s != "" {
+		var err error
+		if p.Resolution, err = store.ParseResolution(s); err != nil {
+			q.fail("resolution", "%v", err)
+		}
 	}
-	health, err := h.st.Health(ctx)
-	return done(NewSensorsResponse(sensors, health), err)
+	if s := q.one("by"); s != "" {
+		var err error
+		if p.By, err = store.ParseBy(s); err != nil {
+			q.fail("by", "%v", err)
+		}
+	}
+	return p
+}
+
+func (h *handler) sensors(ctx context.Context, _ *query) (any, error) {
+	return done(AskSensors(ctx, h.st))
 }
 
 func (h *handler) groups(ctx context.Context, _ *query) (any, error) {
@@ -34,54 +63,14 @@ func (h *handler) groups(ctx context.Context, _ *query) (any, error) {
 	return done(NewGroupsResponse(sensors), err)
 }
 
-func (h *handler) topPorts(ctx context.Context, q *query) (any, error) {
-	p, top, sensors := q.period(), q.top(), q.list("sensor")
-	if q.err != nil {
-		return nil, q.err
-	}
-	ans, err := h.st.TopPorts(ctx, store.TopPortsQuery{Period: p, N: top, Sensors: sensors})
-	return done(NewTopPortsResponse(p, ans), err)
-}
-
-func (h *handler) groupTopPorts(ctx context.Context, q *query) (any, error) {
-	p, top, groups := q.period(), q.top(), q.list("group")
-	if q.err != nil {
-		return nil, q.err
-	}
-	ans, err := h.st.GroupTopPorts(ctx, store.GroupTopPortsQuery{Period: p, N: top, Groups: groups})
-	return done(NewGroupTopPortsResponse(p, ans), err)
-}
-
-func (h *handler) groupAverages(ctx context.Context, q *query) (any, error) {
-	p, groups, daily := q.period(), q.list("group"), q.bool("daily")
-	if q.err != nil {
-		return nil, q.err
-	}
-	ans, err := h.st.GroupAverages(ctx, store.GroupAveragesQuery{Period: p, Groups: groups})
-	return done(NewGroupAveragesResponse(p, ans, daily), err)
-}
-
+// portSeries bounds the series before asking.
 func (h *handler) portSeries(ctx context.Context, q *query) (any, error) {
-	sq := store.PortSeriesQuery{Period: q.period(), Resolution: store.Day, Ports: q.list("port"), By: store.BySensor,
-		Sensors: q.list("sensor"), Groups: q.list("group")}
-	if s := q.one("resolution"); s != "" {
-		var err error
-		if sq.Resolution, err = store.ParseResolution(s); err != nil {
-			q.fail("resolution", "%v", err)
-		}
-	}
-	if s := q.one("by"); s != "" {
-		var err error
-		if sq.By, err = store.ParseBy(s); err != nil {
-			q.fail("by", "%v", err)
-		}
-	}
-	h.checkSeries(ctx, q, sq)
+	p := q.params()
+	h.checkSeries(ctx, q, seriesQuery(p))
 	if q.err != nil {
 		return nil, q.err
 	}
-	ans, err := h.st.PortSeries(ctx, sq)
-	return done(NewPortSeriesResponse(sq.Period, sq.By, ans), err)
+	return done(AskPortSeries(ctx, h.st, p))
 }
 
 // checkSeries checks what the store would refuse in a port series, and
@@ -130,33 +119,6 @@ func (h *handler) checkSeries(ctx context.Context, q *query, sq store.PortSeries
 		q.fail("port", "the series would hold %d numbers (%d series of %d buckets), more than %d: choose fewer ports, sensors or groups, a coarser resolution or a shorter period",
 			points, owners*len(sq.Ports), len(buckets), h.limits.MaxPoints)
 	}
-}
-
-func (h *handler) topSources(ctx context.Context, q *query) (any, error) {
-	p, top, sensors := q.period(), q.top(), q.list("sensor")
-	if q.err != nil {
-		return nil, q.err
-	}
-	ans, err := h.st.TopSources(ctx, store.TopSourcesQuery{Period: p, N: top, Sensors: sensors})
-	return done(NewTopSourcesResponse(p, ans), err)
-}
-
-func (h *handler) portSources(ctx context.Context, q *query) (any, error) {
-	p, top, sensors := q.period(), q.top(), q.list("sensor")
-	if q.err != nil {
-		return nil, q.err
-	}
-	ans, err := h.st.PortSources(ctx, store.PortSourcesQuery{Period: p, N: top, Sensors: sensors})
-	return done(NewPortSourcesResponse(p, ans), err)
-}
-
-func (h *handler) tags(ctx context.Context, q *query) (any, error) {
-	p, sensors := q.period(), q.list("sensor")
-	if q.err != nil {
-		return nil, q.err
-	}
-	ans, err := h.st.TagCounts(ctx, store.TagCountsQuery{Period: p, Sensors: sensors})
-	return done(NewTagsResponse(p, ans), err)
 }
 
 func (h *handler) source(ctx context.Context, q *query) (any, error) {

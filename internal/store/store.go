@@ -31,6 +31,9 @@ var (
 	ErrInUse = errors.New("database is in use")
 	// ErrNewerSchema: the database was written by a newer Nightjar.
 	ErrNewerSchema = errors.New("database was written by a newer version of Nightjar")
+	// ErrNotExist: the database was to be opened, not created, and is
+	// not there.
+	ErrNotExist = errors.New("database does not exist")
 	// ErrUnknownSensor: a question named a sensor the store does not know.
 	ErrUnknownSensor = errors.New("unknown sensor")
 	// ErrUnknownGroup: a question named a group no sensor belongs to.
@@ -52,6 +55,27 @@ type Store interface {
 	// them, and ingest has not recorded their file), rolls up what was
 	// flushed (as Sync) and closes the store.
 	Close() error
+}
+
+// Optional capabilities of a backend. A caller asserts them
+// (st.(store.RetentionSetter)) and does without when the backend lacks
+// one; a backend that has one asserts so at compile time.
+
+// RetentionSetter is a backend whose raw-record retention an admin may
+// read and change while it runs (the settings page of the UI).
+type RetentionSetter interface {
+	// Retention is how long raw packet records are kept (0: forever).
+	Retention() time.Duration
+	// SetRetention changes it durably; the next Sync prunes by it.
+	SetRetention(ctx context.Context, keep time.Duration) error
+}
+
+// Horizoner is a backend with a retention horizon: Append refuses records
+// older than it with ErrPruned, and ingest says from when.
+type Horizoner interface {
+	// PrunedBefore returns the horizon, a UTC midnight: the raw records
+	// before it were pruned. It is the zero Time until the first prune.
+	PrunedBefore() time.Time
 }
 
 // Writer stores sensors, records and the bookkeeping of imports.

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// Settings are the store's settings admins change on /admin
-// (duckdb.Store implements it).
+// Settings are the store's settings admins change on /admin (a backend's
+// store.RetentionSetter).
 type Settings interface {
 	// Retention is how long raw packet records are kept (0: forever).
 	Retention() time.Duration

@@ -70,7 +70,7 @@ func (s *Store) SourceCounts(ctx context.Context, q store.SourceCountsQuery) (st
 	if err != nil {
 		return store.SourceCounts{}, fmt.Errorf("count sources in %s: %w", q.Period, err)
 	}
-	return store.SourceCounts{Sources: total, Tags: tagMap(&counts)}, nil
+	return store.SourceCounts{Sources: total, Tags: store.TagMap(&counts)}, nil
 }
 
 // MiraiPorts implements store.Store. Packets and Mirai-tagged packets per
@@ -78,8 +78,8 @@ func (s *Store) SourceCounts(ctx context.Context, q store.SourceCountsQuery) (st
 // not whole hours); the Mirai-tagged sources of the top N ports from the
 // source rows of sourceRowsSQL.
 func (s *Store) MiraiPorts(ctx context.Context, q store.MiraiPortsQuery) ([]store.MiraiPort, error) {
-	if q.N < 1 {
-		return nil, fmt.Errorf("mirai ports: N must be at least 1, got %d", q.N)
+	if err := store.CheckTop("mirai ports", q.N); err != nil {
+		return nil, err
 	}
 	from, to, whole := wholeHours(q.Period)
 	query, args := `SELECT slot, sum(packets)::UBIGINT, sum(mirai)::UBIGINT FROM rollup_port_hour
@@ -104,7 +104,7 @@ func (s *Store) MiraiPorts(ctx context.Context, q store.MiraiPortsQuery) ([]stor
 	if err != nil {
 		return nil, fmt.Errorf("mirai ports in %s: %w", q.Period, err)
 	}
-	ranked := rank(mirai)
+	ranked := store.RankSlots(mirai)
 	ranked = ranked[:min(q.N, len(ranked))]
 	out := make([]store.MiraiPort, len(ranked))
 	top := make([]int32, len(ranked))

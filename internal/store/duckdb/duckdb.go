@@ -60,12 +60,15 @@ type Store struct {
 // DefaultRetention is how long raw packet records are kept by default.
 const DefaultRetention = 90 * 24 * time.Hour
 
-// Options tune a Store.
-// Options change settings of the database when it is opened for writing.
-// Settings are stored in the database, so that every later writer keeps
-// them: a writer that does not mention the retention never prunes more
-// than the user asked for.
+// Options say how to open a Store. Retention changes a setting of the
+// database, stored in it so that every later writer keeps it: a writer
+// that does not mention the retention never prunes more than the user
+// asked for.
 type Options struct {
+	// MustExist refuses to create the database: Open of a missing file
+	// fails with store.ErrNotExist (read commands set it, so that a
+	// mistyped path does not answer from a new, empty database).
+	MustExist bool
 	// Retention, when non-nil, sets how long raw packet records are kept,
 	// measured back from the newest stored packet (data time, not the
 	// wall clock, so that importing old captures works), rounded down to
@@ -74,9 +77,14 @@ type Options struct {
 	Retention *time.Duration
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store           = (*Store)(nil)
+	_ store.RetentionSetter = (*Store)(nil)
+	_ store.Horizoner       = (*Store)(nil)
+)
 
-// Open opens or creates the database at path, applying opts. A second
+// Open opens the database at path, creating it unless opts.MustExist, and
+// applies opts. A second
 // Open of the same path, from this process or another, fails with
 // store.ErrInUse; a database written by a newer Nightjar fails with
 // store.ErrNewerSchema.
@@ -90,6 +98,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			return nil, fmt.Errorf("open database %s: directory %s does not exist", path, dir)
+		}
+	}
+	if opts.MustExist {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("open database %s: %w", path, store.ErrNotExist)
+		} else if err != nil {
+			return nil, fmt.Errorf("open database %s: %w", path, err)
 		}
 	}
 	lock, err := lockFile(path + ".lock")
@@ -146,12 +161,14 @@ func (s *Store) loadRetention(ctx context.Context, set *time.Duration) error {
 	return nil
 }
 
-// Retention returns how long raw records are kept (0: forever).
+// Retention implements store.RetentionSetter: how long raw records are
+// kept (0: forever).
 func (s *Store) Retention() time.Duration { return time.Duration(s.retention.Load()) }
 
-// SetRetention changes how long raw records are kept (0: forever; else at
-// least a day), durably. The next Sync prunes by it; records pruned under
-// a shorter retention do not come back.
+// SetRetention implements store.RetentionSetter: it changes how long raw
+// records are kept (0: forever; else at least a day), durably. The next
+// Sync prunes by it; records pruned under a shorter retention do not come
+// back.
 func (s *Store) SetRetention(ctx context.Context, keep time.Duration) error {
 	if keep < 0 || keep > 0 && keep < 24*time.Hour {
 		return fmt.Errorf("retention %v: want 0 (keep raw records forever) or at least a day", keep)
@@ -163,10 +180,10 @@ func (s *Store) SetRetention(ctx context.Context, keep time.Duration) error {
 	return nil
 }
 
-// PrunedBefore returns the retention horizon, a UTC midnight: raw records
-// before it were pruned, and Append refuses records of the days before it
-// that had packets (store.ErrPruned). It is the zero Time until the first
-// prune, and moves only in Sync.
+// PrunedBefore implements store.Horizoner: the retention horizon, a UTC
+// midnight. Raw records before it were pruned, and Append refuses records
+// of the days before it that had packets (store.ErrPruned). It is the zero
+// Time until the first prune, and moves only in Sync.
 func (s *Store) PrunedBefore() time.Time {
 	if s.prunedBefore == math.MinInt64 {
 		return time.Time{}

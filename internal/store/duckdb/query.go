@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/nightjar-telescope/nightjar/internal/period"
@@ -17,14 +16,14 @@ import (
 // starting mid-hour) read raw records. The ranking happens inside DuckDB
 // (see rankPorts).
 func (s *Store) TopPorts(ctx context.Context, q store.TopPortsQuery) ([]store.SensorPorts, error) {
-	if q.N < 1 {
-		return nil, fmt.Errorf("top ports: N must be at least 1, got %d", q.N)
+	if err := store.CheckTop("top ports", q.N); err != nil {
+		return nil, err
 	}
 	sensors, err := s.selectSensors(ctx, q.Sensors)
 	if err != nil {
 		return nil, err
 	}
-	filter := inList("sensor", sensorIDs(sensors))
+	filter := inList("sensor", store.SensorIDs(sensors))
 	ranked, err := s.rankPorts(ctx, q.Period, q.N, func(p period.Period) (string, []any) {
 		src, args := portCountsSQL(p, filter)
 		return `SELECT sensor AS owner, slot, p FROM (` + src + `)`, args
@@ -232,33 +231,12 @@ func portCountsSQL(p period.Period, filter string) (string, []any) {
 		[]any{start, end}
 }
 
-// selectSensors returns the named sensors in ID order, or all of them.
+// selectSensors returns the named sensors in ID order, or all of them
+// (store.SelectSensors).
 func (s *Store) selectSensors(ctx context.Context, names []string) ([]store.Sensor, error) {
 	all, err := s.Sensors(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if len(names) == 0 {
-		return all, nil
-	}
-	var out []store.Sensor
-	for _, name := range names {
-		i := slices.IndexFunc(all, func(sen store.Sensor) bool { return sen.Name == name })
-		if i < 0 {
-			return nil, fmt.Errorf("%w: %q", store.ErrUnknownSensor, name)
-		}
-		out = append(out, all[i])
-	}
-	slices.SortFunc(out, func(a, b store.Sensor) int { return int(a.ID - b.ID) })
-	return slices.CompactFunc(out, func(a, b store.Sensor) bool { return a.ID == b.ID }), nil
-}
-
-// rank orders a sensor's ports by packets, then label.
-func rank(slots map[int32]uint64) []portcount.Count {
-	out := make([]portcount.Count, 0, len(slots))
-	for slot, n := range slots {
-		out = append(out, portcount.Count{Port: portcount.Key(uint32(slot)).Label(), Packets: n})
-	}
-	portcount.Sort(out)
-	return out
+	return store.SelectSensors(all, names)
 }

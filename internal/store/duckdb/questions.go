@@ -3,7 +3,6 @@ package duckdb
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,55 +57,17 @@ func (s *Store) sensorFilter(ctx context.Context, names []string) ([]int32, erro
 	if err != nil {
 		return nil, err
 	}
-	return sensorIDs(sensors), nil
+	return store.SensorIDs(sensors), nil
 }
 
-func sensorIDs(sensors []store.Sensor) []int32 {
-	ids := make([]int32, len(sensors))
-	for i, sen := range sensors {
-		ids[i] = sen.ID
-	}
-	return ids
-}
-
-// group is a group of sensors, in ID order.
-type group struct {
-	name    string
-	sensors []store.Sensor
-}
-
-// groupsOf splits sensors (in ID order) into groups, in the order in which
-// each first appears.
-func groupsOf(sensors []store.Sensor) []group {
-	var out []group
-	for _, sen := range sensors {
-		i := slices.IndexFunc(out, func(g group) bool { return g.name == sen.Group })
-		if i < 0 {
-			i = len(out)
-			out = append(out, group{name: sen.Group})
-		}
-		out[i].sensors = append(out[i].sensors, sen)
-	}
-	return out
-}
-
-// selectGroups returns the named groups in the order of groupsOf, or all
-// of them.
-func (s *Store) selectGroups(ctx context.Context, names []string) ([]group, error) {
+// selectGroups returns the named groups, or all of them
+// (store.SelectGroups).
+func (s *Store) selectGroups(ctx context.Context, names []string) ([]store.Group, error) {
 	all, err := s.Sensors(ctx)
 	if err != nil {
 		return nil, err
 	}
-	groups := groupsOf(all)
-	if len(names) == 0 {
-		return groups, nil
-	}
-	for _, name := range names {
-		if !slices.ContainsFunc(groups, func(g group) bool { return g.name == name }) {
-			return nil, fmt.Errorf("%w: %q", store.ErrUnknownGroup, name)
-		}
-	}
-	return slices.DeleteFunc(groups, func(g group) bool { return !slices.Contains(names, g.name) }), nil
+	return store.SelectGroups(all, names)
 }
 
 // hourly calls fn with the packets of p per sensor and hour, and per slot
@@ -152,8 +113,8 @@ func (s *Store) hourly(ctx context.Context, p period.Period, bySlot bool, slots,
 // (or raw records for periods that are not whole hours), summed per group
 // and for the fleet and ranked inside DuckDB (see rankPorts).
 func (s *Store) GroupTopPorts(ctx context.Context, q store.GroupTopPortsQuery) (store.GroupTopPorts, error) {
-	if q.N < 1 {
-		return store.GroupTopPorts{}, fmt.Errorf("group top ports: N must be at least 1, got %d", q.N)
+	if err := store.CheckTop("group top ports", q.N); err != nil {
+		return store.GroupTopPorts{}, err
 	}
 	groups, err := s.selectGroups(ctx, q.Groups)
 	if err != nil {
@@ -168,7 +129,7 @@ func (s *Store) GroupTopPorts(ctx context.Context, q store.GroupTopPortsQuery) (
 	fleet := int32(len(groups))
 	var members []string
 	for i, g := range groups {
-		for _, sen := range g.sensors {
+		for _, sen := range g.Sensors {
 			members = append(members, fmt.Sprintf("(%d, %d)", sen.ID, i))
 		}
 	}
@@ -201,7 +162,7 @@ func (s *Store) GroupTopPorts(ctx context.Context, q store.GroupTopPortsQuery) (
 	}
 	out := store.GroupTopPorts{Groups: []store.GroupPorts{}}
 	for i, g := range groups {
-		out.Groups = append(out.Groups, groupPorts(g.name, len(g.sensors), ranked[int32(i)]))
+		out.Groups = append(out.Groups, groupPorts(g.Name, len(g.Sensors), ranked[int32(i)]))
 	}
 	out.Fleet = groupPorts("", len(all), ranked[fleet])
 	return out, nil
@@ -247,14 +208,14 @@ func (s *Store) GroupAverages(ctx context.Context, q store.GroupAveragesQuery) (
 	}
 	out := make([]store.GroupAverages, 0, len(groups))
 	for _, g := range groups {
-		ga := store.GroupAverages{Name: g.name, Sensors: len(g.sensors), Months: make([]store.GroupMonth, len(months)), Days: make([]store.GroupDay, len(days))}
+		ga := store.GroupAverages{Name: g.Name, Sensors: len(g.Sensors), Months: make([]store.GroupMonth, len(months)), Days: make([]store.GroupDay, len(days))}
 		for i, m := range months {
 			ga.Months[i].Month = m.Start.Format("2006-01")
 		}
 		for i, d := range days {
 			ga.Days[i].Day = d.Start.Format(time.DateOnly)
 		}
-		for _, sen := range g.sensors {
+		for _, sen := range g.Sensors {
 			c := bySensor[sen.ID]
 			if c == nil {
 				continue
@@ -267,7 +228,7 @@ func (s *Store) GroupAverages(ctx context.Context, q store.GroupAveragesQuery) (
 				ga.Days[i].AvgPacketsPerSensor += float64(n)
 			}
 		}
-		n := float64(len(g.sensors))
+		n := float64(len(g.Sensors))
 		for i := range ga.Months {
 			ga.Months[i].AvgPacketsPerSensor /= n
 		}
@@ -282,104 +243,18 @@ func (s *Store) GroupAverages(ctx context.Context, q store.GroupAveragesQuery) (
 // PortSeries implements store.Store, from the hourly rollups (or raw
 // records for periods that are not whole hours) of the asked ports.
 func (s *Store) PortSeries(ctx context.Context, q store.PortSeriesQuery) (store.PortSeries, error) {
-	buckets, err := store.Buckets(q.Period, q.Resolution)
+	all, err := s.Sensors(ctx)
 	if err != nil {
 		return store.PortSeries{}, err
 	}
-	if len(q.Ports) == 0 {
-		return store.PortSeries{}, fmt.Errorf("port series: no port given (want labels such as 23/TCP or ICMP)")
-	}
-	var (
-		slots  []int32
-		labels []string
-	)
-	for _, label := range q.Ports {
-		slot, err := portcount.ParseLabel(label)
-		if err != nil {
-			return store.PortSeries{}, err
-		}
-		if !slices.Contains(slots, int32(slot)) {
-			slots = append(slots, int32(slot))
-			labels = append(labels, portcount.Key(slot).Label())
-		}
-	}
-	// entities are the series' owners: sensors, groups or the fleet.
-	type entity struct {
-		sensor, group string
-		ids           []int32
-	}
-	var entities []entity
-	switch q.By {
-	case store.BySensor:
-		if len(q.Groups) > 0 {
-			return store.PortSeries{}, fmt.Errorf("port series by sensor: groups given (%s); choose sensors, or split by group", strings.Join(q.Groups, ", "))
-		}
-		sensors, err := s.selectSensors(ctx, q.Sensors)
-		if err != nil {
-			return store.PortSeries{}, err
-		}
-		for _, sen := range sensors {
-			entities = append(entities, entity{sensor: sen.Name, group: sen.Group, ids: []int32{sen.ID}})
-		}
-	case store.ByGroup, store.ByFleet:
-		if len(q.Sensors) > 0 {
-			return store.PortSeries{}, fmt.Errorf("port series by %s: sensors given (%s); split by sensor to choose sensors", q.By, strings.Join(q.Sensors, ", "))
-		}
-		if q.By == store.ByFleet && len(q.Groups) > 0 {
-			return store.PortSeries{}, fmt.Errorf("port series by fleet: groups given (%s); split by group to choose groups", strings.Join(q.Groups, ", "))
-		}
-		groups, err := s.selectGroups(ctx, q.Groups)
-		if err != nil {
-			return store.PortSeries{}, err
-		}
-		if q.By == store.ByFleet {
-			var ids []int32
-			for _, g := range groups {
-				ids = append(ids, sensorIDs(g.sensors)...)
-			}
-			entities = []entity{{ids: ids}}
-		} else {
-			for _, g := range groups {
-				entities = append(entities, entity{group: g.name, ids: sensorIDs(g.sensors)})
-			}
-		}
-	default:
-		return store.PortSeries{}, fmt.Errorf("port series: unknown split %s (want one of %s)", q.By, strings.Join(store.Bys, ", "))
-	}
-
-	out := store.PortSeries{Resolution: q.Resolution.String(), Buckets: make([]time.Time, len(buckets)), Series: []store.Series{}}
-	for i, b := range buckets {
-		out.Buckets[i] = b.Start
-	}
-	// index[sensor ID] lists the series (entity × port) it adds to, by slot.
-	type target struct {
-		slot   int32
-		series int
-	}
-	index := map[int32][]target{}
-	for _, e := range entities {
-		for j, slot := range slots {
-			for _, id := range e.ids {
-				index[id] = append(index[id], target{slot, len(out.Series)})
-			}
-			out.Series = append(out.Series, store.Series{Sensor: e.sensor, Group: e.group, Port: labels[j], Packets: make([]uint64, len(buckets))})
-		}
-	}
-	err = s.hourly(ctx, q.Period, true, slots, nil, func(sensor, slot int32, start time.Time, packets uint64) {
-		b := store.BucketOf(buckets, start)
-		if b < 0 {
-			return
-		}
-		for _, t := range index[sensor] {
-			if t.slot == slot {
-				out.Series[t.series].Packets[b] += packets
-			}
-		}
-	})
+	frame, err := store.NewSeriesFrame(q, all)
 	if err != nil {
 		return store.PortSeries{}, err
 	}
-	return out, nil
+	if err := s.hourly(ctx, q.Period, true, frame.Slots(), nil, frame.Add); err != nil {
+		return store.PortSeries{}, err
+	}
+	return frame.Answer(), nil
 }
 
 // TopSources implements store.Store. Whole-day periods read the daily
@@ -387,8 +262,8 @@ func (s *Store) PortSeries(ctx context.Context, q store.PortSeriesQuery) (store.
 // distinct ports of the ranked ones (exact, however many days, sensors or
 // pruned raw records); other periods read raw records only.
 func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]store.Source, error) {
-	if q.N < 1 {
-		return nil, fmt.Errorf("top sources: N must be at least 1, got %d", q.N)
+	if err := store.CheckTop("top sources", q.N); err != nil {
+		return nil, err
 	}
 	filter, err := s.sensorFilter(ctx, q.Sensors)
 	if err != nil {
@@ -434,10 +309,7 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 		}
 		src.IP = record.AddrFromHalves(hi, lo, version == 4).String()
 		src.Sensors = sensorsReached
-		src.Tags = record.Tags(tags).Names()
-		if src.Tags == nil {
-			src.Tags = []string{}
-		}
+		src.Tags = store.TagNames(tags)
 		src.FirstSeen, src.LastSeen = time.Unix(0, first).UTC(), time.Unix(0, last).UTC()
 		out = append(out, src)
 		return nil
@@ -453,8 +325,8 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 // hours); the distinct sources of the top N ports come from the raw
 // records, exact while they are all retained (see store.PortSources).
 func (s *Store) PortSources(ctx context.Context, q store.PortSourcesQuery) ([]store.PortSources, error) {
-	if q.N < 1 {
-		return nil, fmt.Errorf("port sources: N must be at least 1, got %d", q.N)
+	if err := store.CheckTop("port sources", q.N); err != nil {
+		return nil, err
 	}
 	filter, err := s.sensorFilter(ctx, q.Sensors)
 	if err != nil {
@@ -489,7 +361,7 @@ func (s *Store) PortSources(ctx context.Context, q store.PortSourcesQuery) ([]st
 	for slot, st := range bySlot {
 		packets[slot] = st.packets
 	}
-	ranked := rank(packets)
+	ranked := store.RankSlots(packets)
 	ranked = ranked[:min(q.N, len(ranked))]
 	out := make([]store.PortSources, len(ranked))
 	top := make([]int32, len(ranked))
@@ -542,10 +414,10 @@ func (s *Store) TagCounts(ctx context.Context, q store.TagCountsQuery) (store.Ta
 	}
 	from, to, whole := wholeHours(q.Period)
 	query, args := `SELECT sensor, tag, sum(packets)::UBIGINT FROM rollup_tag_hour
-		WHERE hour >= ? AND hour < ?`+inList("sensor", sensorIDs(sensors))+` GROUP BY ALL`, []any{from, to}
+		WHERE hour >= ? AND hour < ?`+inList("sensor", store.SensorIDs(sensors))+` GROUP BY ALL`, []any{from, to}
 	if !whole {
 		query, args = `SELECT sensor, bit, count(*)::UBIGINT FROM packets, range(16) AS bits(bit)
-		WHERE time_ns >= ? AND time_ns < ? AND (tags >> bit) & 1 = 1`+inList("sensor", sensorIDs(sensors))+` GROUP BY ALL`,
+		WHERE time_ns >= ? AND time_ns < ? AND (tags >> bit) & 1 = 1`+inList("sensor", store.SensorIDs(sensors))+` GROUP BY ALL`,
 			[]any{q.Period.Start.UnixNano(), q.Period.End.UnixNano()}
 	}
 	counts := map[int32]*[16]uint64{}
@@ -570,28 +442,15 @@ func (s *Store) TagCounts(ctx context.Context, q store.TagCountsQuery) (store.Ta
 	if err != nil {
 		return store.TagCounts{}, fmt.Errorf("count tags in %s: %w", q.Period, err)
 	}
-	out := store.TagCounts{Tags: tagMap(nil), Sensors: make([]store.SensorTags, 0, len(sensors))}
+	out := store.TagCounts{Tags: store.TagMap(nil), Sensors: make([]store.SensorTags, 0, len(sensors))}
 	for _, sen := range sensors {
-		m := tagMap(counts[sen.ID])
+		m := store.TagMap(counts[sen.ID])
 		for name, n := range m {
 			out.Tags[name] += n
 		}
 		out.Sensors = append(out.Sensors, store.SensorTags{Sensor: sen.Name, Group: sen.Group, Tags: m})
 	}
 	return out, nil
-}
-
-// tagMap names the counts of every tag (zeros when counts is nil).
-func tagMap(counts *[16]uint64) map[string]uint64 {
-	m := map[string]uint64{}
-	for _, t := range record.AllTags() {
-		var n uint64
-		if counts != nil {
-			n = counts[t.Index()]
-		}
-		m[t.String()] = n
-	}
-	return m
 }
 
 // scanRows runs a query and calls row for each of its rows.

@@ -65,12 +65,12 @@ func (s *Store) SourceHistory(ctx context.Context, q store.SourceHistoryQuery) (
 		switch set {
 		case 1:
 			out.Days = append(out.Days, store.SourceDay{Day: nsTime(day.Int64 * dayNs).Format(time.DateOnly), Packets: packets,
-				Ports: ports, Sensors: reached, Tags: tagNames(tags), FirstSeen: nsTime(first), LastSeen: nsTime(last)})
+				Ports: ports, Sensors: reached, Tags: store.TagNames(tags), FirstSeen: nsTime(first), LastSeen: nsTime(last)})
 		case 2:
 			out.SensorNames = append(out.SensorNames, names[sensor.Int32])
 		case 3:
 			firstSeen, lastSeen := nsTime(first), nsTime(last)
-			out.Packets, out.Ports, out.Sensors, out.Tags = packets, ports, reached, tagNames(tags)
+			out.Packets, out.Ports, out.Sensors, out.Tags = packets, ports, reached, store.TagNames(tags)
 			out.FirstSeen, out.LastSeen = &firstSeen, &lastSeen
 		}
 		return nil
@@ -83,14 +83,6 @@ func (s *Store) SourceHistory(ctx context.Context, q store.SourceHistoryQuery) (
 		return store.SourceHistory{}, fmt.Errorf("history of source %s in %s: %w", out.IP, q.Period, err)
 	}
 	return out, nil
-}
-
-// tagNames names tags; empty, not null, when there are none.
-func tagNames(tags uint16) []string {
-	if names := record.Tags(tags).Names(); names != nil {
-		return names
-	}
-	return []string{}
 }
 
 func nsTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
