@@ -1,33 +1,88 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log"
 	"log/slog"
 	"net"
-	"net/http"
+	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nightjar-telescope/nightjar/internal/collector"
-	"github.com/nightjar-telescope/nightjar/internal/metrics"
+	"github.com/nightjar-telescope/nightjar/internal/lifecycle"
 	"github.com/nightjar-telescope/nightjar/internal/pki"
 	"github.com/nightjar-telescope/nightjar/internal/store/backend"
 )
 
+// collectorConfig is the configuration of `nightjar collector`: its
+// --config file, NIGHTJAR_COLLECTOR_* variables and flags.
+type collectorConfig struct {
+	// DB is the database: a DuckDB file, created if missing.
+	DB string `yaml:"db"`
+	// CA is the sensors' registry directory (nightjar ca init).
+	CA string `yaml:"ca"`
+	// Listen is the address of the sensor protocol (mutual TLS).
+	Listen string `yaml:"listen"`
+	// Metrics is the address of the Prometheus endpoint ("off": none).
+	Metrics string `yaml:"metrics"`
+	// Retention is the raw-record retention of a new database (days such
+	// as "90d", or a duration); "" keeps the database's own.
+	Retention string `yaml:"retention"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel logLevel `yaml:"log_level"`
+	// Collector tunes the writer: commits, rollups, the queue bound.
+	Collector collector.Config `yaml:"collector"`
+	// UI is the dashboard and JSON API over the same database ("off":
+	// none).
+	UI uiOptions `yaml:"ui"`
+}
+
+func defaultCollectorConfig() collectorConfig {
+	return collectorConfig{Listen: "127.0.0.1:7443", Metrics: "127.0.0.1:9471", LogLevel: "info",
+		Collector: collector.DefaultConfig(), UI: defaultUIOptions()}
+}
+
+// check refuses a configuration that cannot run, before anything opens.
+func (c collectorConfig) check() error {
+	if c.DB == "" || c.CA == "" {
+		return errors.New("--db PATH and --ca DIR are required (db: and ca: in a --config file)")
+	}
+	if _, err := c.LogLevel.parse(); err != nil {
+		return err
+	}
+	if _, err := c.storeOptions(); err != nil {
+		return err
+	}
+	if err := c.Collector.Check(); err != nil {
+		return err
+	}
+	if c.UI.Listen != "off" {
+		return c.UI.check()
+	}
+	return nil
+}
+
+func (c collectorConfig) storeOptions() (backend.Options, error) {
+	var opts backend.Options
+	if c.Retention != "" {
+		keep, err := parseRetention(c.Retention)
+		if err != nil {
+			return opts, err
+		}
+		opts.Retention = &keep
+	}
+	return opts, nil
+}
+
 func newCollectorCommand(g *globalOptions) *cobra.Command {
 	var (
-		db, ca, listen, metrics, retention string
-		commitInterval, rollupInterval     time.Duration
-		verbose                            bool
-		ui                                 uiOptions
+		cfg collectorConfig
+		d   daemonFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "collector --db PATH --ca DIR",
+		Use:   "collector --db PATH --ca DIR [--config FILE]",
 		Short: "Receive the sensors' batches over mutual TLS and store them",
 		Long: `Serves the sensor protocol on --listen (HTTP/2, mutual TLS) and stores
 every batch the sensors send in the embedded DuckDB database at --db.
@@ -51,144 +106,96 @@ Listens on 127.0.0.1 by default; to receive sensors from other machines,
 give --listen 0.0.0.0:7443 (the collector's certificate must name the
 address the sensors dial: "nightjar ca init --host"). Logs go to standard
 error. Stop with Ctrl-C or SIGTERM: the received batches are committed and
-the rollups rebuilt before it exits.`,
+the rollups rebuilt before it exits.
+
+Settings come from the defaults, then --config FILE (YAML, the keys that
+--dump prints), then NIGHTJAR_COLLECTOR_<KEY> variables
+(NIGHTJAR_COLLECTOR_DB, NIGHTJAR_COLLECTOR_UI_LISTEN...), then the flags
+given. --check checks them and exits.`,
 		Example: `  nightjar ca init --dir registry --host collector.example.net
-  nightjar collector --db telescope.duckdb --ca registry --listen 0.0.0.0:7443`,
+  nightjar collector --db telescope.duckdb --ca registry --listen 0.0.0.0:7443
+  nightjar collector --config collector.yaml --check
+  nightjar collector --db telescope.duckdb --ca registry --dump > collector.yaml`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if db == "" || ca == "" {
-				return errors.New("--db PATH and --ca DIR are required")
-			}
-			opts, err := storeOptions(cmd, retention)
-			if err != nil {
-				return err
-			}
-			level := slog.LevelInfo
-			if verbose {
-				level = slog.LevelDebug
-			}
-			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			ui.now = g.now
-			return runCollector(cmd.Context(), collectorSetup{
-				db: db, ca: ca, listen: listen, metrics: metrics, storeOptions: opts, logger: logger, ui: ui,
-				uiReady: func(url string) { fmt.Fprintf(cmd.OutOrStdout(), "dashboard: %s\n", url) },
-				config:  collector.Config{CommitInterval: commitInterval, RollupInterval: rollupInterval, Now: g.now},
-				ready:   func(addr net.Addr) { fmt.Fprintf(cmd.OutOrStdout(), "collector listening on %s\n", addr) },
+			verify := func(cfg collectorConfig) error { return checkCollector(cmd, cfg) }
+			return runDaemon(cmd, &d, &cfg, defaultCollectorConfig(), verify, func(cfg collectorConfig) error {
+				logger, err := cfg.LogLevel.logger(cmd)
+				if err != nil {
+					return err
+				}
+				cfg.UI.now, cfg.Collector.Now = g.now, g.now
+				r := collectorRunner(cfg, logger,
+					func(url string) { fmt.Fprintf(cmd.OutOrStdout(), "dashboard: %s\n", url) },
+					func(addr net.Addr) { fmt.Fprintf(cmd.OutOrStdout(), "collector listening on %s\n", addr) })
+				return r.Run(cmd.Context(), nil)
 			})
 		},
 	}
+	cfg = defaultCollectorConfig()
 	f := cmd.Flags()
-	f.StringVar(&db, "db", "", "database file (created if missing)")
-	f.StringVar(&ca, "ca", "", "registry directory (nightjar ca init)")
-	f.StringVar(&listen, "listen", "127.0.0.1:7443", "address of the sensor protocol (mutual TLS)")
-	f.StringVar(&metrics, "metrics", "127.0.0.1:9471", `address of the Prometheus endpoint ("off" disables it)`)
-	f.StringVar(&retention, "retention", "90d", "raw record retention for a new database (days such as 90d, or a duration)")
-	f.DurationVar(&commitInterval, "commit-interval", 200*time.Millisecond, "longest wait of a received batch for its commit and acknowledgement")
-	f.DurationVar(&rollupInterval, "rollup-interval", 30*time.Second, "how often the rollups the questions read are rebuilt")
-	ui.addFlags(f, "ui", `address of the dashboard and JSON API ("off" disables it; a non-loopback address needs --tls-cert/--tls-key or --insecure-listen)`)
-	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
+	f.StringVar(&cfg.DB, "db", "", "database file (created if missing)")
+	f.StringVar(&cfg.CA, "ca", "", "registry directory (nightjar ca init)")
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "address of the sensor protocol (mutual TLS)")
+	f.StringVar(&cfg.Metrics, "metrics", cfg.Metrics, `address of the Prometheus endpoint ("off" disables it)`)
+	f.StringVar(&cfg.Retention, "retention", "", "raw record retention for a new database (days such as 90d, or a duration; default 90d)")
+	f.DurationVar(&cfg.Collector.CommitInterval, "commit-interval", cfg.Collector.CommitInterval, "longest wait of a received batch for its commit and acknowledgement")
+	f.DurationVar(&cfg.Collector.RollupInterval, "rollup-interval", cfg.Collector.RollupInterval, "how often the rollups the questions read are rebuilt")
+	cfg.UI.addFlags(f, "ui", `address of the dashboard and JSON API ("off" disables it; a non-loopback address needs --tls-cert/--tls-key or --insecure-listen)`)
+	addVerbose(f, &cfg.LogLevel)
+	d.add(f, "collector")
 	return cmd
 }
 
-type collectorSetup struct {
-	db, ca, listen, metrics string
-	ui                      uiOptions
-	uiReady                 func(url string)
-	storeOptions            backend.Options
-	config                  collector.Config
-	logger                  *slog.Logger
-	ready                   func(net.Addr)
+// collectorRunner wires the collector's components: the database and the
+// registry, the dashboard (unless off), the sensor listener and writer,
+// and the metrics endpoint — started in that order, stopped in reverse.
+func collectorRunner(cfg collectorConfig, logger *slog.Logger, uiReady func(string), ready func(net.Addr)) *lifecycle.Runner {
+	opts, _ := cfg.storeOptions() // checked by cfg.check
+	st := &storeComponent{location: cfg.DB, opts: opts}
+	reg := &registryComponent{dir: cfg.CA}
+	col := &collectorComponent{listen: cfg.Listen, cfg: cfg.Collector, store: st, registry: reg, log: logger, ready: ready}
+	r := lifecycle.New(logger)
+	r.Add("store", st)
+	r.Add("registry", reg)
+	if cfg.UI.Listen != "off" {
+		r.Add("dashboard", &uiComponent{opts: cfg.UI, store: st, registry: reg, log: logger.With("component", "web"), ready: uiReady})
+	}
+	r.Add("collector", col)
+	r.Add("metrics", &metricsComponent{listen: cfg.Metrics, collector: col, log: logger})
+	return r
 }
 
-// runCollector runs a collector until ctx is done.
-func runCollector(ctx context.Context, s collectorSetup) error {
-	if s.ui.listen != "off" {
-		if err := s.ui.check(); err != nil {
-			return err
+// checkCollector checks what the collector would open, without opening
+// the database or listening: the registry, the dashboard's files and the
+// addresses.
+func checkCollector(cmd *cobra.Command, cfg collectorConfig) error {
+	reg, err := pki.Open(cfg.CA)
+	if err != nil {
+		return fmt.Errorf("ca: %w", err)
+	}
+	var errs []error
+	for _, a := range []struct{ setting, addr string }{{"listen", cfg.Listen}, {"metrics", cfg.Metrics}, {"ui.listen", cfg.UI.Listen}} {
+		if a.addr == "off" && a.setting != "listen" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", a.setting, err))
 		}
 	}
-	reg, err := pki.Open(s.ca)
-	if err != nil {
+	if err := checkUIFiles(cfg.UI); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	st, err := backend.Open(ctx, s.db, s.storeOptions)
-	if err != nil {
-		return err
+	db := "exists"
+	if _, err := os.Stat(cfg.DB); err != nil {
+		db = "will be created"
 	}
-	defer st.Close()
-	if s.ui.listen != "off" {
-		ui, err := startUI(st, reg, s.ui, s.logger.With("component", "web"))
-		if err != nil {
-			return err
-		}
-		defer ui.close()
-		if s.uiReady != nil {
-			s.uiReady(ui.url)
-		}
-	}
-	return serveCollector(ctx, st, reg, s)
-}
-
-// serveCollector runs a collector on an open store and registry until ctx
-// is done: the sensor listener, its metrics, and the writer, which commits
-// what the streams queued before it returns.
-func serveCollector(ctx context.Context, st collector.Store, reg *pki.Registry, s collectorSetup) error {
-	cfg := s.config
-	cfg.Store, cfg.Registry, cfg.Logger = st, reg, s.logger
-	c, err := collector.New(cfg)
-	if err != nil {
-		return err
-	}
-	if s.metrics != "off" {
-		msrv, addr, err := metrics.Serve(s.metrics, c.Metrics()...)
-		if err != nil {
-			return err
-		}
-		defer msrv.Close()
-		s.logger.Info("metrics endpoint", "url", "http://"+addr.String()+"/metrics")
-	}
-	ln, err := net.Listen("tcp", s.listen)
-	if err != nil {
-		return fmt.Errorf("listen for sensors: %w", err)
-	}
-	path, handler := c.Handler()
-	mux := http.NewServeMux()
-	mux.Handle(path, handler)
-	srv := &http.Server{
-		Handler:           mux,
-		TLSConfig:         pki.ServerTLS(reg),
-		ReadHeaderTimeout: 10 * time.Second,
-		// Refused handshakes (no certificate, another CA, revoked) are
-		// logged as the security events they are.
-		ErrorLog: log.New(slogWriter{s.logger}, "", 0),
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ServeTLS(ln, "", "") }()
-	if s.ready != nil {
-		s.ready(ln.Addr())
-	}
-	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
-	ran := make(chan error, 1)
-	go func() { ran <- c.Run(runCtx) }()
-	var runErr error
-	runDone := false
-	select {
-	case <-ctx.Done():
-	case err = <-served:
-		err = fmt.Errorf("sensor listener: %w", err)
-	case runErr = <-ran:
-		runDone = true
-	}
-	// Stop the streams first, then let the writer commit what they queued.
-	srv.Close()
-	stopRun()
-	if !runDone {
-		runErr = <-ran
-	}
-	if err == nil {
-		err = runErr
-	}
-	s.logger.Info("collector stopped")
-	return err
+	fmt.Fprintf(cmd.OutOrStdout(), "configuration OK: database %s (%s), registry %s (%d sensors), sensors on %s, dashboard on %s\n",
+		cfg.DB, db, cfg.CA, len(reg.Status()), cfg.Listen, cfg.UI.Listen)
+	return nil
 }
 
 // slogWriter turns the HTTP server's log lines into warnings.

@@ -20,30 +20,54 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/collector"
 	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/lifecycle"
 	"github.com/nightjar-telescope/nightjar/internal/pki"
 	"github.com/nightjar-telescope/nightjar/internal/sensor"
 	"github.com/nightjar-telescope/nightjar/internal/simulate"
 	"github.com/nightjar-telescope/nightjar/internal/store"
-	"github.com/nightjar-telescope/nightjar/internal/store/backend"
+	"github.com/nightjar-telescope/nightjar/internal/web"
 )
 
-// demoOptions are the flags of `nightjar demo`.
-type demoOptions struct {
-	data, listen    string
-	backfill        uint64
-	liveRate        float64
-	verbose         bool
-	collectorListen string
-	// now is the clock of the whole demo: the backfill ends at its
-	// instant, the sensors stamp live traffic with it, the dashboard
-	// reads it.
-	now clock.Clock
+// demoConfig is the configuration of `nightjar demo`: its --config file,
+// NIGHTJAR_DEMO_* variables and flags.
+type demoConfig struct {
+	// Data keeps the database, the CA and the sensors' spools between
+	// runs ("": a temporary directory, removed at the end).
+	Data string `yaml:"data"`
+	// Listen is the address of the dashboard and the API.
+	Listen string `yaml:"listen"`
+	// Backfill is the packets of simulated history (90 days up to now)
+	// stored on the first run.
+	Backfill uint64 `yaml:"backfill"`
+	// LiveRate is the live packets per second, over all sensors.
+	LiveRate float64 `yaml:"live_rate"`
+	// CollectorListen is the address of the collector's sensor protocol.
+	CollectorListen string `yaml:"collector_listen"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel logLevel `yaml:"log_level"`
+}
+
+func defaultDemoConfig() demoConfig {
+	return demoConfig{Listen: "127.0.0.1:8080", Backfill: 2_000_000, LiveRate: 200, CollectorListen: "127.0.0.1:0", LogLevel: "info"}
+}
+
+func (c demoConfig) check() error {
+	if !(c.LiveRate > 0) || c.Backfill == 0 {
+		return errors.New("--live-rate and --backfill must be positive")
+	}
+	if _, err := c.LogLevel.parse(); err != nil {
+		return err
+	}
+	return web.CheckListen(c.Listen, false, false)
 }
 
 func newDemoCommand(g *globalOptions) *cobra.Command {
-	o := demoOptions{listen: "127.0.0.1:8080", backfill: 2_000_000, liveRate: 200, collectorListen: "127.0.0.1:0"}
+	var (
+		cfg demoConfig
+		d   daemonFlags
+	)
 	cmd := &cobra.Command{
-		Use:   "demo [--data DIR] [--listen ADDR]",
+		Use:   "demo [--data DIR] [--listen ADDR] [--config FILE]",
 		Short: "Run the whole system on this machine: a simulated fleet, the collector, the dashboard",
 		Long: `Starts everything Nightjar is made of, on 127.0.0.1, with nothing to set up:
 
@@ -66,34 +90,45 @@ otherwise).
 --now INSTANT (or NIGHTJAR_NOW) runs the demo as if it were that instant:
 the history ends there, the live traffic is stamped from there on, and the
 dashboard's "today", "this month" and default periods follow. Try the first
-minute of a month or a quarter, New Year or 29 February.`,
+minute of a month or a quarter, New Year or 29 February.
+
+Settings come from the defaults, then --config FILE (YAML, the keys that
+--dump prints), then NIGHTJAR_DEMO_<KEY> variables, then the flags given.`,
 		Example: `  nightjar demo
   nightjar demo --data ~/nightjar-demo --listen 127.0.0.1:9000
   nightjar demo --now 2027-01-01T00:01:00Z`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.now = g.now
-			return runDemo(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			verify := func(cfg demoConfig) error {
+				_, err := fmt.Fprintf(cmd.OutOrStdout(), "configuration OK: dashboard on %s, %s packets of history, %s live packets/s\n",
+					cfg.Listen, analyze.Thousands(cfg.Backfill), analyze.Thousands(uint64(cfg.LiveRate)))
+				return err
+			}
+			return runDaemon(cmd, &d, &cfg, defaultDemoConfig(), verify, func(cfg demoConfig) error {
+				return runDemo(cmd.Context(), cfg, g.now, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			})
 		},
 	}
+	cfg = defaultDemoConfig()
 	f := cmd.Flags()
-	f.StringVar(&o.data, "data", "", "directory that keeps the demo's database, CA and spools between runs (default: a temporary one)")
-	f.StringVar(&o.listen, "listen", o.listen, "address of the dashboard and API")
-	f.Uint64Var(&o.backfill, "backfill", o.backfill, "packets of simulated history (90 days) stored on the first run")
-	f.Float64Var(&o.liveRate, "live-rate", o.liveRate, "live packets per second, over all sensors")
-	f.StringVar(&o.collectorListen, "collector-listen", o.collectorListen, "address of the collector's sensor protocol (mutual TLS)")
-	f.BoolVarP(&o.verbose, "verbose", "v", false, "log debug messages")
+	f.StringVar(&cfg.Data, "data", "", "directory that keeps the demo's database, CA and spools between runs (default: a temporary one)")
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "address of the dashboard and API")
+	f.Uint64Var(&cfg.Backfill, "backfill", cfg.Backfill, "packets of simulated history (90 days) stored on the first run")
+	f.Float64Var(&cfg.LiveRate, "live-rate", cfg.LiveRate, "live packets per second, over all sensors")
+	f.StringVar(&cfg.CollectorListen, "collector-listen", cfg.CollectorListen, "address of the collector's sensor protocol (mutual TLS)")
+	addVerbose(f, &cfg.LogLevel)
+	d.add(f, "demo")
 	return cmd
 }
 
 // demoFleetDays is how much history the demo backfills.
 const demoFleetDays = 90
 
-func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error {
-	if o.liveRate <= 0 || o.backfill == 0 {
-		return errors.New("--live-rate and --backfill must be positive")
-	}
-	dir := o.data
+// runDemo runs the demo on the clock now: the database and the CA, the
+// backfill, the collector, the six sensors and the dashboard — started in
+// that order, stopped in reverse.
+func runDemo(ctx context.Context, cfg demoConfig, now clock.Clock, stdout, stderr io.Writer) error {
+	dir := cfg.Data
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "nightjar-demo-")
 		if err != nil {
@@ -104,105 +139,101 @@ func runDemo(ctx context.Context, o demoOptions, stdout, stderr io.Writer) error
 	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	level := slog.LevelInfo
-	if o.verbose {
-		level = slog.LevelDebug
+	logger, err := cfg.LogLevel.loggerTo(stderr)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	fl := simulate.DefaultFleet()
-
-	reg, err := demoRegistry(filepath.Join(dir, "registry"), fl, logger)
-	if err != nil {
-		return err
-	}
-	st, err := backend.Open(ctx, filepath.Join(dir, "nightjar.duckdb"), backend.Options{})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := demoBackfill(ctx, st, fl, dir, o.backfill, o.now(), stderr); err != nil {
-		return err
-	}
 	live := filepath.Join(dir, "live.pcap")
-	if _, err := os.Stat(live); err != nil {
-		// A day of traffic, replayed in a loop at the live rate with the
-		// replay's clock: enough variety for hours of streaming.
-		so := defaultSimulateOptions()
-		so.cfg.Packets, so.cfg.Seed, so.days = 200_000, 2, 1
-		if _, err := so.run(ctx, live, io.Discard, true); err != nil {
-			return err
-		}
-	}
 
-	// The collector, then the sensors that stream to it.
-	collectorCtx, stopCollector := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopCollector()
-	collectorAddr := make(chan net.Addr, 1)
-	collected := make(chan error, 1)
-	go func() {
-		collected <- serveCollector(collectorCtx, st, reg, collectorSetup{
-			listen: o.collectorListen, metrics: "off", logger: logger.With("component", "collector"),
-			// The dashboard shows live traffic within seconds.
-			config: collector.Config{RollupInterval: 5 * time.Second, Now: o.now},
-			ready:  func(a net.Addr) { collectorAddr <- a },
-		})
-	}()
-	var addr net.Addr
-	select {
-	case addr = <-collectorAddr:
-	case err := <-collected:
+	st := &storeComponent{location: filepath.Join(dir, "nightjar.duckdb")}
+	reg := &registryComponent{}
+	// The dashboard shows live traffic within seconds.
+	col := &collectorComponent{listen: cfg.CollectorListen, store: st, registry: reg, log: logger.With("component", "collector"),
+		cfg: collector.Config{RollupInterval: 5 * time.Second, Now: now}}
+	var collectorAddr string
+	col.ready = func(a net.Addr) { collectorAddr = a.String() }
+	sensors := &demoSensors{fleet: fl, dir: dir, collector: &collectorAddr, live: live, rate: cfg.LiveRate, now: now, log: logger}
+	ui := &uiComponent{opts: uiOptions{Listen: cfg.Listen, now: now}, store: st, registry: reg, log: logger.With("component", "web")}
+
+	r := lifecycle.New(logger)
+	r.Add("registry", lifecycle.Funcs{OnStart: func(context.Context) (err error) {
+		reg.reg, err = demoRegistry(filepath.Join(dir, "registry"), fl, logger)
+		return err
+	}})
+	r.Add("store", st)
+	r.Add("backfill", lifecycle.Funcs{OnStart: func(ctx context.Context) error {
+		return demoBackfill(ctx, st.st, fl, dir, cfg.Backfill, now(), stderr)
+	}})
+	r.Add("live capture", lifecycle.Funcs{OnStart: func(ctx context.Context) error { return demoLiveCapture(ctx, live) }})
+	r.Add("collector", col)
+	r.Add("sensors", sensors)
+	r.Add("dashboard", ui)
+	if err := r.Start(ctx); err != nil {
 		return err
 	}
-	sensorsCtx, stopSensors := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopSensors()
-	var sensors sync.WaitGroup
-	for _, s := range fl.Sensors {
-		cfg, err := demoSensorConfig(dir, s, addr.String(), live, o.liveRate)
+	fmt.Fprintf(stdout, "Nightjar demo: %d sensors streaming %s packets/s to the collector at %s\n", len(fl.Sensors), analyze.Thousands(uint64(cfg.LiveRate)), collectorAddr)
+	fmt.Fprintf(stdout, "Data in %s\n", dir)
+	fmt.Fprintf(stdout, "Dashboard: %s\n", ui.srv.url)
+	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
+	err = r.Wait(ctx)
+	fmt.Fprintln(stderr, "stopping: sensors send what they hold, the collector commits it")
+	return errors.Join(err, r.Stop())
+}
+
+// demoLiveCapture writes the capture the sensors replay, unless a --data
+// directory has it: a day of traffic, replayed in a loop at the live rate
+// with the replay's clock — enough variety for hours of streaming.
+func demoLiveCapture(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	so := defaultSimulateOptions()
+	so.cfg.Packets, so.cfg.Seed, so.days = 200_000, 2, 1
+	_, err := so.run(ctx, path, io.Discard, true)
+	return err
+}
+
+// demoSensors are the six simulated sensors, streaming to the collector.
+type demoSensors struct {
+	fleet     *fleet.Fleet
+	dir, live string
+	collector *string // the collector's address, known once it listens
+	rate      float64
+	now       clock.Clock
+	log       *slog.Logger
+
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+}
+
+func (d *demoSensors) Start(ctx context.Context) error {
+	// The sensors outlive ctx: Stop ends them, after which they have sent
+	// what they hold.
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	d.stop = stop
+	for _, s := range d.fleet.Sensors {
+		cfg, err := demoSensorConfig(d.dir, s, *d.collector, d.live, d.rate)
 		if err != nil {
-			stopSensors()
-			stopCollector()
-			return err
+			return errors.Join(err, d.Stop())
 		}
-		sn, err := sensor.New(cfg, sensor.Options{Logger: logger.With("component", "sensor", "sensor", s.Name), Version: version, Now: o.now})
+		sn, err := sensor.New(cfg, sensor.Options{Logger: d.log.With("component", "sensor", "sensor", s.Name), Version: version, Now: d.now})
 		if err != nil {
-			stopSensors()
-			stopCollector()
-			return fmt.Errorf("sensor %s: %w", s.Name, err)
+			return errors.Join(fmt.Errorf("sensor %s: %w", s.Name, err), d.Stop())
 		}
-		sensors.Go(func() {
-			if err := sn.Run(sensorsCtx); err != nil {
-				logger.Error("sensor stopped", "sensor", s.Name, "err", err)
+		d.wg.Go(func() {
+			if err := sn.Run(runCtx); err != nil {
+				d.log.Error("sensor stopped", "sensor", s.Name, "err", err)
 			}
 		})
 	}
+	return nil
+}
 
-	ui, err := startUI(st, reg, uiOptions{listen: o.listen, now: o.now}, logger.With("component", "web"))
-	if err != nil {
-		stopSensors()
-		sensors.Wait()
-		stopCollector()
-		<-collected
-		return err
-	}
-	fmt.Fprintf(stdout, "Nightjar demo: %d sensors streaming %s packets/s to the collector at %s\n", len(fl.Sensors), analyze.Thousands(uint64(o.liveRate)), addr)
-	fmt.Fprintf(stdout, "Data in %s\n", dir)
-	fmt.Fprintf(stdout, "Dashboard: %s\n", ui.url)
-	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
-
-	select {
-	case <-ctx.Done():
-	case err = <-collected:
-		err = fmt.Errorf("collector: %w", err)
-	}
-	fmt.Fprintln(stderr, "stopping: sensors send what they hold, the collector commits it")
-	ui.close()
-	stopSensors()
-	sensors.Wait()
-	stopCollector()
-	if cerr := <-collected; err == nil && cerr != nil {
-		err = cerr
-	}
-	return err
+func (d *demoSensors) Stop() error {
+	d.stop()
+	d.wg.Wait()
+	return nil
 }
 
 // demoRegistry opens the demo's CA, creating it on the first run, and

@@ -1,23 +1,54 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/nightjar-telescope/nightjar/internal/lifecycle"
 	"github.com/nightjar-telescope/nightjar/internal/pki"
 )
 
+// serveConfig is the configuration of `nightjar serve`: its --config
+// file, NIGHTJAR_SERVE_* variables and flags.
+type serveConfig struct {
+	// DB is the database (made by nightjar ingest or nightjar collector);
+	// serve never creates one.
+	DB string `yaml:"db"`
+	// CA is the sensors' registry: with it, admins enroll and revoke
+	// sensors.
+	CA string `yaml:"ca"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel logLevel `yaml:"log_level"`
+	// UI is the dashboard and the API: its address, users, TLS.
+	UI uiOptions `yaml:"ui"`
+}
+
+func defaultServeConfig() serveConfig {
+	return serveConfig{LogLevel: "info", UI: defaultUIOptions()}
+}
+
+func (c serveConfig) check() error {
+	if c.DB == "" {
+		return errors.New("--db PATH is required")
+	}
+	if _, err := c.LogLevel.parse(); err != nil {
+		return err
+	}
+	return c.UI.check()
+}
+
 func newServeCommand(g *globalOptions) *cobra.Command {
 	var (
-		s       serveSetup
-		verbose bool
+		cfg serveConfig
+		d   daemonFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "serve --db PATH [--ca DIR] [--users FILE] [--listen ADDR]",
+		Use:   "serve --db PATH [--ca DIR] [--users FILE] [--listen ADDR] [--config FILE]",
 		Short: "Serve the web dashboard and the JSON API over a database",
 		Long: `Serves the dashboard (overview, port graphs, sensor comparison, sources,
 sensor health) and the JSON API (/api/v1/..., described by
@@ -39,71 +70,69 @@ cookies cross the network in clear text.
 
 The database is opened for questions only; the DuckDB file is locked while
 the server runs, so it cannot serve a database a running collector or
-ingest holds (a collector serves its own dashboard).`,
+ingest holds (a collector serves its own dashboard).
+
+Settings come from the defaults, then --config FILE (YAML, the keys that
+--dump prints), then NIGHTJAR_SERVE_<KEY> variables (NIGHTJAR_SERVE_DB,
+NIGHTJAR_SERVE_UI_LISTEN...), then the flags given. --check checks them
+and exits.`,
 		Example: `  nightjar serve --db telescope.duckdb
   nightjar user add --users users.yaml --role admin alice
   nightjar serve --db telescope.duckdb --ca registry --users users.yaml \
-      --listen 0.0.0.0:8443 --tls-cert web.crt --tls-key web.key`,
+      --listen 0.0.0.0:8443 --tls-cert web.crt --tls-key web.key
+  nightjar serve --config serve.yaml --check`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			level := slog.LevelInfo
-			if verbose {
-				level = slog.LevelDebug
-			}
-			s.logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			s.ui.now = g.now
-			s.ready = func(url string) { fmt.Fprintf(cmd.OutOrStdout(), "nightjar web UI: %s\n", url) }
-			return runServe(cmd.Context(), s)
+			verify := func(cfg serveConfig) error { return checkServe(cmd, cfg) }
+			return runDaemon(cmd, &d, &cfg, defaultServeConfig(), verify, func(cfg serveConfig) error {
+				logger, err := cfg.LogLevel.logger(cmd)
+				if err != nil {
+					return err
+				}
+				cfg.UI.now = g.now
+				ready := func(url string) { fmt.Fprintf(cmd.OutOrStdout(), "nightjar web UI: %s\n", url) }
+				return serveRunner(cfg, logger, ready).Run(cmd.Context(), nil)
+			})
 		},
 	}
+	cfg = defaultServeConfig()
 	f := cmd.Flags()
-	f.StringVar(&s.db, "db", "", "database `PATH` (made by nightjar ingest or nightjar collector)")
-	f.StringVar(&s.ca, "ca", "", "the sensors' registry `DIR` (nightjar ca init): lets admins enroll and revoke sensors")
-	s.ui.addFlags(f, "listen", "address to serve on (a non-loopback address needs --tls-cert/--tls-key or --insecure-listen)")
-	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
+	f.StringVar(&cfg.DB, "db", "", "database `PATH` (made by nightjar ingest or nightjar collector)")
+	f.StringVar(&cfg.CA, "ca", "", "the sensors' registry `DIR` (nightjar ca init): lets admins enroll and revoke sensors")
+	cfg.UI.addFlags(f, "listen", "address to serve on (a non-loopback address needs --tls-cert/--tls-key or --insecure-listen)")
+	addVerbose(f, &cfg.LogLevel)
+	d.add(f, "serve")
 	return cmd
 }
 
-// serveSetup is what runServe needs; the command fills it from its flags.
-type serveSetup struct {
-	db, ca string
-	ui     uiOptions
-	logger *slog.Logger
-	// ready is called with the server's URL once it listens.
-	ready func(url string)
+// serveRunner wires serve's components: the database (never created), the
+// registry, the dashboard.
+func serveRunner(cfg serveConfig, logger *slog.Logger, ready func(string)) *lifecycle.Runner {
+	st := &storeComponent{location: cfg.DB, mustExist: true}
+	reg := &registryComponent{dir: cfg.CA}
+	r := lifecycle.New(logger)
+	r.Add("store", st)
+	r.Add("registry", reg)
+	r.Add("dashboard", &uiComponent{opts: cfg.UI, store: st, registry: reg, log: logger, ready: ready})
+	return r
 }
 
-// runServe serves the UI and the API until ctx is done.
-func runServe(ctx context.Context, s serveSetup) error {
-	if s.db == "" {
-		return errors.New("--db PATH is required")
+// checkServe checks what serve would open, without opening it.
+func checkServe(cmd *cobra.Command, cfg serveConfig) error {
+	if _, err := os.Stat(cfg.DB); err != nil {
+		return fmt.Errorf("database %s: %w", cfg.DB, err)
 	}
-	if err := s.ui.check(); err != nil {
-		return err
-	}
-	if s.logger == nil {
-		s.logger = slog.New(slog.DiscardHandler)
-	}
-	var reg *pki.Registry
-	if s.ca != "" {
-		var err error
-		if reg, err = pki.Open(s.ca); err != nil {
-			return err
+	if cfg.CA != "" {
+		if _, err := pki.Open(cfg.CA); err != nil {
+			return fmt.Errorf("ca: %w", err)
 		}
 	}
-	st, err := openExisting(ctx, s.db)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(cfg.UI.Listen); err != nil {
+		return fmt.Errorf("ui.listen: %w", err)
+	}
+	if err := checkUIFiles(cfg.UI); err != nil {
 		return err
 	}
-	defer st.Close()
-	ui, err := startUI(st, reg, s.ui, s.logger)
-	if err != nil {
-		return err
-	}
-	defer ui.close()
-	if s.ready != nil {
-		s.ready(ui.url)
-	}
-	<-ctx.Done()
+	fmt.Fprintf(cmd.OutOrStdout(), "configuration OK: database %s, dashboard on %s\n", cfg.DB, cfg.UI.Listen)
 	return nil
 }

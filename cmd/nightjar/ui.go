@@ -22,33 +22,47 @@ import (
 
 // uiOptions are the dashboard's flags, shared by serve and collector.
 type uiOptions struct {
-	users, listen, tlsCert, tlsKey string
-	insecure, public               bool
+	// Listen is the address of the dashboard and the API ("off" disables
+	// them where that is allowed: the collector).
+	Listen string `yaml:"listen"`
+	// Users is the users file (nightjar user add); without it nobody
+	// logs in and everyone who reaches the dashboard views read-only.
+	Users string `yaml:"users"`
+	// TLSCert and TLSKey serve HTTPS (PEM files).
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// InsecureListen allows a non-loopback address without TLS (UNSAFE).
+	InsecureListen bool `yaml:"insecure_listen"`
+	// PublicPortGraphs shows the port graphs to anonymous visitors.
+	PublicPortGraphs bool `yaml:"public_port_graphs"`
 	// now is the clock of the pages and the API's default periods.
 	now clock.Clock
 }
 
+// defaultUIOptions are the dashboard's defaults.
+func defaultUIOptions() uiOptions { return uiOptions{Listen: web.DefaultListen} }
+
 // addFlags adds the dashboard's flags; listenFlag names the address flag
 // ("listen" for serve, "ui" for the collector, where "off" disables it).
 func (o *uiOptions) addFlags(f *pflag.FlagSet, listenFlag, listenHelp string) {
-	f.StringVar(&o.listen, listenFlag, web.DefaultListen, listenHelp)
-	f.StringVar(&o.users, "users", "", "users `FILE` (nightjar user add); without it nobody logs in and everyone who reaches the dashboard views read-only")
-	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate `FILE` (PEM) for the dashboard: serve HTTPS")
-	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key `FILE` (PEM) of --tls-cert")
-	f.BoolVar(&o.insecure, "insecure-listen", false, "UNSAFE: allow the dashboard on a non-loopback address without TLS; passwords and session cookies then cross the network in clear text")
-	f.BoolVar(&o.public, "public-port-graphs", false, "show the port graphs (per group and fleet, not per sensor) to anonymous visitors")
+	f.StringVar(&o.Listen, listenFlag, web.DefaultListen, listenHelp)
+	f.StringVar(&o.Users, "users", "", "users `FILE` (nightjar user add); without it nobody logs in and everyone who reaches the dashboard views read-only")
+	f.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate `FILE` (PEM) for the dashboard: serve HTTPS")
+	f.StringVar(&o.TLSKey, "tls-key", "", "TLS private key `FILE` (PEM) of --tls-cert")
+	f.BoolVar(&o.InsecureListen, "insecure-listen", false, "UNSAFE: allow the dashboard on a non-loopback address without TLS; passwords and session cookies then cross the network in clear text")
+	f.BoolVar(&o.PublicPortGraphs, "public-port-graphs", false, "show the port graphs (per group and fleet, not per sensor) to anonymous visitors")
 }
 
 // check refuses inconsistent flags and unsafe listen addresses, before
 // anything is opened.
 func (o uiOptions) check() error {
-	if (o.tlsCert == "") != (o.tlsKey == "") {
+	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return errors.New("give both --tls-cert and --tls-key, or neither")
 	}
-	if o.public && o.users == "" {
+	if o.PublicPortGraphs && o.Users == "" {
 		return errors.New("--public-port-graphs needs --users: without users every page is public already")
 	}
-	return web.CheckListen(o.listen, o.tlsCert != "", o.insecure)
+	return web.CheckListen(o.Listen, o.TLSCert != "", o.InsecureListen)
 }
 
 // uiServer is a running dashboard server.
@@ -69,28 +83,28 @@ func startUI(st api.Store, reg *pki.Registry, o uiOptions, logger *slog.Logger) 
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	useTLS := o.tlsCert != ""
+	useTLS := o.TLSCert != ""
 	var tlsConfig *tls.Config
 	if useTLS {
-		pair, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		pair, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
 		if err != nil {
 			return nil, fmt.Errorf("load --tls-cert/--tls-key: %w", err)
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
-	opts := web.Options{Public: o.public, Secure: useTLS, Logger: logger, Version: version, Registry: reg, Now: o.now,
+	opts := web.Options{Public: o.PublicPortGraphs, Secure: useTLS, Logger: logger, Version: version, Registry: reg, Now: o.now,
 		API: api.New(st, api.Options{Logger: logger, Now: o.now})}
 	if settings, ok := st.(store.RetentionSetter); ok {
 		opts.Settings = settings
 	}
-	if o.users != "" {
-		users, err := web.OpenUsers(o.users)
+	if o.Users != "" {
+		users, err := web.OpenUsers(o.Users)
 		if err != nil {
 			return nil, err
 		}
 		opts.Users = users
 	}
-	ln, err := net.Listen("tcp", o.listen)
+	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
@@ -117,6 +131,21 @@ func startUI(st api.Store, reg *pki.Registry, o uiOptions, logger *slog.Logger) 
 			logger.Error("dashboard server stopped", "err", err)
 		}
 	}()
-	logger.Info("dashboard listening", "url", url, "users", o.users != "", "registry", reg != nil, "public_port_graphs", o.public)
+	logger.Info("dashboard listening", "url", url, "users", o.Users != "", "registry", reg != nil, "public_port_graphs", o.PublicPortGraphs)
 	return &uiServer{url: url, srv: srv}, nil
+}
+
+// checkUIFiles reads the dashboard's users file and TLS pair, for --check.
+func checkUIFiles(o uiOptions) error {
+	if o.Users != "" {
+		if _, err := web.OpenUsers(o.Users); err != nil {
+			return fmt.Errorf("ui.users: %w", err)
+		}
+	}
+	if o.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey); err != nil {
+			return fmt.Errorf("ui.tls_cert/ui.tls_key: %w", err)
+		}
+	}
+	return nil
 }

@@ -61,28 +61,48 @@ type Registry interface {
 // Config configures a Collector. Zero durations and sizes take the
 // defaults given.
 type Config struct {
-	Store    Store
-	Registry Registry
-	Logger   *slog.Logger
+	Store    Store        `yaml:"-"`
+	Registry Registry     `yaml:"-"`
+	Logger   *slog.Logger `yaml:"-"`
 
 	// CommitInterval bounds how long a received batch waits for its
 	// commit and acknowledgement (default 200 ms); CommitRecords commits
 	// earlier once that many records wait (default 262,144).
-	CommitInterval time.Duration
-	CommitRecords  int
+	CommitInterval time.Duration `yaml:"commit_interval"`
+	CommitRecords  int           `yaml:"commit_records"`
 	// RollupInterval is how often the rollups the questions read are
 	// rebuilt (Sync; default 30 s), and at shutdown.
-	RollupInterval time.Duration
+	RollupInterval time.Duration `yaml:"rollup_interval"`
 	// QueueRecords bounds the records decoded and waiting for the writer,
 	// over all sensors (default 1,048,576, about 200 MiB of decoded records): the
 	// backpressure limit.
-	QueueRecords int
+	QueueRecords int `yaml:"queue_records"`
 	// Window is the most unacknowledged batches one stream may have
 	// queued (default 32); a sensor that sends more waits.
-	Window int
+	Window int `yaml:"window"`
 	// Now is the clock that stamps the sensors' health reports (time.Now
 	// when nil): the demo runs at the instant of `nightjar --now`.
-	Now func() time.Time
+	Now func() time.Time `yaml:"-"`
+}
+
+// DefaultConfig returns the defaults of the tunable fields (a zero field
+// takes its default too).
+func DefaultConfig() Config {
+	var c Config
+	c.defaults()
+	c.Logger, c.Now = nil, nil
+	return c
+}
+
+// Check refuses negative settings (zero means the default).
+func (c Config) Check() error {
+	switch {
+	case c.CommitInterval < 0 || c.RollupInterval < 0:
+		return fmt.Errorf("commit_interval %v and rollup_interval %v must not be negative", c.CommitInterval, c.RollupInterval)
+	case c.CommitRecords < 0 || c.QueueRecords < 0 || c.Window < 0:
+		return fmt.Errorf("commit_records %d, queue_records %d and window %d must not be negative", c.CommitRecords, c.QueueRecords, c.Window)
+	}
+	return nil
 }
 
 func (c *Config) defaults() {
@@ -135,6 +155,9 @@ var _ sensorv1connect.CollectorServiceHandler = (*Collector)(nil)
 func New(cfg Config) (*Collector, error) {
 	if cfg.Store == nil || cfg.Registry == nil {
 		return nil, errors.New("collector: a store and a registry are required")
+	}
+	if err := cfg.Check(); err != nil {
+		return nil, fmt.Errorf("collector: %w", err)
 	}
 	cfg.defaults()
 	return &Collector{

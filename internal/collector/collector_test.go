@@ -437,3 +437,16 @@ func TestBackpressure(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultConfig(t *testing.T) {
+	c := collector.DefaultConfig()
+	if c.CommitInterval != 200*time.Millisecond || c.CommitRecords != 1<<18 || c.RollupInterval != 30*time.Second ||
+		c.QueueRecords != 1<<20 || c.Window != 32 || c.Logger != nil || c.Now != nil {
+		t.Errorf("DefaultConfig() = %+v", c)
+	}
+	bad := collector.DefaultConfig()
+	bad.Window = -1
+	if err := bad.Check(); err == nil {
+		t.Error("a negative window passes Check")
+	}
+}

@@ -108,16 +108,28 @@ func (r *Runner) Stop() error {
 	return errors.Join(errs...)
 }
 
-// Run starts the components, waits until ctx is done or a Failer fails,
-// and stops them in reverse. It returns the first failure (or start
-// error) joined with the errors of stopping; a cancelled ctx alone is not
-// an error.
+// Run starts the components, calls started (when not nil), waits until
+// ctx is done or a Failer fails, and stops them in reverse. It returns the
+// start error, or the failure joined with the errors of stopping; a
+// cancelled ctx alone is not an error.
 func (r *Runner) Run(ctx context.Context, started func()) error {
 	if err := r.Start(ctx); err != nil {
 		return err
 	}
+	if started != nil {
+		started()
+	}
+	err := r.Wait(ctx)
+	return errors.Join(err, r.Stop())
+}
+
+// Wait waits until ctx is done (nil) or a started Failer fails (its
+// error, naming it).
+func (r *Runner) Wait(ctx context.Context) error {
 	failed := make(chan error, len(r.components))
-	for _, n := range r.components {
+	done := make(chan struct{})
+	defer close(done)
+	for _, n := range r.components[:r.started] {
 		if f, ok := n.c.(Failer); ok {
 			go func() {
 				select {
@@ -125,19 +137,16 @@ func (r *Runner) Run(ctx context.Context, started func()) error {
 					if err != nil {
 						failed <- fmt.Errorf("%s: %w", n.name, err)
 					}
-				case <-ctx.Done():
+				case <-done:
 				}
 			}()
 		}
 	}
-	if started != nil {
-		started()
-	}
-	var err error
 	select {
 	case <-ctx.Done():
-	case err = <-failed:
+		return nil
+	case err := <-failed:
 		r.log.Error("component failed; stopping", "err", err)
+		return err
 	}
-	return errors.Join(err, r.Stop())
 }
