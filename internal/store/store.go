@@ -8,11 +8,39 @@
 // and rollups kept indefinitely — per hour × sensor × port (packets, bytes,
 // exact distinct sources, Mirai-tagged packets), summed per month and per
 // quarter for long periods; per hour × sensor × tag; per day × sensor ×
-// source. Flush makes the appended records durable together with the
-// imports that hold them, and notes the days they touched; Sync rebuilds
-// the rollups of every noted day from the raw records — also days noted
-// before a crash — so they stay exact whatever order the data arrives in;
-// a day whose raw records were pruned is final.
+// source. The rollups stay exact whatever order the data arrives in; a day
+// whose raw records were pruned is final.
+//
+// What a reader sees of the writes — every backend keeps this contract, and
+// storetest checks it; it says nothing of how rollups are kept:
+//
+//   - After Append, before the Flush that holds them: no reader sees the
+//     records. They are not durable: Close or a crash discards them, and no
+//     reader sees them afterwards either.
+//   - After Flush: the records are durable, together with the imports given
+//     to that Flush — after a crash both are stored or neither is. A reader
+//     may see none, some or all of the records flushed since the last Sync.
+//   - After Sync (which flushes first), or after Close and a new Open:
+//     every reader — the questions, the sensors' first and last seen,
+//     Export — sees every record flushed so far, by this Store or by one
+//     that crashed on the same database before it, and none discarded.
+//   - At any time, what a reader sees is whole records, each counted once:
+//     a count it answers (packets, bytes, distinct sources, tags) is never
+//     below its value after the last Sync, nor above its value after the
+//     next.
+//
+// Exactly-once: an import or batch key is recorded by the Flush that makes
+// its records durable, atomically with them, so Imported(key) holds
+// exactly when the key's records are stored. A writer that retries what a
+// crash lost — whatever is not recorded — stores it once; what is recorded
+// it must not append again.
+//
+// DuckDB keeps it in two phases: Flush commits the raw records and notes
+// the days they touched; Sync rebuilds those days' rollups, also days
+// noted before a crash. Before Sync, questions over whole hours see none of
+// the flushed records, and those over periods that start or end within an
+// hour all of them. A backend whose rollups are materialized views shows
+// records as soon as Flush inserts them, and its Sync has little to do.
 package store
 
 import (
@@ -52,8 +80,9 @@ type Store interface {
 	Exporter
 	// Close discards the records appended since the last Flush (only
 	// Flush makes records durable: the collector has not acknowledged
-	// them, and ingest has not recorded their file), rolls up what was
-	// flushed (as Sync) and closes the store.
+	// them, and ingest has not recorded their file), makes what was
+	// flushed visible to whoever opens the database next (as Sync) and
+	// closes the store.
 	Close() error
 }
 
@@ -88,20 +117,21 @@ type Writer interface {
 	Sensors(ctx context.Context) ([]Sensor, error)
 
 	// Append stores records; sensors[i] is the ID of the sensor that saw
-	// recs[i]. The records' tags must be set.
+	// recs[i]. The records' tags must be set. They are neither durable nor
+	// seen by any reader until Flush (see the package documentation).
 	Append(ctx context.Context, recs []record.Record, sensors []int32) error
 	// Flush makes every record appended so far durable, together with the
 	// given imports, in one transaction: after a crash either both are
-	// stored or neither is. It does not rebuild rollups, but the range it
-	// touched is noted durably, so that the next Sync — even in another
-	// process after a crash — rebuilds them. The collector acknowledges a
-	// batch after the Flush that holds it. Until that Sync, questions over
-	// whole hours do not see the flushed records; questions over periods
-	// that start or end within an hour may. Flush with nothing appended and
-	// no imports does nothing.
+	// stored or neither is, and the records are then made visible by the
+	// next Sync — even in another process. The collector acknowledges a
+	// batch after the Flush that holds it. Until that Sync, a reader may
+	// see none, some or all of the flushed records (whole records, each
+	// counted once). Flush with nothing appended and no imports does
+	// nothing.
 	Flush(ctx context.Context, imports ...Import) error
-	// Sync flushes, then makes every record stored so far visible to the
-	// questions: it rebuilds the rollups of the days the writes touched.
+	// Sync flushes, then makes every record stored so far visible to every
+	// reader, each counted once (DuckDB rebuilds the rollups of the days
+	// the writes touched).
 	Sync(ctx context.Context) error
 
 	// Imported reports whether a capture or batch with this content key

@@ -1,6 +1,7 @@
 package duckdb
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"os"
@@ -10,6 +11,8 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2" // the "duckdb" database/sql driver
 
+	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/period"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 	"github.com/nightjar-telescope/nightjar/internal/store"
 	"github.com/nightjar-telescope/nightjar/internal/store/storetest"
@@ -25,6 +28,69 @@ func openTemp(t *testing.T) store.Store {
 }
 
 func TestConformance(t *testing.T) { storetest.Run(t, openTemp, crash) }
+
+// TestConformanceVisibleAtFlush runs the suite against DuckDB with every
+// Flush followed by a Sync, so that flushed records are visible at once, as
+// a backend whose rollups are materialized views (ClickHouse) makes them.
+// The suite states the contract of store.Writer, not DuckDB's two phases
+// (raw records at Flush, rollups at Sync): both configurations pass it.
+func TestConformanceVisibleAtFlush(t *testing.T) {
+	crashSyncing := func(t *testing.T, s store.Store) store.Store {
+		return syncingFlush{crash(t, s.(syncingFlush).Store).(*Store)}
+	}
+	storetest.Run(t, openSyncing, crashSyncing)
+}
+
+// syncingFlush is a DuckDB store whose Flush also rebuilds the rollups.
+type syncingFlush struct{ *Store }
+
+func openSyncing(t *testing.T) store.Store { return syncingFlush{openTemp(t).(*Store)} }
+
+func (s syncingFlush) Flush(ctx context.Context, imports ...store.Import) error {
+	if err := s.Store.Flush(ctx, imports...); err != nil {
+		return err
+	}
+	return s.Store.Sync(ctx)
+}
+
+// TestSyncingFlushShowsRecordsAtFlush keeps TestConformanceVisibleAtFlush a
+// real second configuration: after a Flush, a question over whole hours
+// (answered from the rollups) sees the flushed records with syncingFlush,
+// and not before Sync without it.
+func TestSyncingFlushShowsRecordsAtFlush(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		open func(t *testing.T) store.Store
+		want uint64
+	}{
+		{"default", openTemp, 0},
+		{"syncing flush", openSyncing, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			s := tt.open(t)
+			defer s.Close()
+			ids, err := s.PutSensors(ctx, []fleet.Sensor{{Name: "jp-1", Addresses: []string{"198.18.1.1"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Append(ctx, []record.Record{synAt("192.0.2.1", 23, julyDay(3, 10))}, ids); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			july, _ := period.Parse("2024-07")
+			ans, err := s.TopPorts(ctx, store.TopPortsQuery{Period: july, N: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ans) != 1 || ans[0].Packets != tt.want {
+				t.Errorf("TopPorts(2024-07) after Flush = %+v, want jp-1 with %d packets", ans, tt.want)
+			}
+		})
+	}
+}
 
 // crash copies the database files as they are, as a crash would leave them
 // (DuckDB has written and synced the WAL of every committed transaction),

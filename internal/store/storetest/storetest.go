@@ -2,6 +2,17 @@
 // runs Run with a function that opens a fresh, empty store, and must pass
 // the same assertions (VictoriaMetrics runs its suite this way against
 // single-node and cluster).
+//
+// The suite checks the write contract of the store package documentation
+// and nothing stricter: records appended are seen by no reader before their
+// Flush, nor ever if a crash discards them; flushed records and their
+// imports survive a crash together; after Sync every reader sees every
+// flushed record exactly once. Between a Flush and the next Sync it accepts
+// any answer between the one after the last Sync and the one after the
+// next, so a backend that shows records only after Sync (DuckDB, which
+// rebuilds its rollups then) and one that shows them as soon as Flush
+// inserts them (rollups kept by materialized views) both pass; the DuckDB
+// tests run the suite in both ways.
 package storetest
 
 import (
