@@ -9,8 +9,9 @@
 // the batches of all sensors and commits them together (Flush) every
 // CommitInterval or CommitRecords, with the batches' ledger keys in the same
 // transaction, and acknowledges each batch only after that commit. A batch
-// whose key is in the ledger is acknowledged as a duplicate and not stored
-// again, so a resend after a reconnect or a restart counts once. The queue
+// the ledger holds is acknowledged as a duplicate and not stored again, so
+// a resend after a reconnect or a restart counts once; the ledger's memory
+// is bounded whatever the history (ledger.go). The queue
 // is bounded in records: when the store is slower than the sensors, stream
 // goroutines stop reading, HTTP/2 flow control stops the sensors, and the
 // batches wait in the sensors' spools instead of the collector's memory.
@@ -23,7 +24,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,10 +43,10 @@ import (
 type Store interface {
 	PutSensors(ctx context.Context, sensors []fleet.Sensor) ([]int32, error)
 	Append(ctx context.Context, recs []record.Record, sensors []int32) error
-	Flush(ctx context.Context, imports ...store.Import) error
+	FlushBatches(ctx context.Context, batches []store.Batch) error
 	Sync(ctx context.Context) error
-	ImportKeys(ctx context.Context, prefix string) ([]string, error)
 	PutHealth(ctx context.Context, reports []store.Health) error
+	LedgerStore
 }
 
 // Registry authenticates sensors and knows their details (pki.Registry).
@@ -127,14 +127,6 @@ func (c *Config) defaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-}
-
-// LedgerPrefix starts the import key of every batch in the store's ledger.
-const LedgerPrefix = "batch/"
-
-// ledgerKey names a batch in the store's import ledger.
-func ledgerKey(sensor string, epoch, seq uint64) string {
-	return LedgerPrefix + sensor + "/" + strconv.FormatUint(epoch, 16) + "/" + strconv.FormatUint(seq, 10)
 }
 
 // Collector serves the sensor protocol. Create it with New, serve
@@ -228,11 +220,8 @@ type job struct {
 
 type batchJob struct {
 	stream  *stream
-	sensor  string
 	id      int32
-	key     string
-	epoch   uint64
-	seq     uint64
+	key     store.Batch
 	records []record.Record
 }
 
@@ -437,8 +426,7 @@ func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
 	if err := s.c.acquire(ctx, weight); err != nil {
 		return err
 	}
-	j := &batchJob{stream: s, sensor: s.sensor, id: s.id, key: ledgerKey(s.sensor, b.GetEpoch(), b.GetSeq()),
-		epoch: b.GetEpoch(), seq: b.GetSeq(), records: recs}
+	j := &batchJob{stream: s, id: s.id, key: store.Batch{Sensor: s.sensor, Epoch: b.GetEpoch(), Seq: b.GetSeq()}, records: recs}
 	select {
 	case s.c.jobs <- job{batch: j}:
 		return nil

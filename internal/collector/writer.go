@@ -15,12 +15,12 @@ import (
 // writer is the state of the goroutine that owns the store.
 type writer struct {
 	c *Collector
-	// stored holds the ledger keys of every batch committed.
-	stored map[string]struct{}
+	// ledger knows the batches committed.
+	ledger *ledger
 	// group is the batches appended since the last commit, by key, with
 	// the copies of them that arrived meanwhile (sent again after a
 	// reconnect): those are acknowledged as duplicates after the commit.
-	group   map[string]*pending
+	group   map[store.Batch]*pending
 	order   []*pending
 	records int
 	ids     map[string]int32
@@ -34,18 +34,12 @@ type pending struct {
 }
 
 // Run stores batches until ctx is done, then commits, rebuilds the rollups
-// and returns. It returns early only if the store cannot be read.
+// and returns. It loads nothing first (the ledger reads the store as
+// sensors speak), so it starts at once whatever the history; store
+// failures fail the batches concerned, not Run, and it returns nil.
 func (c *Collector) Run(ctx context.Context) error {
-	w := &writer{c: c, group: map[string]*pending{}, ids: map[string]int32{}}
-	keys, err := c.cfg.Store.ImportKeys(ctx, LedgerPrefix)
-	if err != nil {
-		return fmt.Errorf("collector: load the batch ledger: %w", err)
-	}
-	w.stored = make(map[string]struct{}, len(keys))
-	for _, k := range keys {
-		w.stored[k] = struct{}{}
-	}
-	c.log.Info("collector ready", "batches_in_ledger", len(keys))
+	w := &writer{c: c, ledger: newLedger(c.cfg.Store), group: map[store.Batch]*pending{}, ids: map[string]int32{}}
+	c.log.Info("collector ready")
 	commit := time.NewTicker(c.cfg.CommitInterval)
 	defer commit.Stop()
 	rollup := time.NewTicker(c.cfg.RollupInterval)
@@ -111,12 +105,18 @@ func (w *writer) register(ctx context.Context, name string) (int32, error) {
 }
 
 func (w *writer) append(ctx context.Context, j *batchJob) {
-	if _, ok := w.stored[j.key]; ok {
-		w.settle(j, sensorv1.Status_STATUS_DUPLICATE, "")
-		return
-	}
 	if p, ok := w.group[j.key]; ok {
 		p.dups = append(p.dups, j)
+		return
+	}
+	switch stored, err := w.ledger.stored(ctx, j.key); {
+	case err != nil:
+		// The stream's handler logs the error as it closes.
+		w.release(j)
+		j.stream.fail(fmt.Errorf("collector: reading the batch ledger failed; the batch will be sent again: %w", err))
+		return
+	case stored:
+		w.settle(j, sensorv1.Status_STATUS_DUPLICATE, "")
 		return
 	}
 	w.sensors = w.sensors[:0]
@@ -127,7 +127,7 @@ func (w *writer) append(ctx context.Context, j *batchJob) {
 	switch {
 	case errors.Is(err, store.ErrPruned):
 		// Append refused the batch and left the others alone.
-		w.c.log.Warn("batch older than the retention rejected", "sensor", j.sensor, "epoch", j.epoch, "seq", j.seq, "err", err)
+		w.c.log.Warn("batch older than the retention rejected", "sensor", j.key.Sensor, "epoch", j.key.Epoch, "seq", j.key.Seq, "err", err)
 		w.settle(j, sensorv1.Status_STATUS_REJECTED, err.Error())
 	case err != nil:
 		// The store discarded every append since the last commit. Each
@@ -151,18 +151,17 @@ func (w *writer) commit(ctx context.Context) {
 		return
 	}
 	start := time.Now()
-	imports := make([]store.Import, len(w.order))
+	batches := make([]store.Batch, len(w.order))
 	for i, p := range w.order {
-		n := uint64(len(p.job.records))
-		imports[i] = store.Import{Key: p.job.key, Path: "sensor " + p.job.sensor, Frames: n, Packets: n, Imported: start.UTC()}
+		batches[i] = p.job.key
 	}
-	if err := w.c.cfg.Store.Flush(ctx, imports...); err != nil {
+	if err := w.c.cfg.Store.FlushBatches(ctx, batches); err != nil {
 		w.failGroup(fmt.Errorf("collector: commit of %d batches failed; they will be sent again: %w", len(w.order), err))
 		return
 	}
 	w.c.stats.commitSeconds.Observe(time.Since(start).Seconds())
 	for _, p := range w.order {
-		w.stored[p.job.key] = struct{}{}
+		w.ledger.add(p.job.key)
 		w.c.stats.stored.Add(float64(len(p.job.records)))
 		w.settle(p.job, sensorv1.Status_STATUS_STORED, "")
 		for _, d := range p.dups {
@@ -195,7 +194,7 @@ func (w *writer) reset() {
 func (w *writer) settle(j *batchJob, status sensorv1.Status, msg string) {
 	w.c.stats.settled.WithLabelValues(statusName(status)).Inc()
 	w.release(j)
-	j.stream.ack(&sensorv1.Ack{Epoch: j.epoch, Seq: j.seq, Status: status, Message: msg})
+	j.stream.ack(&sensorv1.Ack{Epoch: j.key.Epoch, Seq: j.key.Seq, Status: status, Message: msg})
 }
 
 func (w *writer) release(j *batchJob) {

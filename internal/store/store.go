@@ -134,13 +134,22 @@ type Writer interface {
 	// the writes touched).
 	Sync(ctx context.Context) error
 
-	// Imported reports whether a capture or batch with this content key
-	// was already imported, and how.
+	// Imported reports whether a capture with this content key was
+	// already imported, and how. Imports are recorded by Flush, with the
+	// records they hold.
 	Imported(ctx context.Context, key string) (Import, bool, error)
-	// ImportKeys returns the keys of every import whose key starts with
-	// prefix (the collector loads its batch ledger with it), in order.
-	// Imports are recorded by Flush, with the records they hold.
-	ImportKeys(ctx context.Context, prefix string) ([]string, error)
+
+	// FlushBatches is Flush for the collector: it makes every record
+	// appended so far durable together with the ledger entries of the
+	// sensor batches that held them, in one transaction, so that after a
+	// crash a batch is either stored and in the ledger or neither.
+	FlushBatches(ctx context.Context, batches []Batch) error
+	// BatchRanges returns the n highest runs of sequence numbers in the
+	// ledger of a sensor's epoch, highest first (fewer when there are no
+	// more).
+	BatchRanges(ctx context.Context, sensor string, epoch uint64, n int) ([]SeqRange, error)
+	// BatchStored reports whether the ledger holds b.
+	BatchStored(ctx context.Context, b Batch) (bool, error)
 
 	// PutHealth stores the latest health report of sensors, replacing the
 	// previous one of each, at once (not at the next Flush). A report of a
@@ -185,6 +194,23 @@ type Sensor struct {
 	ID                  int32
 	FirstSeen, LastSeen time.Time
 }
+
+// Batch names a batch of records a sensor sent: its sequence number Seq
+// within the Epoch of the sensor process that made it.
+//
+// The batch ledger holds, per sensor and epoch, the runs of sequence
+// numbers stored, so its size follows the gaps in a sensor's sequence
+// (lost or refused batches), not the number of batches. It may forget the
+// runs whose records are all older than the retention horizon: Append
+// refuses such a batch if it comes again (ErrPruned), so it is never
+// counted twice.
+type Batch struct {
+	Sensor     string
+	Epoch, Seq uint64
+}
+
+// SeqRange is a run of sequence numbers, First to Last inclusive.
+type SeqRange struct{ First, Last uint64 }
 
 // Import describes an imported capture file.
 type Import struct {

@@ -291,7 +291,17 @@ var tagCount = len(record.AllTags())
 // rollups (whole hours) do not see them; those answered from raw records
 // (periods that start or end within an hour) do.
 func (s *Store) Flush(ctx context.Context, imports ...store.Import) error {
-	if !s.inTx && len(imports) == 0 {
+	return s.flush(ctx, imports, nil)
+}
+
+// FlushBatches implements store.Store: Flush, with the batches' runs in
+// the ledger (batch_ranges) in the same transaction.
+func (s *Store) FlushBatches(ctx context.Context, batches []store.Batch) error {
+	return s.flush(ctx, nil, batches)
+}
+
+func (s *Store) flush(ctx context.Context, imports []store.Import, batches []store.Batch) error {
+	if !s.inTx && len(imports) == 0 && len(batches) == 0 {
 		return nil
 	}
 	conn, err := s.begin(ctx)
@@ -303,6 +313,9 @@ func (s *Store) Flush(ctx context.Context, imports ...store.Import) error {
 			imp.Key, imp.Path, imp.Frames, imp.Packets, imp.Imported.UnixNano()); err != nil {
 			return s.abort(fmt.Sprintf("flush: record import %q", imp.Key), err)
 		}
+	}
+	if err := recordBatches(ctx, conn, batches, s.newestAppended()); err != nil {
+		return s.abort("flush: record the batches in the ledger", err)
 	}
 	var days []string
 	if s.recent {
@@ -473,7 +486,7 @@ const futureSlack = 24 * time.Hour
 // retention, rounded down to a UTC day, so that whole days are pruned and
 // the rollups of the days before it, already built, are final. old: days
 // before the current horizon were just rolled up, and their raw records
-// must go.
+// must go. The ledger's runs older than the horizon go with them.
 func (s *Store) prune(ctx context.Context, tx *sql.Tx, old bool) (int64, error) {
 	keep := s.Retention()
 	if keep <= 0 && !old {
@@ -500,6 +513,11 @@ func (s *Store) prune(ctx context.Context, tx *sql.Tx, old bool) (int64, error) 
 	}
 	if horizon == s.prunedBefore {
 		return horizon, nil
+	}
+	// A batch whose records are all before the horizon would be refused
+	// if sent again (ErrPruned): the ledger need not know it any more.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM batch_ranges WHERE newest_ns < ?`, horizon); err != nil {
+		return 0, fmt.Errorf("prune the batch ledger: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM pruned`); err != nil {
 		return 0, fmt.Errorf("prune: %w", err)

@@ -14,8 +14,9 @@ import (
 
 // BenchmarkCollectorCalls times the store calls the collector's writer
 // makes at each commit, for as many sensors or batches as one commit
-// carries: Flush with one ledger entry per batch of 2,048 records (the
-// appends excluded from the timing), and PutHealth with one report per
+// carries: FlushBatches with one ledger entry per batch of 2,048 records,
+// each sensor's sequence going on from the last commit (the appends
+// excluded from the timing), and PutHealth with one report per
 // sensor heard from since the last commit.
 //
 //	go test ./internal/store/duckdb -run '^$' -bench CollectorCalls -benchtime 20x
@@ -45,20 +46,19 @@ func BenchmarkCollectorCalls(b *testing.B) {
 			commit := 0
 			for b.Loop() {
 				b.StopTimer()
-				imports := make([]store.Import, n)
-				for i := range imports {
+				batches := make([]store.Batch, n)
+				for i := range batches {
 					for j := range col {
 						col[j] = ids[i%len(ids)]
 					}
 					if err := st.Append(b.Context(), recs, col); err != nil {
 						b.Fatal(err)
 					}
-					imports[i] = store.Import{Key: fmt.Sprintf("batch/bench/%d/%d/%d", n, commit, i), Path: "sensor bench",
-						Frames: 2048, Packets: 2048, Imported: time.Now()}
+					batches[i] = store.Batch{Sensor: sensors[i%len(ids)].Name, Epoch: uint64(n), Seq: uint64(commit)}
 				}
 				commit++
 				b.StartTimer()
-				if err := st.Flush(b.Context(), imports...); err != nil {
+				if err := st.FlushBatches(b.Context(), batches); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -319,20 +319,3 @@ func (s *Store) Imported(ctx context.Context, key string) (store.Import, bool, e
 	imp.Imported = time.Unix(0, when).UTC()
 	return imp, true, nil
 }
-
-// ImportKeys implements store.Store.
-func (s *Store) ImportKeys(ctx context.Context, prefix string) ([]string, error) {
-	var keys []string
-	err := s.scanRows(ctx, func(scan func(...any) error) error {
-		var key string
-		if err := scan(&key); err != nil {
-			return err
-		}
-		keys = append(keys, key)
-		return nil
-	}, `SELECT key FROM imports WHERE starts_with(key, ?) ORDER BY key`, prefix) // no LIKE: % and _ are literal
-	if err != nil {
-		return nil, fmt.Errorf("list imports starting with %q: %w", prefix, err)
-	}
-	return keys, nil
-}

@@ -129,12 +129,39 @@ var migrations = []string{
 		dropped_records UBIGINT NOT NULL,
 		lag_ns BIGINT NOT NULL
 	);`,
+	// The batch ledger moves out of imports (one row per batch, keyed
+	// batch/<sensor>/<epoch in hex>/<seq>) into runs of sequence numbers.
+	// The migrated runs' record times are unknown: they are kept (newest_ns
+	// is the largest BIGINT) until a later batch joins them.
+	`CREATE TABLE batch_ranges (         -- the collector's batch ledger (store.Batch)
+		sensor VARCHAR NOT NULL,         -- sensor name
+		epoch UBIGINT NOT NULL,
+		first_seq UBIGINT NOT NULL,      -- runs [first_seq, last_seq] of stored batches,
+		last_seq UBIGINT NOT NULL,       -- disjoint and not adjacent within (sensor, epoch)
+		newest_ns BIGINT NOT NULL        -- at least the newest record time of the run's batches
+	);
+	INSERT INTO batch_ranges
+	SELECT sensor, epoch, min(seq), max(seq), 9223372036854775807
+	FROM (
+		SELECT sensor, epoch, seq, seq::HUGEINT - row_number() OVER (PARTITION BY sensor, epoch ORDER BY seq) AS run
+		FROM (
+			SELECT k.sensor, ('0x' || k.epoch)::UBIGINT AS epoch, k.seq::UBIGINT AS seq
+			FROM (SELECT regexp_extract(key, '^batch/(.+)/([0-9a-f]{1,16})/([0-9]{1,20})$', ['sensor', 'epoch', 'seq']) AS k FROM imports)
+			WHERE k.sensor <> ''
+		)
+	)
+	GROUP BY sensor, epoch, run;
+	DELETE FROM imports WHERE regexp_matches(key, '^batch/(.+)/([0-9a-f]{1,16})/([0-9]{1,20})$');`,
 }
 
 // SchemaVersion is the schema version this build writes.
 var SchemaVersion = len(migrations)
 
-func migrate(ctx context.Context, db *sql.DB) error {
+func migrate(ctx context.Context, db *sql.DB) error { return migrateTo(ctx, db, SchemaVersion) }
+
+// migrateTo brings db to schema version target (tests build old databases
+// with it).
+func migrateTo(ctx context.Context, db *sql.DB, target int) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS nightjar_schema (version INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
@@ -150,7 +177,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if version > SchemaVersion {
 		return fmt.Errorf("%w: schema version %d, this build knows up to %d; upgrade nightjar", store.ErrNewerSchema, version, SchemaVersion)
 	}
-	for v := version; v < SchemaVersion; v++ {
+	for v := version; v < target; v++ {
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			return err

@@ -14,7 +14,7 @@ import (
 )
 
 // runWrites runs the conformance tests of the writer beyond sensors:
-// imports, Flush and Sync, crashes, health reports.
+// imports, Flush and Sync, crashes, health reports, the batch ledger.
 func runWrites(t *testing.T, open Opener, crash Crasher) {
 	t.Run("imports", func(t *testing.T) { testImports(t, open(t)) })
 	t.Run("flush then sync", func(t *testing.T) { testFlush(t, open(t)) })
@@ -31,6 +31,7 @@ func runWrites(t *testing.T, open Opener, crash Crasher) {
 		testRetry(t, open(t), crash)
 	})
 	t.Run("health", func(t *testing.T) { testHealth(t, open(t)) })
+	runLedger(t, open, crash)
 }
 
 func testImports(t *testing.T, s store.Store) {
@@ -53,35 +54,6 @@ func testImports(t *testing.T, s store.Store) {
 		t.Errorf("Imported() (-got, +want):\n%s", diff)
 	}
 
-	// Keys are compared as text: % and _ in the prefix are no wildcards.
-	var more []store.Import
-	for _, key := range []string{"b/1%_a", "b/1%_b", "b/12_a", "b/1%xa", "b/1X_a", "b/1%"} {
-		more = append(more, store.Import{Key: key, Path: "batch", Imported: at})
-	}
-	if err := s.Flush(ctx, more...); err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct {
-		prefix string
-		want   []string
-	}{
-		{"b/1%_", []string{"b/1%_a", "b/1%_b"}},
-		{"b/1%", []string{"b/1%", "b/1%_a", "b/1%_b", "b/1%xa"}},
-		{"b/1_", nil},
-		{"", []string{"abc", "b/1%", "b/1%_a", "b/1%_b", "b/1%xa", "b/12_a", "b/1X_a"}}, // byte order
-		{"zzz", nil},
-	} {
-		got, err := s.ImportKeys(ctx, tt.prefix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) == 0 && len(tt.want) == 0 {
-			continue
-		}
-		if diff := cmp.Diff(got, tt.want); diff != "" {
-			t.Errorf("ImportKeys(%q) (-got, +want):\n%s", tt.prefix, diff)
-		}
-	}
 	// A Flush with nothing to do does nothing.
 	if err := s.Flush(ctx); err != nil {
 		t.Errorf("Flush() of nothing = %v", err)
@@ -170,12 +142,10 @@ func testRetry(t *testing.T, s store.Store, crash Crasher) {
 		}
 	}
 	s = crash(t, s)
-	keys, err := s.ImportKeys(ctx, "retry/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(keys, []string{"retry/a"}); diff != "" {
-		t.Errorf("ImportKeys(retry/) after the crash (-got, +want):\n%s", diff)
+	for i, b := range batches {
+		if _, ok, err := s.Imported(ctx, b.imp.Key); err != nil || ok != (i == 0) {
+			t.Errorf("Imported(%s) after the crash = %v, %v; want %v", b.imp.Key, ok, err, i == 0)
+		}
 	}
 	checkSeen(t, s, "after the crash", 0, 3)
 

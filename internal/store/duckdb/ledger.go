@@ -1,0 +1,161 @@
+package duckdb
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nightjar-telescope/nightjar/internal/store"
+)
+
+// The batch ledger (store.Batch) is the table batch_ranges: runs of stored
+// sequence numbers per sensor and epoch, merged as batches fill the gaps
+// between them. It has no index: it holds a row per epoch and per gap, and
+// DuckDB scans that faster than it maintains an ART index on every Flush.
+
+// ledgerRun is a row of batch_ranges.
+type ledgerRun struct {
+	sensor      string
+	epoch       uint64
+	first, last uint64
+	newest      int64
+}
+
+// newestAppended returns an upper bound of the newest record time appended
+// since the last Flush (math.MinInt64 if none).
+func (s *Store) newestAppended() int64 {
+	newest := int64(math.MinInt64)
+	if s.recent {
+		newest = s.recentMax
+	}
+	for d := range s.oldDays {
+		newest = max(newest, (d+1)*dayNs-1)
+	}
+	return newest
+}
+
+// recordBatches merges batches, whose records are no newer than newest,
+// into the ledger, in the transaction of conn: it reads the runs they
+// touch (overlap or adjoin), deletes them and inserts the merged runs.
+func recordBatches(ctx context.Context, conn *sql.Conn, batches []store.Batch, newest int64) error {
+	if len(batches) == 0 {
+		return nil
+	}
+	runs := batchRuns(batches, newest)
+	touched, err := touchedRuns(ctx, conn, runs)
+	if err != nil {
+		return err
+	}
+	if len(touched) > 0 {
+		values, args := runValues(touched, func(r ledgerRun) []any { return []any{r.sensor, u64(r.epoch), u64(r.first)} }, "(?, ?::UBIGINT, ?::UBIGINT)")
+		if _, err := conn.ExecContext(ctx, `DELETE FROM batch_ranges r USING (VALUES `+values+`) v(sensor, epoch, first_seq)
+			WHERE r.sensor = v.sensor AND r.epoch = v.epoch AND r.first_seq = v.first_seq`, args...); err != nil {
+			return fmt.Errorf("delete the merged runs: %w", err)
+		}
+	}
+	merged := mergeRuns(append(runs, touched...))
+	values, args := runValues(merged, func(r ledgerRun) []any { return []any{r.sensor, u64(r.epoch), u64(r.first), u64(r.last), r.newest} },
+		"(?, ?::UBIGINT, ?::UBIGINT, ?::UBIGINT, ?)")
+	if _, err := conn.ExecContext(ctx, `INSERT INTO batch_ranges VALUES `+values, args...); err != nil {
+		return fmt.Errorf("insert the runs: %w", err)
+	}
+	return nil
+}
+
+// batchRuns returns the runs of consecutive sequence numbers in batches.
+func batchRuns(batches []store.Batch, newest int64) []ledgerRun {
+	runs := make([]ledgerRun, len(batches))
+	for i, b := range batches {
+		runs[i] = ledgerRun{sensor: b.Sensor, epoch: b.Epoch, first: b.Seq, last: b.Seq, newest: newest}
+	}
+	return mergeRuns(runs)
+}
+
+// mergeRuns sorts runs and merges those of the same sensor and epoch that
+// overlap or adjoin; a merged run's newest is the largest of its parts.
+func mergeRuns(runs []ledgerRun) []ledgerRun {
+	slices.SortFunc(runs, func(a, b ledgerRun) int {
+		return cmp.Or(strings.Compare(a.sensor, b.sensor), cmp.Compare(a.epoch, b.epoch), cmp.Compare(a.first, b.first))
+	})
+	out := runs[:0]
+	for _, r := range runs {
+		if n := len(out); n > 0 {
+			p := &out[n-1]
+			if p.sensor == r.sensor && p.epoch == r.epoch && (p.last == math.MaxUint64 || r.first <= p.last+1) {
+				p.last, p.newest = max(p.last, r.last), max(p.newest, r.newest)
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// touchedRuns returns the ledger's runs that overlap or adjoin one of runs.
+func touchedRuns(ctx context.Context, conn *sql.Conn, runs []ledgerRun) ([]ledgerRun, error) {
+	values, args := runValues(runs, func(r ledgerRun) []any { return []any{r.sensor, u64(r.epoch), u64(r.first), u64(r.last)} }, "(?, ?::UBIGINT, ?::UBIGINT, ?::UBIGINT)")
+	rows, err := conn.QueryContext(ctx, `SELECT DISTINCT r.sensor, r.epoch, r.first_seq, r.last_seq, r.newest_ns
+		FROM batch_ranges r JOIN (VALUES `+values+`) v(sensor, epoch, first_seq, last_seq)
+		ON r.sensor = v.sensor AND r.epoch = v.epoch
+			AND r.first_seq::HUGEINT <= v.last_seq::HUGEINT + 1 AND r.last_seq::HUGEINT + 1 >= v.first_seq::HUGEINT`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read the runs the batches touch: %w", err)
+	}
+	defer rows.Close()
+	var touched []ledgerRun
+	for rows.Next() {
+		var r ledgerRun
+		if err := rows.Scan(&r.sensor, &r.epoch, &r.first, &r.last, &r.newest); err != nil {
+			return nil, fmt.Errorf("read the runs the batches touch: %w", err)
+		}
+		touched = append(touched, r)
+	}
+	return touched, rows.Err()
+}
+
+// u64 passes a UBIGINT argument as text (cast in the SQL): database/sql
+// refuses uint64 values with the high bit set, as random epochs have.
+func u64(v uint64) string { return strconv.FormatUint(v, 10) }
+
+// runValues returns the SQL rows of a VALUES list of runs, each row
+// written as row with the placeholders for the arguments cols returns.
+func runValues(runs []ledgerRun, cols func(ledgerRun) []any, row string) (string, []any) {
+	var args []any
+	for _, r := range runs {
+		args = append(args, cols(r)...)
+	}
+	return strings.TrimSuffix(strings.Repeat(row+", ", len(runs)), ", "), args
+}
+
+// BatchRanges implements store.Store.
+func (s *Store) BatchRanges(ctx context.Context, sensor string, epoch uint64, n int) ([]store.SeqRange, error) {
+	var out []store.SeqRange
+	err := s.scanRows(ctx, func(scan func(...any) error) error {
+		var r store.SeqRange
+		if err := scan(&r.First, &r.Last); err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	}, `SELECT first_seq, last_seq FROM batch_ranges WHERE sensor = ? AND epoch = ?::UBIGINT ORDER BY first_seq DESC LIMIT ?`, sensor, u64(epoch), n)
+	if err != nil {
+		return nil, fmt.Errorf("read the batch ledger of %s epoch %x: %w", sensor, epoch, err)
+	}
+	return out, nil
+}
+
+// BatchStored implements store.Store.
+func (s *Store) BatchStored(ctx context.Context, b store.Batch) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM batch_ranges WHERE sensor = ? AND epoch = ?::UBIGINT AND first_seq <= ?::UBIGINT AND last_seq >= ?::UBIGINT`,
+		b.Sensor, u64(b.Epoch), u64(b.Seq), u64(b.Seq)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("look up batch %s/%x/%d in the ledger: %w", b.Sensor, b.Epoch, b.Seq, err)
+	}
+	return n > 0, nil
+}
