@@ -1,6 +1,7 @@
 package collector_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -215,6 +217,19 @@ func storedPackets(t *testing.T, st *duckdb.Store) map[string]uint64 {
 		}
 	}
 	return out
+}
+
+// bySeq lists acks as epoch/seq STATUS, ordered by epoch and seq (a
+// duplicate is acknowledged before the batches waiting for a commit).
+func bySeq(acks []*sensorv1.Ack) string {
+	sorted := slices.SortedFunc(slices.Values(acks), func(a, b *sensorv1.Ack) int {
+		return cmp.Or(cmp.Compare(a.GetEpoch(), b.GetEpoch()), cmp.Compare(a.GetSeq(), b.GetSeq()))
+	})
+	var s []string
+	for _, a := range sorted {
+		s = append(s, fmt.Sprintf("%x/%d %s", a.GetEpoch(), a.GetSeq(), strings.TrimPrefix(a.GetStatus().String(), "STATUS_")))
+	}
+	return strings.Join(s, ", ")
 }
 
 func statuses(acks []*sensorv1.Ack) string {
@@ -448,5 +463,37 @@ func TestDefaultConfig(t *testing.T) {
 	bad.Window = -1
 	if err := bad.Check(); err == nil {
 		t.Error("a negative window passes Check")
+	}
+}
+
+// TestResendOlderThanTheWindow: after the ledger's window in memory has
+// moved past a batch, the batch sent again is still a duplicate — before
+// and after a restart — and a batch of a gap below the window, never
+// stored, is stored.
+func TestResendOlderThanTheWindow(t *testing.T) {
+	b := newBed(t, "s1")
+	req := func(epoch, seq uint64) *sensorv1.SendRequest {
+		return &sensorv1.SendRequest{Sensor: "s1", Batch: batch(t, epoch, seq, 3, "198.18.1.7")}
+	}
+	// 1, 3, 5, ...: every batch a run of its own, more than the window holds.
+	var odd []*sensorv1.SendRequest
+	for seq := uint64(1); seq <= 2*collector.LedgerRuns+9; seq += 2 {
+		odd = append(odd, req(9, seq))
+	}
+	acks, err := exchange(t, b.client("s1"), odd...)
+	if err != nil || strings.Count(statuses(acks), "STORED") != len(odd) {
+		t.Fatalf("first batches: %s, %v", statuses(acks), err)
+	}
+	acks, err = exchange(t, b.client("s1"), req(9, 1), req(9, 2), req(9, 3))
+	if got, want := bySeq(acks), "9/1 DUPLICATE, 9/2 STORED, 9/3 DUPLICATE"; err != nil || got != want {
+		t.Fatalf("below the window: %s, %v; want %s", got, err, want)
+	}
+	b.restart()
+	acks, err = exchange(t, b.client("s1"), req(9, 1), req(9, 2), req(9, 4), req(10, 1))
+	if got, want := bySeq(acks), "9/1 DUPLICATE, 9/2 DUPLICATE, 9/4 STORED, a/1 STORED"; err != nil || got != want {
+		t.Fatalf("after a restart: %s, %v; want %s", got, err, want)
+	}
+	if n, want := storedPackets(t, b.st)["s1"], uint64(3*(len(odd)+3)); n != want {
+		t.Fatalf("stored %d packets, want %d (%d batches of 3)", n, want, len(odd)+3)
 	}
 }

@@ -132,7 +132,9 @@ var migrations = []string{
 	// The batch ledger moves out of imports (one row per batch, keyed
 	// batch/<sensor>/<epoch in hex>/<seq>) into runs of sequence numbers.
 	// The migrated runs' record times are unknown: they are kept (newest_ns
-	// is the largest BIGINT) until a later batch joins them.
+	// is the largest BIGINT). The imports of files are copied to a new
+	// imports table: deleting millions of rows under its key's index takes
+	// minutes, copying takes a second.
 	`CREATE TABLE batch_ranges (         -- the collector's batch ledger (store.Batch)
 		sensor VARCHAR NOT NULL,         -- sensor name
 		epoch UBIGINT NOT NULL,
@@ -151,7 +153,18 @@ var migrations = []string{
 		)
 	)
 	GROUP BY sensor, epoch, run;
-	DELETE FROM imports WHERE regexp_matches(key, '^batch/(.+)/([0-9a-f]{1,16})/([0-9]{1,20})$');`,
+	CREATE TEMP TABLE file_imports AS
+		SELECT * FROM imports WHERE NOT regexp_matches(key, '^batch/(.+)/([0-9a-f]{1,16})/([0-9]{1,20})$');
+	DROP TABLE imports;
+	CREATE TABLE imports (
+		key VARCHAR PRIMARY KEY,
+		path VARCHAR NOT NULL,
+		frames UBIGINT NOT NULL,
+		packets UBIGINT NOT NULL,
+		imported_ns BIGINT NOT NULL
+	);
+	INSERT INTO imports SELECT * FROM file_imports;
+	DROP TABLE file_imports;`,
 }
 
 // SchemaVersion is the schema version this build writes.
