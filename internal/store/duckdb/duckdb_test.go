@@ -53,6 +53,13 @@ func (s syncingFlush) Flush(ctx context.Context, imports ...store.Import) error 
 	return s.Store.Sync(ctx)
 }
 
+func (s syncingFlush) FlushBatches(ctx context.Context, batches []store.Batch) error {
+	if err := s.Store.FlushBatches(ctx, batches); err != nil {
+		return err
+	}
+	return s.Store.Sync(ctx)
+}
+
 // TestSyncingFlushShowsRecordsAtFlush keeps TestConformanceVisibleAtFlush a
 // real second configuration: after a Flush, a question over whole hours
 // (answered from the rollups) sees the flushed records with syncingFlush,
