@@ -187,8 +187,13 @@ func TestReplayThroughTheKernel(t *testing.T) {
 			wantTotal += n
 		}
 	}
-	collectorMetrics := metrics(t, tel.link.HTTPClient(tel.link.Telescope), "http://127.0.0.1:9471/metrics")
-	if got := collectorMetrics["nightjar_collector_records_stored_total"]; got != float64(wantTotal) {
+	// The sensors' last batches may still be open (batch.latency) when
+	// their spools are empty: wait for the collector to store them.
+	storedRecords := func() float64 {
+		return metrics(t, tel.link.HTTPClient(tel.link.Telescope), "http://127.0.0.1:9471/metrics")["nightjar_collector_records_stored_total"]
+	}
+	waitFor(t, 30*time.Second, "the collector to store every record", func() bool { return storedRecords() >= float64(wantTotal) })
+	if got := storedRecords(); got != float64(wantTotal) {
 		t.Errorf("collector metrics: %v records stored, want %d", got, wantTotal)
 	}
 	// The collector's own dashboard serves the live database.
