@@ -5,24 +5,27 @@
 //
 // The stages run in one order:
 //
-//		decode → attribute → tag → enrich → sink
+//	decode → attribute → tag → enrich → sink
 //
-//	  - decode (Frame) turns a captured frame into a record.Record in place;
-//	    a frame that does not decode is a skip counted by decode.Reason (and
-//	    by link type when the link type is unsupported). Record enters with a
-//	    record already decoded (the collector's, from a sensor's batch).
-//	  - attribute names the sensor the packet was sent to (an Attributor:
-//	    the fleet's fleet.Matcher, the sensor's monitored prefixes and
-//	    exclusions, the collector's authenticated sensor). A packet to no
-//	    sensor's address is counted as unmatched and goes no further.
-//	  - tag applies every fingerprint rule with a fingerprint.Tagger: the
-//	    stateless rules and the stateful unicornscan rule, which compares a
-//	    source's consecutive probes. Attribution comes first so that packets
-//	    nobody monitors never feed (or reset) that per-source state: the
-//	    tags of a stored packet depend only on the packets stored with it.
-//	  - enrich runs the Enrichers (none yet; GeoIP and ASN later) on tagged
-//	    records.
-//	  - the Sink receives the records, in packet order, a batch at a time.
+// Decode (Frame) turns a captured frame into a record.Record in place; a
+// frame that does not decode is a skip counted by decode.Reason (and by
+// link type when the link type is unsupported). Record enters with a record
+// already decoded (the collector's, from a sensor's batch).
+//
+// Attribute names the sensor the packet was sent to (an Attributor: the
+// fleet's fleet.Matcher, the sensor's monitored prefixes and exclusions,
+// the collector's authenticated sensor). A packet to no sensor's address is
+// counted as unmatched and goes no further.
+//
+// Tag applies every fingerprint rule with a fingerprint.Tagger: the
+// stateless rules and the stateful unicornscan rule, which compares a
+// source's consecutive probes. Attribution comes first so that packets
+// nobody monitors never feed (or reset) that per-source state: the tags of
+// a kept packet depend only on the packets kept with it.
+//
+// Enrich runs the Enrichers (none yet; GeoIP and ASN later) on tagged
+// records, and the Sink receives the records, in packet order, a batch at
+// a time.
 //
 // Frame and Record keep a record in the current batch; the caller flushes
 // the batch (tag, enrich, sink) when Full, and at the end. The batch and
