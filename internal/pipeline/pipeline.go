@@ -27,6 +27,13 @@
 // records, and the Sink receives the records, in packet order, a batch at
 // a time.
 //
+// A sensor runs the pipeline on its captures and sends the tagged records;
+// the collector runs them through a pipeline again (Record), so the stored
+// tags are always the collector's rules applied to the headers, and a
+// corrected rule needs no sensor upgrade. The sensor's own tags are then
+// for comparison: the collector counts the records whose stateless tags it
+// changed (internal/collector).
+//
 // Frame and Record keep a record in the current batch; the caller flushes
 // the batch (tag, enrich, sink) when Full, and at the end. The batch and
 // the tagger's state are allocated by New: the packet path allocates
