@@ -18,8 +18,8 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/analyze"
 	"github.com/nightjar-telescope/nightjar/internal/clock"
 	"github.com/nightjar-telescope/nightjar/internal/collector"
-	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/ingest"
 	"github.com/nightjar-telescope/nightjar/internal/lifecycle"
 	"github.com/nightjar-telescope/nightjar/internal/pki"
 	"github.com/nightjar-telescope/nightjar/internal/sensor"
@@ -290,15 +290,18 @@ func demoBackfill(ctx context.Context, st store.Store, fl *fleet.Fleet, dir stri
 		return err
 	}
 	defer os.Remove(path)
-	in := &ingester{store: st, matcher: fleet.NewMatcher(fl), ids: ids, tagger: fingerprint.NewTagger(maxTaggerSources)}
+	in, err := ingest.New(st, fl, ids)
+	if err != nil {
+		return err
+	}
 	progress := newProgressLine(stderr, 1)
 	progress.nextFile(0)
-	res, err := in.file(ctx, path, progress)
+	res, err := in.File(ctx, path, progress.update)
 	progress.done()
 	if err != nil {
 		return fmt.Errorf("backfill: %w", err)
 	}
-	fmt.Fprintf(stderr, "backfilled %s packets of the last %d days\n", analyze.Thousands(res.packets), demoFleetDays)
+	fmt.Fprintf(stderr, "backfilled %s packets of the last %d days\n", analyze.Thousands(res.Packets), demoFleetDays)
 	return nil
 }
 

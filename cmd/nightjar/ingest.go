@@ -1,14 +1,9 @@
 package main
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -16,20 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nightjar-telescope/nightjar/internal/analyze"
-	"github.com/nightjar-telescope/nightjar/internal/capfile"
-	"github.com/nightjar-telescope/nightjar/internal/decode"
-	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
-	"github.com/nightjar-telescope/nightjar/internal/fleet"
-	"github.com/nightjar-telescope/nightjar/internal/record"
-	"github.com/nightjar-telescope/nightjar/internal/store"
+	"github.com/nightjar-telescope/nightjar/internal/ingest"
 	"github.com/nightjar-telescope/nightjar/internal/store/backend"
 )
-
-// ingestBatch is the number of records handed to the store at once.
-const ingestBatch = 1 << 18
-
-// maxTaggerSources bounds the unicornscan rule's per-source state.
-const maxTaggerSources = 1 << 22
 
 func newIngestCommand() *cobra.Command {
 	var (
@@ -142,11 +126,14 @@ func runIngest(cmd *cobra.Command, dbPath, sensorsFile string, files []string, q
 	if err := st.Sync(ctx); err != nil {
 		return err
 	}
-	fl, ids, err := ingestFleet(ctx, st, sensorsFile)
+	fl, ids, err := ingest.Fleet(ctx, st, sensorsFile)
 	if err != nil {
 		return err
 	}
-	in := &ingester{store: st, matcher: fleet.NewMatcher(fl), ids: ids, tagger: fingerprint.NewTagger(maxTaggerSources)}
+	in, err := ingest.New(st, fl, ids)
+	if err != nil {
+		return err
+	}
 	var progress *progressLine
 	if !quiet {
 		progress = newProgressLine(stderr, len(files))
@@ -154,206 +141,31 @@ func runIngest(cmd *cobra.Command, dbPath, sensorsFile string, files []string, q
 	failed := 0
 	for _, path := range files {
 		progress.nextFile(0)
-		res, err := in.file(ctx, path, progress)
+		res, err := in.File(ctx, path, progress.update)
 		progress.done()
 		switch {
-		case errors.Is(err, errAlreadyImported):
-			fmt.Fprintf(out, "%s: already imported on %s (%s packets); skipped\n", path, res.prev.Imported.Format(time.DateTime), analyze.Thousands(res.prev.Packets))
+		case errors.Is(err, ingest.ErrAlreadyImported):
+			fmt.Fprintf(out, "%s: already imported on %s (%s packets); skipped\n", path, res.Previous.Imported.Format(time.DateTime), analyze.Thousands(res.Previous.Packets))
 			continue
-		case err != nil && res.frames == 0:
+		case err != nil && res.Frames == 0:
 			fmt.Fprintf(stderr, "nightjar: %v\n", err)
 			failed++
 			continue
 		case err != nil:
-			fmt.Fprintf(stderr, "nightjar: %v (the %s packets before it are stored)\n", err, analyze.Thousands(res.packets))
+			fmt.Fprintf(stderr, "nightjar: %v (the %s packets before it are stored)\n", err, analyze.Thousands(res.Packets))
 			failed++
 		}
-		rate := float64(res.frames) / res.elapsed.Seconds()
+		rate := float64(res.Frames) / res.Elapsed.Seconds()
 		pruned := ""
-		if res.pruned > 0 {
-			pruned = fmt.Sprintf(", %s of days whose raw records were pruned (before %s)", analyze.Thousands(res.pruned), res.horizon.Format(time.DateOnly))
+		if res.Pruned > 0 {
+			pruned = fmt.Sprintf(", %s of days whose raw records were pruned (before %s)", analyze.Thousands(res.Pruned), res.Horizon.Format(time.DateOnly))
 		}
 		fmt.Fprintf(out, "%s: %s packets stored from %s frames (%s skipped, %s to no sensor's address%s) in %.1fs, %s frames/s\n",
-			path, analyze.Thousands(res.packets), analyze.Thousands(res.frames), analyze.Thousands(res.skipped),
-			analyze.Thousands(res.unmatched), pruned, res.elapsed.Seconds(), analyze.Thousands(uint64(rate)))
+			path, analyze.Thousands(res.Packets), analyze.Thousands(res.Frames), analyze.Thousands(res.Skipped),
+			analyze.Thousands(res.Unmatched), pruned, res.Elapsed.Seconds(), analyze.Thousands(uint64(rate)))
 	}
 	if failed > 0 {
 		return &analyzeError{fmt.Sprintf("%d of %d capture file(s) could not be imported to the end", failed, len(files))}
 	}
 	return nil
-}
-
-// ingestFleet stores the sensors of sensorsFile, if given, and returns the
-// fleet to match destinations against with the store IDs of its sensors.
-func ingestFleet(ctx context.Context, st store.Store, sensorsFile string) (*fleet.Fleet, []int32, error) {
-	if sensorsFile != "" {
-		fl, err := fleet.Load(sensorsFile)
-		if err != nil {
-			return nil, nil, err
-		}
-		ids, err := st.PutSensors(ctx, fl.Sensors)
-		if err != nil {
-			return nil, nil, err
-		}
-		return fl, ids, nil
-	}
-	stored, err := st.Sensors(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(stored) == 0 {
-		return nil, nil, errors.New("the database has no sensors yet: give --sensors FILE")
-	}
-	fl := &fleet.Fleet{}
-	ids := make([]int32, len(stored))
-	for i, s := range stored {
-		fl.Sensors = append(fl.Sensors, s.Sensor)
-		ids[i] = s.ID
-	}
-	if err := fl.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("stored sensors: %w", err)
-	}
-	return fl, ids, nil
-}
-
-var errAlreadyImported = errors.New("already imported")
-
-type ingester struct {
-	store   store.Store
-	matcher *fleet.Matcher
-	ids     []int32
-	tagger  *fingerprint.Tagger
-	recs    []record.Record
-	sensors []int32
-}
-
-type ingestResult struct {
-	frames, packets, skipped, unmatched uint64
-	pruned                              uint64 // of days whose raw records were pruned
-	horizon                             time.Time
-	elapsed                             time.Duration
-	prev                                store.Import
-}
-
-func (in *ingester) file(ctx context.Context, path string, progress *progressLine) (ingestResult, error) {
-	var res ingestResult
-	start := time.Now()
-	key, err := fileKey(path)
-	if err != nil {
-		return res, err
-	}
-	if prev, ok, err := in.store.Imported(ctx, key); err != nil {
-		return res, err
-	} else if ok {
-		res.prev = prev
-		return res, errAlreadyImported
-	}
-	r, err := capfile.Open(path)
-	if err != nil {
-		return res, err
-	}
-	defer r.Close()
-	var (
-		p       capfile.Packet
-		readErr error
-	)
-	for {
-		if readErr = r.Next(&p); readErr != nil {
-			break
-		}
-		res.frames++
-		in.recs = append(in.recs, record.Record{})
-		rec := &in.recs[len(in.recs)-1]
-		if decode.Decode(decode.LinkType(p.LinkType), p.Data, rec) != decode.OK {
-			in.recs = in.recs[:len(in.recs)-1]
-			res.skipped++
-			continue
-		}
-		rec.Time = p.Time
-		si := -1
-		if rec.Dst.Is4() {
-			si = in.matcher.Lookup4(rec.Dst.Uint32())
-		} else {
-			si = in.matcher.Lookup(rec.Dst.Netip())
-		}
-		if si < 0 {
-			in.recs = in.recs[:len(in.recs)-1]
-			res.unmatched++
-			continue
-		}
-		in.tagger.Tag(rec)
-		in.sensors = append(in.sensors, in.ids[si])
-		res.packets++
-		if len(in.recs) == ingestBatch {
-			if err := in.flush(ctx, &res); err != nil {
-				return res, err
-			}
-			if progress != nil {
-				done, total := r.Progress()
-				progress.update(path, done, total, res.frames)
-			}
-			if err := ctx.Err(); err != nil {
-				return res, err
-			}
-		}
-	}
-	if err := in.flush(ctx, &res); err != nil {
-		return res, err
-	}
-	if errors.Is(readErr, io.EOF) {
-		readErr = nil
-	}
-	// The import is committed in one Flush with the file's records: after
-	// a crash either both are stored or neither is, so importing the file
-	// again never counts it twice. A damaged file is recorded too:
-	// importing it again would count the packets before the damage twice.
-	imp := store.Import{Key: key, Path: path, Frames: res.frames, Packets: res.packets, Imported: time.Now().UTC()}
-	if err := in.store.Flush(ctx, imp); err != nil {
-		return res, err
-	}
-	if err := in.store.Sync(ctx); err != nil {
-		return res, err
-	}
-	res.elapsed = time.Since(start)
-	return res, readErr
-}
-
-// flush appends the batch. When the store refuses it because records fall
-// on days whose raw records were pruned, it drops (and counts) the records
-// before the retention horizon and appends the rest.
-func (in *ingester) flush(ctx context.Context, res *ingestResult) error {
-	err := in.store.Append(ctx, in.recs, in.sensors)
-	if h, ok := in.store.(store.Horizoner); ok && errors.Is(err, store.ErrPruned) {
-		horizon := h.PrunedBefore().UnixNano()
-		n := 0
-		for i := range in.recs {
-			if in.recs[i].Time >= horizon {
-				in.recs[n], in.sensors[n] = in.recs[i], in.sensors[i]
-				n++
-			}
-		}
-		res.pruned += uint64(len(in.recs) - n)
-		res.packets -= uint64(len(in.recs) - n)
-		res.horizon = h.PrunedBefore()
-		err = in.store.Append(ctx, in.recs[:n], in.sensors[:n])
-	}
-	if err != nil {
-		return err
-	}
-	in.recs, in.sensors = in.recs[:0], in.sensors[:0]
-	return nil
-}
-
-// fileKey identifies a capture by the SHA-256 of its bytes.
-func fileKey(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

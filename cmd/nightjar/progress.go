@@ -40,8 +40,11 @@ func (p *progressLine) nextFile(frames uint64) {
 	p.previous = frames
 }
 
-// update is an analyze.Progress.
+// update is an analyze.Progress; a nil line ignores it.
 func (p *progressLine) update(file string, done, total int64, frames uint64) {
+	if p == nil {
+		return
+	}
 	now := time.Now()
 	if now.Sub(p.last) < 200*time.Millisecond {
 		return

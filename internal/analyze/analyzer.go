@@ -3,16 +3,15 @@
 // of each sensor side by side, packets per sensor per month, each group's
 // monthly average per sensor, tag counts and the top sources.
 //
-// The Analyzer is the aggregation stage of the offline packet path
-// (capture file → decode → tag → aggregate). It is single-threaded and its
-// memory grows with the number of sensors, months and distinct sources,
-// never with the number of packets.
+// The Analyzer is the sink of the offline packet path (capture file →
+// internal/pipeline: decode, attribute, tag → aggregate). It is
+// single-threaded and its memory grows with the number of sensors, months
+// and distinct sources, never with the number of packets.
 package analyze
 
 import (
-	"github.com/nightjar-telescope/nightjar/internal/decode"
-	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/pipeline"
 	"github.com/nightjar-telescope/nightjar/internal/portcount"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 )
@@ -38,40 +37,37 @@ type sensorStats struct {
 
 // sourceStats is the per-source state touched by every packet; the
 // address, needed only for the report, lives in Analyzer.sourceAddrs so that
-// this stays small (48 bytes) and cache-friendly.
+// this stays small (40 bytes) and cache-friendly. (The unicornscan state is
+// the pipeline's tagger's.)
 type sourceStats struct {
 	packets     uint64
 	first, last int64
 	sensors     uint64 // bit i: sensor i reached (i < 64)
 	tags        record.Tags
-	unicorn     fingerprint.UnicornState
 }
 
 // Analyzer accumulates records. Create it with New.
 type Analyzer struct {
-	cfg     Config
-	fleet   *fleet.Fleet // nil: every destination address is its own sensor
-	matcher *fleet.Matcher
-	auto    map[record.Addr]int32 // destination → sensor, without a fleet
+	cfg   Config
+	fleet *fleet.Fleet          // nil: every destination address is its own sensor
+	auto  map[record.Addr]int32 // destination → sensor, without a fleet
+	path  *pipeline.Pipeline
 
 	sensors []sensorStats
 
 	// months: index of each UTC month seen; the current month's bounds are
 	// cached because captures are mostly in time order.
-	months             []monthKey
-	curMonth           int
-	curStart, curEnd   int64
-	first, last        int64
-	packets, unmatched uint64
-	reasonCounts       [256]uint64 // by decode.Reason
-	linkSkips          map[decode.LinkType]uint64
-	src4               *addrTable
-	src6               map[record.Addr]int32
-	sources            []sourceStats
-	sourceAddrs        []record.Addr // by source index
-	files              []FileResult
-	frames             uint64
-	scratch            *batch
+	months           []monthKey
+	curMonth         int
+	curStart, curEnd int64
+	first, last      int64
+	packets          uint64
+	src4             *addrTable
+	src6             map[record.Addr]int32
+	sources          []sourceStats
+	sourceAddrs      []record.Addr // by source index
+	files            []FileResult
+	source           [batchSize]int32 // scratch: source index of each record of a batch
 }
 
 // New returns an Analyzer. With a nil fleet, each destination address is
@@ -84,21 +80,24 @@ func New(cfg Config, f *fleet.Fleet) *Analyzer {
 		cfg.Sources = 0
 	}
 	a := &Analyzer{
-		cfg:       cfg,
-		fleet:     f,
-		curMonth:  -1,
-		linkSkips: map[decode.LinkType]uint64{},
-		src4:      newAddrTable(),
-		src6:      map[record.Addr]int32{},
+		cfg:      cfg,
+		fleet:    f,
+		curMonth: -1,
+		src4:     newAddrTable(),
+		src6:     map[record.Addr]int32{},
 	}
+	var attr pipeline.Attributor
 	if f != nil {
-		a.matcher = fleet.NewMatcher(f)
+		attr = pipeline.Fleet(fleet.NewMatcher(f))
 		for _, s := range f.Sensors {
 			a.sensors = append(a.sensors, newSensorStats(s.Name, s.Group))
 		}
 	} else {
 		a.auto = map[record.Addr]int32{}
+		attr = autoSensors{a}
 	}
+	// Cannot fail: the attributor and the sink are given.
+	a.path, _ = pipeline.New(pipeline.Config{Attributor: attr, Sink: sink{a}, Batch: batchSize})
 	return a
 }
 
@@ -109,21 +108,19 @@ func newSensorStats(name, group string) sensorStats {
 // AutoGroup is the group of sensors created without a fleet.
 const AutoGroup = "all"
 
-// sensorFor returns the sensor index of a destination, or -1.
-func (a *Analyzer) sensorFor(dst record.Addr) int {
-	if a.matcher != nil {
-		if dst.Is4() {
-			return a.matcher.Lookup4(dst.Uint32())
-		}
-		return a.matcher.Lookup(dst.Netip())
-	}
-	if i, ok := a.auto[dst]; ok {
-		return int(i)
+// autoSensors attributes each destination address to a sensor of its own,
+// created at its first packet (the analyzer without a fleet).
+type autoSensors struct{ a *Analyzer }
+
+func (s autoSensors) Attribute(r *record.Record) (int, pipeline.Outcome) {
+	a := s.a
+	if i, ok := a.auto[r.Dst]; ok {
+		return int(i), pipeline.Kept
 	}
 	i := len(a.sensors)
-	a.auto[dst] = int32(i)
-	a.sensors = append(a.sensors, newSensorStats(dst.String(), AutoGroup))
-	return i
+	a.auto[r.Dst] = int32(i)
+	a.sensors = append(a.sensors, newSensorStats(r.Dst.String(), AutoGroup))
+	return i, pipeline.Kept
 }
 
 // batchSize is the number of records aggregated together (64 × 200 bytes
@@ -134,63 +131,39 @@ func (a *Analyzer) sensorFor(dst record.Addr) int {
 // each in turn: see BenchmarkAnalyzeFile.
 const batchSize = 64
 
-// batch is the analyzer's scratch space for one batch of records.
-type batch struct {
-	recs   []record.Record
-	sensor [batchSize]int32
-	source [batchSize]int32
-}
-
-func (a *Analyzer) batch() *batch {
-	if a.scratch == nil {
-		a.scratch = &batch{recs: make([]record.Record, 0, batchSize)}
-	}
-	return a.scratch
-}
-
-// Add tags one decoded record (setting r.Tags, unicornscan included) and
-// counts it. Records whose destination belongs to no sensor are counted as
-// unmatched and otherwise ignored.
+// Add counts one decoded record as if it had been read from a capture: it
+// is attributed and tagged (its own Tags are ignored), and counted at the
+// next full batch or Report.
 func (a *Analyzer) Add(r *record.Record) {
-	b := a.batch()
-	b.recs = append(b.recs[:0], *r)
-	b.recs[0].Tags = fingerprint.Tag(&b.recs[0])
-	a.count(b)
-	r.Tags = b.recs[0].Tags
-	b.recs = b.recs[:0]
-}
-
-// addBatch counts the records of b and empties it.
-func (a *Analyzer) addBatch(b *batch) {
-	a.count(b)
-	b.recs = b.recs[:0]
-}
-
-// count counts the records of b, whose stateless tags are set.
-func (a *Analyzer) count(b *batch) {
-	recs := b.recs
-	// Pass 1: sensor and source index (the stateless tags are set when
-	// decoding). Independent per record.
-	for i := range recs {
-		r := &recs[i]
-		si := a.sensorFor(r.Dst)
-		b.sensor[i] = int32(si)
-		if si < 0 {
-			continue
-		}
-		b.source[i] = a.sourceIndex(r.Src)
+	a.path.Record(r)
+	if a.path.Full() {
+		a.flush()
 	}
-	// Pass 2: per-source state, in packet order (unicornscan compares a
-	// source's consecutive probes).
+}
+
+// flush hands the pipeline's batch to count; the analyzer's sink never
+// fails, so neither does Flush.
+func (a *Analyzer) flush() { _ = a.path.Flush() }
+
+// sink is the pipeline's view of the analyzer.
+type sink struct{ a *Analyzer }
+
+func (s sink) Write(recs []record.Record, sensors []int32) error {
+	s.a.count(recs, sensors)
+	return nil
+}
+
+// count counts a batch of at most batchSize tagged records of the given
+// sensors.
+func (a *Analyzer) count(recs []record.Record, sensors []int32) {
+	// Pass 1: source index. Independent per record.
 	for i := range recs {
-		if b.sensor[i] < 0 {
-			continue
-		}
+		a.source[i] = a.sourceIndex(recs[i].Src)
+	}
+	// Pass 2: per-source state.
+	for i := range recs {
 		r := &recs[i]
-		src := &a.sources[b.source[i]]
-		if src.unicorn.Observe(r) {
-			r.Tags |= record.TagUnicornscan
-		}
+		src := &a.sources[a.source[i]]
 		src.packets++
 		if src.packets == 1 || r.Time < src.first {
 			src.first = r.Time
@@ -198,18 +171,13 @@ func (a *Analyzer) count(b *batch) {
 		if r.Time > src.last {
 			src.last = r.Time
 		}
-		if si := b.sensor[i]; si < 64 {
+		if si := sensors[i]; si < 64 {
 			src.sensors |= 1 << si
 		}
 		src.tags |= r.Tags
 	}
 	// Pass 3: per-sensor counters.
 	for i := range recs {
-		si := b.sensor[i]
-		if si < 0 {
-			a.unmatched++
-			continue
-		}
 		r := &recs[i]
 		a.packets++
 		if r.Time < a.first || a.packets == 1 {
@@ -221,7 +189,7 @@ func (a *Analyzer) count(b *batch) {
 		if r.Time < a.curStart || r.Time >= a.curEnd {
 			a.switchMonth(r.Time)
 		}
-		s := &a.sensors[si]
+		s := &a.sensors[sensors[i]]
 		s.packets++
 		if a.curMonth >= len(s.months) {
 			s.months = append(s.months, make([]uint64, a.curMonth+1-len(s.months))...)
@@ -254,4 +222,4 @@ func (a *Analyzer) sourceIndex(addr record.Addr) int32 {
 }
 
 // Frames returns the number of frames read so far by ReadFile.
-func (a *Analyzer) Frames() uint64 { return a.frames }
+func (a *Analyzer) Frames() uint64 { return a.path.Stats().Frames }

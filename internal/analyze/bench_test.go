@@ -75,3 +75,22 @@ func BenchmarkAddrTable(b *testing.B) {
 		i++
 	}
 }
+
+// TestAddAllocs: once its sources and months are known, the analyzer
+// counts a packet without allocating.
+func TestAddAllocs(t *testing.T) {
+	recs := syntheticRecords(1<<12, 500)
+	a := New(DefaultConfig(), testFleet(t))
+	for i := range recs {
+		a.Add(&recs[i])
+	}
+	a.Report()
+	i := 0
+	allocs := testing.AllocsPerRun(10_000, func() {
+		a.Add(&recs[i&(len(recs)-1)])
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("Add() allocates %v times per packet, want 0", allocs)
+	}
+}

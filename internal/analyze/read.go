@@ -9,7 +9,6 @@ import (
 
 	"github.com/nightjar-telescope/nightjar/internal/capfile"
 	"github.com/nightjar-telescope/nightjar/internal/decode"
-	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 )
 
 // Progress receives the reading position of the current file.
@@ -52,7 +51,6 @@ func (a *Analyzer) read(ctx context.Context, path string, progress Progress, ope
 var ErrFileChanged = errors.New("capture file shrank while being read (truncated by another process?)")
 
 func (a *Analyzer) readAll(ctx context.Context, r *capfile.Reader, path string, progress Progress, res *FileResult) (err error) {
-	b := a.batch()
 	// capfile maps regular files into memory: if another process truncates
 	// the file under us, reading the lost pages faults. Turn that fault into
 	// an error for this file instead of a crash.
@@ -61,7 +59,7 @@ func (a *Analyzer) readAll(ctx context.Context, r *capfile.Reader, path string, 
 		if p := recover(); p != nil {
 			// SetPanicOnFault's panics carry the faulting address.
 			if _, ok := p.(interface{ Addr() uintptr }); ok {
-				a.addBatch(b) // the records decoded before the fault
+				a.flush() // the records decoded before the fault
 				err = fmt.Errorf("%s: %w", path, ErrFileChanged)
 				return
 			}
@@ -73,7 +71,7 @@ func (a *Analyzer) readAll(ctx context.Context, r *capfile.Reader, path string, 
 	for {
 		err := r.Next(&p)
 		if err != nil {
-			a.addBatch(b)
+			a.flush()
 			if errors.Is(err, io.EOF) {
 				err = nil
 			}
@@ -83,15 +81,14 @@ func (a *Analyzer) readAll(ctx context.Context, r *capfile.Reader, path string, 
 			}
 			return err
 		}
-		full := a.decodeInto(b, decode.LinkType(p.LinkType), p.Data, p.Time) && len(b.recs) == cap(b.recs)
+		a.path.Frame(p.Time, decode.LinkType(p.LinkType), p.Data)
 		res.Frames++
-		a.frames++
-		if full {
-			a.addBatch(b)
+		if a.path.Full() {
+			a.flush()
 		}
 		if res.Frames%progressEvery == 0 {
 			if err := ctx.Err(); err != nil {
-				a.addBatch(b)
+				a.flush()
 				return err
 			}
 			if progress != nil {
@@ -100,25 +97,4 @@ func (a *Analyzer) readAll(ctx context.Context, r *capfile.Reader, path string, 
 			}
 		}
 	}
-}
-
-// decodeInto decodes a frame into the next record of the batch and reports
-// whether it produced one; skips are counted by reason.
-func (a *Analyzer) decodeInto(b *batch, link decode.LinkType, frame []byte, ts int64) bool {
-	// The batch grows only by complete records: a fault while decoding
-	// (see readAll) leaves it consistent.
-	n := len(b.recs)
-	rec := &b.recs[:n+1][n]
-	if reason := decode.Decode(link, frame, rec); reason != decode.OK {
-		if reason == decode.UnsupportedLinkType {
-			a.linkSkips[link]++
-		} else {
-			a.reasonCounts[reason]++
-		}
-		return false
-	}
-	rec.Time = ts
-	rec.Tags = fingerprint.Tag(rec)
-	b.recs = b.recs[:n+1]
-	return true
 }

@@ -82,21 +82,23 @@ type SourceReport struct {
 
 // Report builds the report of everything added so far.
 func (a *Analyzer) Report() *Report {
+	a.flush() // records added since the last full batch
+	stats := a.path.Stats()
 	rep := &Report{
 		Files:     slices.Clone(a.files),
-		Frames:    a.frames,
+		Frames:    stats.Frames,
 		Packets:   a.packets,
-		Unmatched: a.unmatched,
+		Unmatched: stats.Unmatched,
 		Skipped:   map[string]uint64{},
 		Tags:      map[string]uint64{},
 		Distinct:  len(a.sources),
 	}
-	for code, n := range a.reasonCounts {
-		if n > 0 {
+	for code, n := range stats.Skipped {
+		if n > 0 && decode.Reason(code) != decode.UnsupportedLinkType {
 			rep.Skipped[decode.Reason(code).String()] += n
 		}
 	}
-	for link, n := range a.linkSkips {
+	for link, n := range stats.Links {
 		rep.Skipped[decode.UnsupportedLinkType.String()+": "+link.String()] += n
 	}
 	if a.packets > 0 {

@@ -1,6 +1,15 @@
 // Package collector receives the sensors' batches and writes them to the
 // store, exactly once.
 //
+// The collector tags every record again from the header fields the sensor
+// sent, through the packet pipeline (internal/pipeline), so that a
+// corrected fingerprint rule applies to every sensor's traffic when the
+// collector is upgraded, without upgrading every remote sensor. The tags
+// a sensor sends are kept for comparison only: records whose stateless
+// tags the collector changed are counted per sensor
+// (nightjar_collector_records_retagged_total), which shows the sensors
+// that run other rules. The unicornscan state is per stream.
+//
 // Each sensor holds one Send stream (HTTP/2, mutual TLS). Its identity is
 // the client certificate's, checked again on every message: a message that
 // names another sensor, or any message after the certificate was revoked,
@@ -295,6 +304,8 @@ type stream struct {
 	acks chan *sensorv1.Ack
 	// window limits the stream's batches in the writer.
 	window chan struct{}
+	// retag applies the collector's fingerprint rules to the records.
+	retag *retagger
 	// failed ends the stream when the writer lost its batches.
 	failed   chan struct{}
 	failOnce sync.Once
@@ -306,6 +317,7 @@ func newStream(c *Collector, name string, id int32, cert *x509.Certificate, addr
 		c: c, sensor: name, id: id, cert: cert, addr: addr, bidi: bidi,
 		acks:   make(chan *sensorv1.Ack, c.cfg.Window),
 		window: make(chan struct{}, c.cfg.Window),
+		retag:  newRetagger(),
 		failed: make(chan struct{}),
 	}
 }
@@ -421,6 +433,9 @@ func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
 		s.c.log.Warn("corrupt batch rejected", "sensor", s.sensor, "epoch", b.GetEpoch(), "seq", b.GetSeq(), "err", err)
 		s.ack(&sensorv1.Ack{Epoch: b.GetEpoch(), Seq: b.GetSeq(), Status: sensorv1.Status_STATUS_REJECTED, Message: err.Error()})
 		return nil
+	}
+	if changed := s.retag.retag(recs); changed > 0 {
+		s.c.stats.retagged.WithLabelValues(s.sensor).Add(float64(changed))
 	}
 	weight := int64(max(len(recs), 1))
 	if err := s.c.acquire(ctx, weight); err != nil {

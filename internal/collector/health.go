@@ -82,6 +82,7 @@ type stats struct {
 	settled       *prometheus.CounterVec
 	stored        prometheus.Counter
 	rejected      *prometheus.CounterVec
+	retagged      *prometheus.CounterVec
 	commitSeconds prometheus.Histogram
 }
 
@@ -95,6 +96,9 @@ func newStats() *stats {
 			Name: "nightjar_collector_records_stored_total", Help: "Records durably stored."}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nightjar_collector_rejected_total", Help: "Connections and streams refused, by reason."}, []string{"reason"}),
+		retagged: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nightjar_collector_records_retagged_total",
+			Help: "Records whose stateless fingerprint tags from the sensor differ from the collector's rules, by sensor."}, []string{"sensor"}),
 		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "nightjar_collector_commit_seconds", Help: "Time to make a group of batches durable.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
@@ -108,7 +112,7 @@ func (c *Collector) Metrics() []prometheus.Collector {
 	queued := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nightjar_collector_queue_records",
 		Help: "Records received and waiting for the store (bounded by the queue size: the backpressure point)."},
 		func() float64 { return float64(c.QueuedRecords()) })
-	return []prometheus.Collector{s.batches, s.settled, s.stored, s.rejected, s.commitSeconds, queued, healthMetrics{c.health}}
+	return []prometheus.Collector{s.batches, s.settled, s.stored, s.rejected, s.retagged, s.commitSeconds, queued, healthMetrics{c.health}}
 }
 
 // healthMetrics exports the health book at each scrape, so a sensor that

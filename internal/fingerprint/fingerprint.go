@@ -4,9 +4,10 @@
 // and states its false-positive risk.
 //
 // Tag is stateless and costs a few comparisons per packet. The unicornscan
-// rule needs the previous probe of the same source: callers keep a
-// UnicornState per source (the analyzer keeps it in its per-source entry, so
-// the packet path makes one map lookup, not two) or use a Tagger.
+// rule needs the previous probe of the same source: a Tagger keeps it in a
+// bounded table allocated once, and is what the packet path uses (through
+// internal/pipeline); UnicornState is the rule for one source alone (the
+// simulator's ground truth).
 package fingerprint
 
 import (

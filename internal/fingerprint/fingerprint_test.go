@@ -164,12 +164,74 @@ func TestUnicornscan(t *testing.T) {
 func TestTaggerMaxSources(t *testing.T) {
 	t.Parallel()
 	tagger := NewTagger(2)
-	for i := range 5 {
-		r := syn(func(r *record.Record) { r.Src = record.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)}) })
+	if got := tagger.MaxSources(); got != 2 {
+		t.Fatalf("NewTagger(2).MaxSources() = %d, want 2", got)
+	}
+	probe := func(src byte, dst string, port uint16) bool {
+		r := unicornProbe(0x5eed, dst, port, 1000)
+		r.Src = record.AddrFrom4([4]byte{192, 0, 2, src})
+		tagger.Tag(&r)
+		return r.Tags.Has(record.TagUnicornscan)
+	}
+	// Two sources fit: their second probes are tagged.
+	got := []bool{probe(1, "198.18.1.1", 80), probe(2, "198.18.1.1", 80), probe(1, "198.18.1.2", 80), probe(2, "198.18.1.2", 80)}
+	// A third source resets the table: the next probe of source 1 starts
+	// afresh, the one after it is tagged again.
+	got = append(got, probe(3, "198.18.1.1", 80), probe(1, "198.18.1.3", 80), probe(1, "198.18.1.4", 80))
+	want := []bool{false, false, true, true, false, false, true}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("Tagger.Tag() unicornscan around a reset (-got, +want):\n%s", diff)
+	}
+	if n := tagger.Sources(); n > 2 {
+		t.Errorf("Tagger kept %d sources, want at most 2", n)
+	}
+}
+
+// TestTaggerGenerationWrap: after 65,536 resets the generation wraps and the
+// table is cleared for real; no stale slot comes back to life.
+func TestTaggerGenerationWrap(t *testing.T) {
+	t.Parallel()
+	tagger := NewTagger(1)
+	for i := range 1 << 16 {
+		r := unicornProbe(0x5eed, "198.18.1.1", 80, 1000)
+		r.Src = record.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
 		tagger.Tag(&r)
 	}
-	if got := len(tagger.sources); got > 2 {
-		t.Errorf("Tagger kept %d sources, want at most 2", got)
+	if tagger.gen == 0 {
+		t.Fatal("generation 0 marks never-used slots; the tagger reached it")
+	}
+	r := unicornProbe(0x5eed, "198.18.1.2", 80, 1000)
+	r.Src = record.AddrFrom4([4]byte{10, 0, 0, 0})
+	tagger.Tag(&r)
+	if r.Tags.Has(record.TagUnicornscan) {
+		t.Error("a source forgotten many resets ago was remembered")
+	}
+}
+
+// TestTaggerAllocs: tagging allocates nothing, new sources and resets included.
+func TestTaggerAllocs(t *testing.T) {
+	tagger := NewTagger(64)
+	r := unicornProbe(0x5eed, "198.18.1.1", 80, 1000)
+	i := uint32(0)
+	allocs := testing.AllocsPerRun(10_000, func() {
+		i++
+		r.Src = record.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		tagger.Tag(&r)
+	})
+	if allocs != 0 {
+		t.Errorf("Tagger.Tag() allocates %v times per packet, want 0", allocs)
+	}
+}
+
+func BenchmarkTagger(b *testing.B) {
+	tagger := NewTagger(0)
+	r := unicornProbe(0x5eed, "198.18.1.1", 80, 1000)
+	b.ReportAllocs()
+	i := uint32(0)
+	for b.Loop() {
+		i++
+		r.Src = record.AddrFrom4([4]byte{10, 0, byte(i >> 8 & 0x3f), byte(i)}) // 16,384 sources
+		tagger.Tag(&r)
 	}
 }
 

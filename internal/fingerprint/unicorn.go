@@ -29,47 +29,119 @@ type UnicornState struct {
 // is tagged unicornscan. Only IPv4 TCP SYN probes take part; other packets
 // leave the state as it was.
 func (u *UnicornState) Observe(r *record.Record) bool {
-	if r.Protocol != record.ProtoTCP || !r.HasTransport || r.IPVersion != 4 || !isSYNProbe(r.TCPFlags) {
+	if !isUnicornProbe(r) {
 		return false
 	}
-	dst := r.Dst.Uint32()
-	key := r.Seq ^ dst ^ (uint32(r.DstPort)<<16 + uint32(r.SrcPort))
-	hit := u.valid && key == u.key && (dst != u.dst || r.DstPort != u.dstPort)
+	key, dst := unicornKey(r), r.Dst.Uint32()
+	hit := u.valid && unicornHit(u.key, u.dst, u.dstPort, key, dst, r.DstPort)
 	u.key, u.dst, u.dstPort, u.valid = key, dst, r.DstPort, true
 	return hit
 }
 
-// Tagger applies every rule, keeping the unicornscan state of each source in
-// a map of its own. Memory grows with the number of distinct sources; long
-// running users (the sensor) bound it with MaxSources.
-type Tagger struct {
-	// MaxSources caps the per-source state; when reached, the state is
-	// cleared (the next probe of each source starts a new comparison).
-	// Zero means no cap.
-	MaxSources int
-	sources    map[record.Addr]*UnicornState
+// isUnicornProbe reports whether r takes part in the unicornscan rule.
+func isUnicornProbe(r *record.Record) bool {
+	return r.Protocol == record.ProtoTCP && r.HasTransport && r.IPVersion == 4 && isSYNProbe(r.TCPFlags)
 }
 
-// NewTagger returns a Tagger with the given cap on per-source state.
-func NewTagger(maxSources int) *Tagger {
-	return &Tagger{MaxSources: maxSources, sources: make(map[record.Addr]*UnicornState)}
+func unicornKey(r *record.Record) uint32 {
+	return r.Seq ^ r.Dst.Uint32() ^ (uint32(r.DstPort)<<16 + uint32(r.SrcPort))
 }
+
+// unicornHit: the same key as the previous probe, to another target.
+func unicornHit(prevKey, prevDst uint32, prevPort uint16, key, dst uint32, port uint16) bool {
+	return key == prevKey && (dst != prevDst || port != prevPort)
+}
+
+// Tagger applies every rule: the stateless ones, and unicornscan with the
+// state of each IPv4 source in a table allocated once, by NewTagger. Tag
+// allocates nothing, whatever the number of sources.
+//
+// The table holds at most its bound of sources. When a new source would
+// exceed it, the whole table is forgotten at once (in constant time): the
+// next probe of every source starts a new comparison, so a reset can cost a
+// scan one unicornscan tag, never add a false one. A Tagger is not safe for
+// concurrent use.
+type Tagger struct {
+	slots []unicornSlot
+	shift uint   // 32 - log2(len(slots))
+	gen   uint16 // a slot whose gen differs is empty
+	n     int
+	max   int
+}
+
+// unicornSlot is one source's state, 16 bytes: four to a cache line.
+type unicornSlot struct {
+	src, key, dst uint32
+	dstPort       uint16
+	gen           uint16
+}
+
+// DefaultTaggerSources is the bound NewTagger takes for a maxSources ≤ 0:
+// 65,536 sources, 2 MiB.
+const DefaultTaggerSources = 1 << 16
+
+// NewTagger returns a Tagger that keeps the unicornscan state of up to
+// maxSources sources (rounded up to a power of two; DefaultTaggerSources if
+// ≤ 0) in 32 bytes each.
+func NewTagger(maxSources int) *Tagger {
+	if maxSources <= 0 {
+		maxSources = DefaultTaggerSources
+	}
+	bits := uint(1)
+	for 1<<bits < 2*maxSources { // load factor at most 1/2
+		bits++
+	}
+	return &Tagger{slots: make([]unicornSlot, 1<<bits), shift: 32 - bits, gen: 1, max: 1 << (bits - 1)}
+}
+
+// MaxSources returns the number of sources the Tagger keeps before a reset.
+func (t *Tagger) MaxSources() int { return t.max }
+
+// Sources returns the number of sources the Tagger keeps now.
+func (t *Tagger) Sources() int { return t.n }
 
 // Tag sets r.Tags to every tag the rules give it.
 func (t *Tagger) Tag(r *record.Record) {
 	r.Tags = Tag(r)
-	if r.Protocol != record.ProtoTCP || r.IPVersion != 4 {
+	if !isUnicornProbe(r) {
 		return
 	}
-	u := t.sources[r.Src]
-	if u == nil {
-		if t.MaxSources > 0 && len(t.sources) >= t.MaxSources {
-			clear(t.sources)
+	src, key, dst := r.Src.Uint32(), unicornKey(r), r.Dst.Uint32()
+	s := t.slot(src)
+	if s.gen == t.gen {
+		if unicornHit(s.key, s.dst, s.dstPort, key, dst, r.DstPort) {
+			r.Tags |= record.TagUnicornscan
 		}
-		u = new(UnicornState)
-		t.sources[r.Src] = u
+	} else {
+		if t.n == t.max {
+			t.reset()
+			s = t.slot(src)
+		}
+		t.n++
+		s.src, s.gen = src, t.gen
 	}
-	if u.Observe(r) {
-		r.Tags |= record.TagUnicornscan
+	s.key, s.dst, s.dstPort = key, dst, r.DstPort
+}
+
+// slot returns src's slot, or the empty slot where it belongs (linear
+// probing from its Fibonacci hash).
+func (t *Tagger) slot(src uint32) *unicornSlot {
+	mask := uint32(len(t.slots) - 1)
+	for i := (src * 0x9E3779B1) >> t.shift; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.gen != t.gen || s.src == src {
+			return s
+		}
+	}
+}
+
+// reset forgets every source by moving to the next generation; only when
+// the generation wraps are the slots cleared.
+func (t *Tagger) reset() {
+	t.n = 0
+	t.gen++
+	if t.gen == 0 {
+		clear(t.slots)
+		t.gen = 1
 	}
 }

@@ -1,12 +1,14 @@
 // Package sensor is the Nightjar sensor daemon: it captures the packets
 // arriving at a darknet's unused addresses (AF_PACKET, or a capture file
-// replayed), decodes and tags them with the same decoder and fingerprints
-// as the rest of Nightjar, keeps those addressed to the monitored prefixes,
-// closes them into batches, writes each batch to an on-disk spool before
-// it is sent, and sends the spool to the collector over mutual TLS,
-// deleting a batch only after the collector's acknowledgement. It is
-// passive: it never sends a packet on the monitored interface. It is pure
-// Go (it must build with CGO_ENABLED=0), so it never imports the store.
+// replayed) and runs them through the packet pipeline the rest of Nightjar
+// uses (internal/pipeline: decode, keep those addressed to the monitored
+// prefixes and not excluded, tag). It closes the records into batches,
+// writes each batch to an on-disk spool before it is sent, and sends the
+// spool to the collector over mutual TLS, deleting a batch only after the
+// collector's acknowledgement. The collector tags the records again with
+// its own rules; the sensor's tags serve to compare. It is passive: it
+// never sends a packet on the monitored interface. It is pure Go (it must
+// build with CGO_ENABLED=0), so it never imports the store.
 package sensor
 
 import "path/filepath"

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/nightjar-telescope/nightjar/internal/decode"
-	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/pipeline"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 	"github.com/nightjar-telescope/nightjar/internal/sensor/spool"
 	"github.com/nightjar-telescope/nightjar/internal/wire"
@@ -22,16 +22,22 @@ type counters struct {
 	lostBatches, lostRecords         atomic.Uint64 // the spool refused them
 }
 
-// pipeline decodes, filters, tags and batches the frames of one capture
-// socket. Each capture goroutine has its own, so the hot path takes no
-// lock but its batcher's.
-type pipeline struct {
-	counts  *counters
-	monitor *fleet.Matcher
-	exclude []exclusion
-	tagger  *fingerprint.Tagger
-	batch   *batcher
-	rec     record.Record
+// socketPipeline runs the frames of one capture socket through the packet
+// pipeline (decode, monitored and not excluded, tag) into its batcher. Each
+// capture goroutine has its own, so the hot path takes no lock but its
+// batcher's. Its pipeline batch is one record: the batcher, not the
+// pipeline, decides when records leave (size or latency).
+type socketPipeline struct {
+	counts *counters
+	path   *pipeline.Pipeline
+}
+
+func newSocketPipeline(counts *counters, monitor *fleet.Matcher, exclude []exclusion, b *batcher) (*socketPipeline, error) {
+	p, err := pipeline.New(pipeline.Config{Attributor: monitored{monitor, exclude}, Sink: b, Batch: 1})
+	if err != nil {
+		return nil, err
+	}
+	return &socketPipeline{counts: counts, path: p}, nil
 }
 
 // monitorMatcher builds the matcher of the monitored prefixes.
@@ -47,34 +53,39 @@ func monitorMatcher(prefixes []netip.Prefix) (*fleet.Matcher, error) {
 	return fleet.NewMatcher(f), nil
 }
 
-// frame handles one captured frame.
-func (p *pipeline) frame(ts int64, link decode.LinkType, data []byte) {
-	p.counts.seen.Add(1)
-	r := &p.rec
-	if decode.Decode(link, data, r) != decode.OK {
-		p.counts.skipped.Add(1)
-		return
-	}
-	if !p.monitored(r.Dst) {
-		p.counts.ignored.Add(1)
-		return
-	}
-	for i := range p.exclude {
-		if p.exclude[i].match(r) {
-			p.counts.excluded.Add(1)
-			return
-		}
-	}
-	r.Time = ts
-	p.tagger.Tag(r)
-	p.batch.add(r)
+// monitored is the sensor's attribution: a packet is its own (sensor 0)
+// when its destination is monitored and no exclusion matches it.
+type monitored struct {
+	monitor *fleet.Matcher
+	exclude []exclusion
 }
 
-func (p *pipeline) monitored(a record.Addr) bool {
-	if a.Is4() {
-		return p.monitor.Lookup4(a.Uint32()) >= 0
+func (m monitored) Attribute(r *record.Record) (int, pipeline.Outcome) {
+	if pipeline.Lookup(m.monitor, r.Dst) < 0 {
+		return 0, pipeline.Unmatched
 	}
-	return p.monitor.Lookup(a.Netip()) >= 0
+	for i := range m.exclude {
+		if m.exclude[i].match(r) {
+			return 0, pipeline.Excluded
+		}
+	}
+	return 0, pipeline.Kept
+}
+
+// frame handles one captured frame.
+func (p *socketPipeline) frame(ts int64, link decode.LinkType, data []byte) error {
+	p.counts.seen.Add(1)
+	switch p.path.Frame(ts, link, data) {
+	case pipeline.Skipped:
+		p.counts.skipped.Add(1)
+	case pipeline.Unmatched:
+		p.counts.ignored.Add(1)
+	case pipeline.Excluded:
+		p.counts.excluded.Add(1)
+	case pipeline.Kept:
+		return p.path.Flush() // a batch of one: tag it, into the batcher
+	}
+	return nil
 }
 
 // batcher closes records into batches of a size, or after a latency, and
@@ -91,6 +102,15 @@ type batcher struct {
 	mu     sync.Mutex
 	recs   []record.Record
 	opened time.Time // when the first record of recs arrived
+}
+
+// Write is the pipeline's sink; it never fails (a batch the spool refuses
+// is counted and logged by put).
+func (b *batcher) Write(recs []record.Record, _ []int32) error {
+	for i := range recs {
+		b.add(&recs[i])
+	}
+	return nil
 }
 
 func (b *batcher) add(r *record.Record) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/nightjar-telescope/nightjar/internal/capfile"
 	"github.com/nightjar-telescope/nightjar/internal/decode"
-	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 	"github.com/nightjar-telescope/nightjar/internal/sensor/spool"
 	"github.com/nightjar-telescope/nightjar/internal/testenv"
@@ -77,12 +77,18 @@ func TestPipeline(t *testing.T) {
 	if err := cfg.check(); err != nil {
 		t.Fatal(err)
 	}
-	p := &pipeline{counts: &counts, exclude: cfg.exclude, tagger: fingerprint.NewTagger(0), batch: b}
-	if p.monitor, err = monitorMatcher(cfg.monitor); err != nil {
+	monitor, err := monitorMatcher(cfg.monitor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := newSocketPipeline(&counts, monitor, cfg.exclude, b)
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range frames {
-		p.frame(f.ts, f.link, f.data)
+		if err := p.frame(f.ts, f.link, f.data); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b.flushIfDue(time.Now(), true)
 
@@ -173,5 +179,54 @@ func each(t *testing.T, path string, fn func(ts int64, link decode.LinkType, dat
 			t.Fatal(err)
 		}
 		fn(p.Time, decode.LinkType(p.LinkType), p.Data)
+	}
+}
+
+// TestFrameAllocs: a frame kept, one ignored and one cut short allocate
+// nothing between batches (closing a batch allocates its encoding, once
+// per batch).
+func TestFrameAllocs(t *testing.T) {
+	path := filepath.Join(testenv.Corpus(t, "scanners"), "masscan_tcp_0_1000_20190821.pcap")
+	var frames [][]byte
+	var link decode.LinkType
+	each(t, path, func(_ int64, l decode.LinkType, data []byte) {
+		link = l
+		frames = append(frames, append([]byte(nil), data...))
+	})
+	var first record.Record
+	if decode.Decode(link, frames[0], &first) != decode.OK {
+		t.Fatal("first frame does not decode")
+	}
+	monitor, err := monitorMatcher([]netip.Prefix{netip.PrefixFrom(first.Dst.Netip(), 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counts counters
+	var seq atomic.Uint64
+	b := &batcher{size: 1 << 20, latency: time.Hour, seq: &seq, counts: &counts, log: slog.New(slog.DiscardHandler)}
+	b.recs = make([]record.Record, 0, b.size)
+	ssh, err := Exclusion{Src: "192.0.2.0/24", Port: "22/TCP"}.parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := newSocketPipeline(&counts, monitor, []exclusion{ssh}, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(5_000, func() {
+		f := frames[i%len(frames)]
+		i++
+		for _, data := range [][]byte{f, f[:20]} {
+			if err := p.frame(int64(i), link, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per frame, want 0", allocs)
+	}
+	if counts.skipped.Load() == 0 || len(b.recs) == 0 {
+		t.Fatalf("frames exercise too little: %d skipped, %d batched", counts.skipped.Load(), len(b.recs))
 	}
 }

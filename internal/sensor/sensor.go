@@ -18,7 +18,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/metrics"
 	"github.com/nightjar-telescope/nightjar/internal/pki"
 	"github.com/nightjar-telescope/nightjar/internal/sensor/spool"
@@ -165,16 +164,21 @@ func (s *Sensor) Run(ctx context.Context) error {
 		return err
 	}
 	batchers := make([]*batcher, len(s.sources))
+	pipelines := make([]*socketPipeline, len(s.sources))
+	for i := range s.sources {
+		batchers[i] = &batcher{size: s.cfg.Batch.Records, latency: s.cfg.Batch.Latency, epoch: epoch, seq: &s.seq,
+			spool: s.spool, counts: &s.counts, log: s.log}
+		if pipelines[i], err = newSocketPipeline(&s.counts, monitor, s.cfg.exclude, batchers[i]); err != nil {
+			return err
+		}
+	}
 	captureErr := make(chan error, len(s.sources))
 	var wg sync.WaitGroup
 	for i, src := range s.sources {
-		batchers[i] = &batcher{size: s.cfg.Batch.Records, latency: s.cfg.Batch.Latency, epoch: epoch, seq: &s.seq,
-			spool: s.spool, counts: &s.counts, log: s.log}
-		p := &pipeline{counts: &s.counts, monitor: monitor, exclude: s.cfg.exclude, tagger: fingerprint.NewTagger(1 << 20), batch: batchers[i]}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			captureErr <- s.capture(ctx, src, p)
+			captureErr <- s.capture(ctx, src, pipelines[i])
 		}()
 	}
 	// Close batches that have waited their latency, and read the kernel's
@@ -217,7 +221,7 @@ loop:
 }
 
 // capture reads one source until it ends or ctx is done.
-func (s *Sensor) capture(ctx context.Context, src Source, p *pipeline) error {
+func (s *Sensor) capture(ctx context.Context, src Source, p *socketPipeline) error {
 	for {
 		f, err := src.Next(ctx)
 		if err != nil {
@@ -226,7 +230,9 @@ func (s *Sensor) capture(ctx context.Context, src Source, p *pipeline) error {
 			}
 			return err
 		}
-		p.frame(f.Time, f.Link, f.Data)
+		if err := p.frame(f.Time, f.Link, f.Data); err != nil {
+			return err
+		}
 	}
 }
 

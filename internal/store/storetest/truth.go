@@ -12,7 +12,6 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/analyze"
 	"github.com/nightjar-telescope/nightjar/internal/capfile"
 	"github.com/nightjar-telescope/nightjar/internal/decode"
-	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
 	"github.com/nightjar-telescope/nightjar/internal/period"
 	"github.com/nightjar-telescope/nightjar/internal/portcount"
@@ -454,35 +453,27 @@ func readCapture(t *testing.T, s store.Store, f *fleet.Fleet, path string) ([]re
 	if err != nil {
 		t.Fatal(err)
 	}
-	matcher := fleet.NewMatcher(f)
-	tagger := fingerprint.NewTagger(0)
+	l := newLoader(t, f)
 	r, err := capfile.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	var (
-		p       capfile.Packet
-		recs    []record.Record
-		sensors []int32
-		model   []stored
-	)
+	var p capfile.Packet
 	for r.Next(&p) == nil {
-		var rec record.Record
-		if decode.Decode(decode.LinkType(p.LinkType), p.Data, &rec) != decode.OK {
-			t.Fatal("simulated frame does not decode")
+		if err := l.frame(p.Time, decode.LinkType(p.LinkType), p.Data); err != nil {
+			t.Fatal(err)
 		}
-		rec.Time = p.Time
-		tagger.Tag(&rec)
-		i := matcher.Lookup(rec.Dst.Netip())
-		if i < 0 {
-			t.Fatalf("simulated packet to %s matches no sensor", rec.Dst)
-		}
-		recs = append(recs, rec)
-		sensors = append(sensors, ids[i])
-		sen := f.Sensors[i]
-		model = append(model, stored{sensor: sen.Name, group: sen.Group, port: rec.PortLabel(), src: rec.Src.String(),
-			time: time.Unix(0, rec.Time).UTC(), tags: rec.Tags})
+	}
+	recs, sensors, err := l.done(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := make([]stored, len(recs))
+	for i, rec := range recs {
+		sen := f.Sensors[l.sensors[i]]
+		model[i] = stored{sensor: sen.Name, group: sen.Group, port: rec.PortLabel(), src: rec.Src.String(),
+			time: time.Unix(0, rec.Time).UTC(), tags: rec.Tags}
 	}
 	return recs, sensors, model
 }
