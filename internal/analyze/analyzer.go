@@ -10,6 +10,7 @@
 package analyze
 
 import (
+	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
 	"github.com/nightjar-telescope/nightjar/internal/pipeline"
 	"github.com/nightjar-telescope/nightjar/internal/portcount"
@@ -37,12 +38,14 @@ type sensorStats struct {
 
 // sourceStats is the per-source state touched by every packet; the
 // address, needed only for the report, lives in Analyzer.sourceAddrs so that
-// this stays small (40 bytes) and cache-friendly. (The unicornscan state is
-// the pipeline's tagger's.)
+// this stays small (56 bytes) and cache-friendly. It holds the source's
+// unicornscan state too, for the pipeline's tag stage:
+// one lookup a packet for both (unicornState).
 type sourceStats struct {
 	packets     uint64
 	first, last int64
 	sensors     uint64 // bit i: sensor i reached (i < 64)
+	unicorn     fingerprint.UnicornEntry
 	tags        record.Tags
 }
 
@@ -67,7 +70,12 @@ type Analyzer struct {
 	sources          []sourceStats
 	sourceAddrs      []record.Addr // by source index
 	files            []FileResult
-	source           [batchSize]int32 // scratch: source index of each record of a batch
+	// source is the source index of each record of the batch, set by the
+	// tag stage (unicornState.Find) before the sink counts the batch.
+	source [batchSize]int32
+	// unicorn bounds the unicornscan state kept in sources as every other
+	// path's tagger bounds its table: analyze tags as ingest does.
+	unicorn fingerprint.UnicornBook
 }
 
 // New returns an Analyzer. With a nil fleet, each destination address is
@@ -85,6 +93,7 @@ func New(cfg Config, f *fleet.Fleet) *Analyzer {
 		curMonth: -1,
 		src4:     newAddrTable(),
 		src6:     map[record.Addr]int32{},
+		unicorn:  fingerprint.NewUnicornBook(0), // the pipeline's default bound
 	}
 	var attr pipeline.Attributor
 	if f != nil {
@@ -97,7 +106,7 @@ func New(cfg Config, f *fleet.Fleet) *Analyzer {
 		attr = autoSensors{a}
 	}
 	// Cannot fail: the attributor and the sink are given.
-	a.path, _ = pipeline.New(pipeline.Config{Attributor: attr, Sink: sink{a}, Batch: batchSize})
+	a.path, _ = pipeline.New(pipeline.Config{Attributor: attr, Sink: sink{a}, State: unicornState{a}, Batch: batchSize})
 	return a
 }
 
@@ -153,14 +162,27 @@ func (s sink) Write(recs []record.Record, sensors []int32) error {
 	return nil
 }
 
-// count counts a batch of at most batchSize tagged records of the given
-// sensors.
-func (a *Analyzer) count(recs []record.Record, sensors []int32) {
-	// Pass 1: source index. Independent per record.
+// unicornState is the pipeline's view of the analyzer's per-source
+// unicornscan state.
+type unicornState struct{ a *Analyzer }
+
+// Find finds (or adds) the source of each record of the batch, for the tag
+// stage and the sink.
+func (s unicornState) Find(recs []record.Record) {
 	for i := range recs {
-		a.source[i] = a.sourceIndex(recs[i].Src)
+		s.a.source[i] = s.a.sourceIndex(recs[i].Src)
 	}
-	// Pass 2: per-source state.
+}
+
+// Observe feeds record i to the unicornscan rule with its source's state.
+func (s unicornState) Observe(i int, r *record.Record) bool {
+	return s.a.unicorn.Observe(&s.a.sources[s.a.source[i]].unicorn, r)
+}
+
+// count counts a batch of at most batchSize tagged records of the given
+// sensors, whose source indexes the tag stage has set in a.source.
+func (a *Analyzer) count(recs []record.Record, sensors []int32) {
+	// Pass 1: per-source state.
 	for i := range recs {
 		r := &recs[i]
 		src := &a.sources[a.source[i]]
@@ -176,7 +198,7 @@ func (a *Analyzer) count(recs []record.Record, sensors []int32) {
 		}
 		src.tags |= r.Tags
 	}
-	// Pass 3: per-sensor counters.
+	// Pass 2: per-sensor counters.
 	for i := range recs {
 		r := &recs[i]
 		a.packets++

@@ -1,6 +1,8 @@
 package fingerprint
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -187,8 +189,9 @@ func TestTaggerMaxSources(t *testing.T) {
 	}
 }
 
-// TestTaggerGenerationWrap: after 65,536 resets the generation wraps and the
-// table is cleared for real; no stale slot comes back to life.
+// TestTaggerGenerationWrap: after 65,536 resets (more than 16 bits of
+// generations) the generation is not 0, which marks never-used slots, and
+// no stale slot comes back to life.
 func TestTaggerGenerationWrap(t *testing.T) {
 	t.Parallel()
 	tagger := NewTagger(1)
@@ -197,7 +200,7 @@ func TestTaggerGenerationWrap(t *testing.T) {
 		r.Src = record.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
 		tagger.Tag(&r)
 	}
-	if tagger.gen == 0 {
+	if tagger.book.gen == 0 {
 		t.Fatal("generation 0 marks never-used slots; the tagger reached it")
 	}
 	r := unicornProbe(0x5eed, "198.18.1.2", 80, 1000)
@@ -240,5 +243,49 @@ func BenchmarkTag(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		r.Tags = Tag(&r)
+	}
+}
+
+// TestBookTagsAsTheTagger: entries kept by the caller (as the analyzer
+// keeps them, beside its per-source counts) and bounded by a UnicornBook
+// tag every record exactly as a Tagger's table does, resets included.
+func TestBookTagsAsTheTagger(t *testing.T) {
+	t.Parallel()
+	const bound = 8
+	tagger := NewTagger(bound)
+	book := NewUnicornBook(tagger.MaxSources())
+	entries := map[uint32]*UnicornEntry{}
+	rng := rand.New(rand.NewPCG(1, 2))
+	tagged := 0
+	for i := range 20_000 {
+		// 24 sources, three times the bound: resets; mostly one key per
+		// source, sometimes another (a new scan).
+		src := rng.Uint32N(24)
+		key := 0x5eed + src
+		if rng.IntN(10) == 0 {
+			key = rng.Uint32()
+		}
+		r := unicornProbe(key, fmt.Sprintf("198.18.1.%d", rng.IntN(4)), uint16(rng.IntN(6)), 1000+uint16(src))
+		r.Src = record.AddrFrom4([4]byte{10, 0, 0, byte(src)})
+		if i%7 == 0 {
+			r.TCPFlags = record.FlagACK // not a probe: neither side keeps it
+		}
+		want := r
+		tagger.Tag(&want)
+		e := entries[src]
+		if e == nil {
+			e = &UnicornEntry{}
+			entries[src] = e
+		}
+		got := book.Observe(e, &r)
+		if got != want.Tags.Has(record.TagUnicornscan) {
+			t.Fatalf("record %d (source %d): the book says unicornscan %v, the tagger %v", i, src, got, !got)
+		}
+		if got {
+			tagged++
+		}
+	}
+	if tagged < 1000 || book.n != tagger.Sources() {
+		t.Errorf("%d records tagged, book holds %d sources and the tagger %d: the test shows too little", tagged, book.n, tagger.Sources())
 	}
 }

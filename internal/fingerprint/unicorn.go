@@ -52,75 +52,144 @@ func unicornHit(prevKey, prevDst uint32, prevPort uint16, key, dst uint32, port 
 	return key == prevKey && (dst != prevDst || port != prevPort)
 }
 
-// Tagger applies every rule: the stateless ones, and unicornscan with the
-// state of each IPv4 source in a table allocated once, by NewTagger. Tag
-// allocates nothing, whatever the number of sources.
+// UnicornBook bounds the unicornscan state of many sources, wherever each
+// source's UnicornEntry is kept: in a Tagger's table, or beside a caller's
+// own per-source counts (the analyzer's), so that every path tags alike.
 //
-// The table holds at most its bound of sources. When a new source would
-// exceed it, the whole table is forgotten at once (in constant time): the
-// next probe of every source starts a new comparison, so a reset can cost a
-// scan one unicornscan tag, never add a false one. A Tagger is not safe for
-// concurrent use.
-type Tagger struct {
-	slots []unicornSlot
-	shift uint   // 32 - log2(len(slots))
-	gen   uint16 // a slot whose gen differs is empty
-	n     int
-	max   int
+// It holds at most its bound of sources. When a new source would exceed
+// it, every source is forgotten at once (in constant time, by a new
+// generation): the next probe of every source starts a new comparison, so
+// a reset can cost a scan one unicornscan tag, never add a false one.
+type UnicornBook struct {
+	// gen is the current generation: an entry of another holds no
+	// source. At one reset per 65,536 new sources, 32 bits do not wrap.
+	gen uint32
+	n   int
+	max int
 }
 
-// unicornSlot is one source's state, 16 bytes: four to a cache line.
-type unicornSlot struct {
-	src, key, dst uint32
-	dstPort       uint16
-	gen           uint16
+// UnicornEntry is one source's unicornscan state in a UnicornBook; the
+// zero value holds no source.
+type UnicornEntry struct {
+	key, dst uint32
+	gen      uint32
+	dstPort  uint16
 }
 
-// DefaultTaggerSources is the bound NewTagger takes for a maxSources ≤ 0:
-// 65,536 sources, 2 MiB.
-const DefaultTaggerSources = 1 << 16
+// NewUnicornBook returns a book with the bound of NewTagger(maxSources):
+// maxSources rounded up to a power of two (DefaultTaggerSources if ≤ 0).
+func NewUnicornBook(maxSources int) UnicornBook {
+	return UnicornBook{gen: 1, max: 1 << (tableBits(maxSources) - 1)}
+}
 
-// NewTagger returns a Tagger that keeps the unicornscan state of up to
-// maxSources sources (rounded up to a power of two; DefaultTaggerSources if
-// ≤ 0) in 32 bytes each.
-func NewTagger(maxSources int) *Tagger {
+// tableBits returns log2 of the slots of a Tagger of maxSources sources,
+// kept at a load factor of at most 1/2.
+func tableBits(maxSources int) uint {
 	if maxSources <= 0 {
 		maxSources = DefaultTaggerSources
 	}
 	bits := uint(1)
-	for 1<<bits < 2*maxSources { // load factor at most 1/2
+	for 1<<bits < 2*maxSources {
 		bits++
 	}
-	return &Tagger{slots: make([]unicornSlot, 1<<bits), shift: 32 - bits, gen: 1, max: 1 << (bits - 1)}
+	return bits
+}
+
+// Holds reports whether e holds a source of the current generation.
+func (b *UnicornBook) Holds(e *UnicornEntry) bool { return e.gen == b.gen }
+
+// full reports whether a new source would make the book forget them all.
+func (b *UnicornBook) full() bool { return b.n == b.max }
+
+// forget forgets every source, by a new generation.
+func (b *UnicornBook) forget() {
+	b.n = 0
+	if b.gen++; b.gen == 0 {
+		b.gen = 1
+	}
+}
+
+// Observe feeds r, a record of e's source, to the unicornscan rule and
+// reports whether r is tagged unicornscan. Only IPv4 TCP SYN probes take
+// part; other records leave e as it was.
+func (b *UnicornBook) Observe(e *UnicornEntry, r *record.Record) bool {
+	if !isUnicornProbe(r) {
+		return false
+	}
+	key, dst := unicornKey(r), r.Dst.Uint32()
+	hit := false
+	if b.Holds(e) {
+		hit = unicornHit(e.key, e.dst, e.dstPort, key, dst, r.DstPort)
+	} else {
+		if b.full() {
+			b.forget()
+		}
+		b.n++
+		e.gen = b.gen
+	}
+	e.key, e.dst, e.dstPort = key, dst, r.DstPort
+	return hit
+}
+
+// Tagger applies every rule: the stateless ones, and unicornscan with the
+// state of each IPv4 source in a table allocated once, by NewTagger, and
+// bounded by a UnicornBook. Tag allocates nothing, whatever the number of
+// sources. A Tagger is not safe for concurrent use.
+type Tagger struct {
+	slots []unicornSlot
+	shift uint // 32 - log2(len(slots))
+	book  UnicornBook
+}
+
+// unicornSlot is one source's state in the table, 20 bytes.
+type unicornSlot struct {
+	src uint32
+	e   UnicornEntry
+}
+
+// DefaultTaggerSources is the bound NewTagger takes for a maxSources ≤ 0:
+// 65,536 sources, 2.5 MiB.
+const DefaultTaggerSources = 1 << 16
+
+// NewTagger returns a Tagger that keeps the unicornscan state of up to
+// maxSources sources (rounded up to a power of two; DefaultTaggerSources if
+// ≤ 0) in 40 bytes each (20-byte slots at a load factor of at most 1/2).
+func NewTagger(maxSources int) *Tagger {
+	bits := tableBits(maxSources)
+	return &Tagger{slots: make([]unicornSlot, 1<<bits), shift: 32 - bits, book: NewUnicornBook(maxSources)}
 }
 
 // MaxSources returns the number of sources the Tagger keeps before a reset.
-func (t *Tagger) MaxSources() int { return t.max }
+func (t *Tagger) MaxSources() int { return t.book.max }
 
 // Sources returns the number of sources the Tagger keeps now.
-func (t *Tagger) Sources() int { return t.n }
+func (t *Tagger) Sources() int { return t.book.n }
 
 // Tag sets r.Tags to every tag the rules give it.
 func (t *Tagger) Tag(r *record.Record) {
 	r.Tags = Tag(r)
-	if !isUnicornProbe(r) {
-		return
+	if t.Observe(r) {
+		r.Tags |= record.TagUnicornscan
 	}
-	src, key, dst := r.Src.Uint32(), unicornKey(r), r.Dst.Uint32()
+}
+
+// Observe feeds r to the unicornscan rule with its source's state in the
+// table, and reports whether r is tagged unicornscan.
+func (t *Tagger) Observe(r *record.Record) bool {
+	if !isUnicornProbe(r) {
+		return false
+	}
+	src := r.Src.Uint32()
 	s := t.slot(src)
-	if s.gen == t.gen {
-		if unicornHit(s.key, s.dst, s.dstPort, key, dst, r.DstPort) {
-			r.Tags |= record.TagUnicornscan
-		}
-	} else {
-		if t.n == t.max {
-			t.reset()
+	if !t.book.Holds(&s.e) {
+		if t.book.full() {
+			// Every slot is empty now: the source's is its home slot.
+			t.book.forget()
 			s = t.slot(src)
 		}
-		t.n++
-		s.src, s.gen = src, t.gen
+		s.src = src
 	}
-	s.key, s.dst, s.dstPort = key, dst, r.DstPort
+	return t.book.Observe(&s.e, r)
 }
 
 // slot returns src's slot, or the empty slot where it belongs (linear
@@ -129,19 +198,8 @@ func (t *Tagger) slot(src uint32) *unicornSlot {
 	mask := uint32(len(t.slots) - 1)
 	for i := (src * 0x9E3779B1) >> t.shift; ; i = (i + 1) & mask {
 		s := &t.slots[i]
-		if s.gen != t.gen || s.src == src {
+		if !t.book.Holds(&s.e) || s.src == src {
 			return s
 		}
-	}
-}
-
-// reset forgets every source by moving to the next generation; only when
-// the generation wraps are the slots cleared.
-func (t *Tagger) reset() {
-	t.n = 0
-	t.gen++
-	if t.gen == 0 {
-		clear(t.slots)
-		t.gen = 1
 	}
 }

@@ -76,6 +76,22 @@ type Enricher interface {
 	Enrich(recs []record.Record, sensors []int32)
 }
 
+// A StateKeeper keeps the sources' unicornscan state for the tag stage.
+// By default a pipeline keeps it in a fingerprint.Tagger's bounded table.
+// The analyzer keeps it beside its own per-source counts instead, bounded
+// by a fingerprint.UnicornBook so that it tags alike, and so finds each
+// source once a packet for both. Neither method may allocate.
+type StateKeeper interface {
+	// Find is called on each batch before it is tagged: the keeper finds
+	// the records' sources, a batch at a time, so that the cache misses
+	// of the lookups overlap.
+	Find(recs []record.Record)
+	// Observe is then called for every record of the batch, in packet
+	// order, with its index in the batch; it reports whether the record
+	// is tagged unicornscan.
+	Observe(i int, r *record.Record) bool
+}
+
 // A Sink receives the records that passed every stage, in packet order,
 // with the Attributor's sensor index of each. It may modify both slices
 // (compact them, rewrite the indexes) but must not keep them: they are
@@ -95,6 +111,9 @@ type Config struct {
 	// Sources bounds the unicornscan rule's per-source state
 	// (fingerprint.NewTagger; default fingerprint.DefaultTaggerSources).
 	Sources int
+	// State keeps that state elsewhere than in the pipeline's own table
+	// (nil: a fingerprint.Tagger of Sources sources).
+	State StateKeeper
 }
 
 // DefaultBatch is the batch size when Config.Batch is zero.
@@ -127,7 +146,8 @@ type Pipeline struct {
 	attr    Attributor
 	sink    Sink
 	enrich  []Enricher
-	tagger  *fingerprint.Tagger
+	tagger  *fingerprint.Tagger // the state's keeper, unless state is set
+	state   StateKeeper
 	recs    []record.Record
 	sensors []int32
 	stats   Stats
@@ -141,11 +161,16 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Batch <= 0 {
 		cfg.Batch = DefaultBatch
 	}
+	var tagger *fingerprint.Tagger
+	if cfg.State == nil {
+		tagger = fingerprint.NewTagger(cfg.Sources)
+	}
 	return &Pipeline{
+		tagger:  tagger,
 		attr:    cfg.Attributor,
 		sink:    cfg.Sink,
 		enrich:  cfg.Enrichers,
-		tagger:  fingerprint.NewTagger(cfg.Sources),
+		state:   cfg.State,
 		recs:    make([]record.Record, 0, cfg.Batch),
 		sensors: make([]int32, cfg.Batch),
 		stats:   Stats{Links: map[decode.LinkType]uint64{}},
@@ -211,8 +236,21 @@ func (p *Pipeline) Flush() error {
 		return nil
 	}
 	recs, sensors := p.recs, p.sensors[:len(p.recs)]
+	if p.state != nil {
+		p.state.Find(recs)
+	}
 	for i := range recs {
-		p.tagger.Tag(&recs[i])
+		r := &recs[i]
+		r.Tags = fingerprint.Tag(r)
+		var unicorn bool
+		if p.tagger != nil {
+			unicorn = p.tagger.Observe(r) // a direct call on the sensor's and collector's path
+		} else {
+			unicorn = p.state.Observe(i, r)
+		}
+		if unicorn {
+			r.Tags |= record.TagUnicornscan
+		}
 	}
 	for _, e := range p.enrich {
 		e.Enrich(recs, sensors)
