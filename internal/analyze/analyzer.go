@@ -71,7 +71,7 @@ type Analyzer struct {
 	sourceAddrs      []record.Addr // by source index
 	files            []FileResult
 	// source is the source index of each record of the batch, set by the
-	// tag stage (unicornState.Find) before the sink counts the batch.
+	// tag stage (unicornState.Unicorn) before the sink counts the batch.
 	source [batchSize]int32
 	// unicorn bounds the unicornscan state kept in sources as every other
 	// path's tagger bounds its table: analyze tags as ingest does.
@@ -166,17 +166,19 @@ func (s sink) Write(recs []record.Record, sensors []int32) error {
 // unicornscan state.
 type unicornState struct{ a *Analyzer }
 
-// Find finds (or adds) the source of each record of the batch, for the tag
-// stage and the sink.
-func (s unicornState) Find(recs []record.Record) {
+// Unicorn finds (or adds) the source of each record of the batch, for the
+// sink too, then feeds the records to the unicornscan rule with their
+// sources' state.
+func (s unicornState) Unicorn(recs []record.Record) {
+	a := s.a
 	for i := range recs {
-		s.a.source[i] = s.a.sourceIndex(recs[i].Src)
+		a.source[i] = a.sourceIndex(recs[i].Src)
 	}
-}
-
-// Observe feeds record i to the unicornscan rule with its source's state.
-func (s unicornState) Observe(i int, r *record.Record) bool {
-	return s.a.unicorn.Observe(&s.a.sources[s.a.source[i]].unicorn, r)
+	for i := range recs {
+		if a.unicorn.Observe(&a.sources[a.source[i]].unicorn, &recs[i]) {
+			recs[i].Tags |= record.TagUnicornscan
+		}
+	}
 }
 
 // count counts a batch of at most batchSize tagged records of the given

@@ -80,16 +80,14 @@ type Enricher interface {
 // By default a pipeline keeps it in a fingerprint.Tagger's bounded table.
 // The analyzer keeps it beside its own per-source counts instead, bounded
 // by a fingerprint.UnicornBook so that it tags alike, and so finds each
-// source once a packet for both. Neither method may allocate.
+// source once a packet for both, a batch at a time so that the cache
+// misses of its lookups overlap.
 type StateKeeper interface {
-	// Find is called on each batch before it is tagged: the keeper finds
-	// the records' sources, a batch at a time, so that the cache misses
-	// of the lookups overlap.
-	Find(recs []record.Record)
-	// Observe is then called for every record of the batch, in packet
-	// order, with its index in the batch; it reports whether the record
-	// is tagged unicornscan.
-	Observe(i int, r *record.Record) bool
+	// Unicorn feeds a batch, in packet order, to the unicornscan rule and
+	// adds record.TagUnicornscan to the records it tags. It is called on
+	// every batch, before the enrichers and the sink, and must not
+	// allocate.
+	Unicorn(recs []record.Record)
 }
 
 // A Sink receives the records that passed every stage, in packet order,
@@ -236,20 +234,16 @@ func (p *Pipeline) Flush() error {
 		return nil
 	}
 	recs, sensors := p.recs, p.sensors[:len(p.recs)]
-	if p.state != nil {
-		p.state.Find(recs)
-	}
 	for i := range recs {
-		r := &recs[i]
-		r.Tags = fingerprint.Tag(r)
-		var unicorn bool
-		if p.tagger != nil {
-			unicorn = p.tagger.Observe(r) // a direct call on the sensor's and collector's path
-		} else {
-			unicorn = p.state.Observe(i, r)
-		}
-		if unicorn {
-			r.Tags |= record.TagUnicornscan
+		recs[i].Tags = fingerprint.Tag(&recs[i])
+	}
+	if p.state != nil {
+		p.state.Unicorn(recs)
+	} else {
+		for i := range recs {
+			if p.tagger.Observe(&recs[i]) {
+				recs[i].Tags |= record.TagUnicornscan
+			}
 		}
 	}
 	for _, e := range p.enrich {
