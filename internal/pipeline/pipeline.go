@@ -17,9 +17,11 @@
 // the collector's authenticated sensor). A packet to no sensor's address is
 // counted as unmatched and goes no further.
 //
-// Tag applies every fingerprint rule with a fingerprint.Tagger: the
-// stateless rules and the stateful unicornscan rule, which compares a
-// source's consecutive probes. Attribution comes first so that packets
+// Tag applies every fingerprint rule: the stateless rules and the stateful
+// unicornscan rule, which compares a source's consecutive probes, with
+// each source's state in a fingerprint.Tagger's bounded table (or where a
+// StateKeeper keeps it: the analyzer, beside its per-source counts, with
+// the same bound). Attribution comes first so that packets
 // nobody monitors never feed (or reset) that per-source state: the tags of
 // a kept packet depend only on the packets kept with it.
 //

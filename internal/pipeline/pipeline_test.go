@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nightjar-telescope/nightjar/internal/decode"
+	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 )
@@ -314,4 +315,78 @@ func BenchmarkFrame(b *testing.B) {
 			}
 		}
 	}
+}
+
+// bookKeeper keeps the unicornscan state beside per-source entries of its
+// own, as the analyzer does, and notes what the tag stage gave it.
+type bookKeeper struct {
+	trace   *trace
+	book    fingerprint.UnicornBook
+	entries map[record.Addr]*fingerprint.UnicornEntry
+	seen    []record.Tags // the tags the stateless rules had set
+}
+
+func (k *bookKeeper) Unicorn(recs []record.Record) {
+	k.trace.calls = append(k.trace.calls, "unicorn")
+	for i := range recs {
+		r := &recs[i]
+		k.seen = append(k.seen, r.Tags)
+		e := k.entries[r.Src]
+		if e == nil {
+			e = &fingerprint.UnicornEntry{}
+			k.entries[r.Src] = e
+		}
+		if k.book.Observe(e, r) {
+			r.Tags |= record.TagUnicornscan
+		}
+	}
+}
+
+// TestStateKeeper: a pipeline given a StateKeeper calls it once a batch,
+// after the stateless rules and before the enrichers and the sink, and
+// tags as the pipeline's own Tagger does.
+func TestStateKeeper(t *testing.T) {
+	tr := &trace{}
+	k := &bookKeeper{trace: tr, book: fingerprint.NewUnicornBook(0), entries: map[record.Addr]*fingerprint.UnicornEntry{}}
+	p, err := New(Config{Attributor: Fleet(testFleet(t)), Sink: tr, Enrichers: []Enricher{tr}, Batch: 2, State: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, ownTrace := newTraced(t, Fleet(testFleet(t)), 2)
+	const key = 0xfeedbeef
+	frames := [][]byte{
+		unicornFrame("192.0.2.1", "198.18.0.1", 22, key),
+		unicornFrame("192.0.2.1", "198.18.0.2", 22, key),
+		unicornFrame("192.0.2.9", "198.18.1.3", 23, 7), // another source, another key
+		unicornFrame("192.0.2.1", "198.18.1.3", 22, key),
+	}
+	for i, f := range frames {
+		for _, pl := range []*Pipeline{p, own} {
+			pl.Frame(int64(i), decode.LinkEthernet, f)
+			if pl.Full() {
+				if err := pl.Flush(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if diff := cmp.Diff(tr.calls, []string{"unicorn", "enrich", "sink", "unicorn", "enrich", "sink"}); diff != "" {
+		t.Errorf("stage calls (-got, +want):\n%s", diff)
+	}
+	if diff := cmp.Diff(tagsOf(tr.recs), tagsOf(ownTrace.recs)); diff != "" || !tr.recs[1].Tags.Has(record.TagUnicornscan) {
+		t.Errorf("tags with the keeper (-got) and with the pipeline's Tagger (+want):\n%s", diff)
+	}
+	for i, tags := range k.seen {
+		if tags.Has(record.TagUnicornscan) || tags != tr.recs[i].Tags&^record.TagUnicornscan {
+			t.Errorf("record %d reached the keeper with tags %v, want the stateless ones of %v", i, tags, tr.recs[i].Tags)
+		}
+	}
+}
+
+func tagsOf(recs []record.Record) []record.Tags {
+	out := make([]record.Tags, len(recs))
+	for i := range recs {
+		out[i] = recs[i].Tags
+	}
+	return out
 }
