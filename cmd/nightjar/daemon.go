@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 
@@ -92,18 +91,6 @@ func (v verboseFlag) Set(s string) error {
 
 func addVerbose(f *pflag.FlagSet, level *logLevel) {
 	f.VarPF(verboseFlag{level}, "verbose", "v", "log debug messages (log_level: debug)").NoOptDefVal = "true"
-}
-
-// checkFile says whether a file the configuration names can be read.
-func checkFile(setting, path string) error {
-	if path == "" {
-		return nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("%s: %w", setting, err)
-	}
-	return f.Close()
 }
 
 // settings is a daemon's configuration: it checks itself before anything

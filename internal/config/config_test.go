@@ -22,7 +22,6 @@ type testConfig struct {
 	Rate     float64       `yaml:"live_rate"`
 	Packets  uint64        `yaml:"backfill"`
 	UI       uiConfig      `yaml:"ui"`
-	internal int
 }
 
 func defaults() testConfig {
@@ -80,7 +79,7 @@ func TestLayers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(got, tc.want, cmp.AllowUnexported(testConfig{})); diff != "" {
+			if diff := cmp.Diff(got, tc.want); diff != "" {
 				t.Errorf("Resolve() (-got, +want):\n%s", diff)
 			}
 		})
