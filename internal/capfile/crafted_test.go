@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/klauspost/compress/gzip"
 )
 
 var (
@@ -356,4 +358,72 @@ func diffPackets(got, want []Packet) string {
 		return fmt.Sprintf("got %d packets, want %d", len(got), len(want))
 	}
 	return ""
+}
+
+// TestReaderInterfaceFlood: a small gzip'd pcapng of a million Interface
+// Description Blocks (20 bytes each, 40 bytes of state each) stops at
+// MaxInterfaces with a *FormatError instead of growing without bound.
+func TestReaderInterfaceFlood(t *testing.T) {
+	const flood = 1 << 20
+	var zbuf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&zbuf, gzip.BestSpeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := idb(le, 1, 0)
+	zw.Write(shb(le))
+	for range flood {
+		zw.Write(one)
+	}
+	zw.Write(epb(le, flood-1, 1, frame, 20))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r, err := NewReader("flood.pcapng.gz", bytes.NewReader(zbuf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Packet
+	for err == nil {
+		err = r.Next(&p)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	r.Close()
+
+	var fe *FormatError
+	wantMsg := fmt.Sprintf("flood.pcapng.gz: byte %d: interface description block: more than %d interfaces in one section",
+		len(shb(le))+MaxInterfaces*len(one), MaxInterfaces)
+	if !errors.As(err, &fe) || !errors.Is(err, ErrBadBlock) || err.Error() != wantMsg {
+		t.Errorf("Next() error = %v, want a *FormatError wrapping ErrBadBlock: %q", err, wantMsg)
+	}
+	// The live reader holds its interfaces (2.5 MiB at most), its 1 MiB
+	// buffer and the decompressor's window.
+	const bound = 8 << 20
+	if got := int64(after.HeapAlloc) - int64(before.HeapAlloc); got > bound {
+		t.Errorf("the reader's heap grew by %d bytes reading the flood, want at most %d", got, bound)
+	}
+}
+
+// TestReaderMaxInterfaces: a section may declare exactly MaxInterfaces
+// interfaces and use the last one; a new section starts the count again.
+func TestReaderMaxInterfaces(t *testing.T) {
+	t.Parallel()
+	one := idb(le, 1, 0)
+	section := cat(shb(le), bytes.Repeat(one, MaxInterfaces), epb(le, MaxInterfaces-1, 1, frame, 20))
+	got, err := readAll(t, "x", cat(section, section))
+	if err != io.EOF {
+		t.Errorf("Next() error = %v, want io.EOF", err)
+	}
+	want := []Packet{
+		{Time: 1000, LinkType: 1, Data: frame, OrigLen: 20, Interface: MaxInterfaces - 1},
+		{Time: 1000, LinkType: 1, Data: frame, OrigLen: 20, Interface: MaxInterfaces - 1},
+	}
+	if diff := diffPackets(got, want); diff != "" {
+		t.Errorf("Next() (-got, +want):\n%s", diff)
+	}
 }

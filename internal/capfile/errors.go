@@ -20,7 +20,8 @@ var (
 	ErrBadLength = errors.New("bad captured length")
 	// ErrBadBlock: a pcapng block is malformed: total length too small, not
 	// a multiple of 4, above the maximum, trailing length differing from the
-	// leading one, bad options, or a packet for an undeclared interface.
+	// leading one, bad options, a packet for an undeclared interface, or
+	// more than MaxInterfaces interfaces in one section.
 	ErrBadBlock = errors.New("bad block")
 	// ErrBadTimestamp: a pcapng timestamp does not fit in int64 nanoseconds
 	// since the epoch (years 1678–2262).

@@ -23,6 +23,11 @@ const (
 	minCapLimit = 64 << 10
 	// maxBlockLen bounds a pcapng block (Wireshark uses 16 MiB too).
 	maxBlockLen = 16 << 20
+	// MaxInterfaces bounds the interfaces of one pcapng section: the
+	// obsolete Packet Block's interface field is 16 bits, and without a
+	// bound a small compressed file of Interface Description Blocks costs
+	// gigabytes (40 bytes of state each, at most 2.5 MiB per section).
+	MaxInterfaces = 1 << 16
 
 	readBufSize = 1 << 20
 	// initBufSize is the first buffer; it grows to readBufSize once the
@@ -577,6 +582,9 @@ func (r *Reader) readIDB() error {
 	blen, err := r.blockLen(20, "interface description")
 	if err != nil {
 		return err
+	}
+	if len(r.ifaces) >= MaxInterfaces {
+		return r.formatErr(off, ErrBadBlock, "interface description block: more than %d interfaces in one section", MaxInterfaces)
 	}
 	b := r.buf[r.pos : r.pos+blen]
 	ifc := ngIface{
