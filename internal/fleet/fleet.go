@@ -4,11 +4,13 @@
 package fleet
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/nightjar-telescope/nightjar/internal/yamlstrict"
@@ -94,21 +96,53 @@ func (f *Fleet) Validate() error {
 			if err != nil {
 				return fmt.Errorf("sensor %q: %w", s.Name, err)
 			}
-			for _, o := range all {
-				if o.prefix.Overlaps(p) {
-					return fmt.Errorf("sensor %q: %s overlaps %s of sensor %q", s.Name, p, o.prefix, o.sensor)
-				}
-			}
-			all = append(all, owned{p, s.Name})
+			all = append(all, owned{prefix: p, sensor: i, seq: len(all)})
 			s.prefixes = append(s.prefixes, p)
 		}
+	}
+	if earlier, later, ok := firstOverlap(all); ok {
+		return fmt.Errorf("sensor %q: %s overlaps %s of sensor %q",
+			f.Sensors[later.sensor].Name, later.prefix, earlier.prefix, f.Sensors[earlier.sensor].Name)
 	}
 	return nil
 }
 
+// owned is a monitored prefix, its sensor's index and its position in
+// the file.
 type owned struct {
 	prefix netip.Prefix
-	sensor string
+	sensor int
+	seq    int
+}
+
+// firstOverlap finds two overlapping prefixes in n log n (a fleet may have
+// hundreds of thousands of sensors), reordering all. Two CIDR prefixes are
+// either nested or disjoint, so once sorted by address, then by length,
+// any overlap shows between neighbours: if q is the first prefix to
+// overlap an earlier p, p contains q, and a prefix r sorted between them
+// starts inside p, so it overlaps p and would have come first unless r is
+// p. Of the overlapping neighbours it returns the pair whose later prefix
+// comes first in the file, so that the error does not depend on the sort.
+func firstOverlap(all []owned) (earlier, later owned, ok bool) {
+	slices.SortFunc(all, func(a, b owned) int {
+		if c := a.prefix.Addr().Compare(b.prefix.Addr()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.prefix.Bits(), b.prefix.Bits())
+	})
+	for i := 1; i < len(all); i++ {
+		a, b := all[i-1], all[i]
+		if !a.prefix.Overlaps(b.prefix) {
+			continue
+		}
+		if a.seq > b.seq {
+			a, b = b, a
+		}
+		if !ok || b.seq < later.seq {
+			earlier, later, ok = a, b, true
+		}
+	}
+	return earlier, later, ok
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {

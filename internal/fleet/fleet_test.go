@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -113,6 +114,110 @@ func TestMatcher(t *testing.T) {
 			if len(f.Sensors) > 4 {
 				if got := m.Lookup(netip.MustParseAddr("10.39.200.1")); got != 43 {
 					t.Errorf("Lookup(10.39.200.1) = %d, want 43", got)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateOverlaps(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		a, b []string // addresses of sensors a and b
+		want string   // the error, or "" when the prefixes are disjoint
+	}{
+		"v4 adjacent":           {a: []string{"198.18.0.0/24"}, b: []string{"198.18.1.0/24"}},
+		"v4 nested":             {a: []string{"198.18.0.0/16"}, b: []string{"198.18.5.0/24"}, want: `sensor "b": 198.18.5.0/24 overlaps 198.18.0.0/16 of sensor "a"`},
+		"v4 nested, wider last": {a: []string{"198.18.5.0/24"}, b: []string{"198.18.0.0/16"}, want: `sensor "b": 198.18.0.0/16 overlaps 198.18.5.0/24 of sensor "a"`},
+		"v4 identical":          {a: []string{"198.18.0.0/24"}, b: []string{"198.18.0.0/24"}, want: `sensor "b": 198.18.0.0/24 overlaps 198.18.0.0/24 of sensor "a"`},
+		"v4 same start":         {a: []string{"198.18.0.0/25"}, b: []string{"198.18.0.0/24"}, want: `sensor "b": 198.18.0.0/24 overlaps 198.18.0.0/25 of sensor "a"`},
+		"v4 address inside":     {a: []string{"198.18.0.0/24"}, b: []string{"198.18.0.255"}, want: `sensor "b": 198.18.0.255/32 overlaps 198.18.0.0/24 of sensor "a"`},
+		"v4 address just after": {a: []string{"198.18.0.0/24"}, b: []string{"198.18.1.0"}},
+		"v4 whole space":        {a: []string{"255.255.255.255"}, b: []string{"0.0.0.0/0"}, want: `sensor "b": 0.0.0.0/0 overlaps 255.255.255.255/32 of sensor "a"`},
+		"v4 and v6 never":       {a: []string{"0.0.0.0/0"}, b: []string{"::/0"}},
+		"v6 adjacent":           {a: []string{"2001:db8::/64"}, b: []string{"2001:db8:0:1::/64"}},
+		"v6 nested":             {a: []string{"2001:db8::/32"}, b: []string{"2001:db8:ffff::/48"}, want: `sensor "b": 2001:db8:ffff::/48 overlaps 2001:db8::/32 of sensor "a"`},
+		"v6 identical":          {a: []string{"2001:db8::1"}, b: []string{"2001:db8::1/128"}, want: `sensor "b": 2001:db8::1/128 overlaps 2001:db8::1/128 of sensor "a"`},
+		"v6 whole space":        {a: []string{"2001:db8::1"}, b: []string{"::/0"}, want: `sensor "b": ::/0 overlaps 2001:db8::1/128 of sensor "a"`},
+		// 10.0.0.0/24 sorts between 10.0.0.0/8 and 10.1.0.0/24, which
+		// overlap without being neighbours: the /8 overlaps its neighbour.
+		"nested, not neighbours": {
+			a: []string{"10.0.0.0/8", "10.1.0.0/24"}, b: []string{"9.0.0.0/8", "10.0.0.0/24", "11.0.0.0/8"},
+			want: `sensor "b": 10.0.0.0/24 overlaps 10.0.0.0/8 of sensor "a"`,
+		},
+		"twice in one sensor": {a: []string{"198.18.0.1", "198.18.0.1"}, b: []string{"198.18.0.2"}, want: `sensor "a": 198.18.0.1/32 overlaps 198.18.0.1/32 of sensor "a"`},
+		"many disjoint":       {a: []string{"10.0.0.0/9", "10.192.0.0/10", "2001:db8::/33"}, b: []string{"10.128.0.0/10", "2001:db8:8000::/33", "11.0.0.0"}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := Fleet{Sensors: []Sensor{{Name: "a", Addresses: tt.a}, {Name: "b", Addresses: tt.b}}}
+			got := ""
+			if err := f.Validate(); err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Errorf("Validate() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestValidateOverlapsPairwise checks the sorted overlap search against
+// the pairwise definition on random fleets crowded into a small space.
+func TestValidateOverlapsPairwise(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	randomPrefix := func() netip.Prefix {
+		if rng.IntN(2) == 0 {
+			a := netip.AddrFrom4([4]byte{10, 0, byte(rng.IntN(4)), byte(rng.IntN(256))})
+			return netip.PrefixFrom(a, 22+rng.IntN(11)).Masked()
+		}
+		var b [16]byte
+		b[0], b[1], b[14], b[15] = 0x20, 0x01, byte(rng.IntN(4)), byte(rng.IntN(256))
+		return netip.PrefixFrom(netip.AddrFrom16(b), 118+rng.IntN(11)).Masked()
+	}
+	for trial := range 2000 {
+		var f Fleet
+		var all []netip.Prefix
+		for i := range 1 + rng.IntN(6) {
+			s := Sensor{Name: fmt.Sprint("s", i)}
+			for range 1 + rng.IntN(3) {
+				p := randomPrefix()
+				all = append(all, p)
+				s.Addresses = append(s.Addresses, p.String())
+			}
+			f.Sensors = append(f.Sensors, s)
+		}
+		want := false
+		for i := range all {
+			for j := range i {
+				want = want || all[i].Overlaps(all[j])
+			}
+		}
+		if err := f.Validate(); (err != nil) != want {
+			t.Fatalf("trial %d: Validate(%v) = %v, want an overlap: %t", trial, all, err, want)
+		}
+	}
+}
+
+// BenchmarkValidate shows the overlap check's n log n growth: each size is
+// ten times the previous one (see BENCHMARKS.md).
+func BenchmarkValidate(b *testing.B) {
+	for _, n := range []int{2_000, 20_000, 200_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			f := Fleet{Sensors: make([]Sensor, n)}
+			for i := range f.Sensors {
+				// Consecutive /28s from 10.0.0.0, listed in an order
+				// unrelated to the addresses' (a prime is coprime to n).
+				k := uint64(i) * 2654435761 % uint64(n)
+				a := netip.AddrFrom4([4]byte{10, byte(k >> 12), byte(k >> 4), byte(k << 4)})
+				f.Sensors[i] = Sensor{Name: fmt.Sprint("s", i), Addresses: []string{netip.PrefixFrom(a, 28).String()}}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := f.Validate(); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})
