@@ -18,7 +18,20 @@ func (o *periodOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.to, "to", "", "end of a custom period: a date (inclusive) or an RFC 3339 time (exclusive)")
 }
 
+// resolve reads the period of the flags; it must lie within the years the
+// store answers about (a period before 1970 would silently count nothing).
 func (o *periodOptions) resolve() (period.Period, error) {
+	p, err := o.parse()
+	if err != nil {
+		return p, err
+	}
+	if err := p.CheckBounds(); err != nil {
+		return period.Period{}, err
+	}
+	return p, nil
+}
+
+func (o *periodOptions) parse() (period.Period, error) {
 	switch {
 	case o.period != "" && (o.from != "" || o.to != ""):
 		return period.Period{}, errors.New("give either --period or --from and --to, not both")

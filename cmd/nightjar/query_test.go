@@ -276,3 +276,24 @@ func TestQueryEmptyDatabase(t *testing.T) {
 		t.Errorf("nightjar %v: exit %d, stdout %q, stderr %q; want the header alone", args, code, stdout, stderr)
 	}
 }
+
+// TestPeriodOutOfRange: a period outside the years the store answers about
+// is refused, as the API refuses it, instead of silently counting 0.
+func TestPeriodOutOfRange(t *testing.T) {
+	t.Parallel()
+	db, _, _ := ingestSmall(t)
+	out := t.TempDir()
+	for _, args := range [][]string{
+		{"query", "tags", "--from", "1677-01-01", "--to", "2026-12-31"},
+		{"query", "top-ports", "--period", "1969"},
+		{"query", "group-averages", "--from", "2024-07-01", "--to", "2262-12-31"},
+		{"export", "--format", "csv", "--out", filepath.Join(out, "export"), "--period", "1677Q1"},
+		{"report", "--format", "md", "--out", filepath.Join(out, "report"), "--period", "2262"},
+	} {
+		code, stdout, stderr := nightjar(t, append(args, "--db", db)...)
+		if code != 1 || stdout != "" || !strings.Contains(stderr, "is outside the years 1970 to 2199") {
+			t.Errorf("nightjar %v: exit %d, stdout %q, stderr %q; want exit 1 and \"is outside the years 1970 to 2199\"",
+				args, code, stdout, stderr)
+		}
+	}
+}

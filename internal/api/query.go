@@ -29,12 +29,6 @@ func badParam(param, format string, args ...any) *Error {
 // maxValues bounds the values of one repeated parameter.
 const maxValues = 1000
 
-// The periods the API answers about lie in [minTime, maxTime).
-var (
-	minTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
-	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
-)
-
 // query reads the parameters of a request. Its getters record the first
 // bad parameter in err and return a zero value then, so that an answer
 // reads every parameter it needs and checks once, before asking the
@@ -191,10 +185,9 @@ func (q *query) period() period.Period {
 	if name == "" {
 		param = "to"
 	}
-	switch {
-	case p.Start.Before(minTime) || p.End.After(maxTime):
-		q.fail(param, "%s is outside the years %d to %d", p, minTime.Year(), maxTime.Year()-1)
-	case p.End.After(p.Start.AddDate(q.limits.MaxYears, 0, 0)):
+	if err := p.CheckBounds(); err != nil {
+		q.fail(param, "%s", err)
+	} else if p.End.After(p.Start.AddDate(q.limits.MaxYears, 0, 0)) {
 		q.fail(param, "%s is longer than %d years", p, q.limits.MaxYears)
 	}
 	q.fileTag = "-" + strings.NewReplacer(":", "", "/", "_").Replace(p.String())

@@ -146,6 +146,23 @@ func (p Period) Previous() Period {
 	return Period{Start: p.Start.Add(-p.Duration()), End: p.Start, Kind: Custom}
 }
 
+// The periods Nightjar answers about lie in [minTime, maxTime), well
+// inside what the store can represent (int64 nanoseconds since 1970: the
+// years 1678 to 2262). Outside, a question would silently count nothing.
+var (
+	minTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// CheckBounds returns an error when p does not lie within the years 1970
+// to 2199, the periods the store, the API and the command line answer about.
+func (p Period) CheckBounds() error {
+	if p.Start.Before(minTime) || p.End.After(maxTime) {
+		return fmt.Errorf("%s is outside the years %d to %d", p, minTime.Year(), maxTime.Year()-1)
+	}
+	return nil
+}
+
 // Duration returns End - Start.
 func (p Period) Duration() time.Duration { return p.End.Sub(p.Start) }
 

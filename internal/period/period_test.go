@@ -234,3 +234,30 @@ func TestLastDays(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckBounds(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ from, to, want string }{
+		{from: "1970-01-01", to: "2199-12-31"},
+		{from: "2024-07-01", to: "2024-09-30"},
+		{from: "1969-12-31", to: "2024-09-30", want: "1969-12-31T00:00:00Z/2024-10-01T00:00:00Z is outside the years 1970 to 2199"},
+		{from: "1677-01-01", to: "2026-12-31", want: "1677-01-01T00:00:00Z/2027-01-01T00:00:00Z is outside the years 1970 to 2199"},
+		{from: "2024-07-01", to: "2200-01-01", want: "2024-07-01T00:00:00Z/2200-01-02T00:00:00Z is outside the years 1970 to 2199"},
+		{from: "2199-12-31T23:59:59Z", to: "2200-01-01T00:00:00Z"},
+	} {
+		p, err := ParseRange(tt.from, tt.to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if err := p.CheckBounds(); err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("%s.CheckBounds() = %q, want %q", p, got, tt.want)
+		}
+	}
+	if err := Of(Year, day("2200-06-01")).CheckBounds(); err == nil {
+		t.Errorf("CheckBounds() of the year 2200 = nil, want an error")
+	}
+}
