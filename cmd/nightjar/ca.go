@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -124,6 +126,7 @@ func newCAEnrollCommand() *cobra.Command {
 		dir, out string
 		s        fleet.Sensor
 		validity time.Duration
+		force    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "enroll --dir DIR --name NAME --group G --country CC --prefix P... --out SENSORDIR",
@@ -132,12 +135,14 @@ func newCAEnrollCommand() *cobra.Command {
 country, description and prefixes of a sensor enrolled before), issues it a
 client certificate (ECDSA P-256, common name = --name) valid for --validity,
 and writes what the sensor machine needs into --out SENSORDIR (mode 0700):
-sensor.crt, sensor.key (mode 0600) and ca.crt.
+sensor.crt, sensor.key (mode 0600) and ca.crt. SENSORDIR must be new or
+empty — it might hold another sensor's credentials — unless --force.
 
 The name must be letters, digits, '.', '_' and '-'; the prefixes are the
 unused addresses the sensor watches (198.18.1.1, 198.18.2.0/24,
 2001:db8::/64) and may not overlap another sensor's; the country is an
-ISO 3166-1 alpha-2 code.
+ISO 3166-1 alpha-2 code; the group and description may hold no control
+character (newline, tab...).
 
 Enrolling a sensor again issues a new certificate; the earlier ones stay
 valid until "nightjar ca revoke" (which revokes all of the sensor's).`,
@@ -160,6 +165,11 @@ valid until "nightjar ca revoke" (which revokes all of the sensor's).`,
 			reg, err := openRegistry(dir)
 			if err != nil {
 				return err
+			}
+			if !force {
+				if err := checkOutDir(out); err != nil {
+					return err
+				}
 			}
 			creds, err := reg.Enroll(s, validity)
 			if err != nil {
@@ -204,7 +214,30 @@ valid until "nightjar ca revoke" (which revokes all of the sensor's).`,
 	f.StringSliceVar(&s.Addresses, "prefix", nil, "monitored address or `PREFIX` (repeat or comma-separate)")
 	f.StringVar(&out, "out", "", "`SENSORDIR` to write the sensor's certificate, key and CA into")
 	f.DurationVar(&validity, "validity", 365*24*time.Hour, "how long the certificate is valid (a `DURATION` such as 8760h)")
+	f.BoolVar(&force, "force", false, "write into a non-empty --out, replacing the credentials there")
 	return cmd
+}
+
+// checkOutDir refuses an --out that holds anything, before a certificate
+// is issued: it may be another sensor's directory, whose credentials the
+// new ones would replace.
+func checkOutDir(dir string) error {
+	f, err := os.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(1)
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return fmt.Errorf("--out %s: %w", dir, err)
+	}
+	return fmt.Errorf("--out %s is not empty (it holds %s, perhaps another sensor's credentials): give a new or empty directory, or --force to replace its files", dir, names[0])
 }
 
 func newCARevokeCommand() *cobra.Command {

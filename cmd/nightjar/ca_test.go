@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -158,7 +159,10 @@ func TestCAErrors(t *testing.T) {
 		{"enroll host bits", enroll("--name", "jp-2", "--prefix", "198.18.2.1/24"), "did you mean 198.18.2.0/24"},
 		{"enroll overlap", enroll("--name", "jp-2", "--prefix", "198.18.1.9"), `overlaps 198.18.1.0/24 of sensor "jp-1"`},
 		{"enroll bad name", enroll("--name", "jp/2", "--prefix", "198.18.2.1"), `sensor name "jp/2"`},
-		{"enroll bad country", []string{"enroll", "--dir", reg, "--name", "jp-2", "--group", "g", "--country", "Japan", "--prefix", "198.18.2.1", "--out", tmp}, "ISO 3166-1 alpha-2"},
+		{"enroll bad country", []string{"enroll", "--dir", reg, "--name", "jp-2", "--group", "g", "--country", "Japan", "--prefix", "198.18.2.1", "--out", filepath.Join(tmp, "out")}, "ISO 3166-1 alpha-2"},
+		{"enroll newline in group", enroll("--name", "jp-2", "--prefix", "198.18.2.1", "--group", "Japan\njp-9  Japan  JP  198.18.9.0/24"), `group "Japan\njp-9  Japan  JP  198.18.9.0/24": control character U+000A`},
+		{"enroll tab in description", enroll("--name", "jp-2", "--prefix", "198.18.2.1", "--description", "a\tb"), `description "a\tb": control character U+0009`},
+		{"enroll into a file", enroll("--name", "jp-2", "--prefix", "198.18.2.1", "--out", filepath.Join(tmp, "jp-1", pki.SensorCertFile)), "not a directory"},
 		{"enroll bad validity", enroll("--name", "jp-2", "--prefix", "198.18.2.1", "--validity", "1y"), `invalid argument "1y" for "--validity"`},
 		{"enroll argument", enroll("--name", "jp-2", "--prefix", "198.18.2.1", "extra"), `unexpected argument "extra"`},
 		{"revoke without dir", []string{"revoke", "jp-1"}, "--dir DIR is required"},
@@ -181,6 +185,43 @@ func TestCAErrors(t *testing.T) {
 	// Nothing of the failed enrollments was recorded.
 	if out := mustCA(t, "list", "--dir", reg); strings.Count(out, "\n") != 2 {
 		t.Errorf("list after failed enrollments, want jp-1 only:\n%s", out)
+	}
+}
+
+// TestCAEnrollOccupiedOut: enrolling into a directory that holds files
+// (another sensor's credentials) is refused before any certificate is
+// issued, unless --force.
+func TestCAEnrollOccupiedOut(t *testing.T) {
+	t.Parallel()
+	tmp := t.TempDir()
+	reg := filepath.Join(tmp, "registry")
+	mustCA(t, "init", "--dir", reg)
+	jp1 := filepath.Join(tmp, "jp-1")
+	mustCA(t, "enroll", "--dir", reg, "--name", "jp-1", "--group", "Japan", "--country", "JP", "--prefix", "198.18.1.0/24", "--out", jp1)
+	before, err := os.ReadFile(filepath.Join(jp1, pki.SensorCertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	us1 := []string{"ca", "enroll", "--dir", reg, "--name", "us-1", "--group", "overseas", "--country", "US", "--prefix", "198.19.1.1", "--out", jp1}
+
+	code, stdout, stderr := nightjar(t, us1...)
+	if want := "--out " + jp1 + " is not empty"; code != 1 || stdout != "" || !strings.Contains(stderr, want) || !strings.Contains(stderr, "--force") {
+		t.Errorf("enroll into jp-1's directory: exit %d, stdout %q, stderr %q; want exit 1 and %q, naming --force", code, stdout, stderr, want)
+	}
+	if after, _ := os.ReadFile(filepath.Join(jp1, pki.SensorCertFile)); string(after) != string(before) {
+		t.Errorf("the refused enrollment replaced jp-1's certificate")
+	}
+	if out := mustCA(t, "list", "--dir", reg); strings.Contains(out, "us-1") {
+		t.Errorf("the refused enrollment enrolled us-1:\n%s", out)
+	}
+
+	mustCA(t, append(us1[1:], "--force")...)
+	pair, err := tls.LoadX509KeyPair(filepath.Join(jp1, pki.SensorCertFile), filepath.Join(jp1, pki.SensorKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pair.Leaf.Subject.CommonName; got != "us-1" {
+		t.Errorf("after --force the directory holds %q's credentials, want us-1's", got)
 	}
 }
 

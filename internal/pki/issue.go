@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
 )
@@ -63,7 +65,8 @@ func (c Credentials) WriteDir(dir string) error {
 // new client certificate valid for validity. Earlier certificates of the
 // sensor stay valid until revoked. The sensor must satisfy ValidName and
 // fleet's rules (parsable addresses that overlap no other sensor's); a
-// country must be an ISO 3166-1 alpha-2 code (stored in upper case).
+// country must be an ISO 3166-1 alpha-2 code (stored in upper case); the
+// group, description and addresses may hold no control character.
 func (r *Registry) Enroll(s fleet.Sensor, validity time.Duration) (Credentials, error) {
 	s = cleanSensor(s)
 	if err := ValidName(s.Name); err != nil {
@@ -71,6 +74,9 @@ func (r *Registry) Enroll(s fleet.Sensor, validity time.Duration) (Credentials, 
 	}
 	fail := func(err error) (Credentials, error) {
 		return Credentials{}, fmt.Errorf("enroll sensor %q: %w", s.Name, err)
+	}
+	if err := validTexts(s); err != nil {
+		return fail(err)
 	}
 	if s.Country != "" {
 		s.Country = strings.ToUpper(s.Country)
@@ -377,6 +383,35 @@ func validHostname(h string) bool {
 		}
 	}
 	return true
+}
+
+// validTexts refuses invalid UTF-8, control characters (newline, tab,
+// escape...) and bidirectional overrides in a sensor's texts: "ca list"
+// prints them as they are, where a newline would forge a sensor's line.
+func validTexts(s fleet.Sensor) error {
+	check := func(what, text string) error {
+		if !utf8.ValidString(text) {
+			return fmt.Errorf("%s %q: not valid UTF-8", what, text)
+		}
+		for i, c := range text {
+			if unicode.IsControl(c) || unicode.Is(unicode.Bidi_Control, c) {
+				return fmt.Errorf("%s %q: control character %U at byte %d", what, text, c, i)
+			}
+		}
+		return nil
+	}
+	if err := check("group", s.Group); err != nil {
+		return err
+	}
+	if err := check("description", s.Description); err != nil {
+		return err
+	}
+	for _, a := range s.Addresses {
+		if err := check("address", a); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func isUpperAlpha(s string) bool {

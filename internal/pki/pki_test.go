@@ -305,6 +305,15 @@ func TestEnrollErrors(t *testing.T) {
 		{name: "bad address", sensor: sensor("jp-2", "Japan", "198.18.2.300"), want: `address "198.18.2.300"`},
 		{name: "host bits", sensor: sensor("jp-2", "Japan", "198.18.2.1/24"), want: "did you mean 198.18.2.0/24"},
 		{name: "overlap", sensor: sensor("jp-2", "Japan", "198.18.1.7"), want: `198.18.1.7/32 overlaps 198.18.1.0/24 of sensor "jp-1"`},
+		{name: "newline in group", sensor: sensor("jp-2", "Japan\nus-9  overseas", "198.18.2.1"), want: `group "Japan\nus-9  overseas": control character U+000A at byte 5`},
+		{name: "tab in group", sensor: sensor("jp-2", "Japan\tx", "198.18.2.1"), want: `group "Japan\tx": control character U+0009 at byte 5`},
+		{name: "escape in description", sensor: fleet.Sensor{Name: "jp-2", Group: "Japan", Description: "campus \x1b[2J", Addresses: []string{"198.18.2.1"}}, want: `description "campus \x1b[2J": control character U+001B at byte 7`},
+		{name: "carriage return in description", sensor: fleet.Sensor{Name: "jp-2", Group: "Japan", Description: "a\rb", Addresses: []string{"198.18.2.1"}}, want: `description "a\rb": control character U+000D`},
+		{name: "C1 control in description", sensor: fleet.Sensor{Name: "jp-2", Group: "Japan", Description: "a\u0085b", Addresses: []string{"198.18.2.1"}}, want: "control character U+0085"},
+		{name: "bidi override in group", sensor: sensor("jp-2", "Japan\u202e", "198.18.2.1"), want: "control character U+202E"},
+		{name: "invalid UTF-8 in description", sensor: fleet.Sensor{Name: "jp-2", Group: "Japan", Description: "a\xffb", Addresses: []string{"198.18.2.1"}}, want: `description "a\xffb": not valid UTF-8`},
+		{name: "newline in address", sensor: sensor("jp-2", "Japan", "198.18.2.1\n"), want: `address "198.18.2.1\n": control character U+000A`},
+		{name: "newline in name", sensor: sensor("jp-2\nx", "Japan", "198.18.2.1"), want: `sensor name "jp-2\nx": want letters`},
 		{name: "no validity", sensor: sensor("jp-2", "Japan", "198.18.2.1"), validity: -1, want: "validity -1ns: want more than 0"},
 		{name: "beyond the CA", sensor: sensor("jp-2", "Japan", "198.18.2.1"), validity: 11 * year, want: "ends after the CA expires"},
 	}
@@ -320,6 +329,8 @@ func TestEnrollErrors(t *testing.T) {
 	if st := reg.Status(); len(st) != 1 || len(st[0].Certificates) != 1 {
 		t.Errorf("after failed enrollments Status() = %+v, want jp-1 with one certificate only", st)
 	}
+	// Printable text in any script is fine.
+	enroll(t, reg, fleet.Sensor{Name: "jp-2", Group: "日本", Description: "東京 campus — ネットワーク", Addresses: []string{"198.18.2.1"}})
 }
 
 func TestCredentialsWriteDir(t *testing.T) {
