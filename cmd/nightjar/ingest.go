@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -107,12 +108,32 @@ func parseRetention(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// fileKind names the type of a file that is not a regular one.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&os.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&os.ModeDevice != 0:
+		return "device"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	}
+	return "special file"
+}
+
 func runIngest(cmd *cobra.Command, dbPath, sensorsFile string, files []string, quiet bool, opts backend.Options) error {
 	ctx := cmd.Context()
 	out, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	for _, f := range files {
 		if f == "-" {
 			return errors.New(`ingest reads files, not standard input ("-"): it hashes each capture to refuse duplicates; save the capture to a file first`)
+		}
+		// A FIFO or a device (/dev/zero) cannot be read twice, once to
+		// hash it and once to import it, and may never end.
+		if fi, err := os.Stat(f); err == nil && !fi.Mode().IsRegular() {
+			return fmt.Errorf("ingest reads regular files: %s is a %s; it hashes each capture to refuse duplicates (nightjar analyze reads streams)", f, fileKind(fi.Mode()))
 		}
 	}
 	st, err := backend.Open(ctx, dbPath, opts)

@@ -23,7 +23,7 @@ const progressEvery = 1 << 16
 // with an error naming the file and byte offset; the frames read before it
 // stay counted, and the error is also kept in the report's file list.
 func (a *Analyzer) ReadFile(ctx context.Context, path string, progress Progress) error {
-	return a.read(ctx, path, progress, func() (*capfile.Reader, error) { return capfile.Open(path) })
+	return a.read(ctx, path, progress, func() (*capfile.Reader, error) { return capfile.OpenContext(ctx, path) })
 }
 
 // ReadStream is ReadFile for a capture that is not a file, such as a

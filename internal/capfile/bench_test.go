@@ -2,6 +2,7 @@ package capfile
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"io"
 	"os"
@@ -122,7 +123,7 @@ func openBuffered(path string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := newReader(path, f, f)
+	r, err := newReader(context.Background(), path, f, f)
 	if err != nil {
 		f.Close()
 	}

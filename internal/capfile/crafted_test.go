@@ -427,3 +427,14 @@ func TestReaderMaxInterfaces(t *testing.T) {
 		t.Errorf("Next() (-got, +want):\n%s", diff)
 	}
 }
+
+func gzipped(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(data)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}

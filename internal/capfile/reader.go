@@ -1,6 +1,7 @@
 package capfile
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -100,6 +101,9 @@ type Reader struct {
 	mapped     []byte // mmap'ed file, unmapped by Close
 	decomp     io.Closer
 	file       *os.File // owned file, closed by Close
+	// stopClosing cancels the closing of file when the context of
+	// OpenContext ends; nil without one.
+	stopClosing func() bool
 }
 
 type countingReader struct {
@@ -117,39 +121,28 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // zstd-compressed (detected by magic bytes). The path "-" means standard
 // input. Regular uncompressed files are memory-mapped when possible.
 func Open(path string) (*Reader, error) {
-	if path == "-" {
-		return newReader("-", os.Stdin, nil)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open capture: %w", err)
-	}
-	if r, ok := openMapped(path, f); ok {
-		if err := r.start(); err != nil {
-			r.Close()
-			return nil, err
-		}
-		return r, nil
-	}
-	r, err := newReader(path, f, f)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return r, nil
+	return OpenContext(context.Background(), path)
 }
 
 // NewReader reads a capture stream from r, which may be compressed; name
 // is used in errors. Close does not close r.
 func NewReader(name string, r io.Reader) (*Reader, error) {
-	return newReader(name, r, nil)
+	return newReader(context.Background(), name, r, nil)
 }
 
-func newReader(name string, in io.Reader, owned *os.File) (*Reader, error) {
+// newReader reads in; with a ctx that can end, each read checks it, and
+// its end closes the owned file, which ends a read blocked on a FIFO.
+func newReader(ctx context.Context, name string, in io.Reader, owned *os.File) (*Reader, error) {
 	r := &Reader{name: name, total: -1, file: owned}
 	if f, ok := in.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 			r.total = st.Size()
+		}
+	}
+	if ctx.Done() != nil {
+		in = ctxReader{ctx: ctx, r: in}
+		if owned != nil {
+			r.stopClosing = context.AfterFunc(ctx, func() { owned.Close() })
 		}
 	}
 	r.counter = &countingReader{r: in}
@@ -312,7 +305,7 @@ func (r *Reader) truncated(err error, need int, what string) error {
 		}
 		return r.formatErr(off, ErrTruncated, "truncated %s: need %d bytes, have %d", what, need, have)
 	}
-	if r.compressed {
+	if r.compressed && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		return &FormatError{File: r.name, Offset: off, Err: &detail{kind: ErrCompression, msg: fmt.Sprintf("%v: %v", ErrCompression, err)}}
 	}
 	return fmt.Errorf("read capture %s: %w", r.name, err)
@@ -678,6 +671,9 @@ func (r *Reader) Close() error {
 			errs = append(errs, err)
 		}
 		r.mapped = nil
+	}
+	if r.stopClosing != nil && !r.stopClosing() {
+		r.file = nil // closed on cancellation already
 	}
 	if r.file != nil {
 		if err := r.file.Close(); err != nil {
