@@ -2,8 +2,10 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // loginData fills the login form.
@@ -15,13 +17,26 @@ type loginData struct {
 const maxFormBytes = 64 << 10
 
 // safeNext returns where to go after login: a path of this server, never
-// another site ("//evil.example", "/\evil.example").
+// another site. Browsers drop tabs and newlines from URLs and read "\" as
+// "/", so "/\t/evil.example" and "/\evil.example" are "//evil.example" to
+// them: next is refused unless it parses as a path without scheme or host
+// that starts with a single "/" and holds no backslash or control
+// character, before and after its escapes are decoded ("/%5Cevil",
+// "/%2F%2Fevil").
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		unsafePath(next) || unsafePath(u.Path) {
 		return "/"
 	}
 	return next
+}
+
+// unsafePath reports whether p is not a local absolute path as a browser
+// reads it.
+func unsafePath(p string) bool {
+	return !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") ||
+		strings.ContainsFunc(p, func(r rune) bool { return r == '\\' || unicode.IsControl(r) })
 }
 
 func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
