@@ -165,10 +165,11 @@ func (c *collectorComponent) Stop() error {
 }
 
 // metricsComponent is the Prometheus endpoint of the collector ("off":
-// none).
+// none), with the dashboard's metrics when it runs (ui not nil).
 type metricsComponent struct {
 	listen    string
 	collector *collectorComponent
+	ui        *uiComponent
 	log       *slog.Logger
 	srv       *http.Server
 }
@@ -177,7 +178,11 @@ func (c *metricsComponent) Start(context.Context) error {
 	if c.listen == "off" {
 		return nil
 	}
-	srv, addr, err := metrics.Serve(c.listen, c.collector.c.Metrics()...)
+	cs := c.collector.c.Metrics()
+	if c.ui != nil {
+		cs = append(cs, c.ui.srv.metrics...)
+	}
+	srv, addr, err := metrics.Serve(c.listen, cs...)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 
 	"github.com/nightjar-telescope/nightjar/internal/api"
@@ -67,8 +68,9 @@ func (o uiOptions) check() error {
 
 // uiServer is a running dashboard server.
 type uiServer struct {
-	url string
-	srv *http.Server
+	url     string
+	srv     *http.Server
+	metrics []prometheus.Collector
 }
 
 func (u *uiServer) close() {
@@ -108,8 +110,9 @@ func startUI(st api.Store, reg *pki.Registry, o uiOptions, logger *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
+	h := web.New(opts)
 	srv := &http.Server{
-		Handler:           web.New(opts),
+		Handler:           h,
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -132,7 +135,7 @@ func startUI(st api.Store, reg *pki.Registry, o uiOptions, logger *slog.Logger) 
 		}
 	}()
 	logger.Info("dashboard listening", "url", url, "users", o.Users != "", "registry", reg != nil, "public_port_graphs", o.PublicPortGraphs)
-	return &uiServer{url: url, srv: srv}, nil
+	return &uiServer{url: url, srv: srv, metrics: h.Metrics()}, nil
 }
 
 // checkUIFiles reads the dashboard's users file and TLS pair, for --check.

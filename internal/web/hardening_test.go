@@ -2,8 +2,14 @@ package web
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TestSafeNext feeds the login's next= the values that browsers read as
@@ -51,4 +57,111 @@ func TestLoginRedirectThroughTab(t *testing.T) {
 	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/" {
 		t.Errorf("login with next=/%%09/evil.example = %d to %q, want 303 to \"/\"", res.status, res.header.Get("Location"))
 	}
+}
+
+// loginFrom posts the login form to h from a client address, with a
+// double-submit token of its own.
+func loginFrom(t *testing.T, h http.Handler, client, name, password string) *httptest.ResponseRecorder {
+	t.Helper()
+	const token = "test-login-token"
+	req := httptest.NewRequestWithContext(t.Context(), "POST", "/login",
+		strings.NewReader(url.Values{"csrf": {token}, "name": {name}, "password": {password}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: loginCookie, Value: token})
+	req.RemoteAddr = client
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// TestLoginLockoutFromElsewhere: an attacker's wrong passwords for alice
+// lock out the attacker's address, not alice at hers; the failures are
+// counted in the metrics.
+func TestLoginLockoutFromElsewhere(t *testing.T) {
+	t.Parallel()
+	h := New(Options{Users: NewUsers(testUser(t, "alice", Admin, "alice-password")), API: fakeAPI})
+	const attacker, alice = "198.51.100.7:40000", "203.0.113.5:50000"
+	for i := range loginBurst {
+		if res := loginFrom(t, h, attacker, "alice", "guess"); res.Code != http.StatusUnauthorized {
+			t.Fatalf("attacker's attempt %d = %d, want 401", i+1, res.Code)
+		}
+	}
+	if res := loginFrom(t, h, attacker, "alice", "guess"); res.Code != http.StatusTooManyRequests {
+		t.Errorf("attacker's attempt %d = %d, want 429", loginBurst+1, res.Code)
+	}
+	if res := loginFrom(t, h, alice, "alice", "alice-password"); res.Code != http.StatusSeeOther {
+		t.Errorf("alice from her own address after the attacker's failures = %d, want 303 (logged in)", res.Code)
+	}
+	// Another address of the attacker's IPv6 /64 shares its count.
+	for range loginBurst {
+		loginFrom(t, h, "[2001:db8:1:2::1]:1", "alice", "guess")
+	}
+	if res := loginFrom(t, h, "[2001:db8:1:2::99]:1", "alice", "guess"); res.Code != http.StatusTooManyRequests {
+		t.Errorf("another address of the same IPv6 /64 = %d, want 429", res.Code)
+	}
+	got := counters(t, h.Metrics()...)
+	want := map[string]float64{
+		`nightjar_web_login_attempts_total{result="success"}`: 1,
+		`nightjar_web_login_attempts_total{result="failure"}`: 2 * loginBurst,
+		`nightjar_web_login_attempts_total{result="limited"}`: 2,
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("nightjar_web_login_attempts_total (-got, +want):\n%s", diff)
+	}
+}
+
+// TestLoginBackoff: after the burst, every further failure doubles the
+// wait; a success clears it.
+func TestLoginBackoff(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := New(Options{Users: NewUsers(testUser(t, "alice", Admin, "alice-password")), API: fakeAPI, Now: func() time.Time { return now }})
+	const client = "198.51.100.7:40000"
+	try := func(password string) int { return loginFrom(t, h, client, "alice", password).Code }
+	for range loginBurst {
+		try("guess")
+	}
+	for _, wait := range []time.Duration{loginRefill, 2 * loginRefill, 4 * loginRefill} {
+		now = now.Add(wait - time.Second)
+		if code := try("alice-password"); code != http.StatusTooManyRequests {
+			t.Fatalf("%v into a wait of %v: %d, want 429", wait-time.Second, wait, code)
+		}
+		now = now.Add(time.Second)
+		if code := try("guess"); code != http.StatusUnauthorized {
+			t.Fatalf("after a wait of %v: %d, want 401 (one more attempt)", wait, code)
+		}
+	}
+	now = now.Add(8 * loginRefill)
+	if code := try("alice-password"); code != http.StatusSeeOther {
+		t.Fatalf("after the last wait, the right password = %d, want 303", code)
+	}
+	if code := try("guess"); code != http.StatusUnauthorized {
+		t.Errorf("a failure after a success = %d, want 401 (the count starts again)", code)
+	}
+}
+
+// counters gathers the counters of cs, named name{label="value",...}.
+func counters(t *testing.T, cs ...prometheus.Collector) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
+			}
+			got[f.GetName()+"{"+strings.Join(labels, ",")+"}"] = m.GetCounter().GetValue()
+		}
+	}
+	return got
 }

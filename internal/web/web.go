@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/nightjar-telescope/nightjar/internal/pki"
 )
 
@@ -61,6 +63,7 @@ type Handler struct {
 	dummy    func() string // a hash to verify unknown users against, so that they take as long as known ones
 	loads    *downloads
 	assets   *assetServer
+	logins   *prometheus.CounterVec // by result: success, failure, limited
 }
 
 // New builds the UI. It does no I/O.
@@ -86,6 +89,12 @@ func New(opts Options) *Handler {
 		}),
 		loads:  newDownloads(opts.Now),
 		assets: newAssetServer(),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nightjar_web_login_attempts_total",
+			Help: "Login attempts by result: success, failure (wrong name or password), limited (refused by the rate limit before any hashing)."},
+			[]string{"result"}),
+	}
+	for _, result := range []string{"success", "failure", "limited"} {
+		h.logins.WithLabelValues(result)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /assets/", h.assets)
@@ -118,6 +127,9 @@ func New(opts Options) *Handler {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.root.ServeHTTP(w, r) }
+
+// Metrics are the UI's metrics, for the daemon's metrics endpoint.
+func (h *Handler) Metrics() []prometheus.Collector { return []prometheus.Collector{h.logins} }
 
 // contentSecurityPolicy allows nothing but this origin: no remote script,
 // style, font, image or connection. ECharts writes inline styles, hence
