@@ -36,6 +36,10 @@ type uiOptions struct {
 	InsecureListen bool `yaml:"insecure_listen"`
 	// PublicPortGraphs shows the port graphs to anonymous visitors.
 	PublicPortGraphs bool `yaml:"public_port_graphs"`
+	// AllowedHosts are the host names, besides the loopback ones, by which
+	// clients may reach a dashboard without users (any other Host header
+	// is refused, against DNS rebinding).
+	AllowedHosts []string `yaml:"allowed_hosts"`
 	// now is the clock of the pages and the API's default periods.
 	now clock.Clock
 }
@@ -52,6 +56,7 @@ func (o *uiOptions) addFlags(f *pflag.FlagSet, listenFlag, listenHelp string) {
 	f.StringVar(&o.TLSKey, "tls-key", "", "TLS private key `FILE` (PEM) of --tls-cert")
 	f.BoolVar(&o.InsecureListen, "insecure-listen", false, "UNSAFE: allow the dashboard on a non-loopback address without TLS; passwords and session cookies then cross the network in clear text")
 	f.BoolVar(&o.PublicPortGraphs, "public-port-graphs", false, "show the port graphs (per group and fleet, not per sensor) to anonymous visitors")
+	f.StringSliceVar(&o.AllowedHosts, "allowed-host", nil, "host `NAME` by which clients may reach a dashboard without --users, besides localhost, 127.0.0.1 and [::1] (repeat or comma-separate; other names are refused, against DNS rebinding)")
 }
 
 // check refuses inconsistent flags and unsafe listen addresses, before
@@ -94,7 +99,7 @@ func startUI(st api.Store, reg *pki.Registry, o uiOptions, logger *slog.Logger) 
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
-	opts := web.Options{Public: o.PublicPortGraphs, Secure: useTLS, Logger: logger, Version: version, Registry: reg, Now: o.now,
+	opts := web.Options{Public: o.PublicPortGraphs, AllowedHosts: o.AllowedHosts, Secure: useTLS, Logger: logger, Version: version, Registry: reg, Now: o.now,
 		API: api.New(st, api.Options{Logger: logger, Now: o.now})}
 	if settings, ok := st.(store.RetentionSetter); ok {
 		opts.Settings = settings

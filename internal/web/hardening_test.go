@@ -165,3 +165,49 @@ func counters(t *testing.T, cs ...prometheus.Collector) map[string]float64 {
 	}
 	return got
 }
+
+// TestHostCheck: without users, a page reached by another name (DNS
+// rebinding: evil.example resolving to 127.0.0.1) is refused; loopback
+// names and the configured ones are served.
+func TestHostCheck(t *testing.T) {
+	t.Parallel()
+	open := New(Options{API: fakeAPI, AllowedHosts: []string{"Nightjar.Example.org"}})
+	withUsers := New(Options{API: fakeAPI, Users: NewUsers(testUser(t, "alice", Admin, "alice-password"))})
+	for _, tc := range []struct {
+		handler *Handler
+		host    string
+		want    int
+	}{
+		{open, "127.0.0.1:8080", 200},
+		{open, "127.0.0.2", 200},
+		{open, "localhost:8080", 200},
+		{open, "LocalHost.", 200},
+		{open, "[::1]:8080", 200},
+		{open, "[::1]", 200},
+		{open, "nightjar.example.org:443", 200},
+		{open, "evil.example", http.StatusMisdirectedRequest},
+		{open, "evil.example:8080", http.StatusMisdirectedRequest},
+		{open, "localhost.evil.example", http.StatusMisdirectedRequest},
+		{open, "127.0.0.1.evil.example", http.StatusMisdirectedRequest},
+		{open, "192.0.2.1:8080", http.StatusMisdirectedRequest},
+		{open, "", http.StatusMisdirectedRequest},
+		{withUsers, "evil.example", http.StatusUnauthorized}, // viewing needs a login there
+	} {
+		for _, path := range []string{"/sensors", "/api/v1/sensors"} {
+			req := httptest.NewRequestWithContext(t.Context(), "GET", path, nil)
+			req.Host = tc.host
+			rec := httptest.NewRecorder()
+			tc.handler.ServeHTTP(rec, req)
+			want := tc.want
+			if want == http.StatusUnauthorized && path == "/sensors" {
+				want = http.StatusSeeOther // to the login form
+			}
+			if rec.Code != want {
+				t.Errorf("users=%v: GET %s with Host %q = %d, want %d", tc.handler.opts.Users != nil, path, tc.host, rec.Code, want)
+			}
+			if want == http.StatusMisdirectedRequest && !strings.Contains(rec.Body.String(), "--allowed-host") {
+				t.Errorf("Host %q: the refusal does not say how to allow a name: %q", tc.host, rec.Body.String())
+			}
+		}
+	}
+}

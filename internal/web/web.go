@@ -2,9 +2,11 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -30,6 +32,13 @@ type Options struct {
 	// nobody administers — keep the listener on loopback then. With users,
 	// viewing needs a login too (but see Public).
 	Users *Users
+	// AllowedHosts are the host names (without port) that clients may
+	// reach the UI by when Users is nil, besides the loopback ones
+	// (localhost, 127.0.0.0/8, ::1). Any other Host header is refused
+	// (421): a page of another site whose name resolves to this server
+	// (DNS rebinding) would otherwise read everything. Ignored with
+	// Users, where viewing needs a login.
+	AllowedHosts []string
 	// Settings are the store's settings an admin may change on /admin;
 	// nil hides them.
 	Settings Settings
@@ -122,9 +131,36 @@ func New(opts Options) *Handler {
 		h.opts.Logger.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"), "client", clientIP(r))
 		http.Error(w, "cross-origin request refused", http.StatusForbidden)
 	}))
-	h.root = securityHeaders(cop.Handler(mux))
+	h.root = securityHeaders(h.checkHost(cop.Handler(mux)))
 	return h
 }
+
+// checkHost refuses, on a server without users, the requests whose Host
+// is neither a loopback name nor one of Options.AllowedHosts.
+func (h *Handler) checkHost(next http.Handler) http.Handler {
+	if h.opts.Users != nil {
+		return next
+	}
+	allowed := map[string]bool{}
+	for _, name := range h.opts.AllowedHosts {
+		allowed[normalHost(name)] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if name, _, err := net.SplitHostPort(host); err == nil {
+			host = name
+		}
+		if host = normalHost(host); !IsLoopback(host) && !allowed[host] {
+			h.opts.Logger.Warn("request refused: unknown host name", "host", r.Host, "client", clientIP(r))
+			http.Error(w, fmt.Sprintf("this server has no users file and answers only to loopback names (localhost, 127.0.0.1, [::1]) and --allowed-host names, not %q", r.Host), http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// normalHost is a host name as compared: lower case, without a final dot.
+func normalHost(name string) string { return strings.TrimSuffix(strings.ToLower(name), ".") }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.root.ServeHTTP(w, r) }
 
