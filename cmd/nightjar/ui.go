@@ -42,6 +42,9 @@ type uiOptions struct {
 	AllowedHosts []string `yaml:"allowed_hosts"`
 	// now is the clock of the pages and the API's default periods.
 	now clock.Clock
+	// timeouts bound slow clients (web.DefaultTimeouts where zero; tests
+	// shorten them).
+	timeouts web.Timeouts
 }
 
 // defaultUIOptions are the dashboard's defaults.
@@ -117,12 +120,11 @@ func startUI(st api.Store, reg *pki.Registry, o uiOptions, logger *slog.Logger) 
 	}
 	h := web.New(opts)
 	srv := &http.Server{
-		Handler:           h,
-		TLSConfig:         tlsConfig,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          log.New(slogWriter{logger}, "", 0),
+		Handler:   h,
+		TLSConfig: tlsConfig,
+		ErrorLog:  log.New(slogWriter{logger}, "", 0),
 	}
+	o.timeouts.Apply(srv)
 	scheme := "http"
 	if useTLS {
 		scheme = "https"
