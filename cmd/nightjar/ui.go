@@ -36,6 +36,9 @@ type uiOptions struct {
 	InsecureListen bool `yaml:"insecure_listen"`
 	// PublicPortGraphs shows the port graphs to anonymous visitors.
 	PublicPortGraphs bool `yaml:"public_port_graphs"`
+	// PublicMinGroupSensors is the smallest group whose port graphs
+	// anonymous visitors see (at least 2: a group of one is a sensor).
+	PublicMinGroupSensors int `yaml:"public_min_group_sensors"`
 	// AllowedHosts are the host names, besides the loopback ones, by which
 	// clients may reach a dashboard without users (any other Host header
 	// is refused, against DNS rebinding).
@@ -48,7 +51,9 @@ type uiOptions struct {
 }
 
 // defaultUIOptions are the dashboard's defaults.
-func defaultUIOptions() uiOptions { return uiOptions{Listen: web.DefaultListen} }
+func defaultUIOptions() uiOptions {
+	return uiOptions{Listen: web.DefaultListen, PublicMinGroupSensors: web.MinPublicGroup}
+}
 
 // addFlags adds the dashboard's flags; listenFlag names the address flag
 // ("listen" for serve, "ui" for the collector, where "off" disables it).
@@ -59,6 +64,7 @@ func (o *uiOptions) addFlags(f *pflag.FlagSet, listenFlag, listenHelp string) {
 	f.StringVar(&o.TLSKey, "tls-key", "", "TLS private key `FILE` (PEM) of --tls-cert")
 	f.BoolVar(&o.InsecureListen, "insecure-listen", false, "UNSAFE: allow the dashboard on a non-loopback address without TLS; passwords and session cookies then cross the network in clear text")
 	f.BoolVar(&o.PublicPortGraphs, "public-port-graphs", false, "show the port graphs (per group and fleet, not per sensor) to anonymous visitors")
+	f.IntVar(&o.PublicMinGroupSensors, "public-min-group-sensors", web.MinPublicGroup, "with --public-port-graphs, hide from anonymous visitors the groups (and a fleet) of fewer `N` sensors (at least 2)")
 	f.StringSliceVar(&o.AllowedHosts, "allowed-host", nil, "host `NAME` by which clients may reach a dashboard without --users, besides localhost, 127.0.0.1 and [::1] (repeat or comma-separate; other names are refused, against DNS rebinding)")
 }
 
@@ -67,6 +73,9 @@ func (o *uiOptions) addFlags(f *pflag.FlagSet, listenFlag, listenHelp string) {
 func (o uiOptions) check() error {
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return errors.New("give both --tls-cert and --tls-key, or neither")
+	}
+	if o.PublicMinGroupSensors < web.MinPublicGroup {
+		return fmt.Errorf("--public-min-group-sensors %d: at least %d (a group of one sensor is that sensor)", o.PublicMinGroupSensors, web.MinPublicGroup)
 	}
 	if o.PublicPortGraphs && o.Users == "" {
 		return errors.New("--public-port-graphs needs --users: without users every page is public already")
@@ -102,7 +111,7 @@ func startUI(st api.Store, reg *pki.Registry, o uiOptions, logger *slog.Logger) 
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
-	opts := web.Options{Public: o.PublicPortGraphs, AllowedHosts: o.AllowedHosts, Secure: useTLS, Logger: logger, Version: version, Registry: reg, Now: o.now,
+	opts := web.Options{Public: o.PublicPortGraphs, PublicMinSensors: o.PublicMinGroupSensors, AllowedHosts: o.AllowedHosts, Secure: useTLS, Logger: logger, Version: version, Registry: reg, Now: o.now,
 		API: api.New(st, api.Options{Logger: logger, Now: o.now})}
 	if settings, ok := st.(store.RetentionSetter); ok {
 		opts.Settings = settings

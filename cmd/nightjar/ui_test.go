@@ -21,7 +21,9 @@ import (
 func TestDashboardCutsSlowBody(t *testing.T) {
 	t.Parallel()
 	const timeout = time.Second
-	ui, err := startUI(nil, nil, uiOptions{Listen: "127.0.0.1:0", timeouts: web.Timeouts{Read: timeout}}, slog.New(slog.DiscardHandler))
+	o := defaultUIOptions()
+	o.Listen, o.timeouts = "127.0.0.1:0", web.Timeouts{Read: timeout}
+	ui, err := startUI(nil, nil, o, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -139,7 +139,7 @@ func (h *handler) routes() []route {
 		{"/api/v1/groups", "groups", true, []string{"format"}, h.groups},
 		{"/api/v1/overview", "overview", false, with("top"), h.overview},
 		{"/api/v1/top-ports", "top-ports", true, with("top", "sensor"), ask(h, AskTopPorts)},
-		{"/api/v1/group-top-ports", "group-top-ports", true, with("top", "group"), ask(h, AskGroupTopPorts)},
+		{"/api/v1/group-top-ports", "group-top-ports", true, with("top", "group"), h.groupTopPorts},
 		{"/api/v1/group-averages", "group-averages", true, with("group", "daily"), ask(h, AskGroupAverages)},
 		{"/api/v1/port-series", "port-series", true, with("port", "resolution", "by", "sensor", "group"), h.portSeries},
 		{"/api/v1/top-sources", "top-sources", true, with("top", "sensor"), ask(h, AskTopSources)},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nightjar-telescope/nightjar/internal/api"
 	"github.com/nightjar-telescope/nightjar/internal/pki"
 )
 
@@ -45,6 +46,10 @@ type Options struct {
 	// Public lets anonymous clients see the port graphs (per group and
 	// for the fleet, never per sensor) when Users is set.
 	Public bool
+	// PublicMinSensors is the smallest group (or fleet) whose graphs
+	// anonymous visitors see: a smaller one's would show a sensor's own
+	// traffic. At least 2 (the default).
+	PublicMinSensors int
 	// Secure marks the session cookies Secure: set it when the server is
 	// reached over TLS.
 	Secure bool
@@ -59,6 +64,10 @@ type Options struct {
 	// Now is the clock (time.Now when nil), for tests.
 	Now func() time.Time
 }
+
+// MinPublicGroup is the smallest PublicMinSensors: a group of one sensor
+// is that sensor.
+const MinPublicGroup = 2
 
 // Handler is the UI: pages, assets, access control, and the API behind it.
 // Create it with New; it is an http.Handler for every path ("/").
@@ -83,6 +92,7 @@ func New(opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	opts.PublicMinSensors = max(opts.PublicMinSensors, MinPublicGroup)
 	if opts.EnrollValidity <= 0 {
 		opts.EnrollValidity = 365 * 24 * time.Hour
 	}
@@ -276,16 +286,20 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := h.who(r)
-	if !id.Viewer() && !(h.opts.Public && publicAPI(r)) {
-		writeJSONError(w, http.StatusUnauthorized, "log in first (/login)")
-		return
+	if !id.Viewer() {
+		if !h.opts.Public || !publicAPI(r) {
+			writeJSONError(w, http.StatusUnauthorized, "log in first (/login)")
+			return
+		}
+		r = r.WithContext(api.Anonymous(r.Context(), h.opts.PublicMinSensors))
 	}
 	h.opts.API.ServeHTTP(w, r)
 }
 
 // publicAPI reports whether an anonymous client of the public port graphs
 // may make this API request: port series per group or for the fleet, and
-// the groups' top ports (which suggest ports). Nothing names a sensor.
+// the groups' top ports (which suggest ports). Nothing names a sensor, and
+// the API leaves out the groups of fewer than PublicMinSensors sensors.
 func publicAPI(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
