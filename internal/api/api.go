@@ -16,8 +16,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/nightjar-telescope/nightjar/internal/store"
@@ -66,11 +68,19 @@ type Limits struct {
 	Active time.Duration
 	// OverviewDays is the length of the overview's daily series (90).
 	OverviewDays int
+	// MaxQueries is how many requests ask the store at once (4): the
+	// others queue, so that a burst of heavy queries (ten years, top=1000)
+	// cannot take the database from the collector's ingestion.
+	MaxQueries int
+	// QueueWait is how long a request waits for its turn (30 s) before it
+	// is refused with 503 and Retry-After.
+	QueueWait time.Duration
 }
 
 // DefaultLimits are the limits of a zero Options.
 func DefaultLimits() Limits {
-	return Limits{MaxTop: 1000, MaxPorts: 20, MaxPoints: 1_000_000, MaxYears: 10, MaxHourly: 62 * 24 * time.Hour, Active: 5 * time.Minute, OverviewDays: 90}
+	return Limits{MaxTop: 1000, MaxPorts: 20, MaxPoints: 1_000_000, MaxYears: 10, MaxHourly: 62 * 24 * time.Hour, Active: 5 * time.Minute, OverviewDays: 90,
+		MaxQueries: 4, QueueWait: 30 * time.Second}
 }
 
 // handler serves the API.
@@ -80,6 +90,8 @@ type handler struct {
 	now    func() time.Time
 	log    *slog.Logger
 	mux    *http.ServeMux
+	// turns holds a token per request asking the store (Limits.MaxQueries).
+	turns chan struct{}
 	// doc is the OpenAPI document as JSON, or docErr why not.
 	doc    json.RawMessage
 	docErr error
@@ -89,6 +101,7 @@ type handler struct {
 // there with the request's full path); any other path is 404.
 func New(st Store, opts Options) http.Handler {
 	h := &handler{st: st, limits: withDefaults(opts.Limits), now: opts.Now, log: opts.Logger, mux: http.NewServeMux()}
+	h.turns = make(chan struct{}, h.limits.MaxQueries)
 	h.doc, h.docErr = openAPIJSON()
 	if h.now == nil {
 		h.now = time.Now
@@ -107,7 +120,7 @@ func New(st Store, opts Options) http.Handler {
 
 func withDefaults(l Limits) Limits {
 	d := DefaultLimits()
-	for _, f := range []struct{ v, def *int }{{&l.MaxTop, &d.MaxTop}, {&l.MaxPorts, &d.MaxPorts}, {&l.MaxPoints, &d.MaxPoints}, {&l.MaxYears, &d.MaxYears}, {&l.OverviewDays, &d.OverviewDays}} {
+	for _, f := range []struct{ v, def *int }{{&l.MaxTop, &d.MaxTop}, {&l.MaxPorts, &d.MaxPorts}, {&l.MaxPoints, &d.MaxPoints}, {&l.MaxYears, &d.MaxYears}, {&l.OverviewDays, &d.OverviewDays}, {&l.MaxQueries, &d.MaxQueries}} {
 		if *f.v <= 0 {
 			*f.v = *f.def
 		}
@@ -117,6 +130,9 @@ func withDefaults(l Limits) Limits {
 	}
 	if l.Active <= 0 {
 		l.Active = d.Active
+	}
+	if l.QueueWait <= 0 {
+		l.QueueWait = d.QueueWait
 	}
 	return l
 }
@@ -165,7 +181,13 @@ func (h *handler) serve(rt route) http.Handler {
 			h.fail(w, r, err)
 			return
 		}
-		ans, err := rt.answer(r.Context(), q)
+		if !h.waitTurn(w, r) {
+			return
+		}
+		ans, err := func() (any, error) {
+			defer func() { <-h.turns }()
+			return rt.answer(r.Context(), q)
+		}()
 		if err == nil {
 			err = q.err
 		}
@@ -179,6 +201,24 @@ func (h *handler) serve(rt route) http.Handler {
 		}
 		writeJSON(w, ans)
 	})
+}
+
+// waitTurn takes one of the store's turns, or answers 503 when none came
+// within Limits.QueueWait (or the client left).
+func (h *handler) waitTurn(w http.ResponseWriter, r *http.Request) bool {
+	timer := time.NewTimer(h.limits.QueueWait)
+	defer timer.Stop()
+	select {
+	case h.turns <- struct{}{}:
+		return true
+	case <-timer.C:
+		h.log.Warn("api request refused: too many queries at once", "path", r.URL.Path, "wait_seconds", h.limits.QueueWait.Seconds())
+		w.Header().Set("Retry-After", strconv.Itoa(int(h.limits.QueueWait.Seconds())+1))
+		writeError(w, http.StatusServiceUnavailable, &Error{Message: fmt.Sprintf("busy: %d queries running and others waiting; try again later", h.limits.MaxQueries)})
+	case <-r.Context().Done():
+		writeError(w, http.StatusServiceUnavailable, &Error{Message: "request cancelled"})
+	}
+	return false
 }
 
 // fail answers an error: 400 for bad input (an *Error, or a sensor or
