@@ -68,19 +68,22 @@ type Limits struct {
 	Active time.Duration
 	// OverviewDays is the length of the overview's daily series (90).
 	OverviewDays int
-	// MaxQueries is how many requests ask the store at once (4): the
-	// others queue, so that a burst of heavy queries (ten years, top=1000)
-	// cannot take the database from the collector's ingestion.
-	MaxQueries int
-	// QueueWait is how long a request waits for its turn (30 s) before it
-	// is refused with 503 and Retry-After.
+	// HeavyDays: a request whose period is longer (92 days, a quarter)
+	// is heavy. The dashboard's default views (30 days) are not.
+	HeavyDays int
+	// MaxHeavy is how many heavy requests ask the store at once (4): the
+	// others queue, so that a burst of them (ten years, top=1000) cannot
+	// take the database from the collector's ingestion.
+	MaxHeavy int
+	// QueueWait is how long a heavy request waits for its turn (30 s)
+	// before it is refused with 503 and Retry-After.
 	QueueWait time.Duration
 }
 
 // DefaultLimits are the limits of a zero Options.
 func DefaultLimits() Limits {
 	return Limits{MaxTop: 1000, MaxPorts: 20, MaxPoints: 1_000_000, MaxYears: 10, MaxHourly: 62 * 24 * time.Hour, Active: 5 * time.Minute, OverviewDays: 90,
-		MaxQueries: 4, QueueWait: 30 * time.Second}
+		HeavyDays: 92, MaxHeavy: 4, QueueWait: 30 * time.Second}
 }
 
 // handler serves the API.
@@ -90,7 +93,8 @@ type handler struct {
 	now    func() time.Time
 	log    *slog.Logger
 	mux    *http.ServeMux
-	// turns holds a token per request asking the store (Limits.MaxQueries).
+	// turns holds a token per heavy request asking the store
+	// (Limits.MaxHeavy).
 	turns chan struct{}
 	// doc is the OpenAPI document as JSON, or docErr why not.
 	doc    json.RawMessage
@@ -101,7 +105,7 @@ type handler struct {
 // there with the request's full path); any other path is 404.
 func New(st Store, opts Options) http.Handler {
 	h := &handler{st: st, limits: withDefaults(opts.Limits), now: opts.Now, log: opts.Logger, mux: http.NewServeMux()}
-	h.turns = make(chan struct{}, h.limits.MaxQueries)
+	h.turns = make(chan struct{}, h.limits.MaxHeavy)
 	h.doc, h.docErr = openAPIJSON()
 	if h.now == nil {
 		h.now = time.Now
@@ -120,7 +124,7 @@ func New(st Store, opts Options) http.Handler {
 
 func withDefaults(l Limits) Limits {
 	d := DefaultLimits()
-	for _, f := range []struct{ v, def *int }{{&l.MaxTop, &d.MaxTop}, {&l.MaxPorts, &d.MaxPorts}, {&l.MaxPoints, &d.MaxPoints}, {&l.MaxYears, &d.MaxYears}, {&l.OverviewDays, &d.OverviewDays}, {&l.MaxQueries, &d.MaxQueries}} {
+	for _, f := range []struct{ v, def *int }{{&l.MaxTop, &d.MaxTop}, {&l.MaxPorts, &d.MaxPorts}, {&l.MaxPoints, &d.MaxPoints}, {&l.MaxYears, &d.MaxYears}, {&l.OverviewDays, &d.OverviewDays}, {&l.HeavyDays, &d.HeavyDays}, {&l.MaxHeavy, &d.MaxHeavy}} {
 		if *f.v <= 0 {
 			*f.v = *f.def
 		}
@@ -181,13 +185,10 @@ func (h *handler) serve(rt route) http.Handler {
 			h.fail(w, r, err)
 			return
 		}
-		if !h.waitTurn(w, r) {
+		ans, err := h.answer(w, r, rt, q)
+		if errors.Is(err, errBusy) {
 			return
 		}
-		ans, err := func() (any, error) {
-			defer func() { <-h.turns }()
-			return rt.answer(r.Context(), q)
-		}()
 		if err == nil {
 			err = q.err
 		}
@@ -203,8 +204,24 @@ func (h *handler) serve(rt route) http.Handler {
 	})
 }
 
-// waitTurn takes one of the store's turns, or answers 503 when none came
-// within Limits.QueueWait (or the client left).
+// errBusy: a heavy request got no turn; it has been answered.
+var errBusy = errors.New("no turn for a heavy request")
+
+// answer asks the route's question; a heavy request waits for its turn
+// first (answered with 503 when none comes: errBusy).
+func (h *handler) answer(w http.ResponseWriter, r *http.Request, rt route, q *query) (any, error) {
+	if q.period().Duration() <= time.Duration(h.limits.HeavyDays)*24*time.Hour {
+		return rt.answer(r.Context(), q)
+	}
+	if !h.waitTurn(w, r) {
+		return nil, errBusy
+	}
+	defer func() { <-h.turns }()
+	return rt.answer(r.Context(), q)
+}
+
+// waitTurn takes one of the heavy requests' turns, or answers 503 when
+// none came within Limits.QueueWait (or the client left).
 func (h *handler) waitTurn(w http.ResponseWriter, r *http.Request) bool {
 	timer := time.NewTimer(h.limits.QueueWait)
 	defer timer.Stop()
@@ -212,9 +229,9 @@ func (h *handler) waitTurn(w http.ResponseWriter, r *http.Request) bool {
 	case h.turns <- struct{}{}:
 		return true
 	case <-timer.C:
-		h.log.Warn("api request refused: too many queries at once", "path", r.URL.Path, "wait_seconds", h.limits.QueueWait.Seconds())
+		h.log.Warn("api request refused: too many heavy queries at once", "path", r.URL.Path, "wait_seconds", h.limits.QueueWait.Seconds())
 		w.Header().Set("Retry-After", strconv.Itoa(int(h.limits.QueueWait.Seconds())+1))
-		writeError(w, http.StatusServiceUnavailable, &Error{Message: fmt.Sprintf("busy: %d queries running and others waiting; try again later", h.limits.MaxQueries)})
+		writeError(w, http.StatusServiceUnavailable, &Error{Message: fmt.Sprintf("busy: %d queries of more than %d days running and others waiting; try again later, or ask for a shorter period", h.limits.MaxHeavy, h.limits.HeavyDays)})
 	case <-r.Context().Done():
 		writeError(w, http.StatusServiceUnavailable, &Error{Message: "request cancelled"})
 	}
