@@ -121,7 +121,7 @@ func TestLoginBackoff(t *testing.T) {
 	for range loginBurst {
 		try("guess")
 	}
-	for _, wait := range []time.Duration{loginRefill, 2 * loginRefill, 4 * loginRefill} {
+	for _, wait := range []time.Duration{loginWait, 2 * loginWait, 4 * loginWait} {
 		now = now.Add(wait - time.Second)
 		if code := try("alice-password"); code != http.StatusTooManyRequests {
 			t.Fatalf("%v into a wait of %v: %d, want 429", wait-time.Second, wait, code)
@@ -131,7 +131,7 @@ func TestLoginBackoff(t *testing.T) {
 			t.Fatalf("after a wait of %v: %d, want 401 (one more attempt)", wait, code)
 		}
 	}
-	now = now.Add(8 * loginRefill)
+	now = now.Add(8 * loginWait)
 	if code := try("alice-password"); code != http.StatusSeeOther {
 		t.Fatalf("after the last wait, the right password = %d, want 303", code)
 	}

@@ -112,16 +112,16 @@ func sameToken(a, b string) bool {
 // Login rate limiting, per (user name, client address) so that an
 // attacker elsewhere cannot lock a user out: every attempt counts against
 // its pair before any password is hashed, and a successful login clears
-// the pair. After loginBurst attempts the pair waits loginRefill, then
+// the pair. After loginBurst attempts the pair waits loginWait, then
 // twice as long after each further failure, up to maxBackoff (429 with
 // Retry-After meanwhile). A pair forgets its failures after forgetAfter
 // without attempts.
 const (
 	loginBurst  = 5
-	loginRefill = time.Minute
+	loginWait   = time.Minute
 	maxBackoff  = time.Hour
 	forgetAfter = 24 * time.Hour
-	maxBuckets  = 10_000
+	maxPairs    = 10_000
 	maxHashing  = 2 // argon2id hashes computed at once (64 MiB each)
 	unknownUser = "\x00unknown"
 )
@@ -161,12 +161,12 @@ func (l *limiter) allow(key string) (ok bool, wait time.Duration) {
 	now := l.now()
 	a := l.pairs[key]
 	if a == nil {
-		if len(l.pairs) >= maxBuckets {
+		if len(l.pairs) >= maxPairs {
 			l.pruneLocked(now)
 		}
-		if len(l.pairs) >= maxBuckets {
+		if len(l.pairs) >= maxPairs {
 			// Too many pairs waiting at once: refuse newcomers too.
-			return false, loginRefill
+			return false, loginWait
 		}
 		a = &attempts{}
 		l.pairs[key] = a
@@ -190,7 +190,7 @@ func backoff(n int) time.Duration {
 	if n >= 6 { // 2⁶ minutes is past maxBackoff already; avoids overflow
 		return maxBackoff
 	}
-	return min(maxBackoff, loginRefill<<n)
+	return min(maxBackoff, loginWait<<n)
 }
 
 // reset clears a key's attempts (after a successful login).
@@ -208,7 +208,7 @@ func (l *limiter) pruneLocked(now time.Time) {
 			delete(l.pairs, k)
 		}
 	}
-	if len(l.pairs) < maxBuckets {
+	if len(l.pairs) < maxPairs {
 		return
 	}
 	for k, a := range l.pairs {
@@ -220,7 +220,7 @@ func (l *limiter) pruneLocked(now time.Time) {
 
 // clientIP is the address of the peer (proxies' headers are not trusted:
 // the server is meant to be reached directly, or through a proxy on the
-// same machine, where all clients share one bucket).
+// same machine, where all clients share one count per user name).
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
