@@ -158,11 +158,13 @@ func collectorRunner(cfg collectorConfig, logger *slog.Logger, uiReady func(stri
 	r := lifecycle.New(logger)
 	r.Add("store", st)
 	r.Add("registry", reg)
+	var ui *uiComponent
 	if cfg.UI.Listen != "off" {
-		r.Add("dashboard", &uiComponent{opts: cfg.UI, store: st, registry: reg, log: logger.With("component", "web"), ready: uiReady})
+		ui = &uiComponent{opts: cfg.UI, store: st, registry: reg, log: logger.With("component", "web"), ready: uiReady}
+		r.Add("dashboard", ui)
 	}
 	r.Add("collector", col)
-	r.Add("metrics", &metricsComponent{listen: cfg.Metrics, collector: col, log: logger})
+	r.Add("metrics", &metricsComponent{listen: cfg.Metrics, collector: col, ui: ui, log: logger})
 	return r
 }
 

@@ -120,10 +120,19 @@ func (c *collectorComponent) Start(ctx context.Context) error {
 	path, handler := c.c.Handler()
 	mux := http.NewServeMux()
 	mux.Handle(path, handler)
+	// A sensor's stream is one request that lasts as long as the sensor
+	// runs, so ReadTimeout and WriteTimeout (which HTTP/2 applies to
+	// every stream) would cut honest sensors. What is bounded instead:
+	// the TLS handshake and the header (ReadHeaderTimeout, before any
+	// certificate is trusted), a connection without streams (IdleTimeout),
+	// and a peer that vanished (HTTP/2 pings unanswered). A stream that
+	// stays open is an enrolled sensor's, answerable to its heartbeat.
 	c.srv = &http.Server{
 		Handler:           mux,
 		TLSConfig:         pki.ServerTLS(c.registry.reg),
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		HTTP2:             &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second},
 		// Refused handshakes (no certificate, another CA, revoked) are
 		// logged as the security events they are.
 		ErrorLog: log.New(slogWriter{c.log}, "", 0),
@@ -165,10 +174,11 @@ func (c *collectorComponent) Stop() error {
 }
 
 // metricsComponent is the Prometheus endpoint of the collector ("off":
-// none).
+// none), with the dashboard's metrics when it runs (ui not nil).
 type metricsComponent struct {
 	listen    string
 	collector *collectorComponent
+	ui        *uiComponent
 	log       *slog.Logger
 	srv       *http.Server
 }
@@ -177,7 +187,11 @@ func (c *metricsComponent) Start(context.Context) error {
 	if c.listen == "off" {
 		return nil
 	}
-	srv, addr, err := metrics.Serve(c.listen, c.collector.c.Metrics()...)
+	cs := c.collector.c.Metrics()
+	if c.ui != nil {
+		cs = append(cs, c.ui.srv.metrics...)
+	}
+	srv, addr, err := metrics.Serve(c.listen, cs...)
 	if err != nil {
 		return err
 	}

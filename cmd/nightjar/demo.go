@@ -154,7 +154,9 @@ func runDemo(ctx context.Context, cfg demoConfig, now clock.Clock, stdout, stder
 	var collectorAddr string
 	col.ready = func(a net.Addr) { collectorAddr = a.String() }
 	sensors := &demoSensors{fleet: fl, dir: dir, collector: &collectorAddr, live: live, rate: cfg.LiveRate, now: now, log: logger}
-	ui := &uiComponent{opts: uiOptions{Listen: cfg.Listen, now: now}, store: st, registry: reg, log: logger.With("component", "web")}
+	uiOpts := defaultUIOptions()
+	uiOpts.Listen, uiOpts.now = cfg.Listen, now
+	ui := &uiComponent{opts: uiOpts, store: st, registry: reg, log: logger.With("component", "web")}
 
 	r := lifecycle.New(logger)
 	r.Add("registry", lifecycle.Funcs{OnStart: func(context.Context) (err error) {

@@ -57,12 +57,16 @@ pages need is in the binary: nothing is loaded from the network.
 
 Access:
   - Without --users, nobody logs in: everyone who can reach the listener
-    sees every page, read-only, and nobody can administer.
+    sees every page, read-only, and nobody can administer. Only requests
+    for localhost, 127.0.0.1, [::1] or an --allowed-host name are answered
+    (421 otherwise), so that another site's page cannot read the dashboard
+    through DNS rebinding.
   - With --users FILE ("nightjar user add" makes it), viewing needs a login
     too; users with the admin role also enroll and revoke sensors on /admin
     when --ca DIR names the sensors' registry ("nightjar ca init").
   - --public-port-graphs shows the port graphs (per group and for the
-    fleet, never per sensor) to anonymous visitors.
+    fleet, never per sensor) to anonymous visitors, without the groups of
+    fewer than --public-min-group-sensors sensors (2).
 
 Listens on 127.0.0.1:8080 by default. Any other address needs --tls-cert and
 --tls-key, or --insecure-listen, which accepts that passwords and session

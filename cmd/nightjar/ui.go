@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 
 	"github.com/nightjar-telescope/nightjar/internal/api"
@@ -35,12 +36,24 @@ type uiOptions struct {
 	InsecureListen bool `yaml:"insecure_listen"`
 	// PublicPortGraphs shows the port graphs to anonymous visitors.
 	PublicPortGraphs bool `yaml:"public_port_graphs"`
+	// PublicMinGroupSensors is the smallest group whose port graphs
+	// anonymous visitors see (at least 2: a group of one is a sensor).
+	PublicMinGroupSensors int `yaml:"public_min_group_sensors"`
+	// AllowedHosts are the host names, besides the loopback ones, by which
+	// clients may reach a dashboard without users (any other Host header
+	// is refused, against DNS rebinding).
+	AllowedHosts []string `yaml:"allowed_hosts"`
 	// now is the clock of the pages and the API's default periods.
 	now clock.Clock
+	// timeouts bound slow clients (web.DefaultTimeouts where zero; tests
+	// shorten them).
+	timeouts web.Timeouts
 }
 
 // defaultUIOptions are the dashboard's defaults.
-func defaultUIOptions() uiOptions { return uiOptions{Listen: web.DefaultListen} }
+func defaultUIOptions() uiOptions {
+	return uiOptions{Listen: web.DefaultListen, PublicMinGroupSensors: web.MinPublicGroup}
+}
 
 // addFlags adds the dashboard's flags; listenFlag names the address flag
 // ("listen" for serve, "ui" for the collector, where "off" disables it).
@@ -51,6 +64,8 @@ func (o *uiOptions) addFlags(f *pflag.FlagSet, listenFlag, listenHelp string) {
 	f.StringVar(&o.TLSKey, "tls-key", "", "TLS private key `FILE` (PEM) of --tls-cert")
 	f.BoolVar(&o.InsecureListen, "insecure-listen", false, "UNSAFE: allow the dashboard on a non-loopback address without TLS; passwords and session cookies then cross the network in clear text")
 	f.BoolVar(&o.PublicPortGraphs, "public-port-graphs", false, "show the port graphs (per group and fleet, not per sensor) to anonymous visitors")
+	f.IntVar(&o.PublicMinGroupSensors, "public-min-group-sensors", web.MinPublicGroup, "with --public-port-graphs, hide from anonymous visitors the groups (and a fleet) of fewer `N` sensors (at least 2)")
+	f.StringSliceVar(&o.AllowedHosts, "allowed-host", nil, "host `NAME` by which clients may reach a dashboard without --users, besides localhost, 127.0.0.1 and [::1] (repeat or comma-separate; other names are refused, against DNS rebinding)")
 }
 
 // check refuses inconsistent flags and unsafe listen addresses, before
@@ -58,6 +73,9 @@ func (o *uiOptions) addFlags(f *pflag.FlagSet, listenFlag, listenHelp string) {
 func (o uiOptions) check() error {
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return errors.New("give both --tls-cert and --tls-key, or neither")
+	}
+	if o.PublicMinGroupSensors < web.MinPublicGroup {
+		return fmt.Errorf("--public-min-group-sensors %d: at least %d (a group of one sensor is that sensor)", o.PublicMinGroupSensors, web.MinPublicGroup)
 	}
 	if o.PublicPortGraphs && o.Users == "" {
 		return errors.New("--public-port-graphs needs --users: without users every page is public already")
@@ -67,8 +85,9 @@ func (o uiOptions) check() error {
 
 // uiServer is a running dashboard server.
 type uiServer struct {
-	url string
-	srv *http.Server
+	url     string
+	srv     *http.Server
+	metrics []prometheus.Collector
 }
 
 func (u *uiServer) close() {
@@ -92,7 +111,7 @@ func startUI(st api.Store, reg *pki.Registry, o uiOptions, logger *slog.Logger) 
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
-	opts := web.Options{Public: o.PublicPortGraphs, Secure: useTLS, Logger: logger, Version: version, Registry: reg, Now: o.now,
+	opts := web.Options{Public: o.PublicPortGraphs, PublicMinSensors: o.PublicMinGroupSensors, AllowedHosts: o.AllowedHosts, Secure: useTLS, Logger: logger, Version: version, Registry: reg, Now: o.now,
 		API: api.New(st, api.Options{Logger: logger, Now: o.now})}
 	if settings, ok := st.(store.RetentionSetter); ok {
 		opts.Settings = settings
@@ -108,13 +127,13 @@ func startUI(st api.Store, reg *pki.Registry, o uiOptions, logger *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
+	h := web.New(opts)
 	srv := &http.Server{
-		Handler:           web.New(opts),
-		TLSConfig:         tlsConfig,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          log.New(slogWriter{logger}, "", 0),
+		Handler:   h,
+		TLSConfig: tlsConfig,
+		ErrorLog:  log.New(slogWriter{logger}, "", 0),
 	}
+	o.timeouts.Apply(srv)
 	scheme := "http"
 	if useTLS {
 		scheme = "https"
@@ -132,7 +151,7 @@ func startUI(st api.Store, reg *pki.Registry, o uiOptions, logger *slog.Logger) 
 		}
 	}()
 	logger.Info("dashboard listening", "url", url, "users", o.Users != "", "registry", reg != nil, "public_port_graphs", o.PublicPortGraphs)
-	return &uiServer{url: url, srv: srv}, nil
+	return &uiServer{url: url, srv: srv, metrics: h.Metrics()}, nil
 }
 
 // checkUIFiles reads the dashboard's users file and TLS pair, for --check.

@@ -63,14 +63,19 @@ func (h *handler) groups(ctx context.Context, _ *query) (any, error) {
 	return done(NewGroupsResponse(sensors), err)
 }
 
-// portSeries bounds the series before asking.
+// portSeries bounds the series before asking, and hides from anonymous
+// visitors the groups too small for them.
 func (h *handler) portSeries(ctx context.Context, q *query) (any, error) {
 	p := q.params()
 	h.checkSeries(ctx, q, seriesQuery(p))
 	if q.err != nil {
 		return nil, q.err
 	}
-	return done(AskPortSeries(ctx, h.st, p))
+	r, err := AskPortSeries(ctx, h.st, p)
+	if err != nil {
+		return nil, err
+	}
+	return done(h.hideSmallGroups(ctx, r))
 }
 
 // checkSeries checks what the store would refuse in a port series, and

@@ -16,8 +16,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/nightjar-telescope/nightjar/internal/store"
@@ -66,11 +68,22 @@ type Limits struct {
 	Active time.Duration
 	// OverviewDays is the length of the overview's daily series (90).
 	OverviewDays int
+	// HeavyDays: a request whose period is longer (92 days, a quarter)
+	// is heavy. The dashboard's default views (30 days) are not.
+	HeavyDays int
+	// MaxHeavy is how many heavy requests ask the store at once (4): the
+	// others queue, so that a burst of them (ten years, top=1000) cannot
+	// take the database from the collector's ingestion.
+	MaxHeavy int
+	// QueueWait is how long a heavy request waits for its turn (30 s)
+	// before it is refused with 503 and Retry-After.
+	QueueWait time.Duration
 }
 
 // DefaultLimits are the limits of a zero Options.
 func DefaultLimits() Limits {
-	return Limits{MaxTop: 1000, MaxPorts: 20, MaxPoints: 1_000_000, MaxYears: 10, MaxHourly: 62 * 24 * time.Hour, Active: 5 * time.Minute, OverviewDays: 90}
+	return Limits{MaxTop: 1000, MaxPorts: 20, MaxPoints: 1_000_000, MaxYears: 10, MaxHourly: 62 * 24 * time.Hour, Active: 5 * time.Minute, OverviewDays: 90,
+		HeavyDays: 92, MaxHeavy: 4, QueueWait: 30 * time.Second}
 }
 
 // handler serves the API.
@@ -80,6 +93,9 @@ type handler struct {
 	now    func() time.Time
 	log    *slog.Logger
 	mux    *http.ServeMux
+	// turns holds a token per heavy request asking the store
+	// (Limits.MaxHeavy).
+	turns chan struct{}
 	// doc is the OpenAPI document as JSON, or docErr why not.
 	doc    json.RawMessage
 	docErr error
@@ -89,6 +105,7 @@ type handler struct {
 // there with the request's full path); any other path is 404.
 func New(st Store, opts Options) http.Handler {
 	h := &handler{st: st, limits: withDefaults(opts.Limits), now: opts.Now, log: opts.Logger, mux: http.NewServeMux()}
+	h.turns = make(chan struct{}, h.limits.MaxHeavy)
 	h.doc, h.docErr = openAPIJSON()
 	if h.now == nil {
 		h.now = time.Now
@@ -107,7 +124,7 @@ func New(st Store, opts Options) http.Handler {
 
 func withDefaults(l Limits) Limits {
 	d := DefaultLimits()
-	for _, f := range []struct{ v, def *int }{{&l.MaxTop, &d.MaxTop}, {&l.MaxPorts, &d.MaxPorts}, {&l.MaxPoints, &d.MaxPoints}, {&l.MaxYears, &d.MaxYears}, {&l.OverviewDays, &d.OverviewDays}} {
+	for _, f := range []struct{ v, def *int }{{&l.MaxTop, &d.MaxTop}, {&l.MaxPorts, &d.MaxPorts}, {&l.MaxPoints, &d.MaxPoints}, {&l.MaxYears, &d.MaxYears}, {&l.OverviewDays, &d.OverviewDays}, {&l.HeavyDays, &d.HeavyDays}, {&l.MaxHeavy, &d.MaxHeavy}} {
 		if *f.v <= 0 {
 			*f.v = *f.def
 		}
@@ -117,6 +134,9 @@ func withDefaults(l Limits) Limits {
 	}
 	if l.Active <= 0 {
 		l.Active = d.Active
+	}
+	if l.QueueWait <= 0 {
+		l.QueueWait = d.QueueWait
 	}
 	return l
 }
@@ -139,7 +159,7 @@ func (h *handler) routes() []route {
 		{"/api/v1/groups", "groups", true, []string{"format"}, h.groups},
 		{"/api/v1/overview", "overview", false, with("top"), h.overview},
 		{"/api/v1/top-ports", "top-ports", true, with("top", "sensor"), ask(h, AskTopPorts)},
-		{"/api/v1/group-top-ports", "group-top-ports", true, with("top", "group"), ask(h, AskGroupTopPorts)},
+		{"/api/v1/group-top-ports", "group-top-ports", true, with("top", "group"), h.groupTopPorts},
 		{"/api/v1/group-averages", "group-averages", true, with("group", "daily"), ask(h, AskGroupAverages)},
 		{"/api/v1/port-series", "port-series", true, with("port", "resolution", "by", "sensor", "group"), h.portSeries},
 		{"/api/v1/top-sources", "top-sources", true, with("top", "sensor"), ask(h, AskTopSources)},
@@ -165,7 +185,10 @@ func (h *handler) serve(rt route) http.Handler {
 			h.fail(w, r, err)
 			return
 		}
-		ans, err := rt.answer(r.Context(), q)
+		ans, err := h.answer(w, r, rt, q)
+		if errors.Is(err, errBusy) {
+			return
+		}
 		if err == nil {
 			err = q.err
 		}
@@ -179,6 +202,40 @@ func (h *handler) serve(rt route) http.Handler {
 		}
 		writeJSON(w, ans)
 	})
+}
+
+// errBusy: a heavy request got no turn; it has been answered.
+var errBusy = errors.New("no turn for a heavy request")
+
+// answer asks the route's question; a heavy request waits for its turn
+// first (answered with 503 when none comes: errBusy).
+func (h *handler) answer(w http.ResponseWriter, r *http.Request, rt route, q *query) (any, error) {
+	if q.period().Duration() <= time.Duration(h.limits.HeavyDays)*24*time.Hour {
+		return rt.answer(r.Context(), q)
+	}
+	if !h.waitTurn(w, r) {
+		return nil, errBusy
+	}
+	defer func() { <-h.turns }()
+	return rt.answer(r.Context(), q)
+}
+
+// waitTurn takes one of the heavy requests' turns, or answers 503 when
+// none came within Limits.QueueWait (or the client left).
+func (h *handler) waitTurn(w http.ResponseWriter, r *http.Request) bool {
+	timer := time.NewTimer(h.limits.QueueWait)
+	defer timer.Stop()
+	select {
+	case h.turns <- struct{}{}:
+		return true
+	case <-timer.C:
+		h.log.Warn("api request refused: too many heavy queries at once", "path", r.URL.Path, "wait_seconds", h.limits.QueueWait.Seconds())
+		w.Header().Set("Retry-After", strconv.Itoa(int(h.limits.QueueWait.Seconds())+1))
+		writeError(w, http.StatusServiceUnavailable, &Error{Message: fmt.Sprintf("busy: %d queries of more than %d days running and others waiting; try again later, or ask for a shorter period", h.limits.MaxHeavy, h.limits.HeavyDays)})
+	case <-r.Context().Done():
+		writeError(w, http.StatusServiceUnavailable, &Error{Message: "request cancelled"})
+	}
+	return false
 }
 
 // fail answers an error: 400 for bad input (an *Error, or a sensor or

@@ -35,7 +35,10 @@ func Serve(addr string, cs ...prometheus.Collector) (*http.Server, net.Addr, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// A scrape is a GET without a body, answered in well under a second:
+	// these bound the slow or idle clients a scraper's address may send.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}
 	go srv.Serve(ln) //nolint:errcheck // ends with Close
 	return srv, ln.Addr(), nil
 }

@@ -2,8 +2,10 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // loginData fills the login form.
@@ -15,13 +17,26 @@ type loginData struct {
 const maxFormBytes = 64 << 10
 
 // safeNext returns where to go after login: a path of this server, never
-// another site ("//evil.example", "/\evil.example").
+// another site. Browsers drop tabs and newlines from URLs and read "\" as
+// "/", so "/\t/evil.example" and "/\evil.example" are "//evil.example" to
+// them: next is refused unless it parses as a path without scheme or host
+// that starts with a single "/" and holds no backslash or control
+// character, before and after its escapes are decoded ("/%5Cevil",
+// "/%2F%2Fevil").
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		unsafePath(next) || unsafePath(u.Path) {
 		return "/"
 	}
 	return next
+}
+
+// unsafePath reports whether p is not a local absolute path as a browser
+// reads it.
+func unsafePath(p string) bool {
+	return !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") ||
+		strings.ContainsFunc(p, func(r rune) bool { return r == '\\' || unicode.IsControl(r) })
 }
 
 func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
@@ -50,8 +65,8 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, status int, 
 }
 
 // login checks a user name and password. Attempts are rate-limited per
-// client address and per user name before any hashing, and at most
-// maxHashing hashes run at once.
+// user name and client address before any hashing (see limiter), and at
+// most maxHashing hashes run at once.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if h.opts.Users == nil {
 		http.Error(w, "this server has no users file: nobody logs in", http.StatusNotFound)
@@ -69,14 +84,16 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, password, next := r.PostForm.Get("name"), r.PostForm.Get("password"), r.PostForm.Get("next")
-	userKey := "user:" + name
+	user := name
 	if ValidUserName(name) != nil {
-		userKey = "user:" + unknownUser
+		user = unknownUser
 	}
-	if ok, wait := h.limiter.allow("ip:"+clientIP(r), userKey); !ok {
+	key := loginKey(user, clientIP(r))
+	if ok, wait := h.limiter.allow(key); !ok {
+		h.logins.WithLabelValues("limited").Inc()
 		h.opts.Logger.Warn("login rate-limited", "user", name, "client", clientIP(r))
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		h.showLogin(w, r, http.StatusTooManyRequests, name, next, "Too many login attempts: wait a minute and try again.")
+		h.showLogin(w, r, http.StatusTooManyRequests, name, next, "Too many login attempts from this address: wait and try again.")
 		return
 	}
 	select {
@@ -92,11 +109,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	good := VerifyPassword(hash, []byte(password)) && known
 	<-h.hashing
 	if !good {
+		h.logins.WithLabelValues("failure").Inc()
 		h.opts.Logger.Warn("login failed", "user", name, "client", clientIP(r))
 		h.showLogin(w, r, http.StatusUnauthorized, name, next, "Wrong user name or password.")
 		return
 	}
-	h.limiter.reset(userKey)
+	h.limiter.reset(key)
+	h.logins.WithLabelValues("success").Inc()
 	if id := h.who(r); id.sess != nil {
 		h.sessions.remove(id.token)
 	}

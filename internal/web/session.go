@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -108,87 +109,118 @@ func sameToken(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// Login rate limiting: every attempt takes a token from the bucket of the
-// client's address and from the bucket of the user name it tries; a bucket
-// holds loginBurst tokens and gains one every loginRefill. An empty bucket
-// refuses the attempt (429) before any password is hashed.
+// Login rate limiting, per (user name, client address) so that an
+// attacker elsewhere cannot lock a user out: every attempt counts against
+// its pair before any password is hashed, and a successful login clears
+// the pair. After loginBurst attempts the pair waits loginWait, then
+// twice as long after each further failure, up to maxBackoff (429 with
+// Retry-After meanwhile). A pair forgets its failures after forgetAfter
+// without attempts.
 const (
-	loginBurst   = 5
-	loginRefill  = time.Minute
-	maxBuckets   = 10_000
-	maxHashing   = 2 // argon2id hashes computed at once (64 MiB each)
-	unknownUser  = "\x00unknown"
-	retryMessage = "too many login attempts: wait a minute and try again"
+	loginBurst  = 5
+	loginWait   = time.Minute
+	maxBackoff  = time.Hour
+	forgetAfter = 24 * time.Hour
+	maxPairs    = 10_000
+	maxHashing  = 2 // argon2id hashes computed at once (64 MiB each)
+	unknownUser = "\x00unknown"
 )
 
-type bucket struct {
-	tokens float64
-	last   time.Time
+// attempts are a pair's attempts since its last successful login.
+type attempts struct {
+	count int
+	last  time.Time // the last attempt
+	until time.Time // refused until then
 }
 
 type limiter struct {
-	mu      sync.Mutex
-	buckets map[string]*bucket
-	now     func() time.Time
+	mu    sync.Mutex
+	pairs map[string]*attempts
+	now   func() time.Time
 }
 
 func newLimiter(now func() time.Time) *limiter {
-	return &limiter{buckets: map[string]*bucket{}, now: now}
+	return &limiter{pairs: map[string]*attempts{}, now: now}
 }
 
-// allow takes a token from each key's bucket, or returns how long to wait
-// when one of them is empty (and then takes none).
-func (l *limiter) allow(keys ...string) (ok bool, wait time.Duration) {
+// loginKey is the limiter's key of a user name tried from a client
+// address. IPv6 clients are keyed by their /64, which one host commonly
+// holds whole.
+func loginKey(user, client string) string {
+	if ip, err := netip.ParseAddr(client); err == nil && ip.Is6() && !ip.Is4In6() {
+		client = netip.PrefixFrom(ip, 64).Masked().String()
+	}
+	return user + "\x00" + client
+}
+
+// allow counts an attempt of key, or returns how long to wait when the key
+// must wait (and then counts nothing).
+func (l *limiter) allow(key string) (ok bool, wait time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	if len(l.buckets) > maxBuckets {
-		for k, b := range l.buckets {
-			if l.fill(b, now) >= loginBurst {
-				delete(l.buckets, k)
-			}
+	a := l.pairs[key]
+	if a == nil {
+		if len(l.pairs) >= maxPairs {
+			l.pruneLocked(now)
 		}
+		if len(l.pairs) >= maxPairs {
+			// Too many pairs waiting at once: refuse newcomers too.
+			return false, loginWait
+		}
+		a = &attempts{}
+		l.pairs[key] = a
 	}
-	bs := make([]*bucket, len(keys))
-	for i, k := range keys {
-		b := l.buckets[k]
-		if b == nil {
-			if len(l.buckets) > maxBuckets {
-				// Too many clients failing at once: refuse newcomers too.
-				return false, loginRefill
-			}
-			b = &bucket{tokens: loginBurst, last: now}
-			l.buckets[k] = b
-		}
-		if t := l.fill(b, now); t < 1 {
-			return false, time.Duration((1 - t) * float64(loginRefill))
-		}
-		bs[i] = b
+	if now.Before(a.until) {
+		return false, a.until.Sub(now)
 	}
-	for _, b := range bs {
-		b.tokens--
+	if now.Sub(a.last) > forgetAfter {
+		a.count = 0
+	}
+	a.count++
+	a.last = now
+	if a.count >= loginBurst {
+		a.until = now.Add(backoff(a.count - loginBurst))
 	}
 	return true, 0
 }
 
-// reset refills a key's bucket (after a successful login).
+// backoff is the wait after the nth attempt beyond the burst.
+func backoff(n int) time.Duration {
+	if n >= 6 { // 2⁶ minutes is past maxBackoff already; avoids overflow
+		return maxBackoff
+	}
+	return min(maxBackoff, loginWait<<n)
+}
+
+// reset clears a key's attempts (after a successful login).
 func (l *limiter) reset(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	delete(l.buckets, key)
+	delete(l.pairs, key)
 }
 
-func (l *limiter) fill(b *bucket, now time.Time) float64 {
-	if d := now.Sub(b.last); d > 0 {
-		b.tokens = min(loginBurst, b.tokens+float64(d)/float64(loginRefill))
-		b.last = now
+// pruneLocked forgets the pairs that do not wait and made no attempt for
+// forgetAfter, then, if the table is still full, those that do not wait.
+func (l *limiter) pruneLocked(now time.Time) {
+	for k, a := range l.pairs {
+		if !now.Before(a.until) && now.Sub(a.last) > forgetAfter {
+			delete(l.pairs, k)
+		}
 	}
-	return b.tokens
+	if len(l.pairs) < maxPairs {
+		return
+	}
+	for k, a := range l.pairs {
+		if !now.Before(a.until) {
+			delete(l.pairs, k)
+		}
+	}
 }
 
 // clientIP is the address of the peer (proxies' headers are not trusted:
 // the server is meant to be reached directly, or through a proxy on the
-// same machine, where all clients share one bucket).
+// same machine, where all clients share one count per user name).
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

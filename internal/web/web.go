@@ -2,15 +2,20 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nightjar-telescope/nightjar/internal/api"
 	"github.com/nightjar-telescope/nightjar/internal/pki"
 )
 
@@ -28,12 +33,23 @@ type Options struct {
 	// nobody administers — keep the listener on loopback then. With users,
 	// viewing needs a login too (but see Public).
 	Users *Users
+	// AllowedHosts are the host names (without port) that clients may
+	// reach the UI by when Users is nil, besides the loopback ones
+	// (localhost, 127.0.0.0/8, ::1). Any other Host header is refused
+	// (421): a page of another site whose name resolves to this server
+	// (DNS rebinding) would otherwise read everything. Ignored with
+	// Users, where viewing needs a login.
+	AllowedHosts []string
 	// Settings are the store's settings an admin may change on /admin;
 	// nil hides them.
 	Settings Settings
 	// Public lets anonymous clients see the port graphs (per group and
 	// for the fleet, never per sensor) when Users is set.
 	Public bool
+	// PublicMinSensors is the smallest group (or fleet) whose graphs
+	// anonymous visitors see: a smaller one's would show a sensor's own
+	// traffic. At least 2 (the default).
+	PublicMinSensors int
 	// Secure marks the session cookies Secure: set it when the server is
 	// reached over TLS.
 	Secure bool
@@ -49,6 +65,10 @@ type Options struct {
 	Now func() time.Time
 }
 
+// MinPublicGroup is the smallest PublicMinSensors: a group of one sensor
+// is that sensor.
+const MinPublicGroup = 2
+
 // Handler is the UI: pages, assets, access control, and the API behind it.
 // Create it with New; it is an http.Handler for every path ("/").
 type Handler struct {
@@ -61,6 +81,7 @@ type Handler struct {
 	dummy    func() string // a hash to verify unknown users against, so that they take as long as known ones
 	loads    *downloads
 	assets   *assetServer
+	logins   *prometheus.CounterVec // by result: success, failure, limited
 }
 
 // New builds the UI. It does no I/O.
@@ -71,6 +92,7 @@ func New(opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	opts.PublicMinSensors = max(opts.PublicMinSensors, MinPublicGroup)
 	if opts.EnrollValidity <= 0 {
 		opts.EnrollValidity = 365 * 24 * time.Hour
 	}
@@ -86,6 +108,12 @@ func New(opts Options) *Handler {
 		}),
 		loads:  newDownloads(opts.Now),
 		assets: newAssetServer(),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nightjar_web_login_attempts_total",
+			Help: "Login attempts by result: success, failure (wrong name or password), limited (refused by the rate limit before any hashing)."},
+			[]string{"result"}),
+	}
+	for _, result := range []string{"success", "failure", "limited"} {
+		h.logins.WithLabelValues(result)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /assets/", h.assets)
@@ -113,11 +141,41 @@ func New(opts Options) *Handler {
 		h.opts.Logger.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"), "client", clientIP(r))
 		http.Error(w, "cross-origin request refused", http.StatusForbidden)
 	}))
-	h.root = securityHeaders(cop.Handler(mux))
+	h.root = securityHeaders(h.checkHost(cop.Handler(mux)))
 	return h
 }
 
+// checkHost refuses, on a server without users, the requests whose Host
+// is neither a loopback name nor one of Options.AllowedHosts.
+func (h *Handler) checkHost(next http.Handler) http.Handler {
+	if h.opts.Users != nil {
+		return next
+	}
+	allowed := map[string]bool{}
+	for _, name := range h.opts.AllowedHosts {
+		allowed[normalHost(name)] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if name, _, err := net.SplitHostPort(host); err == nil {
+			host = name
+		}
+		if host = normalHost(host); !IsLoopback(host) && !allowed[host] {
+			h.opts.Logger.Warn("request refused: unknown host name", "host", r.Host, "client", clientIP(r))
+			http.Error(w, fmt.Sprintf("this server has no users file and answers only to loopback names (localhost, 127.0.0.1, [::1]) and --allowed-host names, not %q", r.Host), http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// normalHost is a host name as compared: lower case, without a final dot.
+func normalHost(name string) string { return strings.TrimSuffix(strings.ToLower(name), ".") }
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.root.ServeHTTP(w, r) }
+
+// Metrics are the UI's metrics, for the daemon's metrics endpoint.
+func (h *Handler) Metrics() []prometheus.Collector { return []prometheus.Collector{h.logins} }
 
 // contentSecurityPolicy allows nothing but this origin: no remote script,
 // style, font, image or connection. ECharts writes inline styles, hence
@@ -228,16 +286,20 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := h.who(r)
-	if !id.Viewer() && !(h.opts.Public && publicAPI(r)) {
-		writeJSONError(w, http.StatusUnauthorized, "log in first (/login)")
-		return
+	if !id.Viewer() {
+		if !h.opts.Public || !publicAPI(r) {
+			writeJSONError(w, http.StatusUnauthorized, "log in first (/login)")
+			return
+		}
+		r = r.WithContext(api.Anonymous(r.Context(), h.opts.PublicMinSensors))
 	}
 	h.opts.API.ServeHTTP(w, r)
 }
 
 // publicAPI reports whether an anonymous client of the public port graphs
 // may make this API request: port series per group or for the fleet, and
-// the groups' top ports (which suggest ports). Nothing names a sensor.
+// the groups' top ports (which suggest ports). Nothing names a sensor, and
+// the API leaves out the groups of fewer than PublicMinSensors sensors.
 func publicAPI(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false

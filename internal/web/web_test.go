@@ -474,7 +474,7 @@ func TestLoginRateLimit(t *testing.T) {
 	if res.status != http.StatusTooManyRequests || res.header.Get("Retry-After") == "" {
 		t.Fatalf("attempt %d (right password) = %d (Retry-After %q), want 429 with Retry-After", loginBurst+1, res.status, res.header.Get("Retry-After"))
 	}
-	now = now.Add(loginRefill)
+	now = now.Add(loginWait)
 	if res := try("alice-password"); res.status != http.StatusSeeOther {
 		t.Errorf("a minute later, the right password = %d, want 303", res.status)
 	}
