@@ -7,8 +7,11 @@
 package wire
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -30,10 +33,25 @@ const maxRecordBytes = 26 * 11
 // ErrCorrupt wraps every reason a batch cannot be decoded.
 var ErrCorrupt = errors.New("corrupt batch")
 
-var (
-	encoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
-	decoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(MaxBatchRecords*maxRecordBytes))
-)
+// ErrOversized is the corruption of a batch that decompresses to more than
+// its record count allows: a compression bomb, refused before its excess
+// is held in memory.
+var ErrOversized = fmt.Errorf("%w: decompresses beyond its record count", ErrCorrupt)
+
+var encoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+
+// decoders are streaming decoders: each batch is read through a limit set
+// by its own count, so a batch never costs more than count × maxRecordBytes
+// however far its frame claims to expand. Concurrency 1 decodes in the
+// caller's goroutine; WithDecodeBuffersBelow(0) keeps the decoder from
+// taking its unbounded in-memory shortcut.
+var decoders = sync.Pool{New: func() any {
+	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecodeBuffersBelow(0))
+	if err != nil {
+		panic(fmt.Sprintf("wire: zstd decoder options: %v", err)) // fixed options: a programming error
+	}
+	return d
+}}
 
 // EncodeBatch makes the batch (epoch, seq) of recs, closed at created.
 func EncodeBatch(epoch, seq uint64, created time.Time, recs []record.Record) (*sensorv1.Batch, error) {
@@ -60,12 +78,9 @@ func DecodeRecords(b *sensorv1.Batch, dst []record.Record) ([]record.Record, err
 	if n > MaxBatchRecords {
 		return dst, fmt.Errorf("%w: %d records, at most %d", ErrCorrupt, n, MaxBatchRecords)
 	}
-	raw, err := decoder.DecodeAll(b.GetRecordsZstd(), make([]byte, 0, n*64))
+	raw, err := decompress(b.GetRecordsZstd(), n*maxRecordBytes)
 	if err != nil {
-		return dst, fmt.Errorf("%w: zstd: %v", ErrCorrupt, err)
-	}
-	if len(raw) > n*maxRecordBytes {
-		return dst, fmt.Errorf("%w: %d bytes for %d records", ErrCorrupt, len(raw), n)
+		return dst, err
 	}
 	var c sensorv1.Records
 	if err := proto.Unmarshal(raw, &c); err != nil {
@@ -75,6 +90,29 @@ func DecodeRecords(b *sensorv1.Batch, dst []record.Record) ([]record.Record, err
 		return dst, err
 	}
 	return appendRecords(dst, &c, n), nil
+}
+
+// decompress returns the zstd frames of data, refusing them with
+// ErrOversized as soon as they exceed limit bytes.
+func decompress(data []byte, limit int) ([]byte, error) {
+	d := decoders.Get().(*zstd.Decoder)
+	defer decoders.Put(d)
+	defer d.Reset(nil) //nolint:errcheck // releases data; a nil reader is no error
+	// The window is bounded too: a frame may not ask for a history larger
+	// than the whole batch may be.
+	if err := d.ResetWithOptions(bytes.NewReader(data), zstd.WithDecoderMaxWindow(uint64(max(limit, zstd.MinWindowSize)))); err != nil {
+		return nil, fmt.Errorf("%w: zstd: %v", ErrCorrupt, err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(d, int64(limit)+1))
+	switch {
+	case errors.Is(err, zstd.ErrWindowSizeExceeded), errors.Is(err, zstd.ErrDecoderSizeExceeded):
+		return nil, fmt.Errorf("%w: %v", ErrOversized, err)
+	case err != nil:
+		return nil, fmt.Errorf("%w: zstd: %v", ErrCorrupt, err)
+	case len(raw) > limit:
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrOversized, limit)
+	}
+	return raw, nil
 }
 
 // columns lays recs out column by column.

@@ -1,13 +1,16 @@
 package wire
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/nightjar-telescope/nightjar/internal/capfile"
@@ -138,7 +141,7 @@ func TestDecodeRefusesCorruptBatches(t *testing.T) {
 		{"wide IPv4 source", 1, cols(func(c *sensorv1.Records) { c.SrcLo[0] = 1 << 40 }), "wider than 32 bits"},
 		{"IP version 5", 1, cols(func(c *sensorv1.Records) { c.Ip[0] = 5 << 24 }), "IP version 5"},
 		{"flags out of range", 1, cols(func(c *sensorv1.Records) { c.TcpFlags[0] = 0x100 }), "out of range"},
-		{"decompresses past the bound", 1, encoder.EncodeAll(make([]byte, 4*maxRecordBytes), nil), "bytes for 1 records"},
+		{"decompresses past the bound", 1, encoder.EncodeAll(make([]byte, 4*maxRecordBytes), nil), "beyond its record count"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := DecodeRecords(&sensorv1.Batch{Count: tc.count, RecordsZstd: tc.data}, nil)
@@ -193,4 +196,47 @@ func FuzzDecodeRecords(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCompressionBombRefusedBeforeDecompressing: a batch that claims one
+// record but expands to 64 MiB is refused as oversized, and decoding it
+// allocates a small fraction of what it expands to — whether its frame
+// declares its size (one segment, as EncodeAll writes it) or streams with
+// a small window.
+func TestCompressionBombRefusedBeforeDecompressing(t *testing.T) {
+	const expanded = 64 << 20
+	zeros := make([]byte, expanded)
+	streamed := func() []byte {
+		var buf bytes.Buffer
+		w, err := zstd.NewWriter(&buf, zstd.WithWindowSize(zstd.MinWindowSize), zstd.WithEncoderConcurrency(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(zeros); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	for name, bomb := range map[string][]byte{
+		"single segment": encoder.EncodeAll(zeros, nil),
+		"streamed":       streamed(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := &sensorv1.Batch{Epoch: 1, Seq: 1, Count: 1, RecordsZstd: bomb}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, err := DecodeRecords(b, nil)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, ErrOversized) || !errors.Is(err, ErrCorrupt) {
+				t.Errorf("DecodeRecords(%d-byte bomb of %d MiB) = %v, want ErrOversized", len(bomb), expanded>>20, err)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20 {
+				t.Errorf("decoding a %d-byte bomb allocated %d MiB, want at most 4 MiB", len(bomb), alloc>>20)
+			}
+		})
+	}
 }
