@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,6 +90,10 @@ type Config struct {
 	// Window is the most unacknowledged batches one stream may have
 	// queued (default 32); a sensor that sends more waits.
 	Window int `yaml:"window"`
+	// MaxFutureSkew is how far ahead of the collector's clock a record's
+	// time may be (default 24 h): a record stamped later, or before
+	// 1990, is refused and counted against its sensor.
+	MaxFutureSkew time.Duration `yaml:"max_future_skew"`
 	// Now is the clock that stamps the sensors' health reports (time.Now
 	// when nil): the demo runs at the instant of `nightjar --now`.
 	Now func() time.Time `yaml:"-"`
@@ -106,8 +111,8 @@ func DefaultConfig() Config {
 // Check refuses negative settings (zero means the default).
 func (c Config) Check() error {
 	switch {
-	case c.CommitInterval < 0 || c.RollupInterval < 0:
-		return fmt.Errorf("commit_interval %v and rollup_interval %v must not be negative", c.CommitInterval, c.RollupInterval)
+	case c.CommitInterval < 0 || c.RollupInterval < 0 || c.MaxFutureSkew < 0:
+		return fmt.Errorf("commit_interval %v, rollup_interval %v and max_future_skew %v must not be negative", c.CommitInterval, c.RollupInterval, c.MaxFutureSkew)
 	case c.CommitRecords < 0 || c.QueueRecords < 0 || c.Window < 0:
 		return fmt.Errorf("commit_records %d, queue_records %d and window %d must not be negative", c.CommitRecords, c.QueueRecords, c.Window)
 	}
@@ -132,6 +137,9 @@ func (c *Config) defaults() {
 	}
 	if c.Window <= 0 {
 		c.Window = 32
+	}
+	if c.MaxFutureSkew <= 0 {
+		c.MaxFutureSkew = 24 * time.Hour
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -262,6 +270,7 @@ func (c *Collector) Send(ctx context.Context, bidi *connect.BidiStream[sensorv1.
 		return connect.NewError(connect.CodePermissionDenied, err)
 	}
 	s := newStream(c, name, id, cert, addr, bidi)
+	s.screen = screen{prefixes: c.prefixesOf(name), maxFuture: c.cfg.MaxFutureSkew}
 	c.log.Info("sensor connected", "sensor", name, "addr", addr)
 	err = s.run(ctx)
 	if err != nil && !errors.Is(err, context.Canceled) {
@@ -272,6 +281,17 @@ func (c *Collector) Send(ctx context.Context, bidi *connect.BidiStream[sensorv1.
 		c.log.Info("sensor disconnected", "sensor", name, "addr", addr)
 	}
 	return err
+}
+
+// prefixesOf returns the addresses the registry has enrolled for the
+// sensor name.
+func (c *Collector) prefixesOf(name string) []netip.Prefix {
+	for _, s := range c.cfg.Registry.Sensors() {
+		if s.Name == name {
+			return s.Prefixes()
+		}
+	}
+	return nil
 }
 
 // register returns the store ID of an enrolled sensor, adding it to the
@@ -306,6 +326,8 @@ type stream struct {
 	window chan struct{}
 	// retag applies the collector's fingerprint rules to the records.
 	retag *retagger
+	// screen refuses the records the sensor cannot have captured.
+	screen screen
 	// failed ends the stream when the writer lost its batches.
 	failed   chan struct{}
 	failOnce sync.Once
@@ -416,7 +438,10 @@ func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
 			fmt.Errorf("certificate is for sensor %q, message says %q", s.sensor, req.GetSensor()))
 	}
 	now := s.c.cfg.Now()
-	s.c.health.seen(s.id, s.sensor, now, req.GetHealth())
+	if err := s.c.health.seen(s.id, s.sensor, now, req.GetHealth()); err != nil {
+		s.c.stats.healthRejected.WithLabelValues(s.sensor, "out_of_range").Inc()
+		s.c.log.Warn("health report refused", "sensor", s.sensor, "err", err)
+	}
 	b := req.GetBatch()
 	if b == nil {
 		return nil
@@ -429,10 +454,22 @@ func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
 	}
 	recs, err := wire.DecodeRecords(b, nil)
 	if err != nil {
+		reason := "corrupt"
+		if errors.Is(err, wire.ErrOversized) {
+			reason = "oversized"
+		}
 		s.c.stats.settled.WithLabelValues("rejected").Inc()
+		s.c.stats.batchesRejected.WithLabelValues(s.sensor, reason).Inc()
 		s.c.log.Warn("corrupt batch rejected", "sensor", s.sensor, "epoch", b.GetEpoch(), "seq", b.GetSeq(), "err", err)
 		s.ack(&sensorv1.Ack{Epoch: b.GetEpoch(), Seq: b.GetSeq(), Status: sensorv1.Status_STATUS_REJECTED, Message: err.Error()})
 		return nil
+	}
+	recs, refused := s.screen.filter(recs, now)
+	for reason, n := range refused {
+		s.c.stats.recordsRejected.WithLabelValues(s.sensor, reason).Add(float64(n))
+	}
+	if len(refused) > 0 {
+		s.c.log.Warn("records refused", "sensor", s.sensor, "epoch", b.GetEpoch(), "seq", b.GetSeq(), "refused", refused)
 	}
 	if changed := s.retag.retag(recs); changed > 0 {
 		s.c.stats.retagged.WithLabelValues(s.sensor).Add(float64(changed))

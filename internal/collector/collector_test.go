@@ -89,7 +89,8 @@ func (b *bed) start() {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	cfg := collector.Config{Store: st, Registry: b.reg, CommitInterval: 20 * time.Millisecond, RollupInterval: time.Hour}
+	cfg := collector.Config{Store: st, Registry: b.reg, CommitInterval: 20 * time.Millisecond, RollupInterval: time.Hour,
+		Now: func() time.Time { return testNow }}
 	if b.configure != nil {
 		b.configure(&cfg)
 	}
@@ -145,6 +146,10 @@ func clientWith(addr string, cfg *tls.Config) sensorv1connect.CollectorServiceCl
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: true}}
 	return sensorv1connect.NewCollectorServiceClient(hc, "https://"+addr)
 }
+
+// testNow is the collector's clock in the tests: after every record time
+// the tests send, so that none is refused as from the future.
+var testNow = time.Date(2026, 11, 15, 12, 0, 0, 0, time.UTC)
 
 func batch(t *testing.T, epoch, seq uint64, n int, dst string) *sensorv1.Batch {
 	t.Helper()
@@ -456,7 +461,7 @@ func TestBackpressure(t *testing.T) {
 func TestDefaultConfig(t *testing.T) {
 	c := collector.DefaultConfig()
 	if c.CommitInterval != 200*time.Millisecond || c.CommitRecords != 1<<18 || c.RollupInterval != 30*time.Second ||
-		c.QueueRecords != 1<<20 || c.Window != 32 || c.Logger != nil || c.Now != nil {
+		c.QueueRecords != 1<<20 || c.Window != 32 || c.MaxFutureSkew != 24*time.Hour || c.Logger != nil || c.Now != nil {
 		t.Errorf("DefaultConfig() = %+v", c)
 	}
 	bad := collector.DefaultConfig()

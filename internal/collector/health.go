@@ -24,8 +24,9 @@ func newHealthBook() *healthBook {
 }
 
 // seen notes a message from a sensor at now, with its health report if
-// it carried one.
-func (b *healthBook) seen(id int32, name string, now time.Time, h *sensorv1.Health) {
+// it carried one. A report that fails checkHealth is refused: the sensor
+// keeps its previous report, and its last-seen time moves on.
+func (b *healthBook) seen(id int32, name string, now time.Time, h *sensorv1.Health) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	r := b.reports[id]
@@ -36,7 +37,10 @@ func (b *healthBook) seen(id int32, name string, now time.Time, h *sensorv1.Heal
 	r.Received = now.UTC()
 	b.changes[id] = true
 	if h == nil {
-		return
+		return nil
+	}
+	if err := checkHealth(h); err != nil {
+		return err
 	}
 	r.Reported = time.Unix(0, h.GetReportedNs()).UTC()
 	r.Version = h.GetVersion()
@@ -51,6 +55,7 @@ func (b *healthBook) seen(id int32, name string, now time.Time, h *sensorv1.Heal
 		// On the sensor's clock, so that clock skew does not count.
 		r.Lag = time.Duration(h.GetReportedNs() - o)
 	}
+	return nil
 }
 
 // changed returns the reports changed since the last call.
@@ -84,6 +89,10 @@ type stats struct {
 	rejected      *prometheus.CounterVec
 	retagged      *prometheus.CounterVec
 	commitSeconds prometheus.Histogram
+	// Refusals of what a sensor sent, by sensor and reason.
+	batchesRejected *prometheus.CounterVec
+	recordsRejected *prometheus.CounterVec
+	healthRejected  *prometheus.CounterVec
 }
 
 func newStats() *stats {
@@ -102,6 +111,15 @@ func newStats() *stats {
 		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "nightjar_collector_commit_seconds", Help: "Time to make a group of batches durable.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+		batchesRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nightjar_collector_batches_rejected_total",
+			Help: "Batches refused whole, by sensor and reason (corrupt, oversized: decompresses beyond its record count)."}, []string{"sensor", "reason"}),
+		recordsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nightjar_collector_records_rejected_total",
+			Help: "Records refused from stored batches, by sensor and reason (time outside the plausible window, destination not enrolled for the sensor)."}, []string{"sensor", "reason"}),
+		healthRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nightjar_collector_health_rejected_total",
+			Help: "Health reports refused (or failed to store alone), by sensor and reason."}, []string{"sensor", "reason"}),
 	}
 }
 
@@ -112,7 +130,7 @@ func (c *Collector) Metrics() []prometheus.Collector {
 	queued := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nightjar_collector_queue_records",
 		Help: "Records received and waiting for the store (bounded by the queue size: the backpressure point)."},
 		func() float64 { return float64(c.QueuedRecords()) })
-	return []prometheus.Collector{s.batches, s.settled, s.stored, s.rejected, s.retagged, s.commitSeconds, queued, healthMetrics{c.health}}
+	return []prometheus.Collector{s.batches, s.settled, s.stored, s.rejected, s.retagged, s.commitSeconds, s.batchesRejected, s.recordsRejected, s.healthRejected, queued, healthMetrics{c.health}}
 }
 
 // healthMetrics exports the health book at each scrape, so a sensor that

@@ -2,6 +2,7 @@ package collector_test
 
 import (
 	"context"
+	"maps"
 	"testing"
 	"time"
 
@@ -68,6 +69,13 @@ func TestRetag(t *testing.T) {
 // retagged reads the collector's retag counter of a sensor.
 func retagged(t *testing.T, b *bed, sensor string) float64 {
 	t.Helper()
+	return counter(t, b, "nightjar_collector_records_retagged_total", map[string]string{"sensor": sensor})
+}
+
+// counter reads the collector's counter name of the series with labels
+// (0 if it has none).
+func counter(t *testing.T, b *bed, name string, labels map[string]string) float64 {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(b.c.Metrics()...)
 	families, err := reg.Gather()
@@ -75,14 +83,16 @@ func retagged(t *testing.T, b *bed, sensor string) float64 {
 		t.Fatal(err)
 	}
 	for _, f := range families {
-		if f.GetName() != "nightjar_collector_records_retagged_total" {
+		if f.GetName() != name {
 			continue
 		}
 		for _, m := range f.GetMetric() {
+			got := map[string]string{}
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "sensor" && l.GetValue() == sensor {
-					return m.GetCounter().GetValue()
-				}
+				got[l.GetName()] = l.GetValue()
+			}
+			if maps.Equal(got, labels) {
+				return m.GetCounter().GetValue()
 			}
 		}
 	}

@@ -220,9 +220,24 @@ func (w *writer) putHealth(ctx context.Context) {
 	if len(reports) == 0 {
 		return
 	}
-	if err := w.c.cfg.Store.PutHealth(ctx, reports); err != nil {
-		w.c.log.Warn("storing sensor health failed", "err", err)
+	if err := w.c.cfg.Store.PutHealth(ctx, reports); err == nil || len(reports) == 1 {
+		w.logHealthFailure(reports, err)
+		return
 	}
+	// One report must not keep the others out: store each alone.
+	for i := range reports {
+		w.logHealthFailure(reports[i:i+1], w.c.cfg.Store.PutHealth(ctx, reports[i:i+1]))
+	}
+}
+
+func (w *writer) logHealthFailure(reports []store.Health, err error) {
+	if err == nil {
+		return
+	}
+	for _, r := range reports {
+		w.c.stats.healthRejected.WithLabelValues(r.Sensor, "store_failed").Inc()
+	}
+	w.c.log.Warn("storing sensor health failed", "reports", len(reports), "err", err)
 }
 
 func statusName(s sensorv1.Status) string {

@@ -1,0 +1,165 @@
+package collector_test
+
+import (
+	"context"
+	"math"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/nightjar-telescope/nightjar/internal/collector"
+	"github.com/nightjar-telescope/nightjar/internal/record"
+	"github.com/nightjar-telescope/nightjar/internal/store"
+	"github.com/nightjar-telescope/nightjar/internal/wire"
+	"github.com/nightjar-telescope/nightjar/internal/wire/sensorv1"
+)
+
+// The tests of this file play an enrolled sensor that is hostile: each
+// sends what a compromised sensor could, through the real protocol, and
+// checks that the collector refuses it, counts it against that sensor,
+// and goes on serving the others.
+
+// timedBatch is a batch of one SYN to dst at each of times.
+func timedBatch(t *testing.T, seq uint64, dst string, times ...int64) *sensorv1.Batch {
+	t.Helper()
+	recs := make([]record.Record, len(times))
+	for i, ns := range times {
+		recs[i] = record.Record{Time: ns, Src: record.AddrFromUint32(0xc0000201), Dst: record.MustParseAddr(dst),
+			IPVersion: 4, Protocol: record.ProtoTCP, TTL: 64, HasTransport: true, SrcPort: 40000, DstPort: 23, TCPFlags: record.FlagSYN}
+	}
+	b, err := wire.EncodeBatch(1, seq, testNow, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestCompressionBombRefused: a batch that claims one record and expands
+// to 128 MiB is refused as oversized without the collector holding the
+// expansion, counted against its sensor, and the stream goes on.
+func TestCompressionBombRefused(t *testing.T) {
+	b := newBed(t, "s1")
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bomb := &sensorv1.Batch{Epoch: 1, Seq: 1, Count: 1, RecordsZstd: enc.EncodeAll(make([]byte, 128<<20), nil)}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	acks, err := exchange(t, b.client("s1"),
+		&sensorv1.SendRequest{Sensor: "s1", Batch: bomb},
+		&sensorv1.SendRequest{Sensor: "s1", Batch: batch(t, 1, 2, 10, "198.18.1.1")})
+	runtime.ReadMemStats(&after)
+	if err != nil || statuses(acks) != "REJECTED,STORED" || !strings.Contains(acks[0].GetMessage(), "decompresses beyond its record count") {
+		t.Errorf("acks %s (%v), %v; want the bomb REJECTED as decompressing beyond its record count", statuses(acks), acks, err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+		t.Errorf("a %d-byte bomb of 128 MiB made the process allocate %d MiB, want at most 64", len(bomb.RecordsZstd), alloc>>20)
+	}
+	if n := counter(t, b, "nightjar_collector_batches_rejected_total", map[string]string{"sensor": "s1", "reason": "oversized"}); n != 1 {
+		t.Errorf("nightjar_collector_batches_rejected_total{sensor=s1,reason=oversized} = %v, want 1", n)
+	}
+}
+
+// TestImplausibleTimesRefused: a sensor that sends one record stamped now
+// among records at the end of int64 and before 1990 has only the plausible
+// one stored, the others counted; another sensor's fresh data is still in
+// the rollups.
+func TestImplausibleTimesRefused(t *testing.T) {
+	b := newBed(t, "s1", "s2")
+	now := testNow.Add(-time.Hour).UnixNano()
+	future := testNow.Add(25 * time.Hour).UnixNano()
+	acks, err := exchange(t, b.client("s1"), &sensorv1.SendRequest{Sensor: "s1",
+		Batch: timedBatch(t, 1, "198.18.1.1", now, math.MaxInt64, future, 0, -1, math.MinInt64)})
+	if err != nil || statuses(acks) != "STORED" {
+		t.Fatalf("poisoned batch: %s, %v", statuses(acks), err)
+	}
+	if _, err := exchange(t, b.client("s2"), &sensorv1.SendRequest{Sensor: "s2", Batch: batch(t, 1, 1, 40, "198.18.2.1")}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(storedPackets(t, b.st), map[string]uint64{"s1": 1, "s2": 40}); diff != "" {
+		t.Errorf("stored packets (-got, +want):\n%s", diff)
+	}
+	for reason, want := range map[string]float64{"time_in_future": 2, "time_before_1990": 3} {
+		if n := counter(t, b, "nightjar_collector_records_rejected_total", map[string]string{"sensor": "s1", "reason": reason}); n != want {
+			t.Errorf("nightjar_collector_records_rejected_total{sensor=s1,reason=%s} = %v, want %v", reason, n, want)
+		}
+	}
+}
+
+// TestMaxFutureSkewConfigurable: with a skew of a minute, a record two
+// minutes ahead of the collector's clock is refused.
+func TestMaxFutureSkewConfigurable(t *testing.T) {
+	b := newBedWith(t, func(c *collector.Config) { c.MaxFutureSkew = time.Minute }, "s1")
+	acks, err := exchange(t, b.client("s1"), &sensorv1.SendRequest{Sensor: "s1",
+		Batch: timedBatch(t, 1, "198.18.1.1", testNow.UnixNano(), testNow.Add(2*time.Minute).UnixNano())})
+	if err != nil || statuses(acks) != "STORED" {
+		t.Fatalf("acks %s, %v", statuses(acks), err)
+	}
+	if n := counter(t, b, "nightjar_collector_records_rejected_total", map[string]string{"sensor": "s1", "reason": "time_in_future"}); n != 1 {
+		t.Errorf("nightjar_collector_records_rejected_total{sensor=s1,reason=time_in_future} = %v, want 1", n)
+	}
+}
+
+// TestBadHealthAffectsOnlyItsSensor: a health counter of 2^63 is refused
+// and counted; the other sensor's health, received in the same commit
+// interval, is stored.
+func TestBadHealthAffectsOnlyItsSensor(t *testing.T) {
+	b := newBedWith(t, func(c *collector.Config) { c.CommitInterval = 300 * time.Millisecond }, "s1", "s2")
+	bad := &sensorv1.SendRequest{Sensor: "s1", Health: &sensorv1.Health{Version: "bad", PacketsSeen: 1 << 63, KernelDrops: math.MaxUint64}}
+	good := &sensorv1.SendRequest{Sensor: "s2", Health: &sensorv1.Health{Version: "good", PacketsSeen: 7}}
+	for name, req := range map[string]*sensorv1.SendRequest{"s1": bad, "s2": good} {
+		if _, err := exchange(t, b.client(name), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var health []store.Health
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var err error
+		if health, err = b.st.Health(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if len(health) == 2 {
+			break
+		}
+	}
+	type summary struct {
+		Sensor, Version string
+		PacketsSeen     uint64
+	}
+	var got []summary
+	for _, h := range health {
+		got = append(got, summary{h.Sensor, h.Version, h.PacketsSeen})
+	}
+	// s1 is known to have been heard from, without its refused report.
+	if diff := cmp.Diff(got, []summary{{"s1", "", 0}, {"s2", "good", 7}}); diff != "" {
+		t.Errorf("stored health (-got, +want):\n%s", diff)
+	}
+	if n := counter(t, b, "nightjar_collector_health_rejected_total", map[string]string{"sensor": "s1", "reason": "out_of_range"}); n != 1 {
+		t.Errorf("nightjar_collector_health_rejected_total{sensor=s1,reason=out_of_range} = %v, want 1", n)
+	}
+}
+
+// TestRecordsForAnotherSensorsAddressesRefused: records to s2's prefix sent
+// by s1 are not stored under s1, and counted.
+func TestRecordsForAnotherSensorsAddressesRefused(t *testing.T) {
+	b := newBed(t, "s1", "s2")
+	at := testNow.Add(-time.Hour).UnixNano()
+	acks, err := exchange(t, b.client("s1"),
+		&sensorv1.SendRequest{Sensor: "s1", Batch: timedBatch(t, 1, "198.18.2.7", at, at+1, at+2)},
+		&sensorv1.SendRequest{Sensor: "s1", Batch: timedBatch(t, 2, "198.18.1.7", at, at+1)})
+	if err != nil || statuses(acks) != "STORED,STORED" {
+		t.Fatalf("acks %s, %v", statuses(acks), err)
+	}
+	if diff := cmp.Diff(storedPackets(t, b.st), map[string]uint64{"s1": 2}); diff != "" {
+		t.Errorf("stored packets (-got, +want):\n%s", diff)
+	}
+	if n := counter(t, b, "nightjar_collector_records_rejected_total", map[string]string{"sensor": "s1", "reason": "destination_not_enrolled"}); n != 3 {
+		t.Errorf("nightjar_collector_records_rejected_total{sensor=s1,reason=destination_not_enrolled} = %v, want 3", n)
+	}
+}

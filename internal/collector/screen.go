@@ -1,0 +1,111 @@
+package collector
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"time"
+
+	"github.com/nightjar-telescope/nightjar/internal/record"
+	"github.com/nightjar-telescope/nightjar/internal/wire/sensorv1"
+)
+
+// Sensors run in other people's networks, so the collector assumes one of
+// them may be compromised: what a sensor sends is screened before it is
+// stored, and each refusal is counted against that sensor with a reason.
+
+// Earliest is the oldest record time the collector accepts: a record from
+// before it comes from a broken clock or a forged batch.
+var Earliest = time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Reasons a record is refused (the reason label of
+// nightjar_collector_records_rejected_total).
+const (
+	reasonTooOld     = "time_before_1990"
+	reasonFuture     = "time_in_future"
+	reasonNotOwnAddr = "destination_not_enrolled"
+)
+
+// screen holds what one stream checks its sensor's records against.
+type screen struct {
+	// prefixes are the sensor's enrolled addresses: a darknet sensor
+	// records only packets sent to them.
+	prefixes  []netip.Prefix
+	maxFuture time.Duration
+}
+
+// filter removes from recs, in place, the records stamped outside
+// [Earliest, now+maxFuture] or sent to addresses the sensor does not own,
+// and returns the records kept with the count refused by reason.
+func (s *screen) filter(recs []record.Record, now time.Time) ([]record.Record, map[string]int) {
+	earliest, latest := Earliest.UnixNano(), latestNanos(now, s.maxFuture)
+	var refused map[string]int
+	kept := recs[:0]
+	for i := range recs {
+		reason := ""
+		switch t := recs[i].Time; {
+		case t < earliest:
+			reason = reasonTooOld
+		case t > latest:
+			reason = reasonFuture
+		case !s.owns(recs[i].Dst):
+			reason = reasonNotOwnAddr
+		}
+		if reason == "" {
+			kept = append(kept, recs[i])
+			continue
+		}
+		if refused == nil {
+			refused = map[string]int{}
+		}
+		refused[reason]++
+	}
+	return kept, refused
+}
+
+// latestNanos is now+skew in Unix nanoseconds, saturated at the int64 range.
+func latestNanos(now time.Time, skew time.Duration) int64 {
+	n := now.UnixNano()
+	if n > math.MaxInt64-int64(skew) {
+		return math.MaxInt64
+	}
+	return n + int64(skew)
+}
+
+func (s *screen) owns(a record.Addr) bool {
+	ip := a.Netip()
+	for _, p := range s.prefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkHealth refuses a health report whose counters cannot be true (and
+// that the store's signed 64-bit columns cannot hold), so that one sensor's
+// bad report is dropped alone instead of failing everyone's health.
+func checkHealth(h *sensorv1.Health) error {
+	counters := [...]struct {
+		name string
+		v    uint64
+	}{
+		{"packets_seen", h.GetPacketsSeen()}, {"packets_ignored", h.GetPacketsIgnored()},
+		{"packets_excluded", h.GetPacketsExcluded()}, {"packets_skipped", h.GetPacketsSkipped()},
+		{"kernel_packets", h.GetKernelPackets()}, {"kernel_drops", h.GetKernelDrops()},
+		{"spool_batches", h.GetSpoolBatches()}, {"spool_bytes", h.GetSpoolBytes()},
+		{"dropped_batches", h.GetDroppedBatches()}, {"dropped_records", h.GetDroppedRecords()},
+	}
+	for _, c := range counters {
+		if c.v > math.MaxInt64 {
+			return fmt.Errorf("health %s = %d: above 2^63-1", c.name, c.v)
+		}
+	}
+	switch {
+	case h.GetUptimeNs() < 0:
+		return fmt.Errorf("health uptime_ns = %d: negative", h.GetUptimeNs())
+	case h.GetReportedNs() < 0 || h.GetOldestUnackedNs() < 0:
+		return fmt.Errorf("health reported_ns %d and oldest_unacked_ns %d must not be negative", h.GetReportedNs(), h.GetOldestUnackedNs())
+	}
+	return nil
+}
