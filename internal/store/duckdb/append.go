@@ -22,10 +22,10 @@ const hourNs = int64(3600e9)
 
 // hourOf and dayOf are SQL for the hour and day numbers of time_ns,
 // rounding down also before 1970 (DuckDB's // truncates toward zero), as
-// floorDiv does in Go.
+// floorDiv does in Go, and without overflow at the first int64.
 const (
-	hourOf = `CASE WHEN time_ns >= 0 THEN time_ns // 3600000000000 ELSE -((-time_ns - 1) // 3600000000000) - 1 END`
-	dayOf  = `CASE WHEN time_ns >= 0 THEN time_ns // 86400000000000 ELSE -((-time_ns - 1) // 86400000000000) - 1 END`
+	hourOf = `CASE WHEN time_ns >= 0 THEN time_ns // 3600000000000 ELSE -(-(time_ns + 1) // 3600000000000) - 1 END`
+	dayOf  = `CASE WHEN time_ns >= 0 THEN time_ns // 86400000000000 ELSE -(-(time_ns + 1) // 86400000000000) - 1 END`
 	dayNs  = 24 * hourNs
 )
 
@@ -111,7 +111,7 @@ func (s *Store) checkOldDays(ctx context.Context, days map[int64]bool) error {
 	}
 	if day.Valid {
 		return fmt.Errorf("append: a record of %s: %w %s (that day's raw records were pruned and its rollups are final)",
-			time.Unix(0, day.Int64*dayNs).UTC().Format(time.DateOnly), store.ErrPruned, s.PrunedBefore().Format(time.DateOnly))
+			time.Unix(0, dayStart(day.Int64)).UTC().Format(time.DateOnly), store.ErrPruned, s.PrunedBefore().Format(time.DateOnly))
 	}
 	return nil
 }
@@ -370,7 +370,7 @@ func (s *Store) Sync(ctx context.Context) error {
 		if err := s.rollUp(ctx, tx, span[0], span[1]); err != nil {
 			return err
 		}
-		old = old || span[0]*dayNs < s.prunedBefore
+		old = old || dayStart(span[0]) < s.prunedBefore
 	}
 	horizon, err := s.prune(ctx, tx, old)
 	if err != nil {
@@ -412,8 +412,12 @@ func pendingDays(ctx context.Context, tx *sql.Tx) ([][2]int64, error) {
 }
 
 // rollUp rebuilds the rollups of the days [from, to) from the raw records.
+// Its bounds are inclusive and clamped to the int64 range, so that a record
+// at any int64 time (the last day's end does not fit) is rolled up with
+// its day instead of turning the span's end negative.
 func (s *Store) rollUp(ctx context.Context, tx *sql.Tx, from, to int64) error {
-	fromNs, toNs := from*dayNs, to*dayNs
+	fromNs, lastNs := dayStart(from), dayEnd(to-1)
+	fromHour, lastHour := floorDiv(fromNs, hourNs), floorDiv(lastNs, hourNs)
 	// The tag rollup counts each tag bit in one pass (a filtered count per
 	// tag), then unpivots the few grouped rows; a cross join of the packets
 	// with range(16) was 16 passes over the expanded rows.
@@ -423,26 +427,26 @@ func (s *Store) rollUp(ctx context.Context, tx *sql.Tx, from, to int64) error {
 		tagRows = append(tagRows, fmt.Sprintf("(%d, t%d)", bit, bit))
 	}
 	steps := []syncStep{
-		{"clear port rollups", `DELETE FROM rollup_port_hour WHERE hour >= ? AND hour < ?`, []any{fromNs / hourNs, toNs / hourNs}},
+		{"clear port rollups", `DELETE FROM rollup_port_hour WHERE hour >= ? AND hour <= ?`, []any{fromHour, lastHour}},
 		{"build port rollups", `INSERT INTO rollup_port_hour
 			SELECT ` + hourOf + ` AS hour, sensor, slot, count(*), sum(ip_len), count(DISTINCT (ip_version, src_hi, src_lo)),
 				count(*) FILTER (WHERE tags & 1 <> 0)
-			FROM packets WHERE time_ns >= ? AND time_ns < ?
-			GROUP BY ALL`, []any{fromNs, toNs}},
-		{"clear tag rollups", `DELETE FROM rollup_tag_hour WHERE hour >= ? AND hour < ?`, []any{fromNs / hourNs, toNs / hourNs}},
+			FROM packets WHERE time_ns >= ? AND time_ns <= ?
+			GROUP BY ALL`, []any{fromNs, lastNs}},
+		{"clear tag rollups", `DELETE FROM rollup_tag_hour WHERE hour >= ? AND hour <= ?`, []any{fromHour, lastHour}},
 		{"build tag rollups", `INSERT INTO rollup_tag_hour
 			SELECT hour, sensor, tc.tag, tc.packets
 			FROM (SELECT ` + hourOf + ` AS hour, sensor, ` + strings.Join(tagCounts, ", ") + `
-			      FROM packets WHERE time_ns >= ? AND time_ns < ? AND tags <> 0
+			      FROM packets WHERE time_ns >= ? AND time_ns <= ? AND tags <> 0
 			      GROUP BY ALL) AS g,
 			     (VALUES ` + strings.Join(tagRows, ", ") + `) AS tc(tag, packets)
-			WHERE tc.packets > 0`, []any{fromNs, toNs}},
+			WHERE tc.packets > 0`, []any{fromNs, lastNs}},
 		{"clear source rollups", `DELETE FROM rollup_source_day WHERE day >= ? AND day < ?`, []any{from, to}},
 		{"build source rollups", `INSERT INTO rollup_source_day
 			SELECT ` + dayOf + ` AS day, sensor, ip_version, src_hi, src_lo, count(*), list(DISTINCT slot ORDER BY slot),
 				bit_or(tags), min(time_ns), max(time_ns)
-			FROM packets WHERE time_ns >= ? AND time_ns < ?
-			GROUP BY ALL`, []any{fromNs, toNs}},
+			FROM packets WHERE time_ns >= ? AND time_ns <= ?
+			GROUP BY ALL`, []any{fromNs, lastNs}},
 		{"update the sensors' first and last seen", `UPDATE sensors SET
 				first_seen_ns = least(coalesce(first_seen_ns, seen.first), seen.first),
 				last_seen_ns = greatest(coalesce(last_seen_ns, seen.last), seen.last)
@@ -454,13 +458,13 @@ func (s *Store) rollUp(ctx context.Context, tx *sql.Tx, from, to int64) error {
 	// can be rebuilt whatever the raw retention), over whole months, and the
 	// quarterly one sums the monthly one: a quarter holds over a million
 	// (sensor, port) pairs, too many to sum from hours for every report.
-	firstMonth, lastMonth := monthIndex(fromNs), monthIndex(toNs-1)
+	firstMonth, lastMonth := monthIndex(fromNs), monthIndex(lastNs)
 	steps = append(steps,
 		syncStep{"clear monthly port rollups", `DELETE FROM rollup_port_month WHERE month >= ? AND month <= ?`, []any{firstMonth, lastMonth}},
 		syncStep{"build monthly port rollups", `INSERT INTO rollup_port_month
 			SELECT ` + monthOfHour + ` AS month, sensor, slot, sum(packets), sum(bytes), sum(mirai)
-			FROM rollup_port_hour WHERE hour >= ? AND hour < ?
-			GROUP BY ALL`, []any{monthStart(firstMonth) / hourNs, monthStart(lastMonth+1) / hourNs}},
+			FROM rollup_port_hour WHERE hour >= ? AND hour <= ?
+			GROUP BY ALL`, []any{floorDiv(monthStart(firstMonth), hourNs), floorDiv(monthEnd(lastMonth), hourNs)}},
 		syncStep{"clear quarterly port rollups", `DELETE FROM rollup_port_quarter WHERE quarter >= ? AND quarter <= ?`, []any{firstMonth / 3, lastMonth / 3}},
 		syncStep{"build quarterly port rollups", `INSERT INTO rollup_port_quarter
 			SELECT month // 3 AS quarter, sensor, slot, sum(packets), sum(bytes), sum(mirai)
@@ -503,7 +507,9 @@ func (s *Store) prune(ctx context.Context, tx *sql.Tx, old bool) (int64, error) 
 	if keep > 0 {
 		// Packet times come from 32-bit pcap seconds: no overflow here.
 		latest := min(newest.Int64, time.Now().Add(futureSlack).UnixNano())
-		horizon = max(floorDiv(latest-int64(keep), dayNs)*dayNs, horizon)
+		if latest >= math.MinInt64+int64(keep) { // else nothing is that old
+			horizon = max(dayStart(floorDiv(latest-int64(keep), dayNs)), horizon)
+		}
 	}
 	if horizon == s.prunedBefore && !old {
 		return horizon, nil // nothing new before the horizon
@@ -544,9 +550,48 @@ func monthIndex(ns int64) int64 {
 	return int64(t.Year())*12 + int64(t.Month()) - 1
 }
 
-// monthStart returns the first instant, in ns, of a month index.
+// monthStart returns the first instant, in ns, of a month index, clamped
+// to the int64 range.
 func monthStart(month int64) int64 {
-	return time.Date(int(month/12), time.Month(month%12+1), 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	t := time.Date(int(month/12), time.Month(month%12+1), 1, 0, 0, 0, 0, time.UTC)
+	switch {
+	case t.After(lastTime):
+		return math.MaxInt64
+	case t.Before(firstTime):
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+// monthEnd returns the last instant, in ns, of a month index.
+func monthEnd(month int64) int64 { return endBefore(monthStart(month + 1)) }
+
+// The instants of the first and last int64 nanoseconds.
+var firstTime, lastTime = time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
+
+// dayStart returns the first instant, in ns, of a day number, clamped to
+// the int64 range.
+func dayStart(day int64) int64 {
+	switch {
+	case day > math.MaxInt64/dayNs:
+		return math.MaxInt64
+	case day < math.MinInt64/dayNs:
+		return math.MinInt64
+	}
+	return day * dayNs
+}
+
+// dayEnd returns the last instant, in ns, of a day number: the last
+// int64 for the day that holds it.
+func dayEnd(day int64) int64 { return endBefore(dayStart(day + 1)) }
+
+// endBefore returns the instant before next, the clamped start of a
+// period: math.MaxInt64 itself when next was clamped there.
+func endBefore(next int64) int64 {
+	if next == math.MaxInt64 {
+		return next
+	}
+	return next - 1
 }
 
 // floorDiv divides rounding toward negative infinity (times before 1970

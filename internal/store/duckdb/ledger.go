@@ -34,7 +34,7 @@ func (s *Store) newestAppended() int64 {
 		newest = s.recentMax
 	}
 	for d := range s.oldDays {
-		newest = max(newest, (d+1)*dayNs-1)
+		newest = max(newest, dayEnd(d))
 	}
 	return newest
 }

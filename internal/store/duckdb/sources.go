@@ -64,7 +64,7 @@ func (s *Store) SourceHistory(ctx context.Context, q store.SourceHistoryQuery) (
 		}
 		switch set {
 		case 1:
-			out.Days = append(out.Days, store.SourceDay{Day: nsTime(day.Int64 * dayNs).Format(time.DateOnly), Packets: packets,
+			out.Days = append(out.Days, store.SourceDay{Day: nsTime(dayStart(day.Int64)).Format(time.DateOnly), Packets: packets,
 				Ports: ports, Sensors: reached, Tags: store.TagNames(tags), FirstSeen: nsTime(first), LastSeen: nsTime(last)})
 		case 2:
 			out.SensorNames = append(out.SensorNames, names[sensor.Int32])
