@@ -181,6 +181,9 @@ func runIngest(cmd *cobra.Command, dbPath, sensorsFile string, files []string, q
 		if res.Pruned > 0 {
 			pruned = fmt.Sprintf(", %s of days whose raw records were pruned (before %s)", analyze.Thousands(res.Pruned), res.Horizon.Format(time.DateOnly))
 		}
+		if res.BadTime > 0 {
+			pruned += fmt.Sprintf(", %s with an impossible timestamp", analyze.Thousands(res.BadTime))
+		}
 		fmt.Fprintf(out, "%s: %s packets stored from %s frames (%s skipped, %s to no sensor's address%s) in %.1fs, %s frames/s\n",
 			path, analyze.Thousands(res.Packets), analyze.Thousands(res.Frames), analyze.Thousands(res.Skipped),
 			analyze.Thousands(res.Unmatched), pruned, res.Elapsed.Seconds(), analyze.Thousands(uint64(rate)))

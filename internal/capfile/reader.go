@@ -53,6 +53,10 @@ type Packet struct {
 	Data      []byte // captured bytes; aliases the reader's buffer, valid until the next Next or Close call
 	OrigLen   uint32 // length on the wire, as recorded (may be less than len(Data) in broken files)
 	Interface int    // pcapng interface index within its section; 0 for pcap
+	// BadTime: the pcap record's fraction of a second is a second or more
+	// (a µs field of 2·10⁹, say), so Time is not a capture time. The
+	// caller skips and counts the packet.
+	BadTime bool
 }
 
 type format uint8
@@ -324,6 +328,7 @@ func (r *Reader) Next(p *Packet) error {
 	if r.err != nil {
 		return r.err
 	}
+	p.BadTime = false
 	if r.format == formatPcapng {
 		if err := r.nextNG(p); err != nil {
 			r.err = err
@@ -365,6 +370,7 @@ func (r *Reader) Next(p *Packet) error {
 	r.pos = start + int(capLen)
 	p.Data = r.buf[start:r.pos:r.pos]
 	p.Time = int64(sec)*1e9 + int64(frac)*r.fracMul
+	p.BadTime = int64(frac)*r.fracMul >= 1e9
 	p.LinkType = r.linkType
 	p.OrigLen = origLen
 	p.Interface = 0

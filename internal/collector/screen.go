@@ -14,17 +14,9 @@ import (
 // them may be compromised: what a sensor sends is screened before it is
 // stored, and each refusal is counted against that sensor with a reason.
 
-// Earliest is the oldest record time the collector accepts: a record from
-// before it comes from a broken clock or a forged batch.
-var Earliest = time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
-
 // Reasons a record is refused (the reason label of
-// nightjar_collector_records_rejected_total).
-const (
-	reasonTooOld     = "time_before_1990"
-	reasonFuture     = "time_in_future"
-	reasonNotOwnAddr = "destination_not_enrolled"
-)
+// nightjar_collector_records_rejected_total), with record.ImplausibleTime's.
+const reasonNotOwnAddr = "destination_not_enrolled"
 
 // screen holds what one stream checks its sensor's records against.
 type screen struct {
@@ -35,20 +27,14 @@ type screen struct {
 }
 
 // filter removes from recs, in place, the records stamped outside
-// [Earliest, now+maxFuture] or sent to addresses the sensor does not own,
-// and returns the records kept with the count refused by reason.
+// [record.Earliest, now+maxFuture] or sent to addresses the sensor does
+// not own, and returns the records kept with the count refused by reason.
 func (s *screen) filter(recs []record.Record, now time.Time) ([]record.Record, map[string]int) {
-	earliest, latest := Earliest.UnixNano(), latestNanos(now, s.maxFuture)
 	var refused map[string]int
 	kept := recs[:0]
 	for i := range recs {
-		reason := ""
-		switch t := recs[i].Time; {
-		case t < earliest:
-			reason = reasonTooOld
-		case t > latest:
-			reason = reasonFuture
-		case !s.owns(recs[i].Dst):
+		reason := record.ImplausibleTime(recs[i].Time, now, s.maxFuture)
+		if reason == "" && !s.owns(recs[i].Dst) {
 			reason = reasonNotOwnAddr
 		}
 		if reason == "" {
@@ -61,15 +47,6 @@ func (s *screen) filter(recs []record.Record, now time.Time) ([]record.Record, m
 		refused[reason]++
 	}
 	return kept, refused
-}
-
-// latestNanos is now+skew in Unix nanoseconds, saturated at the int64 range.
-func latestNanos(now time.Time, skew time.Duration) int64 {
-	n := now.UnixNano()
-	if n > math.MaxInt64-int64(skew) {
-		return math.MaxInt64
-	}
-	return n + int64(skew)
 }
 
 func (s *screen) owns(a record.Addr) bool {

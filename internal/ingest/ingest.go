@@ -46,8 +46,14 @@ type Progress = analyze.Progress
 // Ingester imports files one after another; the unicornscan state carries
 // from one file to the next, as if they were one capture.
 type Ingester struct {
-	// Now stamps the imports and times them; time.Now unless set.
+	// Now stamps the imports and times them, and bounds the packet times
+	// believed; time.Now unless set.
 	Now func() time.Time
+	// MaxFutureSkew is how far ahead of Now a packet's time may be
+	// (DefaultMaxFutureSkew unless set): a later packet, one before 1990
+	// or one whose pcap fraction of a second is out of range is skipped
+	// and counted in Result.BadTime.
+	MaxFutureSkew time.Duration
 
 	store Store
 	path  *pipeline.Pipeline
@@ -57,6 +63,9 @@ type Ingester struct {
 // Result is what an import did.
 type Result struct {
 	Frames, Packets, Skipped, Unmatched uint64
+	// BadTime counts the frames skipped for their timestamp (see
+	// Ingester.MaxFutureSkew), included in Frames.
+	BadTime uint64
 	// Pruned counts the packets of days whose raw records were already
 	// pruned, before Horizon: not stored.
 	Pruned  uint64
@@ -78,8 +87,12 @@ func New(st Store, fl *fleet.Fleet, ids []int32) (*Ingester, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Ingester{Now: time.Now, store: st, path: p, sink: k}, nil
+	return &Ingester{Now: time.Now, MaxFutureSkew: DefaultMaxFutureSkew, store: st, path: p, sink: k}, nil
 }
+
+// DefaultMaxFutureSkew is the default Ingester.MaxFutureSkew, the
+// collector's default too.
+const DefaultMaxFutureSkew = 24 * time.Hour
 
 // File imports one capture file. A corrupt or truncated file keeps the
 // packets read before the damage, is recorded as imported, and returns
@@ -114,6 +127,10 @@ func (in *Ingester) File(ctx context.Context, path string, progress Progress) (r
 	for {
 		if readErr = r.Next(&p); readErr != nil {
 			break
+		}
+		if p.BadTime || record.ImplausibleTime(p.Time, start, in.MaxFutureSkew) != "" {
+			res.BadTime++
+			continue
 		}
 		in.path.Frame(p.Time, decode.LinkType(p.LinkType), p.Data)
 		if !in.path.Full() {
@@ -156,7 +173,7 @@ func (in *Ingester) File(ctx context.Context, path string, progress Progress) (r
 // before.
 func (in *Ingester) tally(res *Result, before *pipeline.Stats) {
 	after := in.path.Stats()
-	res.Frames = after.Frames - before.Frames
+	res.Frames = after.Frames - before.Frames + res.BadTime
 	res.Skipped = after.SkippedTotal() - before.SkippedTotal()
 	res.Unmatched = after.Unmatched - before.Unmatched
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -234,5 +235,40 @@ func TestFileTruncated(t *testing.T) {
 func TestNewSensorIDs(t *testing.T) {
 	if _, err := New(&memStore{}, simulate.DefaultFleet(), []int32{1}); err == nil {
 		t.Error("New() with one ID for six sensors: no error")
+	}
+}
+
+// TestFileImplausibleTimes: in a microsecond pcap, a packet whose µs field
+// is 2·10⁹, one from 1970 and one from 2106 (after the clock's next day)
+// are skipped and counted; the packet of a plausible time goes on.
+func TestFileImplausibleTimes(t *testing.T) {
+	// The pcap file header: microsecond magic, version 2.4, snaplen
+	// 65535, Ethernet.
+	data := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0}
+	for _, ts := range []struct{ sec, usec uint32 }{
+		{1719792000, 2_000_000_000}, // 2024-07-01, µs out of range
+		{0, 0},                      // 1970
+		{0xffffffff, 0},             // 2106
+		{1719792000, 999_999},       // 2024-07-01, plausible
+	} {
+		data = binary.LittleEndian.AppendUint32(data, ts.sec)
+		data = binary.LittleEndian.AppendUint32(data, ts.usec)
+		data = binary.LittleEndian.AppendUint32(data, uint32(len(oneFrame)))
+		data = binary.LittleEndian.AppendUint32(data, uint32(len(oneFrame)))
+		data = append(data, oneFrame...)
+	}
+	path := filepath.Join(t.TempDir(), "times.pcap")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := newIngester(t, &memStore{}, simulate.DefaultFleet())
+	res, err := in.File(t.Context(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The plausible packet is to no sensor's address (oneFrame).
+	want := Result{Frames: 4, BadTime: 3, Unmatched: 1, Elapsed: 2 * time.Second}
+	if diff := cmp.Diff(res, want); diff != "" {
+		t.Errorf("File() (-got, +want):\n%s", diff)
 	}
 }
