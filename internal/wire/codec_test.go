@@ -160,7 +160,8 @@ func TestEncodeRefusesOversizedBatch(t *testing.T) {
 
 // FuzzDecodeRecords: a batch comes from the network; whatever its bytes,
 // decoding returns records or ErrCorrupt, never panics, and what it accepts
-// encodes back to records equal to themselves.
+// is its claimed count of records and encodes back to records equal to
+// themselves. testdata/fuzz holds a compression bomb among the seeds.
 func FuzzDecodeRecords(f *testing.F) {
 	recs := []record.Record{
 		{Time: 1, Src: record.MustParseAddr("192.0.2.1"), Dst: record.MustParseAddr("198.18.0.1"), IPVersion: 4, Protocol: 6, DstPort: 23, Tags: record.TagMirai},
@@ -181,6 +182,9 @@ func FuzzDecodeRecords(f *testing.F) {
 				t.Fatalf("error %v does not wrap ErrCorrupt", err)
 			}
 			return
+		}
+		if len(out) != int(count%64) {
+			t.Fatalf("%d records accepted from a batch of %d", len(out), count%64)
 		}
 		again, err := EncodeBatch(1, 1, time.Unix(0, 0), out)
 		if err != nil {
