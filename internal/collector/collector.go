@@ -401,10 +401,20 @@ func (s *stream) run(ctx context.Context) error {
 			}
 		}
 	}()
+	// An idle stream sends nothing for a heartbeat: its certificate is
+	// checked on a clock too, so that a revocation ends it within a
+	// second, as promised, not at its next message.
+	recheck := time.NewTicker(revocationCheck)
+	defer recheck.Stop()
 	for {
 		var r received
 		select {
 		case r = <-reqs:
+		case <-recheck.C:
+			if err := s.checkCertificate(); err != nil {
+				return err
+			}
+			continue
 		case <-s.failed:
 			return connect.NewError(connect.CodeUnavailable, s.failErr)
 		case err := <-sendErr:
@@ -424,13 +434,26 @@ func (s *stream) run(ctx context.Context) error {
 	}
 }
 
-// handle checks and queues one request.
-func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
-	// The certificate is checked on every message, so a revocation stops
-	// a connected sensor at its next message.
+// revocationCheck is how often an open stream's certificate is checked
+// against the registry between messages (the registry reloads itself
+// every pki.ReloadInterval).
+const revocationCheck = 500 * time.Millisecond
+
+// checkCertificate ends the stream if its certificate is no longer good.
+func (s *stream) checkCertificate() error {
 	if _, err := s.c.cfg.Registry.SensorName(s.cert); err != nil {
 		s.c.reject("certificate revoked", s.sensor, s.addr)
 		return connect.NewError(connect.CodePermissionDenied, err)
+	}
+	return nil
+}
+
+// handle checks and queues one request.
+func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
+	// The certificate is checked on every message too, so a revocation
+	// stops a busy sensor at its next message.
+	if err := s.checkCertificate(); err != nil {
+		return err
 	}
 	if req.GetSensor() != s.sensor {
 		s.c.reject("message names another sensor", s.sensor, s.addr)

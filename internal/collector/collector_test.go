@@ -308,19 +308,26 @@ func TestIdentityComesFromTheCertificate(t *testing.T) {
 	}
 }
 
+// revokeElsewhere revokes the sensor name through a second Registry on the
+// same directory, as `nightjar ca revoke` does.
+func revokeElsewhere(t *testing.T, b *bed, name string) {
+	t.Helper()
+	other, err := pki.Open(b.reg.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := other.Revoke(name); err != nil || n != 1 {
+		t.Fatalf("revoke %s: %d, %v", name, n, err)
+	}
+}
+
 // TestRevocationStopsAConnectedSensor: revoked by another process (a
 // second Registry on the same directory, as `nightjar ca revoke` is), the
 // sensor's open stream ends at its next message and it cannot reconnect.
 func TestRevocationStopsAConnectedSensor(t *testing.T) {
 	b := newBed(t, "s1")
 	s := openStream(t, b.client("s1"), "s1")
-	other, err := pki.Open(b.reg.Dir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n, err := other.Revoke("s1"); err != nil || n != 1 {
-		t.Fatalf("revoke: %d, %v", n, err)
-	}
+	revokeElsewhere(t, b, "s1")
 	time.Sleep(2 * pki.ReloadInterval)
 	s.Send(&sensorv1.SendRequest{Sensor: "s1", Batch: batch(t, 1, 2, 10, "198.18.1.1")}) //nolint:errcheck // the answer is the error below
 	if _, err := s.Receive(); connect.CodeOf(err) != connect.CodePermissionDenied {
@@ -331,6 +338,27 @@ func TestRevocationStopsAConnectedSensor(t *testing.T) {
 	}
 	if n := storedPackets(t, b.st); n["s1"] != 10 || len(n) != 1 {
 		t.Fatalf("stored %v, want s1: 10", n)
+	}
+}
+
+// TestRevocationClosesAnIdleStream: a sensor that sends nothing after its
+// certificate is revoked (a heartbeat is 10 s away) has its stream closed
+// within a second or so, not at its next message.
+func TestRevocationClosesAnIdleStream(t *testing.T) {
+	b := newBed(t, "s1")
+	s := openStream(t, b.client("s1"), "s1")
+	revokeElsewhere(t, b, "s1")
+	revoked := time.Now()
+	ended := make(chan error, 1)
+	go func() { _, err := s.Receive(); ended <- err }()
+	select {
+	case err := <-ended:
+		if connect.CodeOf(err) != connect.CodePermissionDenied {
+			t.Fatalf("after revocation: %v, want permission denied", err)
+		}
+		t.Logf("idle stream closed %.2f s after the revocation", time.Since(revoked).Seconds())
+	case <-time.After(3 * time.Second):
+		t.Fatal("the idle stream of a revoked sensor is still open 3 s after the revocation")
 	}
 }
 
