@@ -85,7 +85,10 @@ type Config struct {
 	RollupInterval time.Duration `yaml:"rollup_interval"`
 	// QueueRecords bounds the records decoded and waiting for the writer,
 	// over all sensors (default 1,048,576, about 200 MiB of decoded records): the
-	// backpressure limit.
+	// backpressure limit. A stream takes its batch's room before decoding
+	// it, so the decompressed bytes (at most 286 per record) are inside the
+	// bound too; outside it, each open stream holds at most two compressed
+	// requests of up to 64 MiB (the one received, the one being read).
 	QueueRecords int `yaml:"queue_records"`
 	// Window is the most unacknowledged batches one stream may have
 	// queued (default 32); a sensor that sends more waits.
@@ -240,6 +243,8 @@ type batchJob struct {
 	id      int32
 	key     store.Batch
 	records []record.Record
+	// weight is the batch's place in the queue, taken before decoding.
+	weight int64
 }
 
 type registerJob struct {
@@ -475,8 +480,17 @@ func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	// The queue's room is taken for the records the batch claims before
+	// they are decoded, so that decoded records are always inside the
+	// queue bound, however many streams decode at once (wire bounds the
+	// decompressed bytes by the same count).
+	weight := int64(max(b.GetCount(), 1))
+	if err := s.c.acquire(ctx, weight); err != nil {
+		return err
+	}
 	recs, err := wire.DecodeRecords(b, nil)
 	if err != nil {
+		s.c.release(weight)
 		reason := "corrupt"
 		if errors.Is(err, wire.ErrOversized) {
 			reason = "oversized"
@@ -497,11 +511,7 @@ func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
 	if changed := s.retag.retag(recs); changed > 0 {
 		s.c.stats.retagged.WithLabelValues(s.sensor).Add(float64(changed))
 	}
-	weight := int64(max(len(recs), 1))
-	if err := s.c.acquire(ctx, weight); err != nil {
-		return err
-	}
-	j := &batchJob{stream: s, id: s.id, key: store.Batch{Sensor: s.sensor, Epoch: b.GetEpoch(), Seq: b.GetSeq()}, records: recs}
+	j := &batchJob{stream: s, id: s.id, key: store.Batch{Sensor: s.sensor, Epoch: b.GetEpoch(), Seq: b.GetSeq()}, records: recs, weight: weight}
 	select {
 	case s.c.jobs <- job{batch: j}:
 		return nil

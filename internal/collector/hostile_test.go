@@ -2,9 +2,12 @@ package collector_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -161,5 +164,73 @@ func TestRecordsForAnotherSensorsAddressesRefused(t *testing.T) {
 	}
 	if n := counter(t, b, "nightjar_collector_records_rejected_total", map[string]string{"sensor": "s1", "reason": "destination_not_enrolled"}); n != 3 {
 		t.Errorf("nightjar_collector_records_rejected_total{sensor=s1,reason=destination_not_enrolled} = %v, want 3", n)
+	}
+}
+
+// gatedStore is a store whose Appends wait until gate is closed.
+type gatedStore struct {
+	collector.Store
+	gate chan struct{}
+}
+
+func (s gatedStore) Append(ctx context.Context, recs []record.Record, sensors []int32) error {
+	<-s.gate
+	return s.Store.Append(ctx, recs, sensors)
+}
+
+// TestQueueRoomBeforeDecoding: a stream takes the queue's room for a
+// batch's claimed records before it decodes the batch, so that the
+// decoded records of every stream are inside the queue bound. With the
+// queue full, a (corrupt) next batch is not even decoded — no answer —
+// until the store frees room; then it is rejected.
+func TestQueueRoomBeforeDecoding(t *testing.T) {
+	gate := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(gate) }) }
+	b := newBedWith(t, func(c *collector.Config) { c.Store = gatedStore{c.Store, gate}; c.QueueRecords = 100 }, "s1")
+	t.Cleanup(open) // before the bed stops
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s := b.client("s1").Send(ctx)
+	if err := s.Send(&sensorv1.SendRequest{Sensor: "s1", Batch: batch(t, 1, 1, 100, "198.18.1.1")}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); b.c.QueuedRecords() < 100; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("queue holds %d records, want the 100 of the first batch", b.c.QueuedRecords())
+		}
+	}
+	bad := batch(t, 1, 2, 100, "198.18.1.1")
+	bad.RecordsZstd = bad.RecordsZstd[:len(bad.RecordsZstd)/2]
+	if err := s.Send(&sensorv1.SendRequest{Sensor: "s1", Batch: bad}); err != nil {
+		t.Fatal(err)
+	}
+	answers := make(chan *sensorv1.Ack, 2)
+	go func() {
+		for range 2 {
+			resp, err := s.Receive()
+			if err != nil {
+				close(answers)
+				return
+			}
+			answers <- resp.GetAck()
+		}
+	}()
+	select {
+	case a := <-answers:
+		t.Fatalf("batch %d answered %s while the queue was full: the second was decoded before it had room", a.GetSeq(), a.GetStatus())
+	case <-time.After(300 * time.Millisecond):
+	}
+	open()
+	var got []string
+	for a := range answers {
+		got = append(got, fmt.Sprintf("%d %s", a.GetSeq(), strings.TrimPrefix(a.GetStatus().String(), "STATUS_")))
+		if len(got) == 2 {
+			break
+		}
+	}
+	slices.Sort(got)
+	if diff := cmp.Diff(got, []string{"1 STORED", "2 REJECTED"}); diff != "" {
+		t.Errorf("acks once the queue had room (-got, +want):\n%s", diff)
 	}
 }
