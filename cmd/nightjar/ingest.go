@@ -45,7 +45,9 @@ old captures works. After each file, the raw records of the days before
 that horizon are deleted; the hourly and daily rollups the questions read
 are kept forever. Packets of a day whose raw records were already deleted
 cannot be merged exactly into its final rollups: they are counted and not
-stored. Older days that had no packets are imported as usual.`,
+stored. Older days that had no packets are imported as usual. Packets
+stamped before 1990, or whose pcap fraction of a second is a second or
+more, are skipped and counted.`,
 		Example: `  nightjar ingest --db telescope.duckdb --sensors fleet.yaml day1.pcap.zst day2.pcap.zst
   nightjar ingest --db telescope.duckdb day3.pcap.zst`,
 		RunE: func(cmd *cobra.Command, args []string) error {

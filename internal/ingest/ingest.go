@@ -49,10 +49,11 @@ type Ingester struct {
 	// Now stamps the imports and times them, and bounds the packet times
 	// believed; time.Now unless set.
 	Now func() time.Time
-	// MaxFutureSkew is how far ahead of Now a packet's time may be
-	// (DefaultMaxFutureSkew unless set): a later packet, one before 1990
-	// or one whose pcap fraction of a second is out of range is skipped
-	// and counted in Result.BadTime.
+	// MaxFutureSkew, if positive, is how far ahead of Now a packet's time
+	// may be. A packet before 1990, one whose pcap fraction of a second is
+	// out of range, and one later than that is skipped and counted in
+	// Result.BadTime. Zero (the default) bounds only the past: the clock of
+	// an import is the data's, and a simulated capture may be of any year.
 	MaxFutureSkew time.Duration
 
 	store Store
@@ -87,12 +88,8 @@ func New(st Store, fl *fleet.Fleet, ids []int32) (*Ingester, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Ingester{Now: time.Now, MaxFutureSkew: DefaultMaxFutureSkew, store: st, path: p, sink: k}, nil
+	return &Ingester{Now: time.Now, store: st, path: p, sink: k}, nil
 }
-
-// DefaultMaxFutureSkew is the default Ingester.MaxFutureSkew, the
-// collector's default too.
-const DefaultMaxFutureSkew = 24 * time.Hour
 
 // File imports one capture file. A corrupt or truncated file keeps the
 // packets read before the damage, is recorded as imported, and returns
@@ -128,7 +125,7 @@ func (in *Ingester) File(ctx context.Context, path string, progress Progress) (r
 		if readErr = r.Next(&p); readErr != nil {
 			break
 		}
-		if p.BadTime || record.ImplausibleTime(p.Time, start, in.MaxFutureSkew) != "" {
+		if in.badTime(&p, start) {
 			res.BadTime++
 			continue
 		}
@@ -167,6 +164,14 @@ func (in *Ingester) File(ctx context.Context, path string, progress Progress) (r
 	}
 	res.Elapsed = in.Now().Sub(start)
 	return res, readErr
+}
+
+// badTime reports a packet whose time cannot be its capture time.
+func (in *Ingester) badTime(p *capfile.Packet, now time.Time) bool {
+	if p.BadTime || p.Time < record.Earliest.UnixNano() {
+		return true
+	}
+	return in.MaxFutureSkew > 0 && record.ImplausibleTime(p.Time, now, in.MaxFutureSkew) != ""
 }
 
 // tally counts the frames of the file in res: the pipeline's counts since

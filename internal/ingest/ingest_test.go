@@ -239,8 +239,9 @@ func TestNewSensorIDs(t *testing.T) {
 }
 
 // TestFileImplausibleTimes: in a microsecond pcap, a packet whose µs field
-// is 2·10⁹, one from 1970 and one from 2106 (after the clock's next day)
-// are skipped and counted; the packet of a plausible time goes on.
+// is 2·10⁹, one from 1970 and, with a bound on the future, one from 2106
+// (after the clock's next day) are skipped and counted; the packet of a
+// plausible time goes on.
 func TestFileImplausibleTimes(t *testing.T) {
 	// The pcap file header: microsecond magic, version 2.4, snaplen
 	// 65535, Ethernet.
@@ -261,14 +262,25 @@ func TestFileImplausibleTimes(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	in := newIngester(t, &memStore{}, simulate.DefaultFleet())
-	res, err := in.File(t.Context(), path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The plausible packet is to no sensor's address (oneFrame).
-	want := Result{Frames: 4, BadTime: 3, Unmatched: 1, Elapsed: 2 * time.Second}
-	if diff := cmp.Diff(res, want); diff != "" {
-		t.Errorf("File() (-got, +want):\n%s", diff)
+	for _, tc := range []struct {
+		name string
+		skew time.Duration
+		want Result
+	}{
+		// The plausible packets are to no sensor's address (oneFrame).
+		{"no bound on the future", 0, Result{Frames: 4, BadTime: 2, Unmatched: 2, Elapsed: 2 * time.Second}},
+		{"a day ahead at most", 24 * time.Hour, Result{Frames: 4, BadTime: 3, Unmatched: 1, Elapsed: 2 * time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := newIngester(t, &memStore{}, simulate.DefaultFleet())
+			in.MaxFutureSkew = tc.skew
+			res, err := in.File(t.Context(), path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(res, tc.want); diff != "" {
+				t.Errorf("File() (-got, +want):\n%s", diff)
+			}
+		})
 	}
 }
