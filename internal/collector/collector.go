@@ -11,9 +11,14 @@
 // that run other rules. The unicornscan state is per stream.
 //
 // Each sensor holds one Send stream (HTTP/2, mutual TLS). Its identity is
-// the client certificate's, checked again on every message: a message that
-// names another sensor, or any message after the certificate was revoked,
-// ends the stream. Batches are decoded in the stream's goroutine, then
+// the client certificate's, checked again on every message and every
+// 500 ms: a message that names another sensor, or a revoked certificate,
+// ends the stream. A sensor may be compromised, so what it sends is
+// screened (screen.go): a batch that decompresses beyond its record count
+// is refused before it is held in memory, records of an implausible time
+// or to addresses the sensor is not enrolled for are dropped, a health
+// report that cannot be true is refused — each counted against the sensor
+// with a reason. Batches are decoded in the stream's goroutine, then
 // queued to the single writer goroutine, which owns the store: it appends
 // the batches of all sensors and commits them together (Flush) every
 // CommitInterval or CommitRecords, with the batches' ledger keys in the same
