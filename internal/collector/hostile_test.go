@@ -139,6 +139,9 @@ func TestBadHealthAffectsOnlyItsSensor(t *testing.T) {
 	for _, h := range health {
 		got = append(got, summary{h.Sensor, h.Version, h.PacketsSeen})
 	}
+	// The store lists sensors in the order it first heard of them, which
+	// the map above leaves to chance.
+	slices.SortFunc(got, func(a, b summary) int { return strings.Compare(a.Sensor, b.Sensor) })
 	// s1 is known to have been heard from, without its refused report.
 	if diff := cmp.Diff(got, []summary{{"s1", "", 0}, {"s2", "good", 7}}); diff != "" {
 		t.Errorf("stored health (-got, +want):\n%s", diff)
