@@ -31,9 +31,6 @@ func StartingAt(t time.Time) Clock {
 	return func() time.Time { return t.Add(time.Since(base)) }
 }
 
-// Fixed returns a clock that always reads t (for tests).
-func Fixed(t time.Time) Clock { return func() time.Time { return t } }
-
 // Parse reads the instant of --now: an RFC 3339 time
 // ("2027-01-01T00:01:00Z", any offset) or a date ("2024-02-29", its first
 // second in UTC). The empty string is the wall clock.
@@ -42,15 +39,15 @@ func Parse(s string) (Clock, error) {
 	if s == "" {
 		return System, nil
 	}
-	t, err := ParseInstant(s)
+	t, err := parseInstant(s)
 	if err != nil {
 		return nil, err
 	}
 	return StartingAt(t), nil
 }
 
-// ParseInstant reads an RFC 3339 time or a date, as Parse does.
-func ParseInstant(s string) (time.Time, error) {
+// parseInstant reads an RFC 3339 time or a date, as Parse does.
+func parseInstant(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), nil

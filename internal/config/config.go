@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
@@ -109,7 +110,7 @@ func (l Layers) applyEnv(v reflect.Value) error {
 		}
 		field, ok := leaves[name]
 		if !ok {
-			errs = append(errs, fmt.Errorf("%s: no such setting (known: %s)", name, strings.Join(sortedKeys(leaves), ", ")))
+			errs = append(errs, fmt.Errorf("%s: no such setting (known: %s)", name, strings.Join(slices.Sorted(maps.Keys(leaves)), ", ")))
 			continue
 		}
 		if err := setText(field, value); err != nil {
@@ -117,13 +118,6 @@ func (l Layers) applyEnv(v reflect.Value) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// Keys lists the dotted keys of a configuration ("ui.listen"), in order.
-func Keys(cfg any) []string {
-	var keys []string
-	walk(reflect.ValueOf(cfg), nil, func(path []string, _ reflect.Value) { keys = append(keys, strings.Join(path, ".")) })
-	return keys
 }
 
 // walk calls fn for every leaf field of the struct v with its key path.
@@ -190,15 +184,6 @@ func setText(field reflect.Value, s string) error {
 		return fmt.Errorf("a %s cannot be set from the environment", field.Type())
 	}
 	return nil
-}
-
-func sortedKeys(m map[string]reflect.Value) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // Dump writes the configuration as YAML, the form a --config file takes.
