@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/nightjar-telescope/nightjar/internal/filelock"
 	"github.com/nightjar-telescope/nightjar/internal/wire/sensorv1"
 )
 
@@ -147,13 +148,16 @@ func Open(dir string, opts Options) (*Spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open spool: %w", err)
 	}
-	lock, err := lockDir(filepath.Join(dir, lockName))
+	lock, err := filelock.TryLock(filepath.Join(dir, lockName), 0o600)
+	if errors.Is(err, filelock.ErrLocked) {
+		err = ErrLocked
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open spool %q: %w", dir, err)
 	}
 	dirf, err := os.Open(dir)
 	if err != nil {
-		lock.Close()
+		filelock.Unlock(lock)
 		return nil, fmt.Errorf("open spool: %w", err)
 	}
 	s := &Spool{
@@ -234,7 +238,7 @@ func (s *Spool) Close() error {
 		return nil
 	}
 	s.closed = true
-	return errors.Join(s.dirf.Close(), s.lock.Close())
+	return errors.Join(s.dirf.Close(), filelock.Unlock(s.lock))
 }
 
 // Put writes b to the spool, dropping the oldest batches first if it

@@ -14,11 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	duck "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/nightjar-telescope/nightjar/internal/filelock"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
 	"github.com/nightjar-telescope/nightjar/internal/store"
 )
@@ -196,14 +196,10 @@ func (s *Store) PrunedBefore() time.Time {
 // too, but reports a conflict only as a generic I/O error and lets a second
 // open in the same process through.
 func lockFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := filelock.TryLock(path, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("open database lock: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		owner, _ := os.ReadFile(path)
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, filelock.ErrLocked) {
 			return nil, fmt.Errorf("%s: %w (held by process %s); stop the other nightjar first",
 				strings.TrimSuffix(path, ".lock"), store.ErrInUse, strings.TrimSpace(string(owner)))
 		}
@@ -216,7 +212,7 @@ func lockFile(path string) (*os.File, error) {
 
 func (s *Store) unlock() {
 	if s.lock != nil {
-		s.lock.Close() // releases the flock
+		filelock.Unlock(s.lock)
 		s.lock = nil
 	}
 }
