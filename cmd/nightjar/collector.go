@@ -30,6 +30,10 @@ type collectorConfig struct {
 	// Retention is the raw-record retention of a new database (days such
 	// as "90d", or a duration); "" keeps the database's own.
 	Retention string `yaml:"retention"`
+	// DBMemoryLimit bounds DuckDB's own memory ("2GiB"; "": DuckDB's
+	// default, 80 % of RAM): a term of the collector's memory formula
+	// (collector.Config.QueueBytes).
+	DBMemoryLimit string `yaml:"db_memory_limit"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel logLevel `yaml:"log_level"`
 	// Collector tunes the writer: commits, rollups, the queue bound.
@@ -65,7 +69,7 @@ func (c collectorConfig) check() error {
 }
 
 func (c collectorConfig) storeOptions() (backend.Options, error) {
-	var opts backend.Options
+	opts := backend.Options{MemoryLimit: c.DBMemoryLimit}
 	if c.Retention != "" {
 		keep, err := parseRetention(c.Retention)
 		if err != nil {
@@ -139,6 +143,7 @@ given. --check checks them and exits.`,
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "address of the sensor protocol (mutual TLS)")
 	f.StringVar(&cfg.Metrics, "metrics", cfg.Metrics, `address of the Prometheus endpoint ("off" disables it)`)
 	f.StringVar(&cfg.Retention, "retention", "", "raw record retention for a new database (days such as 90d, or a duration; default 90d)")
+	f.StringVar(&cfg.DBMemoryLimit, "db-memory-limit", "", `bound DuckDB's own memory (e.g. "2GiB"; default DuckDB's, 80 % of RAM)`)
 	f.DurationVar(&cfg.Collector.CommitInterval, "commit-interval", cfg.Collector.CommitInterval, "longest wait of a received batch for its commit and acknowledgement")
 	f.DurationVar(&cfg.Collector.RollupInterval, "rollup-interval", cfg.Collector.RollupInterval, "how often the rollups the questions read are rebuilt")
 	cfg.UI.addFlags(f, "ui", `address of the dashboard and JSON API ("off" disables it; a non-loopback address needs --tls-cert/--tls-key or --insecure-listen)`)

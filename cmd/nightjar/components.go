@@ -132,7 +132,11 @@ func (c *collectorComponent) Start(ctx context.Context) error {
 		TLSConfig:         pki.ServerTLS(c.registry.reg),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		HTTP2:             &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second},
+		// The receive buffers are the collector's memory formula's
+		// per-connection term (collector.Config.QueueBytes); a sensor
+		// needs one stream, a few allow a reconnection's overlap.
+		HTTP2: &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second,
+			MaxConcurrentStreams: 4, MaxReceiveBufferPerConnection: 1 << 20, MaxReceiveBufferPerStream: 1 << 20},
 		// Refused handshakes (no certificate, another CA, revoked) are
 		// logged as the security events they are.
 		ErrorLog: log.New(slogWriter{c.log}, "", 0),

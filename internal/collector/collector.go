@@ -89,12 +89,26 @@ type Config struct {
 	// rebuilt (Sync; default 30 s), and at shutdown.
 	RollupInterval time.Duration `yaml:"rollup_interval"`
 	// QueueRecords bounds the records decoded and waiting for the writer,
-	// over all sensors (default 1,048,576, about 200 MiB of decoded records): the
-	// backpressure limit. A stream takes its batch's room before decoding
-	// it, so the decompressed bytes (at most 286 per record) are inside the
-	// bound too; outside it, each open stream holds at most two compressed
-	// requests of up to 64 MiB (the one received, the one being read).
+	// over all sensors (default 1,048,576; a decoded record takes 200
+	// bytes): the backpressure limit. A stream takes its batch's room
+	// before decoding it, so the decompressed bytes (at most 286 per
+	// record, while it decodes) are inside the bound too.
 	QueueRecords int `yaml:"queue_records"`
+	// QueueBytes bounds the request bytes that all streams have received
+	// and not yet decoded (default 128 MiB): a stream reserves a message's
+	// size from its envelope prefix before reading it (wirebudget.go).
+	// A reserved byte costs at most three in memory: connect's read
+	// buffer grows by doubling, and the message is copied once.
+	//
+	// The collector's worst-case memory is therefore about
+	//   3·QueueBytes + QueueRecords·(200 + 286) B
+	//   + enrolled sensors · (1 MiB of HTTP/2 receive buffer + 64 KiB)
+	//   + the store's own memory (DuckDB's memory_limit: the collector's
+	//     db_memory_limit, by default 80 % of RAM)
+	// with Go's garbage collector holding up to as much again of the Go
+	// terms in garbage (GOGC=100). A sensor holds at most one stream: a
+	// newer one ends it.
+	QueueBytes int64 `yaml:"queue_bytes"`
 	// Window is the most unacknowledged batches one stream may have
 	// queued (default 32); a sensor that sends more waits.
 	Window int `yaml:"window"`
@@ -121,8 +135,8 @@ func (c Config) Check() error {
 	switch {
 	case c.CommitInterval < 0 || c.RollupInterval < 0 || c.MaxFutureSkew < 0:
 		return fmt.Errorf("commit_interval %v, rollup_interval %v and max_future_skew %v must not be negative", c.CommitInterval, c.RollupInterval, c.MaxFutureSkew)
-	case c.CommitRecords < 0 || c.QueueRecords < 0 || c.Window < 0:
-		return fmt.Errorf("commit_records %d, queue_records %d and window %d must not be negative", c.CommitRecords, c.QueueRecords, c.Window)
+	case c.CommitRecords < 0 || c.QueueRecords < 0 || c.QueueBytes < 0 || c.Window < 0:
+		return fmt.Errorf("commit_records %d, queue_records %d, queue_bytes %d and window %d must not be negative", c.CommitRecords, c.QueueRecords, c.QueueBytes, c.Window)
 	}
 	return nil
 }
@@ -143,6 +157,9 @@ func (c *Config) defaults() {
 	if c.QueueRecords <= 0 {
 		c.QueueRecords = 1 << 20
 	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = 128 << 20
+	}
 	if c.Window <= 0 {
 		c.Window = 32
 	}
@@ -162,8 +179,12 @@ type Collector struct {
 	jobs   chan job
 	queue  *semaphore.Weighted
 	queued atomic.Int64 // records holding a place in queue
+	wire   *wireBudget
 	health *healthBook
-	stats  *stats
+	// streams holds the open stream of each sensor: a newer one ends it.
+	streamsMu sync.Mutex
+	streams   map[string]*stream
+	stats     *stats
 }
 
 var _ sensorv1connect.CollectorServiceHandler = (*Collector)(nil)
@@ -178,12 +199,14 @@ func New(cfg Config) (*Collector, error) {
 	}
 	cfg.defaults()
 	return &Collector{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		jobs:   make(chan job, 64),
-		queue:  semaphore.NewWeighted(int64(cfg.QueueRecords)),
-		health: newHealthBook(),
-		stats:  newStats(),
+		cfg:     cfg,
+		log:     cfg.Logger,
+		jobs:    make(chan job, 64),
+		queue:   semaphore.NewWeighted(int64(cfg.QueueRecords)),
+		wire:    newWireBudget(cfg.QueueBytes),
+		health:  newHealthBook(),
+		streams: map[string]*stream{},
+		stats:   newStats(),
 	}, nil
 }
 
@@ -208,22 +231,37 @@ func (c *Collector) release(n int64) {
 // (at most Config.QueueRecords).
 func (c *Collector) QueuedRecords() int64 { return c.queued.Load() }
 
+// QueuedBytes returns the request bytes received and not yet decoded (at
+// most Config.QueueBytes).
+func (c *Collector) QueuedBytes() int64 { return c.wire.held.Load() }
+
 // peerKey carries the verified client certificate from the HTTP layer to
 // the stream handler.
 type peerKey struct{}
+
+// meterKey carries the stream's request body, read through the wire
+// budget, to the stream handler.
+type meterKey struct{}
 
 // Handler returns the path and handler of the sensor protocol. It must be
 // served over TLS with verified client certificates; a request without one
 // is refused and logged.
 func (c *Collector) Handler() (string, http.Handler) {
-	path, h := sensorv1connect.NewCollectorServiceHandler(c, connect.WithReadMaxBytes(maxMessageBytes))
+	// No envelope compression: the records are zstd-compressed already,
+	// and a gzip'd message would cost up to maxMessageBytes while the
+	// budget saw only its compressed size.
+	path, h := sensorv1connect.NewCollectorServiceHandler(c, connect.WithReadMaxBytes(maxMessageBytes),
+		connect.WithCompression("gzip", nil, nil))
 	return path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
 			c.reject("no verified client certificate", "", r.RemoteAddr)
 			http.Error(w, "a client certificate is required", http.StatusUnauthorized)
 			return
 		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), peerKey{}, r.TLS.PeerCertificates[0])))
+		m := c.wire.meter(r.Context(), r.Body)
+		r.Body = m
+		ctx := context.WithValue(r.Context(), peerKey{}, r.TLS.PeerCertificates[0])
+		h.ServeHTTP(w, r.WithContext(context.WithValue(ctx, meterKey{}, m)))
 	})
 }
 
@@ -281,7 +319,12 @@ func (c *Collector) Send(ctx context.Context, bidi *connect.BidiStream[sensorv1.
 	}
 	s := newStream(c, name, id, cert, addr, bidi)
 	s.screen = screen{prefixes: c.prefixesOf(name), maxFuture: c.cfg.MaxFutureSkew}
+	if m, ok := ctx.Value(meterKey{}).(*meter); ok {
+		s.meter = m
+		defer m.close()
+	}
 	c.log.Info("sensor connected", "sensor", name, "addr", addr)
+	defer c.open(s)()
 	err = s.run(ctx)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		// The one place a stream's failure is logged (a store failure
@@ -291,6 +334,32 @@ func (c *Collector) Send(ctx context.Context, bidi *connect.BidiStream[sensorv1.
 		c.log.Info("sensor disconnected", "sensor", name, "addr", addr)
 	}
 	return err
+}
+
+// errReplaced ends a sensor's stream when the sensor opens another.
+var errReplaced = errors.New("the sensor opened a newer stream")
+
+// open makes s its sensor's one stream, ending an older one: a sensor
+// sends on one stream, and one that reconnects leaves the old behind, so
+// the newest wins. This bounds what a compromised sensor can hold open
+// to one stream. It returns the deregistration.
+func (c *Collector) open(s *stream) (closed func()) {
+	c.streamsMu.Lock()
+	old := c.streams[s.sensor]
+	c.streams[s.sensor] = s
+	c.streamsMu.Unlock()
+	if old != nil {
+		c.stats.replaced.WithLabelValues(s.sensor).Inc()
+		c.log.Warn("sensor stream replaced by a newer one", "sensor", s.sensor, "addr", old.addr, "new_addr", s.addr)
+		old.fail(errReplaced)
+	}
+	return func() {
+		c.streamsMu.Lock()
+		defer c.streamsMu.Unlock()
+		if c.streams[s.sensor] == s {
+			delete(c.streams, s.sensor)
+		}
+	}
 }
 
 // prefixesOf returns the addresses the registry has enrolled for the
@@ -338,6 +407,10 @@ type stream struct {
 	retag *retagger
 	// screen refuses the records the sensor cannot have captured.
 	screen screen
+	// meter is the stream's request body, whose messages hold room in
+	// the wire budget until they are decoded (nil in tests that call the
+	// handler without the HTTP layer).
+	meter *meter
 	// failed ends the stream when the writer lost its batches.
 	failed   chan struct{}
 	failOnce sync.Once
@@ -438,7 +511,11 @@ func (s *stream) run(ctx context.Context) error {
 			}
 			return r.err
 		}
-		if err := s.handle(ctx, r.req); err != nil {
+		err := s.handle(ctx, r.req)
+		if s.meter != nil {
+			s.meter.done() // the message is decoded or refused
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/nightjar-telescope/nightjar/internal/collector"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
@@ -423,11 +424,16 @@ func (s slowStore) Append(ctx context.Context, recs []record.Record, sensors []i
 // still stored.
 func TestBackpressure(t *testing.T) {
 	const queue, sensors, batches, size = 3000, 4, 25, 1000
+	// Room for two of the requests on the wire: the streams, which would
+	// hold eight (one each decoding, one each read ahead), wait for it.
+	message := int64(proto.Size(&sensorv1.SendRequest{Sensor: "s1", Batch: batch(t, 1, 1, size, "198.18.1.9")})) + 5
+	wireBound := 2*message + message/2
 	b := newBedWith(t, func(c *collector.Config) {
 		c.Store = slowStore{c.Store, 10 * time.Millisecond}
 		c.QueueRecords = queue
+		c.QueueBytes = wireBound
 	}, "s1", "s2", "s3", "s4")
-	var peak atomic.Int64
+	var peak, peakBytes atomic.Int64
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
 	go func() {
@@ -439,6 +445,9 @@ func TestBackpressure(t *testing.T) {
 			case <-time.After(time.Millisecond):
 				if q := b.c.QueuedRecords(); q > peak.Load() {
 					peak.Store(q)
+				}
+				if q := b.c.QueuedBytes(); q > peakBytes.Load() {
+					peakBytes.Store(q)
 				}
 			}
 		}
@@ -471,7 +480,13 @@ func TestBackpressure(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("peak queue: %d records (bound %d)", peak.Load(), queue)
+	t.Logf("peak queue: %d records (bound %d), %d request bytes (bound %d)", peak.Load(), queue, peakBytes.Load(), wireBound)
+	if peakBytes.Load() > wireBound || peakBytes.Load() < message {
+		t.Errorf("%d request bytes held at the peak, want between one request (%d) and the bound (%d)", peakBytes.Load(), message, wireBound)
+	}
+	if n := b.c.QueuedBytes(); n != 0 {
+		t.Errorf("%d request bytes still held after every batch was acknowledged", n)
+	}
 	if peak.Load() > queue {
 		t.Fatalf("%d records queued, above the bound of %d", peak.Load(), queue)
 	}

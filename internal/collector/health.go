@@ -93,6 +93,7 @@ type stats struct {
 	batchesRejected *prometheus.CounterVec
 	recordsRejected *prometheus.CounterVec
 	healthRejected  *prometheus.CounterVec
+	replaced        *prometheus.CounterVec
 }
 
 func newStats() *stats {
@@ -120,6 +121,9 @@ func newStats() *stats {
 		healthRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nightjar_collector_health_rejected_total",
 			Help: "Health reports refused (or failed to store alone), by sensor and reason."}, []string{"sensor", "reason"}),
+		replaced: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nightjar_collector_streams_replaced_total",
+			Help: "Streams ended because their sensor opened a newer one, by sensor (more than reconnections explain: two processes share a certificate)."}, []string{"sensor"}),
 	}
 }
 
@@ -130,7 +134,11 @@ func (c *Collector) Metrics() []prometheus.Collector {
 	queued := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nightjar_collector_queue_records",
 		Help: "Records received and waiting for the store (bounded by the queue size: the backpressure point)."},
 		func() float64 { return float64(c.QueuedRecords()) })
-	return []prometheus.Collector{s.batches, s.settled, s.stored, s.rejected, s.retagged, s.commitSeconds, s.batchesRejected, s.recordsRejected, s.healthRejected, queued, healthMetrics{c.health}}
+	queuedBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nightjar_collector_queue_bytes",
+		Help: "Request bytes received and not yet decoded (bounded by queue_bytes)."},
+		func() float64 { return float64(c.QueuedBytes()) })
+	return []prometheus.Collector{s.batches, s.settled, s.stored, s.rejected, s.retagged, s.commitSeconds, s.batchesRejected, s.recordsRejected, s.healthRejected, s.replaced,
+		queued, queuedBytes, healthMetrics{c.health}}
 }
 
 // healthMetrics exports the health book at each scrape, so a sensor that

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/http"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -11,14 +13,17 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/nightjar-telescope/nightjar/internal/collector"
+	"github.com/nightjar-telescope/nightjar/internal/pki"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 	"github.com/nightjar-telescope/nightjar/internal/store"
 	"github.com/nightjar-telescope/nightjar/internal/wire"
 	"github.com/nightjar-telescope/nightjar/internal/wire/sensorv1"
+	"github.com/nightjar-telescope/nightjar/internal/wire/sensorv1/sensorv1connect"
 )
 
 // The tests of this file play an enrolled sensor that is hostile: each
@@ -235,5 +240,48 @@ func TestQueueRoomBeforeDecoding(t *testing.T) {
 	slices.Sort(got)
 	if diff := cmp.Diff(got, []string{"1 STORED", "2 REJECTED"}); diff != "" {
 		t.Errorf("acks once the queue had room (-got, +want):\n%s", diff)
+	}
+}
+
+// TestNewerStreamReplacesOlder: a sensor holds one stream; a second one
+// ends the first (a compromised sensor cannot multiply what it holds),
+// is served, and is counted.
+func TestNewerStreamReplacesOlder(t *testing.T) {
+	b := newBed(t, "s1")
+	first := openStream(t, b.client("s1"), "s1")
+	second := b.client("s1").Send(t.Context())
+	if err := second.Send(&sensorv1.SendRequest{Sensor: "s1", Batch: batch(t, 1, 2, 10, "198.18.1.1")}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := second.Receive(); err != nil || resp.GetAck().GetStatus() != sensorv1.Status_STATUS_STORED {
+		t.Fatalf("newer stream: %v, %v; want its batch STORED", resp, err)
+	}
+	_, err := first.Receive()
+	if connect.CodeOf(err) != connect.CodeUnavailable || !strings.Contains(err.Error(), "newer stream") {
+		t.Errorf("older stream ended with %v, want unavailable: the sensor opened a newer stream", err)
+	}
+	if n := counter(t, b, "nightjar_collector_streams_replaced_total", map[string]string{"sensor": "s1"}); n != 1 {
+		t.Errorf("nightjar_collector_streams_replaced_total{sensor=s1} = %v, want 1", n)
+	}
+}
+
+// TestCompressedEnvelopeRefused: a request compressed at the protocol
+// layer (gzip) could expand to 64 MiB after the wire budget saw its
+// compressed size; the collector accepts no such compression.
+func TestCompressedEnvelopeRefused(t *testing.T) {
+	b := newBed(t, "s1")
+	dir := b.sensors["s1"]
+	cfg, err := pki.ClientTLS(filepath.Join(dir, pki.SensorCertFile), filepath.Join(dir, pki.SensorKeyFile), filepath.Join(dir, pki.SensorCAFile), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: true}}
+	gz := sensorv1connect.NewCollectorServiceClient(hc, "https://"+b.addr, connect.WithSendGzip())
+	_, err = exchange(t, gz, &sensorv1.SendRequest{Sensor: "s1", Batch: batch(t, 1, 1, 10, "198.18.1.1")})
+	if connect.CodeOf(err) != connect.CodeUnimplemented {
+		t.Errorf("gzip'd stream: %v, want unimplemented (unknown compression)", err)
+	}
+	if got := storedPackets(t, b.st); len(got) != 0 {
+		t.Errorf("stored %v from a gzip'd stream, want nothing", got)
 	}
 }

@@ -27,6 +27,10 @@ type Options struct {
 	// Retention, when non-nil, sets how long raw packet records are kept
 	// (0: forever), durably; nil keeps the database's own setting.
 	Retention *time.Duration
+	// MemoryLimit bounds the database engine's own memory ("2GiB"; "":
+	// the engine's default, 80 % of RAM for DuckDB, which spills to disk
+	// beyond it). A daemon's memory formula includes it.
+	MemoryLimit string
 }
 
 // Open opens the store at location: a DuckDB file path, or a URL whose
@@ -39,7 +43,7 @@ func Open(ctx context.Context, location string, opts Options) (store.Store, erro
 		}
 		return nil, fmt.Errorf("open %s: %w %q: give the path of a DuckDB file", location, ErrUnsupported, scheme+"://")
 	}
-	st, err := duckdb.Open(ctx, location, duckdb.Options{MustExist: opts.MustExist, Retention: opts.Retention})
+	st, err := duckdb.Open(ctx, location, duckdb.Options{MustExist: opts.MustExist, Retention: opts.Retention, MemoryLimit: opts.MemoryLimit})
 	if err != nil {
 		return nil, err // a *duckdb.Store nil pointer must not become a non-nil store.Store
 	}

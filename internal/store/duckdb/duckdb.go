@@ -75,6 +75,10 @@ type Options struct {
 	// whole UTC days. Zero keeps raw records forever. Rollups are kept
 	// forever. A new database starts with DefaultRetention.
 	Retention *time.Duration
+	// MemoryLimit is DuckDB's memory_limit for this process ("2GiB"; "":
+	// DuckDB's default, 80 % of RAM). Beyond it DuckDB spills to disk or,
+	// where it cannot, fails the statement.
+	MemoryLimit string
 }
 
 var (
@@ -118,6 +122,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	s.db = sql.OpenDB(s.connector)
+	if opts.MemoryLimit != "" {
+		// A setting of the database instance, which every connection shares.
+		if _, err := s.db.ExecContext(ctx, "SET memory_limit = ?", opts.MemoryLimit); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open database %s: memory limit %q: %w", path, opts.MemoryLimit, err)
+		}
+	}
 	if err := migrate(ctx, s.db); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)

@@ -216,3 +216,30 @@ func TestFloorDiv(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryLimit: Options.MemoryLimit bounds DuckDB's memory (a term of
+// the collector's memory formula); a value DuckDB cannot read is refused
+// at Open, naming it.
+func TestMemoryLimit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.duckdb")
+	s, err := Open(t.Context(), path, Options{MemoryLimit: "512MiB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var limit string
+	if err := s.db.QueryRowContext(t.Context(), "SELECT current_setting('memory_limit')").Scan(&limit); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if limit != "512.0 MiB" {
+		t.Errorf("memory_limit = %q, want 512.0 MiB", limit)
+	}
+	if _, err := Open(t.Context(), path, Options{MemoryLimit: "lots"}); err == nil || !strings.Contains(err.Error(), `memory limit "lots"`) {
+		t.Errorf("Open with memory limit %q: %v, want an error naming it", "lots", err)
+	}
+	if s, err := Open(t.Context(), path, Options{}); err != nil {
+		t.Errorf("Open after a refused limit: %v (the refused Open must release the database)", err)
+	} else {
+		s.Close()
+	}
+}
