@@ -109,6 +109,12 @@ type Config struct {
 	// terms in garbage (GOGC=100). A sensor holds at most one stream: a
 	// newer one ends it.
 	QueueBytes int64 `yaml:"queue_bytes"`
+	// MaxBatchRecords is the largest batch accepted (default 65,536; at
+	// most wire.MaxBatchRecords). A larger one is refused before it is
+	// decoded and counted as oversized: one batch is appended in one go,
+	// so its size bounds how long it makes the other sensors' batches
+	// wait for the writer. A sensor's default batch is 4,096 records.
+	MaxBatchRecords int `yaml:"max_batch_records"`
 	// Window is the most unacknowledged batches one stream may have
 	// queued (default 32); a sensor that sends more waits.
 	Window int `yaml:"window"`
@@ -137,6 +143,8 @@ func (c Config) Check() error {
 		return fmt.Errorf("commit_interval %v, rollup_interval %v and max_future_skew %v must not be negative", c.CommitInterval, c.RollupInterval, c.MaxFutureSkew)
 	case c.CommitRecords < 0 || c.QueueRecords < 0 || c.QueueBytes < 0 || c.Window < 0:
 		return fmt.Errorf("commit_records %d, queue_records %d, queue_bytes %d and window %d must not be negative", c.CommitRecords, c.QueueRecords, c.QueueBytes, c.Window)
+	case c.MaxBatchRecords < 0 || c.MaxBatchRecords > wire.MaxBatchRecords:
+		return fmt.Errorf("max_batch_records %d: want 1 to %d (0: the default)", c.MaxBatchRecords, wire.MaxBatchRecords)
 	}
 	return nil
 }
@@ -159,6 +167,9 @@ func (c *Config) defaults() {
 	}
 	if c.QueueBytes <= 0 {
 		c.QueueBytes = 128 << 20
+	}
+	if c.MaxBatchRecords <= 0 {
+		c.MaxBatchRecords = 1 << 16
 	}
 	if c.Window <= 0 {
 		c.Window = 32
@@ -210,21 +221,29 @@ func New(cfg Config) (*Collector, error) {
 	}, nil
 }
 
-// acquire waits for room for n decoded records in the queue: this is where
-// a slow store pushes back on the sensors.
-func (c *Collector) acquire(ctx context.Context, n int64) error {
-	n = min(n, int64(c.cfg.QueueRecords))
-	if err := c.queue.Acquire(ctx, n); err != nil {
+// acquire waits for room for n decoded records in the stream's share of
+// the queue, then in the queue: this is where a slow store pushes back on
+// the sensors. The share (a quarter of the queue) keeps one busy or
+// hostile sensor from taking all of it, so that the others' batches do
+// not wait behind its backlog.
+func (s *stream) acquire(ctx context.Context, n int64) error {
+	if err := s.share.Acquire(ctx, min(n, s.shareMax)); err != nil {
 		return err
 	}
-	c.queued.Add(n)
+	n = min(n, int64(s.c.cfg.QueueRecords))
+	if err := s.c.queue.Acquire(ctx, n); err != nil {
+		s.share.Release(min(n, s.shareMax))
+		return err
+	}
+	s.c.queued.Add(n)
 	return nil
 }
 
-func (c *Collector) release(n int64) {
-	n = min(n, int64(c.cfg.QueueRecords))
-	c.queued.Add(-n)
-	c.queue.Release(n)
+func (s *stream) release(n int64) {
+	s.share.Release(min(n, s.shareMax))
+	n = min(n, int64(s.c.cfg.QueueRecords))
+	s.c.queued.Add(-n)
+	s.c.queue.Release(n)
 }
 
 // QueuedRecords returns the records decoded and waiting for the writer
@@ -401,8 +420,11 @@ type stream struct {
 	// acks has room for every batch the stream may have in the writer, so
 	// the writer never waits for a slow sensor.
 	acks chan *sensorv1.Ack
-	// window limits the stream's batches in the writer.
-	window chan struct{}
+	// window limits the stream's batches in the writer; share, the
+	// records they hold (at most shareMax).
+	window   chan struct{}
+	share    *semaphore.Weighted
+	shareMax int64
 	// retag applies the collector's fingerprint rules to the records.
 	retag *retagger
 	// screen refuses the records the sensor cannot have captured.
@@ -420,11 +442,19 @@ type stream struct {
 func newStream(c *Collector, name string, id int32, cert *x509.Certificate, addr string, bidi *connect.BidiStream[sensorv1.SendRequest, sensorv1.SendResponse]) *stream {
 	return &stream{
 		c: c, sensor: name, id: id, cert: cert, addr: addr, bidi: bidi,
-		acks:   make(chan *sensorv1.Ack, c.cfg.Window),
-		window: make(chan struct{}, c.cfg.Window),
-		retag:  newRetagger(),
-		failed: make(chan struct{}),
+		acks:     make(chan *sensorv1.Ack, c.cfg.Window),
+		window:   make(chan struct{}, c.cfg.Window),
+		share:    semaphore.NewWeighted(streamShare(c.cfg)),
+		shareMax: streamShare(c.cfg),
+		retag:    newRetagger(),
+		failed:   make(chan struct{}),
 	}
+}
+
+// streamShare is the most records one stream may hold in the queue: a
+// quarter of it, and at least one batch of the largest size accepted.
+func streamShare(cfg Config) int64 {
+	return int64(min(max(cfg.QueueRecords/4, cfg.MaxBatchRecords), cfg.QueueRecords))
 }
 
 // ack is called by the writer (or the stream itself) when a batch is
@@ -526,6 +556,15 @@ func (s *stream) run(ctx context.Context) error {
 // every pki.ReloadInterval).
 const revocationCheck = 500 * time.Millisecond
 
+// refuse acknowledges b as rejected, counted against the sensor with
+// reason.
+func (s *stream) refuse(b *sensorv1.Batch, reason string, err error) {
+	s.c.stats.settled.WithLabelValues("rejected").Inc()
+	s.c.stats.batchesRejected.WithLabelValues(s.sensor, reason).Inc()
+	s.c.log.Warn("batch rejected", "sensor", s.sensor, "epoch", b.GetEpoch(), "seq", b.GetSeq(), "reason", reason, "err", err)
+	s.ack(&sensorv1.Ack{Epoch: b.GetEpoch(), Seq: b.GetSeq(), Status: sensorv1.Status_STATUS_REJECTED, Message: err.Error()})
+}
+
 // checkCertificate ends the stream if its certificate is no longer good.
 func (s *stream) checkCertificate() error {
 	if _, err := s.c.cfg.Registry.SensorName(s.cert); err != nil {
@@ -566,21 +605,22 @@ func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
 	// they are decoded, so that decoded records are always inside the
 	// queue bound, however many streams decode at once (wire bounds the
 	// decompressed bytes by the same count).
+	if n := b.GetCount(); n > uint32(s.c.cfg.MaxBatchRecords) {
+		s.refuse(b, "too_large", fmt.Errorf("batch of %d records: this collector accepts at most %d (max_batch_records)", n, s.c.cfg.MaxBatchRecords))
+		return nil
+	}
 	weight := int64(max(b.GetCount(), 1))
-	if err := s.c.acquire(ctx, weight); err != nil {
+	if err := s.acquire(ctx, weight); err != nil {
 		return err
 	}
 	recs, err := wire.DecodeRecords(b, nil)
 	if err != nil {
-		s.c.release(weight)
+		s.release(weight)
 		reason := "corrupt"
 		if errors.Is(err, wire.ErrOversized) {
 			reason = "oversized"
 		}
-		s.c.stats.settled.WithLabelValues("rejected").Inc()
-		s.c.stats.batchesRejected.WithLabelValues(s.sensor, reason).Inc()
-		s.c.log.Warn("corrupt batch rejected", "sensor", s.sensor, "epoch", b.GetEpoch(), "seq", b.GetSeq(), "err", err)
-		s.ack(&sensorv1.Ack{Epoch: b.GetEpoch(), Seq: b.GetSeq(), Status: sensorv1.Status_STATUS_REJECTED, Message: err.Error()})
+		s.refuse(b, reason, err)
 		return nil
 	}
 	recs, refused := s.screen.filter(recs, now)
@@ -598,7 +638,7 @@ func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
 	case s.c.jobs <- job{batch: j}:
 		return nil
 	case <-ctx.Done():
-		s.c.release(weight)
+		s.release(weight)
 		return ctx.Err()
 	}
 }

@@ -114,7 +114,7 @@ func newStats() *stats {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
 		batchesRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nightjar_collector_batches_rejected_total",
-			Help: "Batches refused whole, by sensor and reason (corrupt, oversized: decompresses beyond its record count)."}, []string{"sensor", "reason"}),
+			Help: "Batches refused whole, by sensor and reason (corrupt; oversized: decompresses beyond its record count; too_large: more records than max_batch_records)."}, []string{"sensor", "reason"}),
 		recordsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nightjar_collector_records_rejected_total",
 			Help: "Records refused from stored batches, by sensor and reason (time outside the plausible window, destination not enrolled for the sensor)."}, []string{"sensor", "reason"}),

@@ -16,6 +16,8 @@ import (
 	"connectrpc.com/connect"
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/zstd"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/nightjar-telescope/nightjar/internal/collector"
 	"github.com/nightjar-telescope/nightjar/internal/pki"
@@ -284,4 +286,99 @@ func TestCompressedEnvelopeRefused(t *testing.T) {
 	if got := storedPackets(t, b.st); len(got) != 0 {
 		t.Errorf("stored %v from a gzip'd stream, want nothing", got)
 	}
+}
+
+// TestTooLargeBatchRefusedUndecoded: a batch of more records than
+// max_batch_records is refused from its claimed count, without being
+// decoded (its records are garbage here), counted, and the stream goes on.
+func TestTooLargeBatchRefusedUndecoded(t *testing.T) {
+	b := newBedWith(t, func(c *collector.Config) { c.MaxBatchRecords = 100 }, "s1")
+	big := &sensorv1.Batch{Epoch: 1, Seq: 1, Count: 101, RecordsZstd: []byte("not zstd at all")}
+	acks, err := exchange(t, b.client("s1"),
+		&sensorv1.SendRequest{Sensor: "s1", Batch: big},
+		&sensorv1.SendRequest{Sensor: "s1", Batch: batch(t, 1, 2, 100, "198.18.1.1")})
+	if err != nil || statuses(acks) != "REJECTED,STORED" || !strings.Contains(acks[0].GetMessage(), "at most 100 (max_batch_records)") {
+		t.Errorf("acks %s (%v), %v; want the 101-record batch REJECTED naming max_batch_records, then STORED", statuses(acks), acks, err)
+	}
+	if n := counter(t, b, "nightjar_collector_batches_rejected_total", map[string]string{"sensor": "s1", "reason": "too_large"}); n != 1 {
+		t.Errorf("nightjar_collector_batches_rejected_total{sensor=s1,reason=too_large} = %v, want 1", n)
+	}
+}
+
+// TestOneStreamCannotTakeTheQueue: a sensor with a backlog holds at most
+// its share of the queue (a quarter), so that another sensor's batch gets
+// room at once instead of waiting behind that backlog.
+func TestOneStreamCannotTakeTheQueue(t *testing.T) {
+	gate := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(gate) }) }
+	b := newBedWith(t, func(c *collector.Config) {
+		c.Store = gatedStore{c.Store, gate}
+		c.QueueRecords, c.MaxBatchRecords = 400, 100
+	}, "s1", "s2")
+	t.Cleanup(open)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// The other sensor connects first: a new stream registers through the
+	// writer, which the gate is about to block.
+	other := b.client("s2").Send(ctx)
+	if err := other.Send(&sensorv1.SendRequest{Sensor: "s2", Health: &sensorv1.Health{Version: "test"}}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(metricsText(t, b), `nightjar_sensor_info{sensor="s2"`); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("sensor s2 not heard from")
+		}
+	}
+	busy := b.client("s1").Send(ctx)
+	for seq := range uint64(4) {
+		if err := busy.Send(&sensorv1.SendRequest{Sensor: "s1", Batch: batch(t, 1, seq+1, 100, "198.18.1.1")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitQueued := func(want int64) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); b.c.QueuedRecords() < want; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("queue holds %d records, want %d", b.c.QueuedRecords(), want)
+			}
+		}
+	}
+	waitQueued(100)
+	time.Sleep(200 * time.Millisecond)
+	if n := b.c.QueuedRecords(); n != 100 {
+		t.Fatalf("one sensor's backlog holds %d records of a 400-record queue, want its share of 100", n)
+	}
+	if err := other.Send(&sensorv1.SendRequest{Sensor: "s2", Batch: batch(t, 1, 1, 100, "198.18.2.1")}); err != nil {
+		t.Fatal(err)
+	}
+	waitQueued(200) // the other sensor's batch is queued beside the backlog
+	open()
+	for name, s := range map[string]*connect.BidiStreamForClient[sensorv1.SendRequest, sensorv1.SendResponse]{"s1": busy, "s2": other} {
+		want := map[string]int{"s1": 4, "s2": 1}[name]
+		for range want {
+			resp, err := s.Receive()
+			if err != nil || resp.GetAck().GetStatus() != sensorv1.Status_STATUS_STORED {
+				t.Fatalf("%s: %v, %v; want every batch STORED", name, resp, err)
+			}
+		}
+	}
+}
+
+// metricsText is the collector's metrics in the text format.
+func metricsText(t *testing.T, b *bed) string {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(b.c.Metrics()...)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	for _, f := range families {
+		if _, err := expfmt.MetricFamilyToText(&out, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out.String()
 }

@@ -198,7 +198,7 @@ func (w *writer) settle(j *batchJob, status sensorv1.Status, msg string) {
 }
 
 func (w *writer) release(j *batchJob) {
-	w.c.release(j.weight)
+	j.stream.release(j.weight)
 	j.records = nil
 }
 

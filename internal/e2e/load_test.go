@@ -46,7 +46,7 @@ func loadSizeFromEnv(t *testing.T) loadSize {
 	}{
 		{"NIGHTJAR_LOAD_SENSORS", &sz.sensors, 512}, // /24s in 198.18.0.0/15
 		{"NIGHTJAR_LOAD_BATCHES", &sz.batches, 1 << 20},
-		{"NIGHTJAR_LOAD_RECORDS", &sz.records, wire.MaxBatchRecords},
+		{"NIGHTJAR_LOAD_RECORDS", &sz.records, 1 << 16}, // the collector's max_batch_records
 		{"NIGHTJAR_LOAD_WINDOW", &sz.window, 1 << 10},
 	} {
 		s := os.Getenv(v.env)

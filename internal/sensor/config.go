@@ -270,8 +270,10 @@ func (c *Config) check() error {
 	if c.Batch.Records == 0 {
 		c.Batch.Records = 4096
 	}
-	if c.Batch.Records < 1 || c.Batch.Records > 1<<20 {
-		bad("batch.records: %d, want 1 to 1048576", c.Batch.Records)
+	// A collector refuses batches above its max_batch_records, 65,536 by
+	// default (a batch is appended in one go: its size is the others' wait).
+	if c.Batch.Records < 1 || c.Batch.Records > 1<<16 {
+		bad("batch.records: %d, want 1 to 65536 (the collector's default max_batch_records)", c.Batch.Records)
 	}
 	if c.Batch.Latency == 0 {
 		c.Batch.Latency = time.Second
