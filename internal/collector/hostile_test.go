@@ -16,7 +16,6 @@ import (
 	"connectrpc.com/connect"
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/zstd"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/nightjar-telescope/nightjar/internal/collector"
@@ -368,14 +367,8 @@ func TestOneStreamCannotTakeTheQueue(t *testing.T) {
 // metricsText is the collector's metrics in the text format.
 func metricsText(t *testing.T, b *bed) string {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(b.c.Metrics()...)
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out strings.Builder
-	for _, f := range families {
+	for _, f := range gather(t, b) {
 		if _, err := expfmt.MetricFamilyToText(&out, f); err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/nightjar-telescope/nightjar/internal/period"
 	"github.com/nightjar-telescope/nightjar/internal/record"
@@ -76,13 +77,7 @@ func retagged(t *testing.T, b *bed, sensor string) float64 {
 // (0 if it has none).
 func counter(t *testing.T, b *bed, name string, labels map[string]string) float64 {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(b.c.Metrics()...)
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
+	for _, f := range gather(t, b) {
 		if f.GetName() != name {
 			continue
 		}
@@ -97,4 +92,16 @@ func counter(t *testing.T, b *bed, name string, labels map[string]string) float6
 		}
 	}
 	return 0
+}
+
+// gather returns the collector's metrics.
+func gather(t *testing.T, b *bed) []*dto.MetricFamily {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(b.c.Metrics()...)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return families
 }
