@@ -195,6 +195,7 @@ type Collector struct {
 	// streams holds the open stream of each sensor: a newer one ends it.
 	streamsMu sync.Mutex
 	streams   map[string]*stream
+	penalties *penalties
 	stats     *stats
 }
 
@@ -210,14 +211,15 @@ func New(cfg Config) (*Collector, error) {
 	}
 	cfg.defaults()
 	return &Collector{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		jobs:    make(chan job, 64),
-		queue:   semaphore.NewWeighted(int64(cfg.QueueRecords)),
-		wire:    newWireBudget(cfg.QueueBytes),
-		health:  newHealthBook(),
-		streams: map[string]*stream{},
-		stats:   newStats(),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		jobs:      make(chan job, 64),
+		queue:     semaphore.NewWeighted(int64(cfg.QueueRecords)),
+		wire:      newWireBudget(cfg.QueueBytes),
+		health:    newHealthBook(),
+		streams:   map[string]*stream{},
+		penalties: newPenalties(),
+		stats:     newStats(),
 	}, nil
 }
 
@@ -557,8 +559,9 @@ func (s *stream) run(ctx context.Context) error {
 const revocationCheck = 500 * time.Millisecond
 
 // refuse acknowledges b as rejected, counted against the sensor with
-// reason.
+// reason, and pauses the sensor (penalty.go).
 func (s *stream) refuse(b *sensorv1.Batch, reason string, err error) {
+	s.c.penalties.refused(s.sensor, time.Now())
 	s.c.stats.settled.WithLabelValues("rejected").Inc()
 	s.c.stats.batchesRejected.WithLabelValues(s.sensor, reason).Inc()
 	s.c.log.Warn("batch rejected", "sensor", s.sensor, "epoch", b.GetEpoch(), "seq", b.GetSeq(), "reason", reason, "err", err)
@@ -596,6 +599,9 @@ func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
 		return nil
 	}
 	s.c.stats.batches.Inc()
+	if err := s.c.penalties.wait(ctx, s.sensor); err != nil {
+		return err
+	}
 	select {
 	case s.window <- struct{}{}:
 	case <-ctx.Done():

@@ -193,6 +193,9 @@ func (w *writer) reset() {
 
 func (w *writer) settle(j *batchJob, status sensorv1.Status, msg string) {
 	w.c.stats.settled.WithLabelValues(statusName(status)).Inc()
+	if status == sensorv1.Status_STATUS_STORED {
+		w.c.penalties.stored(j.key.Sensor)
+	}
 	w.release(j)
 	j.stream.ack(&sensorv1.Ack{Epoch: j.key.Epoch, Seq: j.key.Seq, Status: status, Message: msg})
 }

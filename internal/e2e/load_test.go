@@ -92,15 +92,8 @@ func TestManySensors(t *testing.T) {
 	t.Logf("%d sensors enrolled, %d batches of %d records encoded in %.1f s",
 		sz.sensors, sz.sensors*sz.batches, sz.records, time.Since(began).Seconds())
 
-	cmd := exec.Command(nj, "collector", "--db", db, "--ca", registry, "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--ui", "off", "-v")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	col := start(t, "collector", cmd)
-	var addr, metricsURL string
-	waitFor(t, 60*time.Second, "the collector to listen", func() bool {
-		out := col.output()
-		addr, metricsURL = submatch(listeningRE, out), submatch(metricsRE, out)
-		return addr != "" && metricsURL != ""
-	})
+	col, addr, metricsURL := startLoopbackCollector(t, nj, "--db", db, "--ca", registry, "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--ui", "off", "-v")
+	cmd := col.cmd
 	pid := daemonPID(t, cmd.Process.Pid, nj)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Minute)
@@ -169,6 +162,21 @@ func TestManySensors(t *testing.T) {
 		commits, 1000*m["nightjar_collector_commit_seconds_sum"]/max(commits, 1), syncs)
 }
 
+// startLoopbackCollector starts `nightjar collector args...` on loopback
+// and returns it with its sensor and metrics addresses, from its log.
+func startLoopbackCollector(t *testing.T, nj string, args ...string) (col *proc, addr, metricsURL string) {
+	t.Helper()
+	cmd := exec.Command(nj, append([]string{"collector"}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	col = start(t, "collector", cmd)
+	waitFor(t, 60*time.Second, "the collector to listen", func() bool {
+		out := col.output()
+		addr, metricsURL = submatch(listeningRE, out), submatch(metricsRE, out)
+		return addr != "" && metricsURL != ""
+	})
+	return col, addr, metricsURL
+}
+
 var (
 	listeningRE = regexp.MustCompile(`collector listening on (\S+)`)
 	metricsRE   = regexp.MustCompile(`url=(http://\S+/metrics)`)
@@ -222,19 +230,11 @@ type loadSensor struct {
 }
 
 func newLoadSensor(t *testing.T, i int, name, creds string, sz loadSize) *loadSensor {
-	cfg, err := pki.ClientTLS(filepath.Join(creds, pki.SensorCertFile), filepath.Join(creds, pki.SensorKeyFile),
-		filepath.Join(creds, pki.SensorCAFile), "127.0.0.1")
-	if err != nil {
-		t.Error(err)
-		return nil
-	}
 	// Its own transport, so its own TCP connection and TLS session, as a
 	// sensor on its own machine has.
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: true}}
+	dial := clientFor(t, creds)
 	s := &loadSensor{t: t, name: name, window: sz.window, sent: map[string]uint64{},
-		client: func(addr string) sensorv1connect.CollectorServiceClient {
-			return sensorv1connect.NewCollectorServiceClient(hc, "https://"+addr)
-		}}
+		client: func(addr string) sensorv1connect.CollectorServiceClient { return dial(addr) }}
 	rng := rand.New(rand.NewPCG(uint64(i), 4))
 	const step = 3 * time.Millisecond
 	t0 := time.Now().Add(-time.Minute - time.Duration(sz.batches*sz.records)*step).UnixNano()
