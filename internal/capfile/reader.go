@@ -12,6 +12,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/nightjar-telescope/nightjar/internal/ctxio"
 )
 
 const (
@@ -144,7 +146,7 @@ func newReader(ctx context.Context, name string, in io.Reader, owned *os.File) (
 		}
 	}
 	if ctx.Done() != nil {
-		in = ctxReader{ctx: ctx, r: in}
+		in = ctxio.Reader(ctx, in)
 		if owned != nil {
 			r.stopClosing = context.AfterFunc(ctx, func() { owned.Close() })
 		}
