@@ -22,6 +22,7 @@ import (
 
 	"github.com/nightjar-telescope/nightjar/internal/analyze"
 	"github.com/nightjar-telescope/nightjar/internal/capfile"
+	"github.com/nightjar-telescope/nightjar/internal/ctxio"
 	"github.com/nightjar-telescope/nightjar/internal/decode"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
 	"github.com/nightjar-telescope/nightjar/internal/pipeline"
@@ -333,7 +334,7 @@ func fileKeys(ctx context.Context, path string) (keys, error) {
 		return keys{}, err
 	}
 	defer f.Close()
-	file := &ctxFile{ctx: ctx, f: f}
+	file := &firstErr{r: ctxio.Reader(ctx, f)}
 	raw := sha256.New()
 	tee := io.TeeReader(file, raw)
 	stream, compressed, err := capfile.Decompressed(path, tee)
@@ -366,24 +367,17 @@ func fileKeys(ctx context.Context, path string) (keys, error) {
 	return keys{content: hex.EncodeToString(content.Sum(nil)), legacy: hex.EncodeToString(raw.Sum(nil))}, nil
 }
 
-// ctxFile reads f, after checking ctx before each read, and keeps the
-// first error that f or ctx gave, to tell it from a decompressor's.
-type ctxFile struct {
-	ctx context.Context
-	f   *os.File
+// firstErr reads r and keeps the first error other than io.EOF it gave:
+// the file's or the context's, told apart from a decompressor's.
+type firstErr struct {
+	r   io.Reader
 	err error
 }
 
-func (c *ctxFile) Read(p []byte) (int, error) {
-	if c.err == nil {
-		c.err = c.ctx.Err()
-	}
-	if c.err != nil {
-		return 0, c.err
-	}
-	n, err := c.f.Read(p)
-	if err != nil && err != io.EOF {
-		c.err = err
+func (f *firstErr) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err != nil && err != io.EOF && f.err == nil {
+		f.err = err
 	}
 	return n, err
 }
@@ -399,7 +393,7 @@ type SensorStore interface {
 // without a file, the sensors already stored.
 func Fleet(ctx context.Context, st SensorStore, sensorsFile string) (*fleet.Fleet, []int32, error) {
 	if sensorsFile != "" {
-		fl, err := fleet.Load(sensorsFile)
+		fl, err := fleet.LoadContext(ctx, sensorsFile)
 		if err != nil {
 			return nil, nil, err
 		}
