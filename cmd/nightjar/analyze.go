@@ -83,8 +83,8 @@ func runAnalyze(cmd *cobra.Command, o analyzeOptions, files []string) error {
 	var fl *fleet.Fleet
 	if o.sensors != "" {
 		var err error
-		if fl, err = fleet.Load(o.sensors); err != nil {
-			return err
+		if fl, err = fleet.LoadContext(cmd.Context(), o.sensors); err != nil {
+			return interrupted(cmd.Context(), err, "reading the sensors file "+o.sensors)
 		}
 	}
 	stderr := cmd.ErrOrStderr()

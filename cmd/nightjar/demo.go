@@ -269,7 +269,15 @@ func demoRegistry(dir string, fl *fleet.Fleet, logger *slog.Logger) (*pki.Regist
 
 // demoBackfill stores the 90 days of simulated history up to now, unless
 // the database has packets already (a --data directory of an earlier run).
+// The backfill is the only import of a demo's database, so it never
+// overlaps another one.
 func demoBackfill(ctx context.Context, st store.Store, fl *fleet.Fleet, dir string, packets uint64, now time.Time, stderr io.Writer) error {
+	// A run stopped after storing its backfill, before rolling it up,
+	// left the sensors without a last packet time until Sync: the backfill
+	// of this run would then overlap that one, and be refused.
+	if err := st.Sync(ctx); err != nil {
+		return err
+	}
 	stored, err := st.Sensors(ctx)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -19,7 +20,7 @@ import (
 func newIngestCommand() *cobra.Command {
 	var (
 		db, sensors, retention string
-		quiet                  bool
+		quiet, force           bool
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest --db PATH [--sensors FILE] FILE...",
@@ -32,10 +33,14 @@ missing), attributed to the sensors whose addresses they were sent to.
 sensors in the database; later imports can omit it and use the stored ones.
 Packets to no sensor's address are counted and not stored.
 
-Each file is identified by the SHA-256 of its bytes: importing the same
-capture twice is refused with a note, so nothing is counted twice. A
-corrupt or truncated file keeps the packets read before the damage and
-makes the exit status 1.
+Nothing is counted twice. Each file is identified by the SHA-256 of its
+decompressed content: importing the same capture again, under another
+name or compressed otherwise, is skipped with a note. A file whose packets
+of a sensor overlap the period that sensor has from another import (a copy
+cut short, or two captures of the same traffic) is refused, storing
+nothing of it, and makes the exit status 1; --force imports it anyway,
+with a warning. A corrupt or truncated file keeps the packets read before
+the damage and makes the exit status 1.
 
 Raw packet records are kept for the database's retention before the newest
 stored packet: 90 days for a new database; --retention changes it, and the
@@ -61,7 +66,7 @@ more, are skipped and counted.`,
 			if err != nil {
 				return err
 			}
-			return runIngest(cmd, db, sensors, args, quiet, opts)
+			return runIngest(cmd, ingestOptions{db: db, sensors: sensors, quiet: quiet, force: force, store: opts}, args)
 		},
 	}
 	f := cmd.Flags()
@@ -69,7 +74,15 @@ more, are skipped and counted.`,
 	f.StringVar(&db, "db", "", "database `PATH` (a DuckDB file)")
 	f.StringVar(&sensors, "sensors", "", "YAML `FILE` of sensors to add or update before importing")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line on standard error")
+	f.BoolVar(&force, "force", false, "import files whose packets overlap the period a sensor has from another import (warns instead of refusing)")
 	return cmd
+}
+
+// ingestOptions are the flags of nightjar ingest.
+type ingestOptions struct {
+	db, sensors  string
+	quiet, force bool
+	store        backend.Options
 }
 
 // storeOptions returns the store options of a command with a --retention
@@ -125,7 +138,7 @@ func fileKind(m os.FileMode) string {
 	return "special file"
 }
 
-func runIngest(cmd *cobra.Command, dbPath, sensorsFile string, files []string, quiet bool, opts backend.Options) error {
+func runIngest(cmd *cobra.Command, o ingestOptions, files []string) error {
 	ctx := cmd.Context()
 	out, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	for _, f := range files {
@@ -138,37 +151,50 @@ func runIngest(cmd *cobra.Command, dbPath, sensorsFile string, files []string, q
 			return fmt.Errorf("ingest reads regular files: %s is a %s; it hashes each capture to refuse duplicates (nightjar analyze reads streams)", f, fileKind(fi.Mode()))
 		}
 	}
-	st, err := backend.Open(ctx, dbPath, opts)
+	st, err := backend.Open(ctx, o.db, o.store)
 	if err != nil {
-		return err
+		return interrupted(ctx, err, "opening the database "+o.db)
 	}
 	defer st.Close()
 
 	// An ingest interrupted after storing a file (with its import) may not
 	// have rolled it up: Sync does, before anything can skip the file.
 	if err := st.Sync(ctx); err != nil {
-		return err
+		return interrupted(ctx, err, "rolling up the database "+o.db)
 	}
-	fl, ids, err := ingest.Fleet(ctx, st, sensorsFile)
+	fl, ids, err := ingest.Fleet(ctx, st, o.sensors)
 	if err != nil {
-		return err
+		doing := "reading the stored sensors"
+		if o.sensors != "" {
+			doing = "reading the sensors file " + o.sensors
+		}
+		return interrupted(ctx, err, doing)
 	}
 	in, err := ingest.New(st, fl, ids)
 	if err != nil {
 		return err
 	}
+	in.Force = o.force
 	var progress *progressLine
-	if !quiet {
+	if !o.quiet {
 		progress = newProgressLine(stderr, len(files))
 	}
-	failed := 0
+	var failed, refused int
 	for _, path := range files {
 		progress.nextFile(0)
 		res, err := in.File(ctx, path, progress.update)
 		progress.done()
+		if err != nil && ctx.Err() != nil {
+			return interrupted(ctx, err, "importing "+path)
+		}
+		var overlap *ingest.OverlapError
 		switch {
 		case errors.Is(err, ingest.ErrAlreadyImported):
 			fmt.Fprintf(out, "%s: already imported on %s (%s packets); skipped\n", path, res.Previous.Imported.Format(time.DateTime), analyze.Thousands(res.Previous.Packets))
+			continue
+		case errors.As(err, &overlap):
+			fmt.Fprintf(stderr, "nightjar: %v\n", err)
+			refused++
 			continue
 		case err != nil && res.Frames == 0:
 			fmt.Fprintf(stderr, "nightjar: %v\n", err)
@@ -177,6 +203,9 @@ func runIngest(cmd *cobra.Command, dbPath, sensorsFile string, files []string, q
 		case err != nil:
 			fmt.Fprintf(stderr, "nightjar: %v (the %s packets before it are stored)\n", err, analyze.Thousands(res.Packets))
 			failed++
+		}
+		if len(res.Overlaps) > 0 {
+			fmt.Fprintf(stderr, "nightjar: warning: %s: %s; imported anyway (--force)\n", path, res.Overlaps)
 		}
 		rate := float64(res.Frames) / res.Elapsed.Seconds()
 		pruned := ""
@@ -190,8 +219,25 @@ func runIngest(cmd *cobra.Command, dbPath, sensorsFile string, files []string, q
 			path, analyze.Thousands(res.Packets), analyze.Thousands(res.Frames), analyze.Thousands(res.Skipped),
 			analyze.Thousands(res.Unmatched), pruned, res.Elapsed.Seconds(), analyze.Thousands(uint64(rate)))
 	}
+	var problems []string
 	if failed > 0 {
-		return &analyzeError{fmt.Sprintf("%d of %d capture file(s) could not be imported to the end", failed, len(files))}
+		problems = append(problems, fmt.Sprintf("%d of %d capture file(s) could not be imported to the end", failed, len(files)))
+	}
+	if refused > 0 {
+		problems = append(problems, fmt.Sprintf("%d of %d capture file(s) refused: their packets overlap earlier imports; nothing of them is stored (--force imports them anyway)", refused, len(files)))
+	}
+	if len(problems) > 0 {
+		return &analyzeError{strings.Join(problems, "; ")}
 	}
 	return nil
+}
+
+// interrupted returns err, or, once ctx has ended — SIGINT or SIGTERM,
+// through main's signal.NotifyContext — an error saying what was
+// interrupted, whatever error the cancellation surfaced as.
+func interrupted(ctx context.Context, err error, doing string) error {
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("interrupted while %s", doing)
+	}
+	return err
 }

@@ -77,8 +77,8 @@ func (o *simulateOptions) run(ctx context.Context, path string, stderr io.Writer
 	fl := simulate.DefaultFleet()
 	if o.sensors != "" {
 		var err error
-		if fl, err = fleet.Load(o.sensors); err != nil {
-			return nil, err
+		if fl, err = fleet.LoadContext(ctx, o.sensors); err != nil {
+			return nil, interrupted(ctx, err, "reading the sensors file "+o.sensors)
 		}
 	}
 	cfg, err := o.config(fl)

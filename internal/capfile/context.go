@@ -3,7 +3,6 @@ package capfile
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 )
 
@@ -62,22 +61,4 @@ func openFile(ctx context.Context, path string) (*os.File, error) {
 		}()
 		return nil, ctx.Err()
 	}
-}
-
-// ctxReader checks ctx before each read, and reports ctx's error instead
-// of the one a read gets from the file closed under it on cancellation.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	n, err := c.r.Read(p)
-	if err != nil && c.ctx.Err() != nil {
-		err = c.ctx.Err()
-	}
-	return n, err
 }

@@ -54,5 +54,9 @@ func (d *detail) Error() string { return d.msg }
 func (d *detail) Unwrap() error { return d.kind }
 
 func (r *Reader) formatErr(off int64, kind error, format string, args ...any) error {
-	return &FormatError{File: r.name, Offset: off, Err: &detail{kind: kind, msg: fmt.Sprintf(format, args...)}}
+	return formatErr(r.name, off, kind, format, args...)
+}
+
+func formatErr(name string, off int64, kind error, format string, args ...any) error {
+	return &FormatError{File: name, Offset: off, Err: &detail{kind: kind, msg: fmt.Sprintf(format, args...)}}
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/nightjar-telescope/nightjar/internal/ctxio"
 )
 
 const (
@@ -144,36 +146,17 @@ func newReader(ctx context.Context, name string, in io.Reader, owned *os.File) (
 		}
 	}
 	if ctx.Done() != nil {
-		in = ctxReader{ctx: ctx, r: in}
+		in = ctxio.Reader(ctx, in)
 		if owned != nil {
 			r.stopClosing = context.AfterFunc(ctx, func() { owned.Close() })
 		}
 	}
 	r.counter = &countingReader{r: in}
-	// Sniff compression from the first 4 bytes, then replay them.
-	var magic [4]byte
-	n, err := io.ReadFull(r.counter, magic[:])
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return nil, fmt.Errorf("read capture %s: %w", name, err)
+	src, decomp, err := decompress(name, r.counter)
+	if err != nil {
+		return nil, err
 	}
-	var src io.Reader = r.counter
-	if n > 0 {
-		src = io.MultiReader(&byteReader{b: magic[:n]}, r.counter)
-	}
-	switch {
-	case n >= 2 && uint32(magic[0])<<8|uint32(magic[1]) == gzipMagic:
-		zr, err := gzip.NewReader(src)
-		if err != nil {
-			return nil, r.formatErr(0, ErrCompression, "gzip header: %v", err)
-		}
-		r.compressed, r.decomp, src = true, zr, zr
-	case n == 4 && binary.BigEndian.Uint32(magic[:]) == zstdMagic:
-		zr, err := zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(false))
-		if err != nil {
-			return nil, fmt.Errorf("read capture %s: zstd: %w", name, err)
-		}
-		r.compressed, r.decomp, src = true, zr.IOReadCloser(), zr
-	}
+	r.compressed, r.decomp = decomp != nil, decomp
 	r.src = src
 	r.buf = make([]byte, initBufSize)
 	if err := r.start(); err != nil {
@@ -181,6 +164,57 @@ func newReader(ctx context.Context, name string, in io.Reader, owned *os.File) (
 		return nil, err
 	}
 	return r, nil
+}
+
+// Decompressed returns the capture stream that r holds: r itself, or
+// what it decompresses to when it is gzip or zstd, detected by its magic
+// bytes as Open and NewReader do; compressed says which. name is used in
+// errors. Close releases the decompressor, not r.
+//
+// A caller identifies a capture by this stream's bytes, which do not
+// depend on how the file was compressed.
+func Decompressed(name string, r io.Reader) (stream io.ReadCloser, compressed bool, err error) {
+	src, decomp, err := decompress(name, r)
+	if err != nil {
+		return nil, false, err
+	}
+	if decomp == nil {
+		return io.NopCloser(src), false, nil
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{src, decomp}, true, nil
+}
+
+// decompress sniffs the compression of in from its first 4 bytes and
+// returns the stream to read, those bytes replayed, and the decompressor
+// to close (nil when in is not compressed).
+func decompress(name string, in io.Reader) (io.Reader, io.Closer, error) {
+	var magic [4]byte
+	n, err := io.ReadFull(in, magic[:])
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, nil, fmt.Errorf("read capture %s: %w", name, err)
+	}
+	src := in
+	if n > 0 {
+		src = io.MultiReader(&byteReader{b: magic[:n]}, in)
+	}
+	switch {
+	case n >= 2 && uint32(magic[0])<<8|uint32(magic[1]) == gzipMagic:
+		zr, err := gzip.NewReader(src)
+		if err != nil {
+			return nil, nil, formatErr(name, 0, ErrCompression, "gzip header: %v", err)
+		}
+		return zr, zr, nil
+	case n == 4 && binary.BigEndian.Uint32(magic[:]) == zstdMagic:
+		zr, err := zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(false))
+		if err != nil {
+			return nil, nil, fmt.Errorf("read capture %s: zstd: %w", name, err)
+		}
+		return zr, zr.IOReadCloser(), nil
+	}
+	return src, nil, nil
 }
 
 // byteReader replays a few sniffed bytes (bytes.Reader without the import

@@ -287,3 +287,42 @@ func TestWriterTimestampRange(t *testing.T) {
 		}
 	}
 }
+
+// TestDecompressed: the stream of a capture is the same bytes whether the
+// file holding it is plain, gzip- or zstd-compressed.
+func TestDecompressed(t *testing.T) {
+	dir := t.TempDir()
+	pkts := testPackets(500)
+	want := map[string]bool{"c.pcap": false, "c.pcap.gz": true, "c.pcap.zst": true}
+	streams := map[string][]byte{}
+	for name := range want {
+		path := filepath.Join(dir, name)
+		writeFile(t, path, pkts)
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		stream, compressed, err := Decompressed(path, f)
+		if err != nil {
+			t.Fatalf("Decompressed(%s) = %v", name, err)
+		}
+		if streams[name], err = io.ReadAll(stream); err != nil {
+			t.Fatalf("read the stream of %s: %v", name, err)
+		}
+		if err := stream.Close(); err != nil {
+			t.Errorf("Close() the stream of %s = %v", name, err)
+		}
+		if compressed != want[name] {
+			t.Errorf("Decompressed(%s) compressed = %v, want %v", name, compressed, want[name])
+		}
+	}
+	for name, got := range streams {
+		if !bytes.Equal(got, streams["c.pcap"]) {
+			t.Errorf("the stream of %s (%d bytes) differs from the plain file's (%d bytes)", name, len(got), len(streams["c.pcap"]))
+		}
+	}
+	if _, _, err := Decompressed("bad.gz", bytes.NewReader([]byte{0x1f, 0x8b, 0, 0})); !errors.Is(err, ErrCompression) {
+		t.Errorf("Decompressed(a bad gzip header) = %v, want ErrCompression", err)
+	}
+}

@@ -4,7 +4,9 @@
 package fleet
 
 import (
+	"bytes"
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/nightjar-telescope/nightjar/internal/ctxio"
 	"github.com/nightjar-telescope/nightjar/internal/yamlstrict"
 	"go.yaml.in/yaml/v3"
 )
@@ -44,22 +47,52 @@ type Fleet struct {
 
 // Load reads a fleet from a YAML file. Unknown keys, duplicate names,
 // unparsable or overlapping addresses are errors.
-func Load(path string) (*Fleet, error) {
-	data, err := os.ReadFile(path)
+func Load(path string) (*Fleet, error) { return LoadContext(context.Background(), path) }
+
+// MaxFileSize bounds a sensors file (about half a million sensors): what
+// of loading ctx cannot stop takes time in proportion to it.
+const MaxFileSize = 64 << 20
+
+// LoadContext is Load that gives up, with an error wrapping ctx.Err(),
+// when ctx ends.
+//
+// The YAML decoder has no cancellation. It reads its input as it parses,
+// and the parse is most of the time (about 0.1 s per MiB): it reads
+// through a reader that fails once ctx has ended, which stops it at its
+// next read, in this goroutine — so nothing runs on after LoadContext
+// returns, as a decode left behind in a goroutine would. Building the
+// fleet from the parsed document and validating it cannot stop; bounding
+// the file to MaxFileSize bounds them to about a second.
+func LoadContext(ctx context.Context, path string) (*Fleet, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read sensors file: %w", err)
 	}
-	f, err := Parse(data)
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(ctxio.Reader(ctx, f), MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read sensors file %s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("sensors file %s: more than %d MiB (about half a million sensors)", path, MaxFileSize>>20)
+	}
+	fl, err := parse(ctxio.Reader(ctx, bytes.NewReader(data)))
+	if ctx.Err() != nil {
+		// The decoder reports a failed read as text, not as ctx's error.
+		return nil, fmt.Errorf("sensors file %s: %w", path, ctx.Err())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sensors file %s: %w", path, err)
 	}
-	return f, nil
+	return fl, nil
 }
 
 // Parse decodes and validates a fleet from YAML.
-func Parse(data []byte) (*Fleet, error) {
+func Parse(data []byte) (*Fleet, error) { return parse(bytes.NewReader(data)) }
+
+func parse(r io.Reader) (*Fleet, error) {
 	var f Fleet
-	if err := yamlstrict.Decode(data, &f); err != nil {
+	if err := yamlstrict.DecodeReader(r, &f); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("no sensors defined")
 		}

@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -8,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -221,5 +224,47 @@ func BenchmarkValidate(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoadContext: loading gives up when its context ends — before it
+// starts, and in the parse of a huge file — and a file over MaxFileSize is
+// refused before it is parsed.
+func TestLoadContext(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	small := filepath.Join(dir, "small.yaml")
+	WriteLargeFile(t, small, 3)
+	if fl, err := LoadContext(t.Context(), small); err != nil || len(fl.Sensors) != 3 {
+		t.Fatalf("LoadContext(3 sensors) = %v, %v", fl, err)
+	}
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := LoadContext(cancelled, small); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), small) {
+		t.Errorf("LoadContext(cancelled) = %v, want context.Canceled naming %s", err, small)
+	}
+
+	huge := filepath.Join(dir, "huge.yaml") // about 22 MiB: seconds to parse
+	WriteLargeFile(t, huge, 200_000)
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := LoadContext(ctx, huge)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("LoadContext(200,000 sensors) cancelled after 100 ms = %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("LoadContext(200,000 sensors) returned %v after it started, want soon after the cancellation at 100 ms", d)
+	}
+
+	tooLarge := filepath.Join(dir, "too-large.yaml")
+	if err := os.WriteFile(tooLarge, []byte("sensors:\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(tooLarge, MaxFileSize+1); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	if _, err := LoadContext(t.Context(), tooLarge); err == nil || !strings.Contains(err.Error(), "more than 64 MiB") {
+		t.Errorf("LoadContext(64 MiB + 1) = %v, want an error saying it is more than 64 MiB", err)
 	}
 }

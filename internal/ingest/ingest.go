@@ -2,11 +2,14 @@
 // and the demo's backfill. Each file goes through the one packet path
 // (internal/pipeline: decode, attribute to the fleet's sensors, tag) into
 // the store in large batches, and is recorded in the store's import ledger
-// by the SHA-256 of its bytes, in the same transaction as its records, so
-// that a file is never counted twice.
+// by the SHA-256 of its decompressed content, with the period of each
+// sensor's packets, in the same transaction as its records, so that a
+// file is never counted twice: neither a copy of it compressed otherwise,
+// nor one cut short, whose packets overlap the periods it recorded.
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,10 +17,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/nightjar-telescope/nightjar/internal/analyze"
 	"github.com/nightjar-telescope/nightjar/internal/capfile"
+	"github.com/nightjar-telescope/nightjar/internal/ctxio"
 	"github.com/nightjar-telescope/nightjar/internal/decode"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
 	"github.com/nightjar-telescope/nightjar/internal/pipeline"
@@ -31,7 +36,9 @@ const Batch = 1 << 18
 // Store is what an import needs of a store.Writer.
 type Store interface {
 	Imported(ctx context.Context, key string) (store.Import, bool, error)
+	OverlappingImports(ctx context.Context, spans []store.Span) ([]store.Import, error)
 	Append(ctx context.Context, recs []record.Record, sensors []int32) error
+	Discard(ctx context.Context) error
 	Flush(ctx context.Context, imports ...store.Import) error
 	Sync(ctx context.Context) error
 }
@@ -55,10 +62,15 @@ type Ingester struct {
 	// Result.BadTime. Zero (the default) bounds only the past: the clock of
 	// an import is the data's, and a simulated capture may be of any year.
 	MaxFutureSkew time.Duration
+	// Force imports a file whose packets overlap, for one of its sensors,
+	// the period of another import (reported in Result.Overlaps); without
+	// it, File refuses the file with an *OverlapError.
+	Force bool
 
 	store Store
 	path  *pipeline.Pipeline
 	sink  *sink
+	names map[int32]string // sensor name by store ID
 }
 
 // Result is what an import did.
@@ -75,6 +87,10 @@ type Result struct {
 	// Previous is the earlier import of the same content, with
 	// ErrAlreadyImported.
 	Previous store.Import
+	// Overlaps are the periods of the file's packets that other imports
+	// have for the same sensors: imported anyway under Force, else
+	// refused (OverlapError).
+	Overlaps Overlaps
 }
 
 // New returns an ingester into st that attributes packets to the sensors
@@ -88,23 +104,38 @@ func New(st Store, fl *fleet.Fleet, ids []int32) (*Ingester, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Ingester{Now: time.Now, store: st, path: p, sink: k}, nil
+	names := make(map[int32]string, len(ids))
+	for i, id := range ids {
+		names[id] = fl.Sensors[i].Name
+	}
+	return &Ingester{Now: time.Now, store: st, path: p, sink: k, names: names}, nil
 }
 
 // File imports one capture file. A corrupt or truncated file keeps the
 // packets read before the damage, is recorded as imported, and returns
 // the read error with the Result of what was stored.
+//
+// A file is imported once: one whose content (decompressed) was imported
+// already is skipped with ErrAlreadyImported; one whose packets overlap,
+// for one of its sensors, the period of another import (a copy cut
+// short, say) is refused with an *OverlapError, storing nothing, unless
+// Force.
 func (in *Ingester) File(ctx context.Context, path string, progress Progress) (res Result, err error) {
 	start := in.Now()
-	key, err := fileKey(path)
+	keys, err := fileKeys(ctx, path)
 	if err != nil {
 		return res, err
 	}
-	if prev, ok, err := in.store.Imported(ctx, key); err != nil {
-		return res, err
-	} else if ok {
-		res.Previous = prev
-		return res, ErrAlreadyImported
+	for _, key := range []string{keys.content, keys.legacy} {
+		if key == "" {
+			continue
+		}
+		if prev, ok, err := in.store.Imported(ctx, key); err != nil {
+			return res, err
+		} else if ok {
+			res.Previous = prev
+			return res, ErrAlreadyImported
+		}
 	}
 	r, err := capfile.Open(path)
 	if err != nil {
@@ -112,9 +143,9 @@ func (in *Ingester) File(ctx context.Context, path string, progress Progress) (r
 	}
 	defer r.Close()
 	before := *in.path.Stats()
-	in.sink.ctx, in.sink.res = ctx, &res
+	in.sink.ctx, in.sink.res, in.sink.spans = ctx, &res, map[int32]*span{}
 	defer func() {
-		in.sink.ctx, in.sink.res = nil, nil
+		in.sink.ctx, in.sink.res, in.sink.spans = nil, nil, nil
 		in.tally(&res, &before)
 	}()
 	var (
@@ -155,7 +186,13 @@ func (in *Ingester) File(ctx context.Context, path string, progress Progress) (r
 	// a crash either both are stored or neither is, so importing the file
 	// again never counts it twice. A damaged file is recorded too:
 	// importing it again would count the packets before the damage twice.
-	imp := store.Import{Key: key, Path: path, Frames: res.Frames, Packets: res.Packets, Imported: in.Now().UTC()}
+	imp := store.Import{Key: keys.content, Path: path, Frames: res.Frames, Packets: res.Packets, Imported: in.Now().UTC(), Spans: in.sink.spanList()}
+	if res.Overlaps, err = in.overlaps(ctx, imp.Spans); err != nil {
+		return res, errors.Join(err, in.store.Discard(ctx))
+	}
+	if len(res.Overlaps) > 0 && !in.Force {
+		return res, errors.Join(&OverlapError{Path: path, Overlaps: res.Overlaps}, in.store.Discard(ctx))
+	}
 	if err := in.store.Flush(ctx, imp); err != nil {
 		return res, err
 	}
@@ -164,6 +201,30 @@ func (in *Ingester) File(ctx context.Context, path string, progress Progress) (r
 	}
 	res.Elapsed = in.Now().Sub(start)
 	return res, readErr
+}
+
+// overlaps returns the periods of spans that other imports have.
+func (in *Ingester) overlaps(ctx context.Context, spans []store.Span) (Overlaps, error) {
+	others, err := in.store.OverlappingImports(ctx, spans)
+	if err != nil {
+		return nil, err
+	}
+	var out Overlaps
+	for _, other := range others {
+		for _, theirs := range other.Spans {
+			for _, ours := range spans {
+				if !ours.Overlaps(theirs) {
+					continue
+				}
+				out = append(out, Overlap{
+					Sensor: in.names[ours.Sensor], Import: other,
+					From: slices.MaxFunc([]time.Time{ours.First, theirs.First}, time.Time.Compare),
+					To:   slices.MinFunc([]time.Time{ours.Last, theirs.Last}, time.Time.Compare),
+				})
+			}
+		}
+	}
+	return out, nil
 }
 
 // badTime reports a packet whose time cannot be its capture time.
@@ -183,12 +244,14 @@ func (in *Ingester) tally(res *Result, before *pipeline.Stats) {
 	res.Unmatched = after.Unmatched - before.Unmatched
 }
 
-// sink appends the pipeline's batches to the store, during File.
+// sink appends the pipeline's batches to the store, during File, and
+// notes the span of each sensor's records.
 type sink struct {
 	store Store
 	ids   []int32 // store ID by fleet index
 	ctx   context.Context
 	res   *Result
+	spans map[int32]*span // by store ID
 }
 
 // Write appends the batch. When the store refuses it because records fall
@@ -217,21 +280,106 @@ func (k *sink) Write(recs []record.Record, sensors []int32) error {
 		return err
 	}
 	k.res.Packets += uint64(len(recs))
+	for i := range recs {
+		k.note(sensors[i], recs[i].Time)
+	}
 	return nil
 }
 
-// fileKey identifies a capture by the SHA-256 of its bytes.
-func fileKey(path string) (string, error) {
+// span is the period of a sensor's records, in ns, during File.
+type span struct {
+	first, last int64
+	packets     uint64
+}
+
+// note extends the span of sensor to a record at t ns.
+func (k *sink) note(sensor int32, t int64) {
+	sp, ok := k.spans[sensor]
+	if !ok {
+		k.spans[sensor] = &span{first: t, last: t, packets: 1}
+		return
+	}
+	sp.first, sp.last, sp.packets = min(sp.first, t), max(sp.last, t), sp.packets+1
+}
+
+// spanList returns the spans noted, ordered by sensor ID.
+func (k *sink) spanList() []store.Span {
+	out := make([]store.Span, 0, len(k.spans))
+	for id, sp := range k.spans {
+		out = append(out, store.Span{Sensor: id, First: time.Unix(0, sp.first).UTC(), Last: time.Unix(0, sp.last).UTC(), Packets: sp.packets})
+	}
+	slices.SortFunc(out, func(a, b store.Span) int { return cmp.Compare(a.Sensor, b.Sensor) })
+	return out
+}
+
+// keys identify a capture file. content is the SHA-256 of its
+// decompressed bytes — of a plain file, of its bytes — so that a
+// compressed copy of a capture has the key of the capture. legacy, of a
+// compressed file only, is the SHA-256 of its compressed bytes, the key
+// imports recorded before content keys: an import of that time is found
+// by it, so that upgrading never counts a file twice.
+type keys struct{ content, legacy string }
+
+// hashBuffer is the size of the reads of a file being hashed: large reads
+// for speed, each after a check of the context.
+const hashBuffer = 1 << 20
+
+// fileKeys reads the file at path once and returns its keys. A compressed
+// stream damaged or cut short is keyed by the bytes decompressed before
+// the damage, as the import stores the packets before it. It stops, with
+// ctx's error, when ctx ends.
+func fileKeys(ctx context.Context, path string) (keys, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", err
+		return keys{}, err
 	}
 	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
+	file := &firstErr{r: ctxio.Reader(ctx, f)}
+	raw := sha256.New()
+	tee := io.TeeReader(file, raw)
+	stream, compressed, err := capfile.Decompressed(path, tee)
+	if err != nil {
+		return keys{}, fmt.Errorf("hash %s: %w", path, cmp.Or(file.err, err))
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	defer stream.Close()
+	buf := make([]byte, hashBuffer)
+	// io.Discard without its ReadFrom, which reads in pieces of 8 KiB.
+	discard := struct{ io.Writer }{io.Discard}
+	if !compressed { // the stream is the file, hashed by the tee
+		_, err := io.CopyBuffer(discard, stream, buf)
+		if err != nil {
+			return keys{}, fmt.Errorf("hash %s: %w", path, err)
+		}
+		return keys{content: hex.EncodeToString(raw.Sum(nil))}, nil
+	}
+	content := sha256.New()
+	// The error of a damaged stream is the import's to report; the key
+	// covers the bytes before it. The file's own errors are in file.err.
+	_, _ = io.CopyBuffer(content, stream, buf)
+	if file.err == nil {
+		// The rest of the file, past the compressed stream's end or
+		// damage, counts in the legacy key.
+		_, _ = io.CopyBuffer(discard, tee, buf)
+	}
+	if file.err != nil {
+		return keys{}, fmt.Errorf("hash %s: %w", path, file.err)
+	}
+	return keys{content: hex.EncodeToString(content.Sum(nil)), legacy: hex.EncodeToString(raw.Sum(nil))}, nil
+}
+
+// firstErr reads r and keeps the first error other than io.EOF it gave:
+// the file's or the context's, told apart from a decompressor's.
+type firstErr struct {
+	r   io.Reader
+	err error
+}
+
+func (f *firstErr) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err != nil && err != io.EOF && f.err == nil {
+		f.err = err
+	}
+	return n, err
 }
 
 // SensorStore is what Fleet needs of a store.Writer.
@@ -245,7 +393,7 @@ type SensorStore interface {
 // without a file, the sensors already stored.
 func Fleet(ctx context.Context, st SensorStore, sensorsFile string) (*fleet.Fleet, []int32, error) {
 	if sensorsFile != "" {
-		fl, err := fleet.Load(sensorsFile)
+		fl, err := fleet.LoadContext(ctx, sensorsFile)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -1,11 +1,14 @@
 package ingest
 
 import (
+	stdcmp "cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,18 +22,39 @@ import (
 )
 
 // memStore is a Store in memory; with horizon set it refuses, as
-// duckdb.Store does, a batch holding records older than it.
+// duckdb.Store does, a batch holding records older than it. Appended
+// records are pending until Flush.
 type memStore struct {
-	recs    []record.Record
-	sensors []int32
-	imports map[string]store.Import
-	syncs   int
-	horizon time.Time
+	recs, pending       []record.Record
+	sensors, pendingIDs []int32
+	imports             map[string]store.Import
+	syncs               int
+	horizon             time.Time
 }
 
 func (m *memStore) Imported(_ context.Context, key string) (store.Import, bool, error) {
 	imp, ok := m.imports[key]
 	return imp, ok, nil
+}
+
+func (m *memStore) OverlappingImports(_ context.Context, spans []store.Span) ([]store.Import, error) {
+	var out []store.Import
+	for _, imp := range m.imports {
+		theirs := imp.Spans
+		imp.Spans = nil
+		for _, sp := range theirs {
+			if slices.ContainsFunc(spans, sp.Overlaps) {
+				imp.Spans = append(imp.Spans, sp)
+			}
+		}
+		if imp.Spans != nil {
+			out = append(out, imp)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.Import) int {
+		return stdcmp.Or(a.Imported.Compare(b.Imported), strings.Compare(a.Key, b.Key))
+	})
+	return out, nil
 }
 
 func (m *memStore) Append(_ context.Context, recs []record.Record, sensors []int32) error {
@@ -39,8 +63,13 @@ func (m *memStore) Append(_ context.Context, recs []record.Record, sensors []int
 			return store.ErrPruned
 		}
 	}
-	m.recs = append(m.recs, recs...)
-	m.sensors = append(m.sensors, sensors...)
+	m.pending = append(m.pending, recs...)
+	m.pendingIDs = append(m.pendingIDs, sensors...)
+	return nil
+}
+
+func (m *memStore) Discard(context.Context) error {
+	m.pending, m.pendingIDs = nil, nil
 	return nil
 }
 
@@ -51,7 +80,8 @@ func (m *memStore) Flush(_ context.Context, imports ...store.Import) error {
 	for _, imp := range imports {
 		m.imports[imp.Key] = imp
 	}
-	return nil
+	m.recs, m.sensors = append(m.recs, m.pending...), append(m.sensors, m.pendingIDs...)
+	return m.Discard(context.Background())
 }
 
 func (m *memStore) Sync(context.Context) error { m.syncs++; return nil }
@@ -163,7 +193,8 @@ func TestFile(t *testing.T) {
 		t.Fatalf("%d imports, %d syncs; want 1, 1", len(st.imports), st.syncs)
 	}
 	for _, imp := range st.imports {
-		want := store.Import{Key: imp.Key, Path: path, Frames: res.Frames, Packets: res.Packets, Imported: time.Date(2026, 1, 2, 3, 4, 7, 0, time.UTC)}
+		want := store.Import{Key: imp.Key, Path: path, Frames: res.Frames, Packets: res.Packets, Imported: time.Date(2026, 1, 2, 3, 4, 7, 0, time.UTC),
+			Spans: spansOf(st.recs, st.sensors)}
 		if diff := cmp.Diff(imp, want); diff != "" || len(imp.Key) != 64 {
 			t.Errorf("import (-got, +want):\n%s", diff)
 		}
@@ -187,6 +218,32 @@ func TestFile(t *testing.T) {
 	}
 }
 
+// spansOf returns the span of each sensor's records, by sensor ID.
+func spansOf(recs []record.Record, sensors []int32) []store.Span {
+	byID := map[int32]*store.Span{}
+	for i, r := range recs {
+		t := time.Unix(0, r.Time).UTC()
+		sp := byID[sensors[i]]
+		if sp == nil {
+			sp = &store.Span{Sensor: sensors[i], First: t, Last: t}
+			byID[sensors[i]] = sp
+		}
+		if t.Before(sp.First) {
+			sp.First = t
+		}
+		if t.After(sp.Last) {
+			sp.Last = t
+		}
+		sp.Packets++
+	}
+	var out []store.Span
+	for _, sp := range byID {
+		out = append(out, *sp)
+	}
+	slices.SortFunc(out, func(a, b store.Span) int { return stdcmp.Compare(a.Sensor, b.Sensor) })
+	return out
+}
+
 // TestFilePruned: the records of days before the store's retention horizon
 // are counted and dropped, the rest stored.
 func TestFilePruned(t *testing.T) {
@@ -207,6 +264,11 @@ func TestFilePruned(t *testing.T) {
 	}
 	if int(res.Packets) != len(st.recs) {
 		t.Errorf("Packets = %d, %d records stored", res.Packets, len(st.recs))
+	}
+	for _, imp := range st.imports {
+		if diff := cmp.Diff(imp.Spans, spansOf(st.recs, st.sensors)); diff != "" {
+			t.Errorf("spans of the import: those of the records stored, not of the pruned ones (-got, +want):\n%s", diff)
+		}
 	}
 }
 

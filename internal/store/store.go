@@ -134,10 +134,21 @@ type Writer interface {
 	// the writes touched).
 	Sync(ctx context.Context) error
 
+	// Discard drops every record appended since the last Flush: no
+	// reader ever sees them, and no Flush stores them. Ingest discards a
+	// file it refuses after reading it. Discard with nothing appended
+	// does nothing.
+	Discard(ctx context.Context) error
+
 	// Imported reports whether a capture with this content key was
-	// already imported, and how. Imports are recorded by Flush, with the
-	// records they hold.
+	// already imported, and how, with its spans ordered by sensor ID.
+	// Imports are recorded by Flush, with the records they hold.
 	Imported(ctx context.Context, key string) (Import, bool, error)
+	// OverlappingImports returns the recorded imports that have a span
+	// overlapping one of spans (the same sensor and a common instant),
+	// each with those of its spans only, ordered by sensor ID; the
+	// imports are ordered by import time, then key.
+	OverlappingImports(ctx context.Context, spans []Span) ([]Import, error)
 
 	// FlushBatches is Flush for the collector: it makes every record
 	// appended so far durable together with the ledger entries of the
@@ -214,9 +225,31 @@ type SeqRange struct{ First, Last uint64 }
 
 // Import describes an imported capture file.
 type Import struct {
-	Key      string    `json:"key"` // content key: hash of the file's bytes
+	// Key identifies the content: ingest's is the SHA-256 of the
+	// capture's decompressed bytes.
+	Key      string    `json:"key"`
 	Path     string    `json:"path"`
 	Frames   uint64    `json:"frames"`
 	Packets  uint64    `json:"packets"`
 	Imported time.Time `json:"imported"`
+	// Spans are the periods of the packets stored from the file, one per
+	// sensor, by which a later file whose packets overlap them is found
+	// (OverlappingImports). Imports recorded before spans existed (schema
+	// 2 of the DuckDB store) have none.
+	Spans []Span `json:"spans,omitempty"`
+}
+
+// Span is the period of one sensor's packets in an import: from the time
+// of its first packet to that of its last, inclusive.
+type Span struct {
+	Sensor  int32     `json:"sensor"` // store ID
+	First   time.Time `json:"first"`
+	Last    time.Time `json:"last"`
+	Packets uint64    `json:"packets"`
+}
+
+// Overlaps reports whether s and o are of the same sensor and have an
+// instant in common.
+func (s Span) Overlaps(o Span) bool {
+	return s.Sensor == o.Sensor && !s.First.After(o.Last) && !o.First.After(s.Last)
 }

@@ -156,10 +156,29 @@ func (s *Store) begin(ctx context.Context) (*sql.Conn, error) {
 // aborted it for: every append since the last Flush is lost, and the store
 // starts afresh from the last Flush.
 func (s *Store) abort(what string, err error) error {
-	_, rbErr := s.wconn.ExecContext(context.Background(), `ROLLBACK`)
+	rbErr := s.rollback(context.Background())
+	return errors.Join(fmt.Errorf("%s (the records appended since the last Flush were discarded): %w", what, err), rbErr)
+}
+
+// Discard implements store.Store: it rolls back the transaction of the
+// appends since the last Flush.
+func (s *Store) Discard(ctx context.Context) error {
+	if !s.inTx {
+		return nil
+	}
+	if err := s.rollback(ctx); err != nil {
+		return fmt.Errorf("discard the records appended since the last Flush: %w", err)
+	}
+	return nil
+}
+
+// rollback rolls back the transaction of appends, even when ctx has
+// ended: an open transaction would hold the appends until the next Flush.
+func (s *Store) rollback(ctx context.Context) error {
+	_, err := s.wconn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
 	s.inTx = false
 	s.recent, s.oldDays = false, nil
-	return errors.Join(fmt.Errorf("%s (the records appended since the last Flush were discarded): %w", what, err), rbErr)
+	return err
 }
 
 // appendBatch inserts recs through the batch table function.
@@ -309,8 +328,7 @@ func (s *Store) flush(ctx context.Context, imports []store.Import, batches []sto
 		return fmt.Errorf("flush: %w", err)
 	}
 	for _, imp := range imports {
-		if _, err := conn.ExecContext(ctx, `INSERT OR REPLACE INTO imports (key, path, frames, packets, imported_ns) VALUES (?, ?, ?, ?, ?)`,
-			imp.Key, imp.Path, imp.Frames, imp.Packets, imp.Imported.UnixNano()); err != nil {
+		if err := recordImport(ctx, conn, imp); err != nil {
 			return s.abort(fmt.Sprintf("flush: record import %q", imp.Key), err)
 		}
 	}

@@ -310,19 +310,3 @@ func (s *Store) Sensors(ctx context.Context) ([]store.Sensor, error) {
 	}
 	return out, rows.Err()
 }
-
-// Imported implements store.Store.
-func (s *Store) Imported(ctx context.Context, key string) (store.Import, bool, error) {
-	imp := store.Import{Key: key}
-	var when int64
-	err := s.db.QueryRowContext(ctx, `SELECT path, frames, packets, imported_ns FROM imports WHERE key = ?`, key).
-		Scan(&imp.Path, &imp.Frames, &imp.Packets, &when)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Import{}, false, nil
-	}
-	if err != nil {
-		return store.Import{}, false, fmt.Errorf("look up import: %w", err)
-	}
-	imp.Imported = time.Unix(0, when).UTC()
-	return imp, true, nil
-}

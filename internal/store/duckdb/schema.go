@@ -165,6 +165,17 @@ var migrations = []string{
 	);
 	INSERT INTO imports SELECT * FROM file_imports;
 	DROP TABLE file_imports;`,
+	// The spans of each import, by which ingest finds a file whose
+	// packets overlap an earlier import's. The imports recorded before
+	// have none: which of the stored packets came from which file is not
+	// known.
+	`CREATE TABLE import_spans (          -- per import and sensor, the period of its stored packets (store.Span)
+		key VARCHAR NOT NULL,            -- imports.key
+		sensor INTEGER NOT NULL,
+		first_ns BIGINT NOT NULL,        -- the first and last packet times, inclusive
+		last_ns BIGINT NOT NULL,
+		packets UBIGINT NOT NULL
+	);`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -17,6 +17,8 @@ import (
 // imports, Flush and Sync, crashes, health reports, the batch ledger.
 func runWrites(t *testing.T, open Opener, crash Crasher) {
 	t.Run("imports", func(t *testing.T) { testImports(t, open(t)) })
+	t.Run("imports that overlap", func(t *testing.T) { testOverlappingImports(t, open(t)) })
+	t.Run("discard", func(t *testing.T) { testDiscard(t, open(t)) })
 	t.Run("flush then sync", func(t *testing.T) { testFlush(t, open(t)) })
 	t.Run("flush, crash, reopen, sync equals truth", func(t *testing.T) {
 		if crash == nil {
@@ -58,6 +60,123 @@ func testImports(t *testing.T, s store.Store) {
 	if err := s.Flush(ctx); err != nil {
 		t.Errorf("Flush() of nothing = %v", err)
 	}
+
+	// The spans of an import are recorded with it, ordered by sensor; an
+	// import of the same key replaces the earlier one, spans included.
+	spanned := store.Import{Key: "def", Path: "/data/day2.pcap.gz", Frames: 5, Packets: 5, Imported: at.Add(time.Hour), Spans: []store.Span{
+		{Sensor: 9, First: at.Add(-time.Hour), Last: at.Add(-time.Minute), Packets: 3},
+		{Sensor: 2, First: at.Add(-2 * time.Hour), Last: at.Add(-2 * time.Hour), Packets: 2},
+	}}
+	again := imp
+	again.Spans = []store.Span{{Sensor: 4, First: at, Last: at.Add(time.Nanosecond), Packets: 9}}
+	if err := s.Flush(ctx, spanned, again); err != nil {
+		t.Fatal(err)
+	}
+	spanned.Spans[0], spanned.Spans[1] = spanned.Spans[1], spanned.Spans[0]
+	for _, want := range []store.Import{spanned, again} {
+		got, ok, err := s.Imported(ctx, want.Key)
+		if err != nil || !ok {
+			t.Fatalf("Imported(%s) = %v, %v", want.Key, ok, err)
+		}
+		if diff := cmp.Diff(got, want); diff != "" {
+			t.Errorf("Imported(%s) with spans (-got, +want):\n%s", want.Key, diff)
+		}
+	}
+}
+
+// testOverlappingImports: the imports whose span of a sensor shares an
+// instant with a span of that sensor are found, with those spans only, in
+// the order they were imported.
+func testOverlappingImports(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := t.Context()
+	day := time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)
+	hours := func(sensor int32, from, to int) store.Span {
+		return store.Span{Sensor: sensor, First: day.Add(time.Duration(from) * time.Hour), Last: day.Add(time.Duration(to) * time.Hour), Packets: uint64(10 * (to - from + 1))}
+	}
+	first := store.Import{Key: "first", Path: "/a.pcap", Frames: 30, Packets: 30, Imported: day.AddDate(0, 1, 0),
+		Spans: []store.Span{hours(1, 0, 10), hours(2, 5, 6)}}
+	second := store.Import{Key: "second", Path: "/b.pcap", Frames: 7, Packets: 7, Imported: day.AddDate(0, 1, 1),
+		Spans: []store.Span{hours(1, 12, 20)}}
+	old := store.Import{Key: "old", Path: "/before-spans.pcap", Frames: 1, Packets: 1, Imported: day} // no spans
+	if err := s.Flush(ctx, second, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	only := func(imp store.Import, spans ...store.Span) store.Import {
+		imp.Spans = spans
+		return imp
+	}
+	for _, tc := range []struct {
+		name  string
+		spans []store.Span
+		want  []store.Import
+	}{
+		{"none asked", nil, nil},
+		{"inside one", []store.Span{hours(1, 2, 3)}, []store.Import{only(first, hours(1, 0, 10))}},
+		{"the same instant at the edge", []store.Span{hours(1, 10, 10)}, []store.Import{only(first, hours(1, 0, 10))}},
+		{"across both, in import order", []store.Span{hours(1, 9, 13)}, []store.Import{only(first, hours(1, 0, 10)), second}},
+		{"two sensors of one import", []store.Span{hours(2, 0, 5), hours(1, 20, 30)},
+			[]store.Import{only(first, hours(2, 5, 6)), second}},
+		{"between them", []store.Span{{Sensor: 1, First: day.Add(10*time.Hour + 1), Last: day.Add(12*time.Hour - 1)}}, nil},
+		{"another sensor", []store.Span{hours(3, 0, 23)}, nil},
+		{"a period of another sensor", []store.Span{hours(2, 0, 4), hours(2, 7, 23)}, nil},
+	} {
+		got, err := s.OverlappingImports(ctx, tc.spans)
+		if err != nil {
+			t.Fatalf("%s: OverlappingImports() = %v", tc.name, err)
+		}
+		if diff := cmp.Diff(got, tc.want); diff != "" {
+			t.Errorf("%s: OverlappingImports(%v) (-got, +want):\n%s", tc.name, tc.spans, diff)
+		}
+	}
+}
+
+// testDiscard: the records appended since the last Flush and discarded
+// are never seen nor stored, those flushed before stay, and appends after
+// Discard are stored by the next Flush.
+func testDiscard(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := t.Context()
+	ids, err := s.PutSensors(ctx, twoSensors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Discard(ctx); err != nil {
+		t.Fatalf("Discard() of nothing = %v", err)
+	}
+	appendAt := func(n int, when time.Time) { t.Helper(); appendSyns(t, s, ids[0], n, when) }
+	appendAt(3, time.Date(2024, 7, 3, 10, 0, 0, 0, time.UTC))
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	appendAt(4, time.Date(2024, 7, 4, 10, 0, 0, 0, time.UTC))
+	appendAt(5, time.Date(2024, 7, 5, 10, 0, 0, 0, time.UTC))
+	if err := s.Discard(ctx); err != nil {
+		t.Fatalf("Discard() = %v", err)
+	}
+	imp := store.Import{Key: "after-discard", Path: "/c.pcap", Frames: 2, Packets: 2, Imported: time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC)}
+	if err := s.Flush(ctx, imp); err != nil {
+		t.Fatal(err)
+	}
+	checkSeen(t, s, "after Discard and Flush", 0, 3)
+	appendAt(2, time.Date(2024, 7, 6, 10, 0, 0, 0, time.UTC))
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkSeen(t, s, "after Discard, appends and Sync", 5, 5)
+	if _, ok, err := s.Imported(ctx, imp.Key); err != nil || !ok {
+		t.Errorf("Imported(%s) flushed after Discard = %v, %v; want it stored", imp.Key, ok, err)
+	}
+	sensors, err := s.Sensors(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := time.Date(2024, 7, 6, 10, 0, 1, 0, time.UTC); !sensors[0].LastSeen.Equal(last) {
+		t.Errorf("jp-1 last seen %v, want %v (the discarded records are not seen)", sensors[0].LastSeen, last)
+	}
 }
 
 // testFlush: appended records are seen once flushed, at the latest after
@@ -72,12 +191,7 @@ func testFlush(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	appendAt := func(n int, when time.Time) {
-		t.Helper()
-		if err := s.Append(ctx, synsAt(n, when), slices.Repeat(ids[:1], n)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendAt := func(n int, when time.Time) { t.Helper(); appendSyns(t, s, ids[0], n, when) }
 	steps := []struct {
 		name           string
 		do             func() error
@@ -168,7 +282,7 @@ func testRetry(t *testing.T, s store.Store, crash Crasher) {
 	}
 	checkSeen(t, s, "after the retry and Sync", 5, 5)
 	for _, b := range batches {
-		if got, ok, err := s.Imported(ctx, b.imp.Key); err != nil || !ok || got != b.imp {
+		if got, ok, err := s.Imported(ctx, b.imp.Key); err != nil || !ok || !cmp.Equal(got, b.imp) {
 			t.Errorf("Imported(%q) after the retry = %+v, %v, %v; want %+v", b.imp.Key, got, ok, err, b.imp)
 		}
 	}
@@ -193,6 +307,15 @@ func checkSeen(t *testing.T, s store.Store, when string, lo, hi uint64) {
 				t.Errorf("%s: TopPorts(%s) counts %d packets, want %d to %d", when, p, got, lo, hi)
 			}
 		}
+	}
+}
+
+// appendSyns appends n SYNs of sensor to jp-1's port 23, a second apart
+// from when.
+func appendSyns(t *testing.T, s store.Store, sensor int32, n int, when time.Time) {
+	t.Helper()
+	if err := s.Append(t.Context(), synsAt(n, when), slices.Repeat([]int32{sensor}, n)); err != nil {
+		t.Fatal(err)
 	}
 }
 
