@@ -45,15 +45,21 @@ type demoConfig struct {
 	CollectorListen string `yaml:"collector_listen"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel logLevel `yaml:"log_level"`
+	// HeavyQueries is the dashboard's (uiOptions.HeavyQueries).
+	HeavyQueries int `yaml:"heavy_queries"`
 }
 
 func defaultDemoConfig() demoConfig {
-	return demoConfig{Listen: "127.0.0.1:8080", Backfill: 2_000_000, LiveRate: 200, CollectorListen: "127.0.0.1:0", LogLevel: "info"}
+	return demoConfig{Listen: "127.0.0.1:8080", Backfill: 2_000_000, LiveRate: 200, CollectorListen: "127.0.0.1:0", LogLevel: "info",
+		HeavyQueries: defaultUIOptions().HeavyQueries}
 }
 
 func (c demoConfig) check() error {
 	if !(c.LiveRate > 0) || c.Backfill == 0 {
 		return errors.New("--live-rate and --backfill must be positive")
+	}
+	if c.HeavyQueries < 1 {
+		return fmt.Errorf("--heavy-queries %d: at least 1", c.HeavyQueries)
 	}
 	if _, err := c.LogLevel.parse(); err != nil {
 		return err
@@ -113,6 +119,7 @@ Settings come from the defaults, then --config FILE (YAML, the keys that
 	f := cmd.Flags()
 	f.StringVar(&cfg.Data, "data", "", "directory that keeps the demo's database, CA and spools between runs (default: a temporary one)")
 	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "address of the dashboard and API")
+	f.IntVar(&cfg.HeavyQueries, "heavy-queries", cfg.HeavyQueries, "how many API requests of more than a quarter ask the database at once (`N`); the others wait their turn")
 	f.Uint64Var(&cfg.Backfill, "backfill", cfg.Backfill, "packets of simulated history (90 days) stored on the first run")
 	f.Float64Var(&cfg.LiveRate, "live-rate", cfg.LiveRate, "live packets per second, over all sensors")
 	f.StringVar(&cfg.CollectorListen, "collector-listen", cfg.CollectorListen, "address of the collector's sensor protocol (mutual TLS)")
@@ -155,7 +162,7 @@ func runDemo(ctx context.Context, cfg demoConfig, now clock.Clock, stdout, stder
 	col.ready = func(a net.Addr) { collectorAddr = a.String() }
 	sensors := &demoSensors{fleet: fl, dir: dir, collector: &collectorAddr, live: live, rate: cfg.LiveRate, now: now, log: logger}
 	uiOpts := defaultUIOptions()
-	uiOpts.Listen, uiOpts.now = cfg.Listen, now
+	uiOpts.Listen, uiOpts.now, uiOpts.HeavyQueries = cfg.Listen, now, cfg.HeavyQueries
 	ui := &uiComponent{opts: uiOpts, store: st, registry: reg, log: logger.With("component", "web")}
 
 	r := lifecycle.New(logger)

@@ -93,6 +93,7 @@ func TestServeListenRule(t *testing.T) {
 		{[]string{"--db", missing, "--tls-cert", "x.crt"}, "both --tls-cert and --tls-key"},
 		{[]string{"--listen", "127.0.0.1:0"}, "--db PATH is required"},
 		{[]string{"--db", missing, "--public-port-graphs"}, "needs --users"},
+		{[]string{"--db", missing, "--heavy-queries", "0"}, "--heavy-queries 0: at least 1"},
 	} {
 		code, _, stderr := nightjar(t, append([]string{"serve"}, tc.args...)...)
 		if code == 0 || !strings.Contains(stderr, tc.want) {

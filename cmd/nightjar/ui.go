@@ -43,6 +43,10 @@ type uiOptions struct {
 	// clients may reach a dashboard without users (any other Host header
 	// is refused, against DNS rebinding).
 	AllowedHosts []string `yaml:"allowed_hosts"`
+	// HeavyQueries is how many API requests of more than a quarter ask
+	// the database at once; the others queue (30 s, then 503), so that a
+	// burst of them cannot take the database from ingestion.
+	HeavyQueries int `yaml:"heavy_queries"`
 	// now is the clock of the pages and the API's default periods.
 	now clock.Clock
 	// timeouts bound slow clients (web.DefaultTimeouts where zero; tests
@@ -52,7 +56,7 @@ type uiOptions struct {
 
 // defaultUIOptions are the dashboard's defaults.
 func defaultUIOptions() uiOptions {
-	return uiOptions{Listen: web.DefaultListen, PublicMinGroupSensors: web.MinPublicGroup}
+	return uiOptions{Listen: web.DefaultListen, PublicMinGroupSensors: web.MinPublicGroup, HeavyQueries: api.DefaultLimits().MaxHeavy}
 }
 
 // addFlags adds the dashboard's flags; listenFlag names the address flag
@@ -65,6 +69,7 @@ func (o *uiOptions) addFlags(f *pflag.FlagSet, listenFlag, listenHelp string) {
 	f.BoolVar(&o.InsecureListen, "insecure-listen", false, "UNSAFE: allow the dashboard on a non-loopback address without TLS; passwords and session cookies then cross the network in clear text")
 	f.BoolVar(&o.PublicPortGraphs, "public-port-graphs", false, "show the port graphs (per group and fleet, not per sensor) to anonymous visitors")
 	f.IntVar(&o.PublicMinGroupSensors, "public-min-group-sensors", web.MinPublicGroup, "with --public-port-graphs, hide from anonymous visitors the groups (and a fleet) of fewer `N` sensors (at least 2)")
+	f.IntVar(&o.HeavyQueries, "heavy-queries", o.HeavyQueries, "how many API requests of more than a quarter ask the database at once (`N`); the others wait their turn, so that ingestion keeps its share")
 	f.StringSliceVar(&o.AllowedHosts, "allowed-host", nil, "host `NAME` by which clients may reach a dashboard without --users, besides localhost, 127.0.0.1 and [::1] (repeat or comma-separate; other names are refused, against DNS rebinding)")
 }
 
@@ -76,6 +81,9 @@ func (o uiOptions) check() error {
 	}
 	if o.PublicMinGroupSensors < web.MinPublicGroup {
 		return fmt.Errorf("--public-min-group-sensors %d: at least %d (a group of one sensor is that sensor)", o.PublicMinGroupSensors, web.MinPublicGroup)
+	}
+	if o.HeavyQueries < 1 {
+		return fmt.Errorf("--heavy-queries %d: at least 1", o.HeavyQueries)
 	}
 	if o.PublicPortGraphs && o.Users == "" {
 		return errors.New("--public-port-graphs needs --users: without users every page is public already")
@@ -112,7 +120,7 @@ func startUI(st api.Store, reg *pki.Registry, o uiOptions, logger *slog.Logger) 
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
 	opts := web.Options{Public: o.PublicPortGraphs, PublicMinSensors: o.PublicMinGroupSensors, AllowedHosts: o.AllowedHosts, Secure: useTLS, Logger: logger, Version: version, Registry: reg, Now: o.now,
-		API: api.New(st, api.Options{Logger: logger, Now: o.now})}
+		API: api.New(st, api.Options{Logger: logger, Now: o.now, Limits: api.Limits{MaxHeavy: o.HeavyQueries}})}
 	if settings, ok := st.(store.RetentionSetter); ok {
 		opts.Settings = settings
 	}
