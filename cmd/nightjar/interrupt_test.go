@@ -59,6 +59,44 @@ func TestInterruptedReads(t *testing.T) {
 	}
 }
 
+// TestInterruptedSensorsFIFO: a --sensors FIFO (a shell's <(...)) whose
+// writer never comes, or falls silent, does not keep a command from
+// stopping on SIGINT or SIGTERM.
+func TestInterruptedSensorsFIFO(t *testing.T) {
+	t.Parallel()
+	for name, writes := range map[string][]byte{"no writer": nil, "silent writer": []byte("sensors:\n")} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fifo := filepath.Join(t.TempDir(), "fleet.yaml")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Skipf("no FIFO here: %v", err)
+			}
+			if writes != nil {
+				go func() {
+					w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+					if err != nil {
+						return
+					}
+					defer w.Close()
+					w.Write(writes)
+					<-t.Context().Done()
+				}()
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			time.AfterFunc(200*time.Millisecond, cancel)
+			start := time.Now()
+			var stdout, stderr bytes.Buffer
+			code := run(ctx, []string{"analyze", "-q", "--sensors", fifo, "capture.pcap"}, strings.NewReader(""), &stdout, &stderr)
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("analyze returned %v after it started, want within seconds of the cancellation", d)
+			}
+			if want := "nightjar: interrupted while reading the sensors file " + fifo + "\n"; code != 1 || stderr.String() != want {
+				t.Errorf("analyze: exit %d, stderr %q; want exit 1 and %q", code, stderr.String(), want)
+			}
+		})
+	}
+}
+
 // TestIngestRefusesStreams: ingest hashes a capture before importing it,
 // so it reads regular files only; /dev/zero or a FIFO would never end.
 func TestIngestRefusesStreams(t *testing.T) {

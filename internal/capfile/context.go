@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+
+	"github.com/nightjar-telescope/nightjar/internal/ctxio"
 )
 
 // OpenContext is Open for a reader that gives up when ctx is done: it
@@ -15,7 +17,7 @@ func OpenContext(ctx context.Context, path string) (*Reader, error) {
 	if path == "-" {
 		return newReader(ctx, "-", os.Stdin, nil)
 	}
-	f, err := openFile(ctx, path)
+	f, err := ctxio.Open(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("open capture: %w", err)
 	}
@@ -32,33 +34,4 @@ func OpenContext(ctx context.Context, path string) (*Reader, error) {
 		return nil, err
 	}
 	return r, nil
-}
-
-// openFile opens path for reading, unless ctx ends first: opening a FIFO
-// waits until a writer opens it too, for ever if nobody does.
-func openFile(ctx context.Context, path string) (*os.File, error) {
-	if ctx.Done() == nil {
-		return os.Open(path)
-	}
-	type opened struct {
-		f   *os.File
-		err error
-	}
-	done := make(chan opened, 1)
-	go func() {
-		f, err := os.Open(path)
-		done <- opened{f, err}
-	}()
-	select {
-	case o := <-done:
-		return o.f, o.err
-	case <-ctx.Done():
-		wakeOpen(path)
-		go func() { // the open returns once woken (or by itself): close its file
-			if o := <-done; o.f != nil {
-				o.f.Close()
-			}
-		}()
-		return nil, ctx.Err()
-	}
 }

@@ -1,4 +1,4 @@
-// Package ctxio makes reads give up when a context ends: a command stopped
+// Package ctxio makes opens and reads give up when a context ends: a command stopped
 // by SIGINT or SIGTERM (main's signal.NotifyContext) stops reading a huge
 // file, a FIFO or a parser's input at its next read.
 package ctxio

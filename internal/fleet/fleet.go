@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 
@@ -64,11 +63,17 @@ const MaxFileSize = 64 << 20
 // fleet from the parsed document and validating it cannot stop; bounding
 // the file to MaxFileSize bounds them to about a second.
 func LoadContext(ctx context.Context, path string) (*Fleet, error) {
-	f, err := os.Open(path)
+	f, err := ctxio.Open(ctx, path) // a FIFO (--sensors <(...)) may have no writer yet
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("sensors file %s: %w", path, ctx.Err())
+		}
 		return nil, fmt.Errorf("read sensors file: %w", err)
 	}
 	defer f.Close()
+	// A read of a FIFO whose writer fell silent returns when the file is
+	// closed.
+	defer context.AfterFunc(ctx, func() { f.Close() })()
 	data, err := io.ReadAll(io.LimitReader(ctxio.Reader(ctx, f), MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read sensors file %s: %w", path, err)

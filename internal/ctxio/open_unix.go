@@ -1,6 +1,6 @@
 //go:build unix
 
-package capfile
+package ctxio
 
 import (
 	"os"

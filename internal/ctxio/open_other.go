@@ -1,5 +1,5 @@
 //go:build !unix
 
-package capfile
+package ctxio
 
 func wakeOpen(string) {}
