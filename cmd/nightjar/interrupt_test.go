@@ -17,7 +17,8 @@ import (
 
 // TestInterruptedReads: a command reading a FIFO nobody writes to, or whose
 // writer fell silent, stops within seconds of the cancellation that a
-// SIGINT or SIGTERM causes (main's signal.NotifyContext), saying so.
+// SIGINT or SIGTERM causes (main's signal.NotifyContext), saying so — the
+// FIFO a capture, or the --sensors file (a shell's <(...)).
 func TestInterruptedReads(t *testing.T) {
 	t.Parallel()
 	// pcap file header (tcpdump -X): magic a1b2c3d4 (little-endian),
@@ -26,21 +27,33 @@ func TestInterruptedReads(t *testing.T) {
 		0xd4, 0xc3, 0xb2, 0xa1, 0x02, 0x00, 0x04, 0x00, 0, 0, 0, 0, 0, 0, 0, 0,
 		0xff, 0xff, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
 	}
-	for name, writes := range map[string][]byte{"no writer": nil, "silent writer": header} {
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		writes []byte // nil: no writer
+		args   func(fifo string) []string
+		want   string // before the FIFO's path
+	}{
+		{"capture, no writer", nil, func(fifo string) []string { return []string{"analyze", "-q", fifo} }, "interrupted while reading "},
+		{"capture, silent writer", header, func(fifo string) []string { return []string{"analyze", "-q", fifo} }, "interrupted while reading "},
+		{"sensors, no writer", nil, func(fifo string) []string { return []string{"analyze", "-q", "--sensors", fifo, "capture.pcap"} },
+			"interrupted while reading the sensors file "},
+		{"sensors, silent writer", []byte("sensors:\n"), func(fifo string) []string { return []string{"analyze", "-q", "--sensors", fifo, "capture.pcap"} },
+			"interrupted while reading the sensors file "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			fifo := filepath.Join(t.TempDir(), "capture.pcap")
+			fifo := filepath.Join(t.TempDir(), "fifo")
 			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 				t.Skipf("no FIFO here: %v", err)
 			}
-			if writes != nil {
+			if tc.writes != nil {
 				go func() {
 					w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
 					if err != nil {
 						return
 					}
 					defer w.Close()
-					w.Write(writes)
+					w.Write(tc.writes)
 					<-t.Context().Done()
 				}()
 			}
@@ -48,50 +61,12 @@ func TestInterruptedReads(t *testing.T) {
 			time.AfterFunc(200*time.Millisecond, cancel)
 			start := time.Now()
 			var stdout, stderr bytes.Buffer
-			code := run(ctx, []string{"analyze", "-q", fifo}, strings.NewReader(""), &stdout, &stderr)
+			code := run(ctx, tc.args(fifo), strings.NewReader(""), &stdout, &stderr)
 			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("analyze returned %v after it started, want within seconds of the cancellation", d)
+				t.Errorf("returned %v after it started, want within seconds of the cancellation", d)
 			}
-			if want := "nightjar: interrupted while reading " + fifo + "\n"; code != 1 || stderr.String() != want {
-				t.Errorf("analyze: exit %d, stderr %q; want exit 1 and %q", code, stderr.String(), want)
-			}
-		})
-	}
-}
-
-// TestInterruptedSensorsFIFO: a --sensors FIFO (a shell's <(...)) whose
-// writer never comes, or falls silent, does not keep a command from
-// stopping on SIGINT or SIGTERM.
-func TestInterruptedSensorsFIFO(t *testing.T) {
-	t.Parallel()
-	for name, writes := range map[string][]byte{"no writer": nil, "silent writer": []byte("sensors:\n")} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			fifo := filepath.Join(t.TempDir(), "fleet.yaml")
-			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-				t.Skipf("no FIFO here: %v", err)
-			}
-			if writes != nil {
-				go func() {
-					w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-					if err != nil {
-						return
-					}
-					defer w.Close()
-					w.Write(writes)
-					<-t.Context().Done()
-				}()
-			}
-			ctx, cancel := context.WithCancel(t.Context())
-			time.AfterFunc(200*time.Millisecond, cancel)
-			start := time.Now()
-			var stdout, stderr bytes.Buffer
-			code := run(ctx, []string{"analyze", "-q", "--sensors", fifo, "capture.pcap"}, strings.NewReader(""), &stdout, &stderr)
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("analyze returned %v after it started, want within seconds of the cancellation", d)
-			}
-			if want := "nightjar: interrupted while reading the sensors file " + fifo + "\n"; code != 1 || stderr.String() != want {
-				t.Errorf("analyze: exit %d, stderr %q; want exit 1 and %q", code, stderr.String(), want)
+			if want := "nightjar: " + tc.want + fifo + "\n"; code != 1 || stderr.String() != want {
+				t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, stderr.String(), want)
 			}
 		})
 	}
