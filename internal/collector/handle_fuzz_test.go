@@ -21,7 +21,7 @@ type fuzzStore struct{ Store }
 type fuzzRegistry struct{}
 
 func (fuzzRegistry) SensorName(*x509.Certificate) (string, error) { return "s1", nil }
-func (fuzzRegistry) Sensors() []fleet.Sensor                       { return nil }
+func (fuzzRegistry) Sensors() []fleet.Sensor                      { return nil }
 
 // FuzzHandle: whatever batch and health a sensor sends — a claimed count,
 // compressed bytes, a health counter — the stream's handling (health
@@ -48,7 +48,7 @@ func FuzzHandle(f *testing.F) {
 	f.Add(uint32(3), good.GetRecordsZstd(), uint64(7))
 	f.Add(uint32(1), enc.EncodeAll(make([]byte, 1<<20), nil), uint64(0))     // a bomb claiming one record
 	f.Add(uint32(1<<10), enc.EncodeAll(make([]byte, 1<<20), nil), uint64(0)) // one claiming 1,024
-	f.Add(uint32(wire.MaxBatchRecords), []byte("x"), uint64(0))             // too many records
+	f.Add(uint32(wire.MaxBatchRecords), []byte("x"), uint64(0))              // too many records
 	f.Add(uint32(3), good.GetRecordsZstd()[:len(good.GetRecordsZstd())/2], uint64(1)<<63)
 	f.Add(uint32(0), []byte{}, uint64(0))
 	const maxBatch = 1 << 12
