@@ -45,7 +45,7 @@ spool:
   max_size: 1GiB              # when full, the oldest batches are dropped and counted
   sync: always                # always: fsync each batch before sending it; never: leave it to the OS
 batch:
-  records: 4096
+  records: 4096               # at most 65536, the collector's default max_batch_records
   latency: 1s
 metrics: 127.0.0.1:9470       # Prometheus endpoint; "off" disables it
 heartbeat: 10s
