@@ -545,3 +545,57 @@ func TestResendOlderThanTheWindow(t *testing.T) {
 		t.Fatalf("stored %d packets, want %d (%d batches of 3)", n, want, len(odd)+3)
 	}
 }
+
+// blockedRoller is a store whose background rollup rebuild waits for
+// gate, as a long one does.
+type blockedRoller struct {
+	collector.Store
+	gate    chan struct{}
+	started chan struct{}
+	once    *sync.Once
+}
+
+func (s blockedRoller) RollUp(ctx context.Context) error {
+	s.once.Do(func() { close(s.started) })
+	<-s.gate
+	return s.Store.(store.BackgroundRoller).RollUp(ctx)
+}
+
+// TestCommitsGoOnDuringARollup: while the rollups are being rebuilt in
+// the background, batches are still committed and acknowledged; the
+// rebuild then makes them visible.
+func TestCommitsGoOnDuringARollup(t *testing.T) {
+	gate, started := make(chan struct{}), make(chan struct{})
+	var open sync.Once
+	b := newBedWith(t, func(c *collector.Config) {
+		c.Store = blockedRoller{Store: c.Store, gate: gate, started: started, once: &sync.Once{}}
+		c.RollupInterval = 50 * time.Millisecond
+	}, "s1")
+	t.Cleanup(func() { open.Do(func() { close(gate) }) })
+	if _, err := exchange(t, b.client("s1"), &sensorv1.SendRequest{Sensor: "s1", Batch: batch(t, 1, 1, 10, "198.18.1.1")}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no background rollup started")
+	}
+	var reqs []*sensorv1.SendRequest
+	for seq := uint64(2); seq <= 6; seq++ {
+		reqs = append(reqs, &sensorv1.SendRequest{Sensor: "s1", Batch: batch(t, 1, seq, 10, "198.18.1.1")})
+	}
+	acks, err := exchange(t, b.client("s1"), reqs...)
+	if err != nil || statuses(acks) != "STORED,STORED,STORED,STORED,STORED" {
+		t.Fatalf("batches sent during the rebuild: %s, %v; want all STORED", statuses(acks), err)
+	}
+	open.Do(func() { close(gate) })
+	b.stop() // the last rebuild at shutdown
+	st, err := duckdb.Open(context.Background(), b.dbPath, duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if got := storedPackets(t, st); got["s1"] != 60 {
+		t.Errorf("packets stored = %v, want 60", got)
+	}
+}

@@ -25,7 +25,11 @@ type writer struct {
 	records int
 	ids     map[string]int32
 	sensors []int32 // reused sensor-ID column for Append
-	dirty   bool    // committed since the last Sync
+	dirty   bool    // committed since the last rollup rebuild
+	// rolled receives the end of the background rollup rebuild under way
+	// (nil when none is); pruned is when Sync last pruned.
+	rolled chan error
+	pruned time.Time
 }
 
 type pending struct {
@@ -38,7 +42,9 @@ type pending struct {
 // sensors speak), so it starts at once whatever the history; store
 // failures fail the batches concerned, not Run, and it returns nil.
 func (c *Collector) Run(ctx context.Context) error {
-	w := &writer{c: c, ledger: newLedger(c.cfg.Store), group: map[store.Batch]*pending{}, ids: map[string]int32{}}
+	// The first prune comes after pruneInterval (and at the end): it
+	// pauses commits, and the last run of the collector pruned.
+	w := &writer{c: c, ledger: newLedger(c.cfg.Store), group: map[store.Batch]*pending{}, ids: map[string]int32{}, pruned: time.Now()}
 	c.log.Info("collector ready")
 	commit := time.NewTicker(c.cfg.CommitInterval)
 	defer commit.Stop()
@@ -58,7 +64,9 @@ func (c *Collector) Run(ctx context.Context) error {
 			w.commit(wctx)
 		case <-rollup.C:
 			w.commit(wctx)
-			w.sync(wctx)
+			w.rollUp(wctx)
+		case err := <-w.rolled:
+			w.rolledUp(err)
 		case <-ctx.Done():
 		}
 	}
@@ -72,6 +80,9 @@ func (c *Collector) Run(ctx context.Context) error {
 		break
 	}
 	w.commit(wctx)
+	if w.rolled != nil {
+		w.rolledUp(<-w.rolled)
+	}
 	w.sync(wctx)
 	return nil
 }
@@ -205,6 +216,49 @@ func (w *writer) release(j *batchJob) {
 	j.records = nil
 }
 
+// pruneInterval is how often the writer prunes the raw records past the
+// retention (Sync): the horizon moves by whole days.
+const pruneInterval = time.Hour
+
+// rollUp rebuilds the rollups of what was committed. A store that can
+// (store.BackgroundRoller) rebuilds them in another goroutine while the
+// writer goes on committing and acknowledging, one rebuild at a time;
+// the writer itself Syncs — which prunes, and stops commits meanwhile —
+// only every pruneInterval, or with a store that cannot.
+func (w *writer) rollUp(ctx context.Context) {
+	roller, ok := w.c.cfg.Store.(store.BackgroundRoller)
+	if !ok || time.Since(w.pruned) >= pruneInterval {
+		if w.rolled != nil {
+			w.rolledUp(<-w.rolled) // Sync waits for it anyway
+		}
+		w.sync(ctx)
+		return
+	}
+	if !w.dirty || w.rolled != nil {
+		return
+	}
+	w.dirty = false
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		err := roller.RollUp(ctx)
+		if err == nil {
+			w.c.log.Debug("rollups rebuilt", "took_seconds", time.Since(start).Seconds(), "background", true)
+		}
+		done <- err
+	}()
+	w.rolled = done
+}
+
+// rolledUp notes the end of a background rebuild.
+func (w *writer) rolledUp(err error) {
+	w.rolled = nil
+	if err != nil {
+		w.dirty = true
+		w.c.log.Error("rebuilding the rollups failed; will retry", "err", err)
+	}
+}
+
 func (w *writer) sync(ctx context.Context) {
 	if !w.dirty {
 		return
@@ -214,7 +268,7 @@ func (w *writer) sync(ctx context.Context) {
 		w.c.log.Error("rebuilding the rollups failed; will retry", "err", err)
 		return
 	}
-	w.dirty = false
+	w.dirty, w.pruned = false, time.Now()
 	w.c.log.Debug("rollups rebuilt", "took_seconds", time.Since(start).Seconds())
 }
 

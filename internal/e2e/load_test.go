@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,6 +153,30 @@ func TestManySensors(t *testing.T) {
 		syncs = append(syncs, sm[1])
 	}
 	commits := m["nightjar_collector_commit_seconds_count"]
+	var latencies []time.Duration
+	for _, s := range sensors {
+		latencies = append(latencies, s.latencies...)
+	}
+	slices.Sort(latencies)
+	quantile := func(q float64) time.Duration {
+		if len(latencies) == 0 {
+			return 0
+		}
+		return latencies[min(len(latencies)-1, int(q*float64(len(latencies))))]
+	}
+	// A pause of the collector's commits shows as a time with no ack to
+	// any sensor; backpressure only spaces them out.
+	var acks []int64
+	for _, s := range sensors {
+		acks = append(acks, s.ackedAt...)
+	}
+	slices.Sort(acks)
+	var pause time.Duration
+	for i := 1; i < len(acks); i++ {
+		pause = max(pause, time.Duration(acks[i]-acks[i-1]))
+	}
+	t.Logf("send to ack: p50 %v, p99 %v, max %v over %d batches; longest time without an ack to any sensor %v",
+		quantile(0.5), quantile(0.99), quantile(1), len(latencies), pause)
 	t.Logf("%d sensors × %d batches × %d records = %d records in %.2f s: %.0f records/s (first send to last ack), "+
 		"every batch STORED once; collector peak RSS %.1f MiB (VmHWM before SIGTERM; %.1f MiB until exit; "+
 		"Go runtime at most %.1f MiB from the OS, %.1f MiB of heap in use), "+
@@ -180,7 +205,7 @@ func startLoopbackCollector(t *testing.T, nj string, args ...string) (col *proc,
 var (
 	listeningRE = regexp.MustCompile(`collector listening on (\S+)`)
 	metricsRE   = regexp.MustCompile(`url=(http://\S+/metrics)`)
-	syncRE      = regexp.MustCompile(`msg="rollups rebuilt" took=(\S+)`)
+	syncRE      = regexp.MustCompile(`msg="rollups rebuilt" took_seconds=(\S+)`)
 )
 
 func submatch(re *regexp.Regexp, s string) string {
@@ -227,6 +252,10 @@ type loadSensor struct {
 	batches []*sensorv1.Batch
 	window  int
 	sent    map[string]uint64 // records by port label
+	// latencies are the times from sending each batch to its ack;
+	// ackedAt the UnixNano times of the acks.
+	latencies []time.Duration
+	ackedAt   []int64
 }
 
 func newLoadSensor(t *testing.T, i int, name, creds string, sz loadSize) *loadSensor {
@@ -266,6 +295,7 @@ func (s *loadSensor) run(ctx context.Context, addr string, first, last *atomic.I
 	}
 	window := make(chan struct{}, s.window)
 	acked := make([]bool, len(s.batches))
+	sentAt := make([]atomic.Int64, len(s.batches))
 	recvDone := make(chan struct{})
 	go func() {
 		defer close(recvDone)
@@ -284,6 +314,9 @@ func (s *loadSensor) run(ctx context.Context, addr string, first, last *atomic.I
 				t.Errorf("%s: unexpected or repeated ack of batch %d", s.name, a.GetSeq())
 			default:
 				acked[seq] = true
+				now := time.Now().UnixNano()
+				s.latencies = append(s.latencies, time.Duration(now-sentAt[seq].Load()))
+				s.ackedAt = append(s.ackedAt, now)
 			}
 			storeMax(last, time.Now().UnixNano())
 			<-window
@@ -296,6 +329,7 @@ func (s *loadSensor) run(ctx context.Context, addr string, first, last *atomic.I
 			return
 		}
 		first.CompareAndSwap(0, time.Now().UnixNano())
+		sentAt[b.GetSeq()-1].Store(time.Now().UnixNano())
 		if err := stream.Send(&sensorv1.SendRequest{Sensor: s.name, Batch: b}); err != nil {
 			t.Errorf("%s: send batch %d: %v", s.name, b.GetSeq(), err)
 			return

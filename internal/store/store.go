@@ -107,6 +107,17 @@ type Horizoner interface {
 	PrunedBefore() time.Time
 }
 
+// BackgroundRoller is a backend whose rollup rebuild can run beside its
+// writer, so that a collector goes on committing and acknowledging while
+// the rollups catch up.
+type BackgroundRoller interface {
+	// RollUp makes the records flushed so far visible to the questions,
+	// as Sync does, without flushing or pruning. It may run in another
+	// goroutine, concurrently with the one writer's Append and Flush (not
+	// with its Sync or Close, which wait for it).
+	RollUp(ctx context.Context) error
+}
+
 // Writer stores sensors, records and the bookkeeping of imports.
 type Writer interface {
 	// PutSensors adds sensors, or updates the group, country, description

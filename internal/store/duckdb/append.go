@@ -367,6 +367,34 @@ func (s *Store) Sync(ctx context.Context) error {
 	if err := s.Flush(ctx); err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
+	if err := s.rollUpPending(ctx, true); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	s.flushed = false
+	return nil
+}
+
+// RollUp implements store.BackgroundRoller: it rebuilds the rollups of
+// the days noted in pending_rollups, as Sync does, without flushing or
+// pruning, in its own transaction — so it may run in another goroutine
+// while the writer goes on appending and committing. A Flush that
+// commits meanwhile notes its days again (rows the rebuild's snapshot
+// does not see, so it does not delete them) and the next RollUp or Sync
+// rebuilds them: no record is missed. Pruning moves the horizon that
+// Append checks, so it stays with the writer, in Sync.
+func (s *Store) RollUp(ctx context.Context) error {
+	if err := s.rollUpPending(ctx, false); err != nil {
+		return fmt.Errorf("roll up: %w", err)
+	}
+	return nil
+}
+
+// rollUpPending rebuilds the rollups of the pending days and, if prune
+// (the writer's Sync), prunes the raw records past the retention. One
+// runs at a time.
+func (s *Store) rollUpPending(ctx context.Context, prune bool) error {
+	s.rolling.Lock()
+	defer s.rolling.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -374,10 +402,9 @@ func (s *Store) Sync(ctx context.Context) error {
 	defer tx.Rollback()
 	spans, err := pendingDays(ctx, tx)
 	if err != nil {
-		return fmt.Errorf("sync: %w", err)
+		return err
 	}
 	if len(spans) == 0 {
-		s.flushed = false
 		return nil
 	}
 	// Rebuild whole days (they contain whole hours) so that every rollup of
@@ -390,18 +417,23 @@ func (s *Store) Sync(ctx context.Context) error {
 		}
 		old = old || dayStart(span[0]) < s.prunedBefore
 	}
-	horizon, err := s.prune(ctx, tx, old)
-	if err != nil {
-		return fmt.Errorf("sync: %w", err)
+	horizon := s.prunedBefore
+	if prune {
+		if horizon, err = s.prune(ctx, tx, old); err != nil {
+			return err
+		}
 	}
+	// Only the rows this transaction sees: those a concurrent Flush added
+	// stay for the next rebuild.
 	if _, err := tx.ExecContext(ctx, `DELETE FROM pending_rollups`); err != nil {
-		return fmt.Errorf("sync: %w", err)
+		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sync: %w", err)
+		return err
 	}
-	s.prunedBefore = horizon
-	s.flushed = false
+	if prune { // the writer's: Append reads the horizon without a lock
+		s.prunedBefore = horizon
+	}
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +47,9 @@ type Store struct {
 	// flushed: a Flush of this Store noted days in pending_rollups since
 	// the last Sync.
 	flushed bool
+	// rolling lets one rollup rebuild run at a time: Sync's (the writer's)
+	// or a background RollUp.
+	rolling sync.Mutex
 
 	// retention is the raw-record retention in ns, from the settings table
 	// (0 keeps them forever); atomic because an admin may change it
@@ -82,9 +86,10 @@ type Options struct {
 }
 
 var (
-	_ store.Store           = (*Store)(nil)
-	_ store.RetentionSetter = (*Store)(nil)
-	_ store.Horizoner       = (*Store)(nil)
+	_ store.Store            = (*Store)(nil)
+	_ store.RetentionSetter  = (*Store)(nil)
+	_ store.Horizoner        = (*Store)(nil)
+	_ store.BackgroundRoller = (*Store)(nil)
 )
 
 // Open opens the database at path, creating it unless opts.MustExist, and
@@ -241,6 +246,9 @@ func (s *Store) Close() error {
 	if s.flushed {
 		errs = append(errs, s.Sync(context.Background()))
 	}
+	// A background RollUp finishes before the database closes.
+	s.rolling.Lock()
+	defer s.rolling.Unlock()
 	if s.wconn != nil {
 		errs = append(errs, s.wconn.Close())
 		s.wconn = nil
