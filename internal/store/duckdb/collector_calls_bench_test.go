@@ -16,10 +16,11 @@ import (
 // makes at each commit, for as many sensors or batches as one commit
 // carries: FlushBatches with one ledger entry per batch of 2,048 records,
 // each sensor's sequence going on from the last commit (the appends
-// excluded from the timing), and PutHealth with one report per
-// sensor heard from since the last commit.
+// excluded from the timing, the commit of their records not); the same
+// ledger entries with no records (Ledger: the ledger's own cost); and
+// PutHealth with one report per sensor heard from since the last commit.
 //
-//	go test ./internal/store/duckdb -run '^$' -bench CollectorCalls -benchtime 20x
+//	go test ./internal/store/duckdb -run '^$' -bench CollectorCalls -benchtime 20x -count 3
 func BenchmarkCollectorCalls(b *testing.B) {
 	st, err := duckdb.Open(b.Context(), filepath.Join(b.TempDir(), "bench.duckdb"), duckdb.Options{})
 	if err != nil {
@@ -65,6 +66,23 @@ func BenchmarkCollectorCalls(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N*n), "ms/batch")
 		})
 	}
+	for _, n := range []int{1, 13, 50, 200} {
+		b.Run(fmt.Sprintf("Ledger/batches=%d", n), func(b *testing.B) {
+			batches := make([]store.Batch, n)
+			commit := 0
+			for b.Loop() {
+				for i := range batches {
+					batches[i] = store.Batch{Sensor: sensors[i%len(ids)].Name, Epoch: uint64(1000 + n), Seq: uint64(commit)}
+				}
+				commit++
+				if err := st.FlushBatches(b.Context(), batches); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/commit")
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N*n), "ms/batch")
+		})
+	}
 	for _, n := range []int{1, 13, 200} {
 		b.Run(fmt.Sprintf("PutHealth/sensors=%d", n), func(b *testing.B) {
 			reports := make([]store.Health, n)
@@ -77,6 +95,7 @@ func BenchmarkCollectorCalls(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N*n), "ms/sensor")
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/call")
 		})
 	}
 }
