@@ -40,28 +40,21 @@ func (s *Store) newestAppended() int64 {
 }
 
 // recordBatches merges batches, whose records are no newer than newest,
-// into the ledger, in the transaction of conn: it reads the runs they
-// touch (overlap or adjoin), deletes them and inserts the merged runs.
+// into the ledger, in the transaction of conn, in two statements however
+// many batches a commit holds: one deletes the runs they touch (overlap
+// or adjoin) and returns them, the other inserts the merged runs.
 func recordBatches(ctx context.Context, conn *sql.Conn, batches []store.Batch, newest int64) error {
 	if len(batches) == 0 {
 		return nil
 	}
 	runs := batchRuns(batches, newest)
-	touched, err := touchedRuns(ctx, conn, runs)
+	touched, err := takeTouchedRuns(ctx, conn, runs)
 	if err != nil {
 		return err
 	}
-	if len(touched) > 0 {
-		values, args := runValues(touched, func(r ledgerRun) []any { return []any{r.sensor, u64(r.epoch), u64(r.first)} }, "(?, ?::UBIGINT, ?::UBIGINT)")
-		if _, err := conn.ExecContext(ctx, `DELETE FROM batch_ranges r USING (VALUES `+values+`) v(sensor, epoch, first_seq)
-			WHERE r.sensor = v.sensor AND r.epoch = v.epoch AND r.first_seq = v.first_seq`, args...); err != nil {
-			return fmt.Errorf("delete the merged runs: %w", err)
-		}
-	}
 	merged := mergeRuns(append(runs, touched...))
-	values, args := runValues(merged, func(r ledgerRun) []any { return []any{r.sensor, u64(r.epoch), u64(r.first), u64(r.last), r.newest} },
-		"(?, ?::UBIGINT, ?::UBIGINT, ?::UBIGINT, ?)")
-	if _, err := conn.ExecContext(ctx, `INSERT INTO batch_ranges VALUES `+values, args...); err != nil {
+	if _, err := conn.ExecContext(ctx, `INSERT INTO batch_ranges (sensor, epoch, first_seq, last_seq, newest_ns)
+		SELECT * FROM `+runsTable, runLists(merged)...); err != nil {
 		return fmt.Errorf("insert the runs: %w", err)
 	}
 	return nil
@@ -96,41 +89,54 @@ func mergeRuns(runs []ledgerRun) []ledgerRun {
 	return out
 }
 
-// touchedRuns returns the ledger's runs that overlap or adjoin one of runs.
-func touchedRuns(ctx context.Context, conn *sql.Conn, runs []ledgerRun) ([]ledgerRun, error) {
-	values, args := runValues(runs, func(r ledgerRun) []any { return []any{r.sensor, u64(r.epoch), u64(r.first), u64(r.last)} }, "(?, ?::UBIGINT, ?::UBIGINT, ?::UBIGINT)")
-	rows, err := conn.QueryContext(ctx, `SELECT DISTINCT r.sensor, r.epoch, r.first_seq, r.last_seq, r.newest_ns
-		FROM batch_ranges r JOIN (VALUES `+values+`) v(sensor, epoch, first_seq, last_seq)
-		ON r.sensor = v.sensor AND r.epoch = v.epoch
-			AND r.first_seq::HUGEINT <= v.last_seq::HUGEINT + 1 AND r.last_seq::HUGEINT + 1 >= v.first_seq::HUGEINT`, args...)
+// takeTouchedRuns deletes the ledger's runs that overlap or adjoin one of
+// runs, and returns them (a run touched by several is returned once, and
+// mergeRuns would absorb a repeat anyway).
+func takeTouchedRuns(ctx context.Context, conn *sql.Conn, runs []ledgerRun) ([]ledgerRun, error) {
+	rows, err := conn.QueryContext(ctx, `DELETE FROM batch_ranges r USING `+runsTable+` v
+		WHERE r.sensor = v.sensor AND r.epoch = v.epoch
+			AND r.first_seq::HUGEINT <= v.last_seq::HUGEINT + 1 AND r.last_seq::HUGEINT + 1 >= v.first_seq::HUGEINT
+		RETURNING r.sensor, r.epoch, r.first_seq, r.last_seq, r.newest_ns`, runLists(runs)...)
 	if err != nil {
-		return nil, fmt.Errorf("read the runs the batches touch: %w", err)
+		return nil, fmt.Errorf("take the runs the batches touch: %w", err)
 	}
 	defer rows.Close()
 	var touched []ledgerRun
 	for rows.Next() {
 		var r ledgerRun
 		if err := rows.Scan(&r.sensor, &r.epoch, &r.first, &r.last, &r.newest); err != nil {
-			return nil, fmt.Errorf("read the runs the batches touch: %w", err)
+			return nil, fmt.Errorf("take the runs the batches touch: %w", err)
 		}
 		touched = append(touched, r)
 	}
-	return touched, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("take the runs the batches touch: %w", err)
+	}
+	return touched, nil
+}
+
+// runsTable is SQL for a table of runs with batch_ranges' columns, from
+// the lists of runLists. Lists are bound as one parameter each, so the
+// statement costs DuckDB the same to plan for one run or thousands; a
+// VALUES list of placeholders grew by about 0.05 ms per run and statement.
+const runsTable = `(SELECT unnest(?::VARCHAR[]) AS sensor, unnest(?::UBIGINT[]) AS epoch,
+	unnest(?::UBIGINT[]) AS first_seq, unnest(?::UBIGINT[]) AS last_seq, unnest(?::BIGINT[]) AS newest_ns)`
+
+// runLists returns the arguments of runsTable: a list per column. Lists
+// of uint64 keep the full range (database/sql refuses a lone uint64 with
+// the high bit set, as random epochs have).
+func runLists(runs []ledgerRun) []any {
+	sensors, newest := make([]string, len(runs)), make([]int64, len(runs))
+	epochs, firsts, lasts := make([]uint64, len(runs)), make([]uint64, len(runs)), make([]uint64, len(runs))
+	for i, r := range runs {
+		sensors[i], epochs[i], firsts[i], lasts[i], newest[i] = r.sensor, r.epoch, r.first, r.last, r.newest
+	}
+	return []any{sensors, epochs, firsts, lasts, newest}
 }
 
 // u64 passes a UBIGINT argument as text (cast in the SQL): database/sql
 // refuses uint64 values with the high bit set, as random epochs have.
 func u64(v uint64) string { return strconv.FormatUint(v, 10) }
-
-// runValues returns the SQL rows of a VALUES list of runs, each row
-// written as row with the placeholders for the arguments cols returns.
-func runValues(runs []ledgerRun, cols func(ledgerRun) []any, row string) (string, []any) {
-	var args []any
-	for _, r := range runs {
-		args = append(args, cols(r)...)
-	}
-	return strings.TrimSuffix(strings.Repeat(row+", ", len(runs)), ", "), args
-}
 
 // BatchRanges implements store.Store.
 func (s *Store) BatchRanges(ctx context.Context, sensor string, epoch uint64, n int) ([]store.SeqRange, error) {
