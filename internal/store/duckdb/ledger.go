@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nightjar-telescope/nightjar/internal/store"
 )
@@ -46,6 +47,11 @@ func (s *Store) newestAppended() int64 {
 func recordBatches(ctx context.Context, conn *sql.Conn, batches []store.Batch, newest int64) error {
 	if len(batches) == 0 {
 		return nil
+	}
+	for _, b := range batches {
+		if err := checkText("sensor name", b.Sensor); err != nil {
+			return fmt.Errorf("batch %x/%d: %w", b.Epoch, b.Seq, err)
+		}
 	}
 	runs := batchRuns(batches, newest)
 	touched, err := takeTouchedRuns(ctx, conn, runs)
@@ -132,6 +138,16 @@ func runLists(runs []ledgerRun) []any {
 		sensors[i], epochs[i], firsts[i], lasts[i], newest[i] = r.sensor, r.epoch, r.first, r.last, r.newest
 	}
 	return []any{sensors, epochs, firsts, lasts, newest}
+}
+
+// checkText refuses text that is not UTF-8, as DuckDB's VARCHAR does; it
+// must be checked before it is bound in a list, which duckdb-go crashes on
+// (a lone parameter fails with an error).
+func checkText(what, text string) error {
+	if !utf8.ValidString(text) {
+		return fmt.Errorf("%s %q is not valid UTF-8", what, text)
+	}
+	return nil
 }
 
 // u64 passes a UBIGINT argument as text (cast in the SQL): database/sql

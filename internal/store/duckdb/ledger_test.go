@@ -130,3 +130,28 @@ func checkRuns(t *testing.T, s *Store, when string, want ...store.SeqRange) {
 		t.Errorf("BatchRanges() %s (-got, +want):\n%s", when, diff)
 	}
 }
+
+// TestLedgerRefusesNamesNotUTF8: a batch whose sensor name is not UTF-8
+// fails the Flush with an error, as DuckDB's VARCHAR refuses it (binding
+// it in a list would crash the driver): the records appended since the
+// last Flush are discarded, and the ledger is unchanged.
+func TestLedgerRefusesNamesNotUTF8(t *testing.T) {
+	ctx := t.Context()
+	s, ids := openTenDays(t, filepath.Join(t.TempDir(), "u.duckdb"))
+	defer s.Close()
+	if err := s.Append(ctx, []record.Record{synAt("192.0.2.1", 23, julyDay(1, 3))}, ids[:1]); err != nil {
+		t.Fatal(err)
+	}
+	err := s.FlushBatches(ctx, []store.Batch{{Sensor: "jp-1", Epoch: 1, Seq: 1}, {Sensor: "jp-\xff", Epoch: 1, Seq: 1}})
+	if err == nil {
+		t.Fatal("FlushBatches(a name not UTF-8) = nil, want an error")
+	}
+	checkRuns(t, s, "a refused Flush")
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var packets int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM packets`).Scan(&packets); err != nil || packets != 0 {
+		t.Errorf("%d packets after a refused Flush (%v), want 0", packets, err)
+	}
+}
