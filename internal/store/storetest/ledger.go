@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 // runLedger runs the conformance tests of the batch ledger.
 func runLedger(t *testing.T, open Opener, crash Crasher) {
 	t.Run("ledger runs", func(t *testing.T) { testLedgerRuns(t, open(t)) })
+	t.Run("ledger commits of many sensors and epochs", func(t *testing.T) { testLedgerCommitsOfMany(t, open(t)) })
 	t.Run("ledger commits with the records", func(t *testing.T) {
 		if crash == nil {
 			t.Skip("the backend gave no Crasher to storetest.Run")
@@ -89,6 +91,77 @@ func testLedgerRuns(t *testing.T, s store.Store) {
 			t.Errorf("BatchStored(%+v) = %v, want %v", tt.b, got, tt.want)
 		}
 	}
+}
+
+// testLedgerCommitsOfMany: one commit may hold the batches of many
+// sensors and epochs, in any order, with repeats: each sensor's epoch
+// gets its own runs, formed within the commit and merged with the stored
+// ones.
+func testLedgerCommitsOfMany(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := t.Context()
+	const epochs = 40
+	type key struct {
+		sensor string
+		epoch  uint64
+	}
+	commit := func(step string, seqs map[key][]uint64) {
+		t.Helper()
+		var batches []store.Batch
+		for k, ss := range seqs {
+			for _, seq := range ss {
+				batches = append(batches, store.Batch{Sensor: k.sensor, Epoch: k.epoch, Seq: seq})
+			}
+		}
+		rand.New(rand.NewPCG(1, 2)).Shuffle(len(batches), func(i, j int) { batches[i], batches[j] = batches[j], batches[i] })
+		if err := s.FlushBatches(ctx, batches); err != nil {
+			t.Fatalf("FlushBatches(%s: %d batches) = %v", step, len(batches), err)
+		}
+	}
+	check := func(step string, want map[key][]store.SeqRange) {
+		t.Helper()
+		for k, w := range want {
+			got, err := s.BatchRanges(ctx, k.sensor, k.epoch, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(got, w); diff != "" {
+				t.Errorf("after %s: BatchRanges(%s, %x) (-got, +want):\n%s", step, k.sensor, k.epoch, diff)
+			}
+		}
+	}
+	first, second := map[key][]uint64{
+		{"s1", 1}:       {3, 1, 2, 2, 7, 9}, // a repeat within the commit
+		{"s1", 1 << 63}: {5},
+		{"s2", 1}:       {1},
+	}, map[key][]uint64{
+		{"s1", 1}:       {6, 4, 5, 4}, // joins 1-3 and 7; 9 stays apart
+		{"s1", 1 << 63}: {3},          // not adjacent to 5
+		{"s2", 1}:       {1, 2},       // 1 is stored already
+	}
+	for e := range uint64(epochs) { // a sensor that restarted often
+		first[key{"s3", e}] = []uint64{10}
+		second[key{"s3", e}] = []uint64{11, 9}
+	}
+	commit("the first commit", first)
+	want := map[key][]store.SeqRange{
+		{"s1", 1}:       {{First: 9, Last: 9}, {First: 7, Last: 7}, {First: 1, Last: 3}},
+		{"s1", 1 << 63}: {{First: 5, Last: 5}},
+		{"s2", 1}:       {{First: 1, Last: 1}},
+		{"s2", 2}:       nil,
+	}
+	for e := range uint64(epochs) {
+		want[key{"s3", e}] = []store.SeqRange{{First: 10, Last: 10}}
+	}
+	check("the first commit", want)
+	commit("the second commit", second)
+	want[key{"s1", 1}] = []store.SeqRange{{First: 9, Last: 9}, {First: 1, Last: 7}}
+	want[key{"s1", 1 << 63}] = []store.SeqRange{{First: 5, Last: 5}, {First: 3, Last: 3}}
+	want[key{"s2", 1}] = []store.SeqRange{{First: 1, Last: 2}}
+	for e := range uint64(epochs) {
+		want[key{"s3", e}] = []store.SeqRange{{First: 9, Last: 11}}
+	}
+	check("the second commit", want)
 }
 
 // testLedgerCrash: a batch's records and its ledger entry are durable
