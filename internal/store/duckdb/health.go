@@ -47,18 +47,91 @@ func (s *Store) PutHealth(ctx context.Context, reports []store.Health) error {
 		return fmt.Errorf("put health: %w: ID %d", store.ErrUnknownSensor, ids[i])
 	}
 	for _, h := range reports {
-		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO sensor_health VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			h.SensorID, nsOrNull(h.Received), nsOrNull(h.Reported), h.Version, int64(h.Uptime),
-			h.PacketsSeen, h.PacketsIgnored, h.PacketsExcluded, h.PacketsSkipped, h.KernelDrops,
-			h.SpoolBatches, h.SpoolBytes, h.DroppedBatches, h.DroppedRecords, int64(h.Lag))
-		if err != nil {
+		if err := checkText("version", h.Version); err != nil {
 			return fmt.Errorf("put health of sensor %d: %w", h.SensorID, err)
 		}
+	}
+	if _, err := tx.ExecContext(ctx, putHealthSQL, healthLists(latestPerSensor(reports))...); err != nil {
+		return fmt.Errorf("put health of %d sensors: %w", len(ids), err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("put health: %w", err)
 	}
 	return nil
+}
+
+// putHealthSQL stores the reports of healthLists in one statement,
+// whatever their number: one INSERT OR REPLACE per sensor cost 3.5–5 ms
+// each (the primary key's index), 0.7–1 s for 200 sensors. A zero time
+// (known false) is stored as NULL.
+const putHealthSQL = `INSERT OR REPLACE INTO sensor_health (sensor, received_ns, reported_ns, version, uptime_ns,
+		packets_seen, packets_ignored, packets_excluded, packets_skipped, kernel_drops,
+		spool_batches, spool_bytes, dropped_batches, dropped_records, lag_ns)
+	SELECT sensor, CASE WHEN received_known THEN received_ns END, CASE WHEN reported_known THEN reported_ns END, version, uptime_ns,
+		packets_seen, packets_ignored, packets_excluded, packets_skipped, kernel_drops,
+		spool_batches, spool_bytes, dropped_batches, dropped_records, lag_ns
+	FROM (SELECT unnest(?::INTEGER[]) AS sensor,
+		unnest(?::BOOLEAN[]) AS received_known, unnest(?::BIGINT[]) AS received_ns,
+		unnest(?::BOOLEAN[]) AS reported_known, unnest(?::BIGINT[]) AS reported_ns,
+		unnest(?::VARCHAR[]) AS version, unnest(?::BIGINT[]) AS uptime_ns,
+		unnest(?::UBIGINT[]) AS packets_seen, unnest(?::UBIGINT[]) AS packets_ignored,
+		unnest(?::UBIGINT[]) AS packets_excluded, unnest(?::UBIGINT[]) AS packets_skipped,
+		unnest(?::UBIGINT[]) AS kernel_drops, unnest(?::UBIGINT[]) AS spool_batches,
+		unnest(?::UBIGINT[]) AS spool_bytes, unnest(?::UBIGINT[]) AS dropped_batches,
+		unnest(?::UBIGINT[]) AS dropped_records, unnest(?::BIGINT[]) AS lag_ns)`
+
+// healthLists returns the arguments of putHealthSQL: a list per column.
+func healthLists(reports []store.Health) []any {
+	n := len(reports)
+	sensors, versions := make([]int32, n), make([]string, n)
+	receivedKnown, reportedKnown := make([]bool, n), make([]bool, n)
+	received, reported, uptime, lag := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	var counters [len(healthCounters{})][]uint64
+	for c := range counters {
+		counters[c] = make([]uint64, n)
+	}
+	for i, h := range reports {
+		sensors[i], versions[i], uptime[i], lag[i] = h.SensorID, h.Version, int64(h.Uptime), int64(h.Lag)
+		received[i], receivedKnown[i] = unixNano(h.Received)
+		reported[i], reportedKnown[i] = unixNano(h.Reported)
+		for c, v := range counterValues(&h) {
+			counters[c][i] = v
+		}
+	}
+	args := []any{sensors, receivedKnown, received, reportedKnown, reported, versions, uptime}
+	for _, c := range counters {
+		args = append(args, c)
+	}
+	return append(args, lag)
+}
+
+// healthCounters are a report's counters, in the order of sensor_health's
+// columns (counterValues).
+type healthCounters [9]uint64
+
+func counterValues(h *store.Health) healthCounters {
+	return healthCounters{h.PacketsSeen, h.PacketsIgnored, h.PacketsExcluded, h.PacketsSkipped, h.KernelDrops,
+		h.SpoolBatches, h.SpoolBytes, h.DroppedBatches, h.DroppedRecords}
+}
+
+// latestPerSensor returns reports with only the last of each sensor's:
+// one statement cannot replace a row twice, and the last report of a
+// call is the one that stands, as if each were stored in turn.
+func latestPerSensor(reports []store.Health) []store.Health {
+	last := make(map[int32]int, len(reports))
+	for i, h := range reports {
+		last[h.SensorID] = i
+	}
+	if len(last) == len(reports) {
+		return reports
+	}
+	out := make([]store.Health, 0, len(last))
+	for i, h := range reports {
+		if last[h.SensorID] == i {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // Health implements store.Store.
@@ -90,16 +163,16 @@ func (s *Store) Health(ctx context.Context) ([]store.Health, error) {
 	return out, nil
 }
 
-// nsOrNull is t in ns since the epoch, or NULL for the zero Time (whose
-// UnixNano is undefined).
-func nsOrNull(t time.Time) sql.NullInt64 {
+// unixNano is t in ns since the epoch, and false for the zero Time
+// (whose UnixNano is undefined), stored as NULL.
+func unixNano(t time.Time) (int64, bool) {
 	if t.IsZero() {
-		return sql.NullInt64{}
+		return 0, false
 	}
-	return sql.NullInt64{Int64: t.UnixNano(), Valid: true}
+	return t.UnixNano(), true
 }
 
-// timeOrZero is the inverse of nsOrNull, in UTC.
+// timeOrZero is the inverse of unixNano, in UTC.
 func timeOrZero(ns sql.NullInt64) time.Time {
 	if !ns.Valid {
 		return time.Time{}

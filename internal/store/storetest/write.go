@@ -2,12 +2,14 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/nightjar-telescope/nightjar/internal/fleet"
 	"github.com/nightjar-telescope/nightjar/internal/period"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 	"github.com/nightjar-telescope/nightjar/internal/store"
@@ -33,6 +35,7 @@ func runWrites(t *testing.T, open Opener, crash Crasher) {
 		testRetry(t, open(t), crash)
 	})
 	t.Run("health", func(t *testing.T) { testHealth(t, open(t)) })
+	t.Run("health of many sensors at once", func(t *testing.T) { testHealthOfMany(t, open(t)) })
 	runLedger(t, open, crash)
 }
 
@@ -349,13 +352,7 @@ func testHealth(t *testing.T, s store.Store) {
 	}
 	check := func(when string, want ...store.Health) {
 		t.Helper()
-		got, err := s.Health(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(got, want); diff != "" {
-			t.Errorf("Health() %s (-got, +want):\n%s", when, diff)
-		}
+		checkHealth(t, s, when, want)
 	}
 	if err := s.PutHealth(ctx, []store.Health{us, jp}); err != nil {
 		t.Fatal(err)
@@ -395,4 +392,63 @@ func testHealth(t *testing.T, s store.Store) {
 		t.Errorf("PutHealth(unknown sensor) error = %v, want ErrUnknownSensor", err)
 	}
 	check("after a refused report", named(jp2, "jp-1"), named(us, "us-1"))
+}
+
+// testHealthOfMany: one call stores the reports of many sensors, the last
+// of a sensor's standing if it has several; one unknown sensor among many
+// stores none of them.
+func testHealthOfMany(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := t.Context()
+	sensors := make([]fleet.Sensor, 60)
+	for i := range sensors {
+		sensors[i] = fleet.Sensor{Name: fmt.Sprintf("s%02d", i), Group: "many", Addresses: []string{fmt.Sprintf("198.18.%d.0/24", i)}}
+	}
+	ids, err := s.PutSensors(ctx, sensors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 7, 1, 12, 0, 0, 0, time.UTC)
+	report := func(i int, seen uint64) store.Health {
+		return store.Health{SensorID: ids[i], Sensor: sensors[i].Name, Received: at.Add(time.Duration(seen) * time.Second),
+			Version: fmt.Sprintf("v%d", seen), PacketsSeen: seen, SpoolBatches: uint64(i), Lag: time.Duration(i) * time.Millisecond}
+	}
+	put := func(step string, reports ...store.Health) {
+		t.Helper()
+		if err := s.PutHealth(ctx, reports); err != nil {
+			t.Fatalf("PutHealth(%s) = %v", step, err)
+		}
+	}
+	var all, want []store.Health
+	for i := range sensors {
+		all = append(all, report(i, 1))
+		want = append(want, report(i, 1))
+	}
+	all = append(all, report(7, 3), report(7, 2)) // the last report stands
+	want[7] = report(7, 2)
+	put("every sensor, one twice", all...)
+	checkHealth(t, s, "after every sensor, one twice", want)
+
+	put("every other sensor", report(0, 5), report(2, 5), report(4, 5))
+	want[0], want[2], want[4] = report(0, 5), report(2, 5), report(4, 5)
+	checkHealth(t, s, "after every other sensor", want)
+
+	unknown := report(1, 9)
+	unknown.SensorID = slices.Max(ids) + 1
+	if err := s.PutHealth(ctx, append([]store.Health{report(1, 9), report(3, 9)}, unknown)); !errors.Is(err, store.ErrUnknownSensor) {
+		t.Errorf("PutHealth(many and an unknown sensor) error = %v, want ErrUnknownSensor", err)
+	}
+	checkHealth(t, s, "after a refused call", want)
+}
+
+// checkHealth checks the health reports of s, when the step said.
+func checkHealth(t *testing.T, s store.Store, when string, want []store.Health) {
+	t.Helper()
+	got, err := s.Health(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("Health() %s (-got, +want):\n%s", when, diff)
+	}
 }
