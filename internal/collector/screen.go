@@ -59,9 +59,10 @@ func (s *screen) owns(a record.Addr) bool {
 	return false
 }
 
-// checkHealth refuses a health report whose counters cannot be true (and
-// that the store's signed 64-bit columns cannot hold), so that one sensor's
-// bad report is dropped alone instead of failing everyone's health.
+// checkHealth refuses a health report whose counters cannot be true (no
+// sensor counts 2^63 packets; the Prometheus export and the dashboard's
+// arithmetic would overflow), so that one sensor's bad report is dropped
+// alone and counted, whatever the store could hold.
 func checkHealth(h *sensorv1.Health) error {
 	counters := [...]struct {
 		name string
