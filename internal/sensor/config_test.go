@@ -36,6 +36,7 @@ func TestConfigErrors(t *testing.T) {
 		{"ring block too small", strings.Replace(ExampleConfig, "block_size: 1MiB", "block_size: 4KiB", 1), "from 64KiB to 128MiB"},
 		{"ring of one block", strings.Replace(ExampleConfig, "blocks: 64", "blocks: 1", 1), "ring.blocks: 1, want 2 to 65536"},
 		{"ring over 4GiB", strings.Replace(ExampleConfig, "block_size: 1MiB", "block_size: 128MiB", 1), "more than 4GiB per socket"},
+		{"batch larger than a collector accepts", strings.Replace(ExampleConfig, "records: 4096", "records: 65537", 1), "batch.records: 65537, want 1 to 65536"},
 		{"ring size typo", strings.Replace(ExampleConfig, "block_size: 1MiB", "block_size: 1 MB", 1), "want a multiple of the page size"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
