@@ -309,6 +309,8 @@ type batchJob struct {
 	records []record.Record
 	// weight is the batch's place in the queue, taken before decoding.
 	weight int64
+	// received is when the stream began to handle the batch.
+	received time.Time
 }
 
 type registerJob struct {
@@ -598,6 +600,7 @@ func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
 	if b == nil {
 		return nil
 	}
+	received := time.Now()
 	s.c.stats.batches.Inc()
 	if err := s.c.penalties.wait(ctx, s.sensor); err != nil {
 		return err
@@ -639,7 +642,7 @@ func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
 	if changed := s.retag.retag(recs); changed > 0 {
 		s.c.stats.retagged.WithLabelValues(s.sensor).Add(float64(changed))
 	}
-	j := &batchJob{stream: s, id: s.id, key: store.Batch{Sensor: s.sensor, Epoch: b.GetEpoch(), Seq: b.GetSeq()}, records: recs, weight: weight}
+	j := &batchJob{stream: s, id: s.id, key: store.Batch{Sensor: s.sensor, Epoch: b.GetEpoch(), Seq: b.GetSeq()}, records: recs, weight: weight, received: received}
 	select {
 	case s.c.jobs <- job{batch: j}:
 		return nil

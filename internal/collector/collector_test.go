@@ -493,6 +493,13 @@ func TestBackpressure(t *testing.T) {
 	if peak.Load() < queue/2 {
 		t.Fatalf("the queue peaked at %d records: the store was not slow enough to test backpressure", peak.Load())
 	}
+	for _, f := range gather(t, b) {
+		if f.GetName() == "nightjar_collector_ack_seconds" {
+			if n := f.GetMetric()[0].GetHistogram().GetSampleCount(); n != sensors*batches {
+				t.Errorf("nightjar_collector_ack_seconds counts %d acknowledgements, want %d", n, sensors*batches)
+			}
+		}
+	}
 	n := storedPackets(t, b.st)
 	for i := range sensors {
 		if got := n[fmt.Sprintf("s%d", i+1)]; got != batches*size {

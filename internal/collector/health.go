@@ -89,6 +89,7 @@ type stats struct {
 	rejected      *prometheus.CounterVec
 	retagged      *prometheus.CounterVec
 	commitSeconds prometheus.Histogram
+	ackSeconds    prometheus.Histogram
 	// Refusals of what a sensor sent, by sensor and reason.
 	batchesRejected *prometheus.CounterVec
 	recordsRejected *prometheus.CounterVec
@@ -109,6 +110,9 @@ func newStats() *stats {
 		retagged: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nightjar_collector_records_retagged_total",
 			Help: "Records whose stateless fingerprint tags from the sensor differ from the collector's rules, by sensor."}, []string{"sensor"}),
+		ackSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "nightjar_collector_ack_seconds", Help: "Time from a batch's receipt to its acknowledgement (stored or duplicate): queue, append, commit.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
 		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "nightjar_collector_commit_seconds", Help: "Time to make a group of batches durable.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
@@ -137,7 +141,7 @@ func (c *Collector) Metrics() []prometheus.Collector {
 	queuedBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nightjar_collector_queue_bytes",
 		Help: "Request bytes received and not yet decoded (bounded by queue_bytes)."},
 		func() float64 { return float64(c.QueuedBytes()) })
-	return []prometheus.Collector{s.batches, s.settled, s.stored, s.rejected, s.retagged, s.commitSeconds, s.batchesRejected, s.recordsRejected, s.healthRejected, s.replaced,
+	return []prometheus.Collector{s.batches, s.settled, s.stored, s.rejected, s.retagged, s.commitSeconds, s.ackSeconds, s.batchesRejected, s.recordsRejected, s.healthRejected, s.replaced,
 		queued, queuedBytes, healthMetrics{c.health}}
 }
 

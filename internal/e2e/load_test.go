@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -175,8 +176,10 @@ func TestManySensors(t *testing.T) {
 	for i := 1; i < len(acks); i++ {
 		pause = max(pause, time.Duration(acks[i]-acks[i-1]))
 	}
-	t.Logf("send to ack: p50 %v, p99 %v, max %v over %d batches; longest time without an ack to any sensor %v",
-		quantile(0.5), quantile(0.99), quantile(1), len(latencies), pause)
+	t.Logf("send to ack: p50 %v, p99 %v, max %v over %d batches; longest time without an ack to any sensor %v; "+
+		"receipt to ack at the collector: p50 ≤ %s s, p99 ≤ %s s",
+		quantile(0.5), quantile(0.99), quantile(1), len(latencies), pause,
+		histogramQuantile(m, "nightjar_collector_ack_seconds", 0.5), histogramQuantile(m, "nightjar_collector_ack_seconds", 0.99))
 	t.Logf("%d sensors × %d batches × %d records = %d records in %.2f s: %.0f records/s (first send to last ack), "+
 		"every batch STORED once; collector peak RSS %.1f MiB (VmHWM before SIGTERM; %.1f MiB until exit; "+
 		"Go runtime at most %.1f MiB from the OS, %.1f MiB of heap in use), "+
@@ -444,4 +447,43 @@ func loadRecords(rng *rand.Rand, dst uint32, t0 int64, n int, step time.Duration
 		r.Tags = fingerprint.Tag(r)
 	}
 	return recs
+}
+
+// histogramQuantile returns the upper bound of the bucket of a scraped
+// Prometheus histogram that holds its q quantile ("+Inf" above the last).
+func histogramQuantile(m map[string]float64, name string, q float64) string {
+	total := m[name+"_count"]
+	type bucket struct {
+		le    float64
+		label string
+		n     float64
+	}
+	var buckets []bucket
+	for k, v := range m {
+		label, ok := strings.CutPrefix(k, name+`_bucket{le="`)
+		if !ok {
+			continue
+		}
+		label = strings.TrimSuffix(label, `"}`)
+		le, err := strconv.ParseFloat(label, 64)
+		if err != nil {
+			le = math.Inf(1)
+		}
+		buckets = append(buckets, bucket{le, label, v})
+	}
+	slices.SortFunc(buckets, func(a, b bucket) int {
+		switch {
+		case a.le < b.le:
+			return -1
+		case a.le > b.le:
+			return 1
+		}
+		return 0
+	})
+	for _, b := range buckets {
+		if b.n >= q*total {
+			return b.label
+		}
+	}
+	return "+Inf"
 }
