@@ -194,7 +194,15 @@ func TestManySensors(t *testing.T) {
 // and returns it with its sensor and metrics addresses, from its log.
 func startLoopbackCollector(t *testing.T, nj string, args ...string) (col *proc, addr, metricsURL string) {
 	t.Helper()
+	return startLoopbackCollectorEnv(t, nj, nil, args...)
+}
+
+// startLoopbackCollectorEnv is startLoopbackCollector with env added to
+// the collector's environment.
+func startLoopbackCollectorEnv(t *testing.T, nj string, env []string, args ...string) (col *proc, addr, metricsURL string) {
+	t.Helper()
 	cmd := exec.Command(nj, append([]string{"collector"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	col = start(t, "collector", cmd)
 	waitFor(t, 60*time.Second, "the collector to listen", func() bool {

@@ -13,6 +13,7 @@ import (
 
 	duck "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/nightjar-telescope/nightjar/internal/failpoint"
 	"github.com/nightjar-telescope/nightjar/internal/portcount"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 	"github.com/nightjar-telescope/nightjar/internal/store"
@@ -348,10 +349,12 @@ func (s *Store) flush(ctx context.Context, imports []store.Import, batches []sto
 		}
 	}
 	s.inTx = false
+	failpoint.Hit("duckdb.flush.before-commit")
 	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
 		s.recent, s.oldDays = false, nil
 		return fmt.Errorf("flush: commit (the records appended since the last Flush were discarded): %w", err)
 	}
+	failpoint.Hit("duckdb.flush.after-commit")
 	s.recent, s.oldDays = false, nil
 	s.flushed = s.flushed || len(days) > 0
 	return nil
@@ -428,6 +431,7 @@ func (s *Store) rollUpPending(ctx context.Context, prune bool) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM pending_rollups`); err != nil {
 		return err
 	}
+	failpoint.Hit("duckdb.rollup.before-commit")
 	if err := tx.Commit(); err != nil {
 		return err
 	}
