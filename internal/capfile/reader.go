@@ -99,6 +99,9 @@ type Reader struct {
 	ifaces   []ngIface
 
 	err error // sticky error returned by Next
+	// stop, when not zero, ends a Range reader: a record that starts at
+	// or after it belongs to the next range.
+	stop int
 
 	name       string
 	compressed bool
@@ -369,6 +372,10 @@ func (r *Reader) Next(p *Packet) error {
 			return err
 		}
 		return nil
+	}
+	if r.stop != 0 && r.pos >= r.stop {
+		r.err = io.EOF
+		return r.err
 	}
 	if r.end-r.pos < pcapRecordLen {
 		if err := r.fill(pcapRecordLen); err != nil {

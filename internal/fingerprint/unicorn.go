@@ -113,13 +113,33 @@ func (b *UnicornBook) forget() {
 // reports whether r is tagged unicornscan. Only IPv4 TCP SYN probes take
 // part; other records leave e as it was.
 func (b *UnicornBook) Observe(e *UnicornEntry, r *record.Record) bool {
+	p, ok := ProbeOf(r)
+	return ok && b.ObserveProbe(e, p)
+}
+
+// UnicornProbe is what the unicornscan rule reads of one probe: a record
+// reduced to 12 bytes, so that a caller can feed probes to the rule later
+// than it decodes them (the analyzer's workers log them, and one
+// goroutine replays them in capture order).
+type UnicornProbe struct {
+	key, dst uint32
+	dstPort  uint16
+}
+
+// ProbeOf returns r's probe, if r takes part in the unicornscan rule (an
+// IPv4 TCP SYN probe).
+func ProbeOf(r *record.Record) (UnicornProbe, bool) {
 	if !isUnicornProbe(r) {
-		return false
+		return UnicornProbe{}, false
 	}
-	key, dst := unicornKey(r), r.Dst.Uint32()
+	return UnicornProbe{key: unicornKey(r), dst: r.Dst.Uint32(), dstPort: r.DstPort}, true
+}
+
+// ObserveProbe is Observe for a probe taken from its record by ProbeOf.
+func (b *UnicornBook) ObserveProbe(e *UnicornEntry, p UnicornProbe) bool {
 	hit := false
 	if b.Holds(e) {
-		hit = unicornHit(e.key, e.dst, e.dstPort, key, dst, r.DstPort)
+		hit = unicornHit(e.key, e.dst, e.dstPort, p.key, p.dst, p.dstPort)
 	} else {
 		if b.full() {
 			b.forget()
@@ -127,7 +147,7 @@ func (b *UnicornBook) Observe(e *UnicornEntry, r *record.Record) bool {
 		b.n++
 		e.gen = b.gen
 	}
-	e.key, e.dst, e.dstPort = key, dst, r.DstPort
+	e.key, e.dst, e.dstPort = p.key, p.dst, p.dstPort
 	return hit
 }
 

@@ -141,6 +141,22 @@ func (s *Stats) SkippedTotal() uint64 {
 	return n
 }
 
+// Add adds o's counts to s: the counts of one pipeline that saw the
+// packets of both (the analyzer's workers each run a pipeline).
+func (s *Stats) Add(o *Stats) {
+	s.Frames += o.Frames
+	s.Records += o.Records
+	s.Kept += o.Kept
+	s.Unmatched += o.Unmatched
+	s.Excluded += o.Excluded
+	for i, n := range o.Skipped {
+		s.Skipped[i] += n
+	}
+	for link, n := range o.Links {
+		s.Links[link] += n
+	}
+}
+
 // Pipeline runs the stages. Create it with New.
 type Pipeline struct {
 	attr    Attributor

@@ -79,12 +79,46 @@ func (c *Counter) Add(slot uint32) {
 	}
 	c.sparse[slot]++
 	if c.total >= DenseAfter {
-		c.dense = make([]uint32, Slots)
-		for k, v := range c.sparse {
-			c.dense[k] = uint32(v) // v < DenseAfter
-		}
-		c.sparse = nil
+		c.densify()
 	}
+}
+
+// Merge adds o's counts to c, as if c had counted o's packets too (the
+// analyzer's workers count apart, then merge).
+func (c *Counter) Merge(o *Counter) {
+	if o.total == 0 {
+		return
+	}
+	if c.dense == nil && c.total+o.total >= DenseAfter {
+		c.densify()
+	}
+	c.total += o.total
+	o.each(func(slot uint32, n uint64) {
+		if c.dense == nil {
+			if c.sparse == nil {
+				c.sparse = map[uint32]uint64{}
+			}
+			c.sparse[slot] += n
+			return
+		}
+		sum := uint64(c.dense[slot]) + n
+		c.dense[slot] = uint32(sum)
+		if wraps := sum >> 32 << 32; wraps != 0 {
+			if c.carry == nil {
+				c.carry = map[uint32]uint64{}
+			}
+			c.carry[slot] += wraps
+		}
+	})
+}
+
+// densify turns the sparse counts into the flat array.
+func (c *Counter) densify() {
+	c.dense = make([]uint32, Slots)
+	for k, v := range c.sparse {
+		c.dense[k] = uint32(v) // v < DenseAfter
+	}
+	c.sparse = nil
 }
 
 func (c *Counter) wrapped(slot uint32) {
@@ -99,17 +133,21 @@ func (c *Counter) Total() uint64 { return c.total }
 
 // Each calls fn for every port with packets, in no particular order.
 func (c *Counter) Each(fn func(k record.PortKey, packets uint64)) {
+	c.each(func(slot uint32, n uint64) { fn(Key(slot), n) })
+}
+
+func (c *Counter) each(fn func(slot uint32, packets uint64)) {
 	for slot, n := range c.dense {
 		total := uint64(n)
 		if c.carry != nil {
 			total += c.carry[uint32(slot)]
 		}
 		if total > 0 {
-			fn(Key(uint32(slot)), total)
+			fn(uint32(slot), total)
 		}
 	}
 	for slot, n := range c.sparse {
-		fn(Key(slot), n)
+		fn(slot, n)
 	}
 }
 

@@ -71,3 +71,57 @@ func TestCounterCarriesWrappedCounts(t *testing.T) {
 		t.Errorf("count after wrap = %d (total %d), want %d", got, c.Total(), want)
 	}
 }
+
+// TestCounterMerge: counting packets in several counters and merging them
+// gives the counts of one counter that saw them all, whether each side is
+// sparse or dense, and a merged dense count that passes 2^32 carries.
+func TestCounterMerge(t *testing.T) {
+	t.Parallel()
+	counts := func(c *Counter) map[uint32]uint64 {
+		m := map[uint32]uint64{}
+		c.each(func(slot uint32, n uint64) { m[slot] = n })
+		return m
+	}
+	tests := []struct {
+		name         string
+		left, right  int // packets counted on each side
+		rightPortMod uint32
+	}{
+		{name: "sparse+sparse", left: 100, right: 200, rightPortMod: 7},
+		{name: "sparse+sparse=dense", left: DenseAfter - 10, right: 20, rightPortMod: 300},
+		{name: "dense+sparse", left: 2 * DenseAfter, right: 50, rightPortMod: 9},
+		{name: "sparse+dense", left: 50, right: 3 * DenseAfter, rightPortMod: 1000},
+		{name: "empty+dense", left: 0, right: DenseAfter, rightPortMod: 5},
+	}
+	for _, tt := range tests {
+		var all, left, right Counter
+		for i := range tt.left {
+			slot := uint32(i*31) % Slots
+			all.Add(slot)
+			left.Add(slot)
+		}
+		for i := range tt.right {
+			slot := uint32(i) % tt.rightPortMod
+			all.Add(slot)
+			right.Add(slot)
+		}
+		left.Merge(&right)
+		if diff := cmp.Diff(counts(&left), counts(&all)); diff != "" {
+			t.Errorf("%s: Merge() (-got, +want):\n%s", tt.name, diff)
+		}
+		if left.Total() != all.Total() {
+			t.Errorf("%s: Total() after Merge = %d, want %d", tt.name, left.Total(), all.Total())
+		}
+	}
+
+	var a, b Counter
+	for range DenseAfter {
+		a.Add(23)
+		b.Add(23)
+	}
+	a.dense[23], b.dense[23] = 1<<32-2, 5 // near the wrap rather than 2^32 packets
+	a.Merge(&b)
+	if got, want := counts(&a)[23], uint64(1<<32+3); got != want {
+		t.Errorf("merged count across the wrap = %d, want %d", got, want)
+	}
+}
