@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -19,6 +20,7 @@ type analyzeOptions struct {
 	format   string
 	cfg      analyze.Config
 	quiet    bool
+	workers  int
 	simulate bool
 	sim      simulateOptions
 }
@@ -42,6 +44,12 @@ is a sensor of its own in the group "all".
 A corrupt or truncated capture is reported with its byte offset; the packets
 read before the damage are counted and the exit status is 1.
 
+--workers N (default: every core the process may use) reads on N goroutines:
+uncompressed pcap files are cut into byte ranges at record boundaries, and
+other captures (compressed, pcapng, standard input) are decompressed by one
+reader that hands blocks of packets to the workers. The report is the same
+for every N, unicornscan tags included; --workers 1 reads on one goroutine.
+
 With --simulate, a simulated fleet's traffic is generated first (see
 "nightjar simulate"; its options are the --sim-* flags) and analysed with
 the simulated fleet: a one-command look at what Nightjar reports.`,
@@ -59,6 +67,7 @@ the simulated fleet: a one-command look at what Nightjar reports.`,
 	f.IntVar(&o.cfg.Sources, "sources", o.cfg.Sources, "number of top sources listed")
 	f.StringVar(&o.format, "format", "table", "output format: "+strings.Join(analyze.Formats, ", "))
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress line on standard error")
+	f.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "goroutines that decode and count (1: one, in capture order); the report is the same for any number")
 	f.BoolVar(&o.simulate, "simulate", false, "simulate a fleet's traffic first and analyse it (no FILE needed)")
 	o.sim.addFlags(f, "sim-")
 	return cmd
@@ -79,6 +88,9 @@ func runAnalyze(cmd *cobra.Command, o analyzeOptions, files []string) error {
 	}
 	if o.cfg.Sources < 0 {
 		return fmt.Errorf("--sources must not be negative, got %d", o.cfg.Sources)
+	}
+	if o.workers < 1 {
+		return fmt.Errorf("--workers must be at least 1, got %d", o.workers)
 	}
 	var fl *fleet.Fleet
 	if o.sensors != "" {
@@ -112,30 +124,38 @@ func runAnalyze(cmd *cobra.Command, o analyzeOptions, files []string) error {
 	if !o.quiet {
 		progress = newProgressLine(stderr, len(files))
 	}
-	var failed int
-	var frames uint64
-	for _, path := range files {
-		progress.nextFile(frames)
-		var cb analyze.Progress
-		if progress != nil {
-			cb = progress.update
-		}
-		var err error
+	inputs := make([]analyze.Input, len(files))
+	for i, path := range files {
+		inputs[i] = analyze.Input{Path: path}
 		if path == "-" {
-			err = a.ReadStream(cmd.Context(), "-", cmd.InOrStdin(), cb)
-		} else {
-			err = a.ReadFile(cmd.Context(), path, cb)
+			inputs[i].Stream = cmd.InOrStdin()
 		}
-		frames = a.Frames()
-		if err != nil {
-			if cmd.Context().Err() != nil {
-				progress.done()
-				return fmt.Errorf("interrupted while reading %s", path)
+	}
+	var cb analyze.InputProgress
+	if progress != nil {
+		current, before, last := -1, uint64(0), uint64(0) // input shown, frames of the inputs before it
+		cb = func(i int, done, total int64, frames uint64) {
+			for ; current < i; current++ {
+				before += last
+				last = 0
+				progress.nextFile(before)
 			}
-			progress.done()
-			fmt.Fprintf(stderr, "nightjar: %v\n", err)
-			failed++
+			last = frames
+			progress.update(files[i], done, total, frames)
 		}
+	}
+	errs := a.ReadAll(cmd.Context(), inputs, o.workers, cb)
+	progress.done()
+	var failed int
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		if cmd.Context().Err() != nil {
+			return fmt.Errorf("interrupted while reading %s", files[i])
+		}
+		fmt.Fprintf(stderr, "nightjar: %v\n", err)
+		failed++
 	}
 	progress.done()
 	if err := a.Report().Write(cmd.OutOrStdout(), o.format); err != nil {

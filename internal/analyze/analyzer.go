@@ -4,9 +4,11 @@
 // monthly average per sensor, tag counts and the top sources.
 //
 // The Analyzer is the sink of the offline packet path (capture file →
-// internal/pipeline: decode, attribute, tag → aggregate). It is
-// single-threaded and its memory grows with the number of sensors, months
-// and distinct sources, never with the number of packets.
+// internal/pipeline: decode, attribute, tag → aggregate). An Analyzer
+// belongs to one goroutine; ReadAll spreads captures over several
+// (parallel.go), with the same answers. Its memory grows with the number
+// of sensors, months and distinct sources, never with the number of
+// packets.
 package analyze
 
 import (
@@ -30,6 +32,7 @@ func DefaultConfig() Config { return Config{Top: 10, Sources: 10} }
 
 type sensorStats struct {
 	name, group string
+	addr        record.Addr // the address of a sensor without a fleet
 	packets     uint64
 	months      []uint64   // by month index
 	tags        [16]uint64 // by tag bit
@@ -76,6 +79,12 @@ type Analyzer struct {
 	// unicorn bounds the unicornscan state kept in sources as every other
 	// path's tagger bounds its table: analyze tags as ingest does.
 	unicorn fingerprint.UnicornBook
+	// log, when set, makes this analyzer a worker's share of ReadAll: it
+	// counts everything but unicornscan, and logs the probes (and the
+	// sensors it reaches) for the in-order merge instead.
+	log *partLog
+	// partSizes cuts ReadAll's parts (zero: defaultPartSizes).
+	partSizes partSizes
 }
 
 // New returns an Analyzer. With a nil fleet, each destination address is
@@ -122,14 +131,24 @@ const AutoGroup = "all"
 type autoSensors struct{ a *Analyzer }
 
 func (s autoSensors) Attribute(r *record.Record) (int, pipeline.Outcome) {
-	a := s.a
-	if i, ok := a.auto[r.Dst]; ok {
-		return int(i), pipeline.Kept
+	i := s.a.autoSensor(r.Dst)
+	if s.a.log != nil {
+		s.a.log.reached(i, r.Dst)
 	}
-	i := len(a.sensors)
-	a.auto[r.Dst] = int32(i)
-	a.sensors = append(a.sensors, newSensorStats(r.Dst.String(), AutoGroup))
-	return i, pipeline.Kept
+	return int(i), pipeline.Kept
+}
+
+// autoSensor returns the index of the sensor of address dst, adding it.
+func (a *Analyzer) autoSensor(dst record.Addr) int32 {
+	if i, ok := a.auto[dst]; ok {
+		return i
+	}
+	i := int32(len(a.sensors))
+	a.auto[dst] = i
+	s := newSensorStats(dst.String(), AutoGroup)
+	s.addr = dst
+	a.sensors = append(a.sensors, s)
+	return i
 }
 
 // batchSize is the number of records aggregated together (64 × 200 bytes
@@ -159,6 +178,9 @@ type sink struct{ a *Analyzer }
 
 func (s sink) Write(recs []record.Record, sensors []int32) error {
 	s.a.count(recs, sensors)
+	if s.a.log != nil {
+		s.a.log.addProbes(recs, sensors)
+	}
 	return nil
 }
 
@@ -173,6 +195,9 @@ func (s unicornState) Unicorn(recs []record.Record) {
 	a := s.a
 	for i := range recs {
 		a.source[i] = a.sourceIndex(recs[i].Src)
+	}
+	if a.log != nil {
+		return // the merge replays the probes in capture order (replay)
 	}
 	for i := range recs {
 		if a.unicorn.Observe(&a.sources[a.source[i]].unicorn, &recs[i]) {

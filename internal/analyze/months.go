@@ -24,12 +24,16 @@ func (a *Analyzer) switchMonth(t int64) {
 	start := time.Date(k.year, k.month, 1, 0, 0, 0, 0, time.UTC)
 	a.curStart = start.UnixNano()
 	a.curEnd = start.AddDate(0, 1, 0).UnixNano()
+	a.curMonth = a.monthIndex(k)
+}
+
+// monthIndex returns the index of month k in a.months, adding it.
+func (a *Analyzer) monthIndex(k monthKey) int {
 	for i, m := range a.months {
 		if m == k {
-			a.curMonth = i
-			return
+			return i
 		}
 	}
 	a.months = append(a.months, k)
-	a.curMonth = len(a.months) - 1
+	return len(a.months) - 1
 }
