@@ -1,8 +1,10 @@
 package analyze_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -49,20 +51,40 @@ func simulatedCapture(b *testing.B, packets uint64) string {
 func BenchmarkAnalyzeFile(b *testing.B) {
 	const packets = 1_000_000
 	path := simulatedCapture(b, packets)
-	fl := simulate.DefaultFleet()
+	benchRead(b, path, packets, func(a *analyze.Analyzer) error { return a.ReadFile(b.Context(), path, nil) })
+}
+
+// BenchmarkReadAll is BenchmarkAnalyzeFile through ReadAll, on 1 to 4
+// workers: with -cpu 2, workers-1 against workers-2 is the scaling.
+func BenchmarkReadAll(b *testing.B) {
+	const packets = 1_000_000
+	path := simulatedCapture(b, packets)
+	for _, workers := range []int{1, 2, 4} {
+		b.Run("workers-"+strconv.Itoa(workers), func(b *testing.B) {
+			benchRead(b, path, packets, func(a *analyze.Analyzer) error {
+				return errors.Join(a.ReadAll(b.Context(), []analyze.Input{{Path: path}}, workers, nil)...)
+			})
+		})
+	}
+}
+
+// benchRead times read, into a new analyzer of the default fleet, of the
+// capture at path.
+func benchRead(b *testing.B, path string, packets uint64, read func(*analyze.Analyzer) error) {
 	st, _ := os.Stat(path)
 	b.SetBytes(st.Size())
 	b.ReportAllocs()
+	fl := simulate.DefaultFleet()
 	for b.Loop() {
 		a := analyze.New(analyze.DefaultConfig(), fl)
-		if err := a.ReadFile(b.Context(), path, nil); err != nil {
+		if err := read(a); err != nil {
 			b.Fatal(err)
 		}
 		if got := a.Frames(); got != packets {
 			b.Fatalf("read %d frames, want %d", got, packets)
 		}
 	}
-	perPacket := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / packets
+	perPacket := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / float64(packets)
 	b.ReportMetric(perPacket, "ns/packet")
 	b.ReportMetric(1e9/perPacket, "packets/s")
 }

@@ -81,6 +81,9 @@ func defaultPartSizes() partSizes {
 	return partSizes{rangeBytes: 4 << 20, blockBytes: 1 << 20, blockFrames: 16 << 10}
 }
 
+// minRecord is the size of a pcap record of the smallest Ethernet frame.
+const minRecord = 16 + 60
+
 // partsPerWorker bounds the parts in flight.
 const partsPerWorker = 4
 
@@ -158,10 +161,13 @@ type run struct {
 	parts    chan *part
 	done     chan *part
 	slots    chan struct{} // a token per part in flight
-	blocks   sync.Pool     // of *frameBlock
-	logs     sync.Pool     // of *partLog
-	shares   []*share
-	workers  sync.WaitGroup
+	// blocks and logs are free lists, as many as the parts in flight:
+	// not sync.Pools, which every collection empties (the probes of a
+	// part are about a megabyte).
+	blocks  chan *frameBlock
+	logs    chan *partLog
+	shares  []*share
+	workers sync.WaitGroup
 	// mapped lists the mapped files split, to close any whose last part
 	// an interruption kept from the merge (after the workers are done).
 	mapped []*capfile.Reader
@@ -180,8 +186,8 @@ func newRun(ctx context.Context, a *Analyzer, inputs []Input, workers int, progr
 	if r.sizes = a.partSizes; r.sizes == (partSizes{}) {
 		r.sizes = defaultPartSizes()
 	}
-	r.blocks.New = func() any { return &frameBlock{data: make([]byte, 0, r.sizes.blockBytes+capfile.MaxCapLen)} }
-	r.logs.New = func() any { return &partLog{} }
+	r.blocks = make(chan *frameBlock, cap(r.slots))
+	r.logs = make(chan *partLog, cap(r.slots))
 	go r.split()
 	for range workers {
 		sh := &share{a: New(a.cfg, a.fleet)}
@@ -222,7 +228,7 @@ func (r *run) split() {
 		if in.Stream != nil {
 			rd, err = capfile.NewReader(in.Path, in.Stream)
 		} else {
-			rd, err = capfile.OpenContext(r.ctx, in.Path)
+			rd, err = capfile.OpenForRanges(r.ctx, in.Path)
 		}
 		ok := true
 		switch {
@@ -270,8 +276,7 @@ func (r *run) splitBlocks(rd *capfile.Reader, input int, next func(int) *part) b
 	var pkt capfile.Packet
 	for {
 		p := next(input)
-		p.block = r.blocks.Get().(*frameBlock)
-		p.block.data, p.block.frames = p.block.data[:0], p.block.frames[:0]
+		p.block = r.newBlock()
 		for !p.block.full(r.sizes) {
 			if err := rd.Next(&pkt); err != nil {
 				if !errors.Is(err, io.EOF) {
@@ -300,20 +305,50 @@ func (r *run) work(sh *share) {
 	defer r.workers.Done()
 	for p := range r.parts {
 		p.share = sh
-		p.log = r.logs.Get().(*partLog)
+		p.log = reuse(r.logs, func() *partLog {
+			// Room for a part of SYNs, the smallest frames, from the start.
+			return &partLog{probes: make([]loggedProbe, 0, max(r.sizes.rangeBytes/minRecord, int64(r.sizes.blockFrames)))}
+		})
 		p.log.reset(uint32(p.seq+1), &sh.stamp)
 		sh.a.log = p.log
 		switch {
 		case p.rng != nil:
+			p.rng.Populate()
 			var res FileResult
 			p.err = sh.a.readAll(r.ctx, p.rng, p.path, nil, &res)
 			p.frames = res.Frames
 		case p.block != nil:
 			p.frames, p.err = sh.a.readBlock(r.ctx, p.block), firstErr(r.ctx.Err(), p.err)
-			r.blocks.Put(p.block)
+			free(r.blocks, p.block)
 			p.block = nil
 		}
 		r.done <- p
+	}
+}
+
+func (r *run) newBlock() *frameBlock {
+	b := reuse(r.blocks, func() *frameBlock {
+		return &frameBlock{data: make([]byte, 0, r.sizes.blockBytes+capfile.MaxCapLen)}
+	})
+	b.data, b.frames = b.data[:0], b.frames[:0]
+	return b
+}
+
+// reuse takes an item from a free list, or makes one.
+func reuse[T any](list chan T, make func() T) T {
+	select {
+	case x := <-list:
+		return x
+	default:
+		return make()
+	}
+}
+
+// free gives an item back to its free list, unless the list is full.
+func free[T any](list chan T, x T) {
+	select {
+	case list <- x:
+	default:
 	}
 }
 
@@ -402,7 +437,7 @@ func (r *run) mergePart(p *part, res *FileResult, err *error) {
 			toGlobal = sh.toGlobal
 		}
 		r.a.replay(p.log.probes, toGlobal)
-		r.logs.Put(p.log)
+		free(r.logs, p.log)
 	}
 	if p.closer != nil {
 		p.closer.Close()

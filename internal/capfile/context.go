@@ -14,6 +14,17 @@ import (
 // ctx. Next then returns an error wrapping ctx.Err(). Memory-mapped files
 // need no reads: their caller checks ctx between packets.
 func OpenContext(ctx context.Context, path string) (*Reader, error) {
+	return openContext(ctx, path, true)
+}
+
+// OpenForRanges is OpenContext for a file to be read by Range readers on
+// several goroutines: a memory-mapped file's pages are not all mapped up
+// front, on the opening goroutine, but by each Range reader's Populate.
+func OpenForRanges(ctx context.Context, path string) (*Reader, error) {
+	return openContext(ctx, path, false)
+}
+
+func openContext(ctx context.Context, path string, populate bool) (*Reader, error) {
 	if path == "-" {
 		return newReader(ctx, "-", os.Stdin, nil)
 	}
@@ -21,7 +32,7 @@ func OpenContext(ctx context.Context, path string) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open capture: %w", err)
 	}
-	if r, ok := openMapped(path, f); ok {
+	if r, ok := openMapped(path, f, populate); ok {
 		if err := r.start(); err != nil {
 			r.Close()
 			return nil, err

@@ -4,6 +4,8 @@ package capfile
 
 import "os"
 
-func openMapped(string, *os.File) (*Reader, bool) { return nil, false }
+func openMapped(string, *os.File, bool) (*Reader, bool) { return nil, false }
 
 func unmap([]byte) error { return nil }
+
+func populate([]byte) {}

@@ -11,8 +11,10 @@ import (
 )
 
 // openMapped memory-maps f when it is a non-empty regular file that is not
-// compressed. The Reader then owns f.
-func openMapped(name string, f *os.File) (*Reader, bool) {
+// compressed. The Reader then owns f. With populate, every page is mapped
+// at once (one call, cheaper than a fault per page); without, pages map as
+// Range readers populate them.
+func openMapped(name string, f *os.File, populate bool) (*Reader, bool) {
 	st, err := f.Stat()
 	if err != nil || !st.Mode().IsRegular() || st.Size() < 4 || int64(int(st.Size())) != st.Size() {
 		return nil, false
@@ -24,7 +26,11 @@ func openMapped(name string, f *os.File) (*Reader, bool) {
 	if binary.BigEndian.Uint16(magic[:]) == gzipMagic || binary.BigEndian.Uint32(magic[:]) == zstdMagic {
 		return nil, false
 	}
-	m, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED|unix.MAP_POPULATE)
+	flags := unix.MAP_SHARED
+	if populate {
+		flags |= unix.MAP_POPULATE
+	}
+	m, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, flags)
 	if err != nil {
 		return nil, false
 	}
@@ -41,3 +47,7 @@ func openMapped(name string, f *os.File) (*Reader, bool) {
 }
 
 func unmap(b []byte) error { return unix.Munmap(b) }
+
+// populate maps the pages of b, a page-aligned part of a mapping, where
+// the kernel can (Linux 5.14 and later); elsewhere they fault in as read.
+func populate(b []byte) { _ = unix.Madvise(b, unix.MADV_POPULATE_READ) }

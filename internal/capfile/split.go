@@ -53,6 +53,18 @@ func (r *Reader) Boundary(from, atLeast int64) int64 {
 	return int64(min(off, len(buf)))
 }
 
+// Populate maps the pages of a Range reader's records at once, on the
+// calling goroutine (a file opened by OpenForRanges maps them as read
+// otherwise, a fault at a time).
+func (r *Reader) Populate() {
+	const page = 4096 // the mapping starts on a page; a smaller page is fine too
+	from := r.pos &^ (page - 1)
+	to := min(r.stop+MaxCapLen, len(r.buf)) // the last record may end after stop
+	if from < to {
+		populate(r.buf[from:to])
+	}
+}
+
 // Range returns a reader of the records of r's Splittable file that
 // start in [from, to), where from is a record's start (DataStart or a
 // Boundary); the last record may end after to. The reader shares r's
