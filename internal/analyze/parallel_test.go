@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -211,5 +213,35 @@ func TestReadAllStream(t *testing.T) {
 	}
 	if len(errs[0]) != 1 || !strings.Contains(errs[0][0], "truncated") || reports[0].Frames != 499 {
 		t.Errorf("a stream cut in its last record: errors %q, %d frames; want one truncation, 499 frames", errs[0], reports[0].Frames)
+	}
+}
+
+// TestReadAllInterrupted: a run stopped after its first part returns
+// (no worker left blocked), with the interruption as the error of every
+// input it did not finish.
+func TestReadAllInterrupted(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var inputs []Input
+	for _, name := range []string{"a.pcap", "b.pcap", "c.pcap"} {
+		path := filepath.Join(dir, name)
+		writeSYNs(t, path, 2000)
+		inputs = append(inputs, Input{Path: path})
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	a := New(DefaultConfig(), nil)
+	a.partSizes = tinyParts
+	errs := a.ReadAll(ctx, inputs, 3, func(int, int64, int64, uint64) { cancel() })
+	if !errors.Is(errs[len(errs)-1], context.Canceled) {
+		t.Errorf("ReadAll() errors = %v, want the last input interrupted", errs)
+	}
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("input %d: error %v, want nil or the interruption", i, err)
+		}
+	}
+	if rep := a.Report(); rep.Frames >= 6000 || len(rep.Files) != 3 {
+		t.Errorf("Report() after the interruption: %d frames, %d files; want fewer than 6000, 3", rep.Frames, len(rep.Files))
 	}
 }
