@@ -70,22 +70,68 @@ func (l *partLog) addProbes(recs []record.Record, sensors []int32) {
 	}
 }
 
+// replayState is the unicornscan state of the sources the merge replays
+// probes for, during one ReadAll. It is kept apart from a.sources, whose
+// entries are three times larger, so that the replay — on one goroutine,
+// for every probe — stays in cache; it starts from the state a.sources
+// holds, and finish puts it back there with the tags it gave, so that
+// reads before and after (ReadFile, another ReadAll) carry on from it.
+type replayState struct {
+	index   *addrTable // IPv4 source → entries
+	entries []replayEntry
+}
+
+type replayEntry struct {
+	unicorn fingerprint.UnicornEntry
+	tagged  bool
+}
+
 // replay feeds a part's probes to a's unicornscan book, in order, and
 // counts the tags they earn; toGlobal maps the share's sensor indexes to
 // a's (nil: the same, with a fleet).
-func (a *Analyzer) replay(probes []loggedProbe, toGlobal []int32) {
+func (a *Analyzer) replay(st *replayState, probes []loggedProbe, toGlobal []int32) {
 	for _, p := range probes {
-		src := &a.sources[a.sourceIndex(record.AddrFromUint32(p.src))]
-		if !a.unicorn.ObserveProbe(&src.unicorn, p.probe) {
+		i := st.index.get(p.src)
+		if i < 0 {
+			i = int32(len(st.entries))
+			st.index.put(p.src, i)
+			st.entries = append(st.entries, replayEntry{})
+		}
+		e := &st.entries[i]
+		if !a.unicorn.ObserveProbe(&e.unicorn, p.probe) {
 			continue
 		}
-		src.tags |= record.TagUnicornscan
+		e.tagged = true
 		sensor := p.sensor
 		if toGlobal != nil {
 			sensor = toGlobal[sensor]
 		}
 		a.sensors[sensor].tags[record.TagUnicornscan.Index()]++
 	}
+}
+
+// newReplayState starts from the unicornscan state of a's sources.
+func newReplayState(a *Analyzer) *replayState {
+	st := &replayState{index: newAddrTable()}
+	for i := range a.sources {
+		if addr := a.sourceAddrs[i]; addr.Is4() && a.unicorn.Holds(&a.sources[i].unicorn) {
+			st.index.put(addr.Uint32(), int32(len(st.entries)))
+			st.entries = append(st.entries, replayEntry{unicorn: a.sources[i].unicorn})
+		}
+	}
+	return st
+}
+
+// finish puts the state back into a's sources, with the tags the replay
+// gave (after the merge of the shares, which adds every source).
+func (st *replayState) finish(a *Analyzer) {
+	st.index.each(func(src uint32, i int32) {
+		to := &a.sources[a.sourceIndex(record.AddrFromUint32(src))]
+		to.unicorn = st.entries[i].unicorn
+		if st.entries[i].tagged {
+			to.tags |= record.TagUnicornscan
+		}
+	})
 }
 
 // mapSensors numbers the sensors a part reached in a (without a fleet),

@@ -168,6 +168,7 @@ type run struct {
 	logs    chan *partLog
 	shares  []*share
 	workers sync.WaitGroup
+	replay  *replayState // the merge's
 	// mapped lists the mapped files split, to close any whose last part
 	// an interruption kept from the merge (after the workers are done).
 	mapped []*capfile.Reader
@@ -179,6 +180,7 @@ func newRun(ctx context.Context, a *Analyzer, inputs []Input, workers int, progr
 		a:        a,
 		inputs:   inputs,
 		progress: progress,
+		replay:   newReplayState(a),
 		parts:    make(chan *part),
 		done:     make(chan *part, partsPerWorker*workers),
 		slots:    make(chan struct{}, partsPerWorker*workers),
@@ -410,6 +412,7 @@ func (r *run) wait() []error {
 		}
 		r.a.merge(sh.a, toGlobal)
 	}
+	r.replay.finish(r.a)
 	for i := range r.inputs {
 		if !finished[i] { // interrupted before its end
 			errs[i] = firstErr(errs[i], r.ctx.Err(), fmt.Errorf("%s: not read to its end", r.inputs[i].Path))
@@ -436,7 +439,7 @@ func (r *run) mergePart(p *part, res *FileResult, err *error) {
 			r.a.mapSensors(p.log.sensors, &sh.toGlobal)
 			toGlobal = sh.toGlobal
 		}
-		r.a.replay(p.log.probes, toGlobal)
+		r.a.replay(r.replay, p.log.probes, toGlobal)
 		free(r.logs, p.log)
 	}
 	if p.closer != nil {

@@ -29,6 +29,9 @@ type analysis struct {
 	workers int
 	sizes   partSizes
 	unicorn int // the unicornscan book's bound (0: the default)
+	// oneByOne reads each input by a ReadAll of its own, on 1, 2, 3, 1...
+	// workers: the state carries from one call to the next.
+	oneByOne bool
 }
 
 func (an analysis) report(t *testing.T, f *fleet.Fleet, inputs []Input) (*Report, []string) {
@@ -39,10 +42,19 @@ func (an analysis) report(t *testing.T, f *fleet.Fleet, inputs []Input) (*Report
 		a.unicorn = fingerprint.NewUnicornBook(an.unicorn)
 	}
 	var errs []string
-	for _, err := range a.ReadAll(t.Context(), inputs, an.workers, nil) {
-		if err != nil {
-			errs = append(errs, err.Error())
+	keep := func(read []error) {
+		for _, err := range read {
+			if err != nil {
+				errs = append(errs, err.Error())
+			}
 		}
+	}
+	if !an.oneByOne {
+		keep(a.ReadAll(t.Context(), inputs, an.workers, nil))
+		return a.Report(), errs
+	}
+	for i := range inputs {
+		keep(a.ReadAll(t.Context(), inputs[i:i+1], 1+i%3, nil))
 	}
 	return a.Report(), errs
 }
@@ -59,6 +71,7 @@ func compareWorkers(t *testing.T, f *fleet.Fleet, inputs []Input, bounds ...int)
 			{workers: 2, unicorn: bound},
 			{workers: 3, unicorn: bound, sizes: tinyParts},
 			{workers: 4, unicorn: bound, sizes: partSizes{rangeBytes: 1 << 16, blockBytes: 1 << 16, blockFrames: 1 << 10}},
+			{oneByOne: true, unicorn: bound, sizes: tinyParts},
 		} {
 			got, errs := an.report(t, f, inputs)
 			if !bytes.Equal(jsonOf(t, got), jsonOf(t, want)) { // cmp.Diff only then: it is slow on big reports

@@ -72,3 +72,12 @@ func (t *addrTable) grow() {
 }
 
 func (t *addrTable) len() int { return t.n }
+
+// each calls fn for every key and its index, in no particular order.
+func (t *addrTable) each(fn func(key uint32, idx int32)) {
+	for _, s := range t.slots {
+		if s.val != 0 {
+			fn(s.key, s.val-1)
+		}
+	}
+}

@@ -93,6 +93,10 @@ func (c *Counter) Merge(o *Counter) {
 		c.densify()
 	}
 	c.total += o.total
+	if c.dense != nil && o.dense != nil {
+		c.mergeDense(o)
+		return
+	}
 	o.each(func(slot uint32, n uint64) {
 		if c.dense == nil {
 			if c.sparse == nil {
@@ -104,12 +108,31 @@ func (c *Counter) Merge(o *Counter) {
 		sum := uint64(c.dense[slot]) + n
 		c.dense[slot] = uint32(sum)
 		if wraps := sum >> 32 << 32; wraps != 0 {
-			if c.carry == nil {
-				c.carry = map[uint32]uint64{}
-			}
-			c.carry[slot] += wraps
+			c.carryOver(slot, wraps)
 		}
 	})
+}
+
+// mergeDense adds o's flat array to c's, slot by slot, without a call
+// per slot (the common case: busy sensors on every worker).
+func (c *Counter) mergeDense(o *Counter) {
+	for slot, n := range o.dense {
+		sum := uint64(c.dense[slot]) + uint64(n)
+		c.dense[slot] = uint32(sum)
+		if sum > 1<<32-1 {
+			c.carryOver(uint32(slot), 1<<32)
+		}
+	}
+	for slot, n := range o.carry {
+		c.carryOver(slot, n)
+	}
+}
+
+func (c *Counter) carryOver(slot uint32, n uint64) {
+	if c.carry == nil {
+		c.carry = map[uint32]uint64{}
+	}
+	c.carry[slot] += n
 }
 
 // densify turns the sparse counts into the flat array.
@@ -121,12 +144,7 @@ func (c *Counter) densify() {
 	c.sparse = nil
 }
 
-func (c *Counter) wrapped(slot uint32) {
-	if c.carry == nil {
-		c.carry = map[uint32]uint64{}
-	}
-	c.carry[slot] += 1 << 32
-}
+func (c *Counter) wrapped(slot uint32) { c.carryOver(slot, 1<<32) }
 
 // Total returns the number of packets counted.
 func (c *Counter) Total() uint64 { return c.total }
