@@ -119,7 +119,7 @@ func TestCounterMerge(t *testing.T) {
 		a.Add(23)
 		b.Add(23)
 	}
-	a.dense[23], b.dense[23] = 1<<32-2, 5 // near the wrap rather than 2^32 packets
+	a.dense[23], b.dense[23] = 1<<32-2, 5    // near the wrap rather than 2^32 packets
 	b.carry = map[uint32]uint64{23: 1 << 32} // and b wrapped once before
 	a.Merge(&b)
 	if got, want := counts(&a)[23], uint64(2<<32+3); got != want {
