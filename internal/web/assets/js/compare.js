@@ -44,9 +44,12 @@ async function sideBySide() {
 // one and this one so far, labelled so.
 async function groupMonths() {
   const months3 = per.rolling ? lastMonths(3) : per;
+  // Under way when asked: the answer may come after midnight at a month's
+  // end, and describes the period asked for.
+  const underway = isUnderway(months3);
   const ga = await api('group-averages', periodQuery(months3));
   const groups = ga.groups || [];
-  const thisMonth = isUnderway(months3) && groups.length ? groups[0].months.at(-1).month : null;
+  const thisMonth = underway && groups.length ? groups[0].months.at(-1).month : null;
   const months = groups.length ? groups[0].months.map((m) => (m.month === thisMonth ? `${m.month} (so far)` : m.month)) : [];
   const chart = barChart($('#chart-groups'), {
     categories: months,
