@@ -223,18 +223,21 @@ func New(cfg Config) (*Collector, error) {
 	}, nil
 }
 
-// acquire waits for room for n decoded records in the stream's share of
+// weight is a batch's place in the queue: its records, at most the
+// stream's share (which is at most the queue).
+func (s *stream) weight(count uint32) int64 { return min(int64(max(count, 1)), s.shareMax) }
+
+// acquire waits for room for a batch of weight n in the stream's share of
 // the queue, then in the queue: this is where a slow store pushes back on
 // the sensors. The share (a quarter of the queue) keeps one busy or
 // hostile sensor from taking all of it, so that the others' batches do
 // not wait behind its backlog.
 func (s *stream) acquire(ctx context.Context, n int64) error {
-	if err := s.share.Acquire(ctx, min(n, s.shareMax)); err != nil {
+	if err := s.share.Acquire(ctx, n); err != nil {
 		return err
 	}
-	n = min(n, int64(s.c.cfg.QueueRecords))
 	if err := s.c.queue.Acquire(ctx, n); err != nil {
-		s.share.Release(min(n, s.shareMax))
+		s.share.Release(n)
 		return err
 	}
 	s.c.queued.Add(n)
@@ -242,8 +245,7 @@ func (s *stream) acquire(ctx context.Context, n int64) error {
 }
 
 func (s *stream) release(n int64) {
-	s.share.Release(min(n, s.shareMax))
-	n = min(n, int64(s.c.cfg.QueueRecords))
+	s.share.Release(n)
 	s.c.queued.Add(-n)
 	s.c.queue.Release(n)
 }
@@ -610,15 +612,15 @@ func (s *stream) handle(ctx context.Context, req *sensorv1.SendRequest) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	// The queue's room is taken for the records the batch claims before
-	// they are decoded, so that decoded records are always inside the
-	// queue bound, however many streams decode at once (wire bounds the
-	// decompressed bytes by the same count).
 	if n := b.GetCount(); n > uint32(s.c.cfg.MaxBatchRecords) {
 		s.refuse(b, "too_large", fmt.Errorf("batch of %d records: this collector accepts at most %d (max_batch_records)", n, s.c.cfg.MaxBatchRecords))
 		return nil
 	}
-	weight := int64(max(b.GetCount(), 1))
+	// The queue's room is taken for the records the batch claims before
+	// they are decoded, so that decoded records are always inside the
+	// queue bound, however many streams decode at once (wire bounds the
+	// decompressed bytes by the same count).
+	weight := s.weight(b.GetCount())
 	if err := s.acquire(ctx, weight); err != nil {
 		return err
 	}

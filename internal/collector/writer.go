@@ -204,9 +204,7 @@ func (w *writer) reset() {
 
 func (w *writer) settle(j *batchJob, status sensorv1.Status, msg string) {
 	w.c.stats.settled.WithLabelValues(statusName(status)).Inc()
-	if !j.received.IsZero() {
-		w.c.stats.ackSeconds.Observe(time.Since(j.received).Seconds())
-	}
+	w.c.stats.ackSeconds.Observe(time.Since(j.received).Seconds())
 	if status == sensorv1.Status_STATUS_STORED {
 		w.c.penalties.stored(j.key.Sensor)
 	}
