@@ -34,15 +34,14 @@ const (
 	floodQueueRecords = 1 << 18
 	floodQueueBytes   = 32 << 20
 	floodDBMemory     = 256 << 20
-	floodSensors      = 6
 )
 
 // floodBound is the collector's worst-case memory for the flood test's
 // settings, by the formula of collector.Config.QueueBytes, above base (the
 // collector's RSS before any sensor spoke): the Go terms twice (live and
 // as much again in garbage) plus DuckDB's memory limit.
-func floodBound(base uint64) uint64 {
-	goTerms := 3*floodQueueBytes + (200+286)*floodQueueRecords + floodSensors*(1<<20+64<<10)
+func floodBound(base uint64, sensors int) uint64 {
+	goTerms := 3*floodQueueBytes + (200+286)*floodQueueRecords + sensors*(1<<20+64<<10)
 	return base + 2*uint64(goTerms) + floodDBMemory
 }
 
@@ -209,7 +208,7 @@ heartbeat: 500ms
 			t.Errorf("collector metrics: %s = %v, want at least %v", metric, m[metric], floor)
 		}
 	}
-	bound := floodBound(base)
+	bound := floodBound(base, len(prefixes))
 	t.Logf("probe acks: %v", p.latencies)
 	t.Logf("flood: bomber %+v, forger %+v, squatter %+v; probe %d batches, slowest ack %v; "+
 		"collector RSS %.0f MiB before, peak %.0f MiB sampled, VmHWM %.0f MiB, bound %.0f MiB",
@@ -262,6 +261,14 @@ type hostileStats struct {
 	// storedRecords is the records the collector should have kept of the
 	// batches it acknowledged STORED.
 	storedRecords uint64
+}
+
+// add counts o's messages and answers in h.
+func (h *hostileStats) add(o hostileStats) {
+	h.Sent += o.Sent
+	h.Stored += o.Stored
+	h.Rejected += o.Rejected
+	h.storedRecords += o.storedRecords
 }
 
 // flood sends batches from next on one stream until ctx is done or the
@@ -370,15 +377,14 @@ func bomber(ctx context.Context, t *testing.T, client func(...connect.ClientOpti
 					}
 					return &sensorv1.SendRequest{Batch: b}
 				}, func(uint64) uint64 { return 0 })
-				stats[i].Sent += s.Sent
-				stats[i].Stored += s.Stored
-				stats[i].Rejected += s.Rejected
+				stats[i].add(s)
 				time.Sleep(50 * time.Millisecond) // a bounded reconnect loop
 			}
 		})
 	}
 	wg.Wait()
-	return hostileStats{Sent: stats[0].Sent + stats[1].Sent, Stored: stats[0].Stored + stats[1].Stored, Rejected: stats[0].Rejected + stats[1].Rejected}
+	stats[0].add(stats[1])
+	return stats[0]
 }
 
 // forger sends, in turn, the largest batches accepted (65,536 records to
@@ -432,9 +438,7 @@ func squatter(ctx context.Context, t *testing.T, client func(...connect.ClientOp
 			return &sensorv1.SendRequest{Batch: &sensorv1.Batch{Epoch: uint64(round + 1), Seq: seq, Count: foreign.GetCount(), RecordsZstd: foreign.GetRecordsZstd()}}
 		}, func(uint64) uint64 { return 0 })
 		end()
-		total.Sent += s.Sent
-		total.Stored += s.Stored
-		total.Rejected += s.Rejected
+		total.add(s)
 	}
 	return total
 }
