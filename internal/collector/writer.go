@@ -43,8 +43,12 @@ type pending struct {
 // failures fail the batches concerned, not Run, and it returns nil.
 func (c *Collector) Run(ctx context.Context) error {
 	// The first prune comes after pruneInterval (and at the end): it
-	// pauses commits, and the last run of the collector pruned.
-	w := &writer{c: c, ledger: newLedger(c.cfg.Store), group: map[store.Batch]*pending{}, ids: map[string]int32{}, pruned: time.Now()}
+	// pauses commits, and the last run of the collector pruned. The
+	// rollups start dirty: a collector killed before its rebuild
+	// committed left days pending, which must be rebuilt even if the
+	// sensors only send again what it had stored.
+	w := &writer{c: c, ledger: newLedger(c.cfg.Store), group: map[store.Batch]*pending{}, ids: map[string]int32{},
+		pruned: time.Now(), dirty: true}
 	c.log.Info("collector ready")
 	commit := time.NewTicker(c.cfg.CommitInterval)
 	defer commit.Stop()
