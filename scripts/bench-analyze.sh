@@ -18,7 +18,7 @@ runs=${RUNS:-3}
 work=${BENCH_DIR:-$(mktemp -d /tmp/nightjar-bench.XXXXXX)}
 scripts/deps.sh
 
-go build -o "$work/nightjar" ./cmd/nightjar
+go build -tags duckdb_arrow -o "$work/nightjar" ./cmd/nightjar
 pcap="$work/sim-$packets.pcap"
 if [ ! -s "$pcap" ]; then
   "$work/nightjar" simulate --quiet --out "$pcap" --fleet-out "$work/fleet.yaml" \

@@ -34,7 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$tmp/nightjar" ./cmd/nightjar
+go build -tags duckdb_arrow -o "$tmp/nightjar" ./cmd/nightjar
 base="http://127.0.0.1:$PORT"
 from=$(date -u -d '-10 years +1 day' +%F)
 to=$(date -u +%F)

@@ -128,7 +128,7 @@ wait_until() {
   done
 }
 
-go build -o "$work/nightjar" ./cmd/nightjar
+go build -tags duckdb_arrow -o "$work/nightjar" ./cmd/nightjar
 CGO_ENABLED=0 go build -o "$work/nightjar-sensor" ./cmd/nightjar-sensor
 nj=$work/nightjar
 sensor_bin=$work/nightjar-sensor

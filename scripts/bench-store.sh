@@ -17,7 +17,7 @@ packets=${1:-100000000}
 runs=${RUNS:-3}
 work=${BENCH_DIR:-$(mktemp -d /tmp/nightjar-store-bench.XXXXXX)}
 mkdir -p "$work"
-go build -o "$work/nightjar" ./cmd/nightjar
+go build -tags duckdb_arrow -o "$work/nightjar" ./cmd/nightjar
 nj="$work/nightjar"
 
 fleet="$work/fleet20.yaml"

@@ -19,8 +19,8 @@ import (
 
 func newIngestCommand() *cobra.Command {
 	var (
-		db, sensors, retention string
-		quiet, force           bool
+		db, sensors, retention, memoryLimit string
+		quiet, force                        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest --db PATH [--sensors FILE] FILE...",
@@ -66,6 +66,7 @@ more, are skipped and counted.`,
 			if err != nil {
 				return err
 			}
+			opts.MemoryLimit = memoryLimit
 			return runIngest(cmd, ingestOptions{db: db, sensors: sensors, quiet: quiet, force: force, store: opts}, args)
 		},
 	}
@@ -74,6 +75,7 @@ more, are skipped and counted.`,
 	f.StringVar(&db, "db", "", "database `PATH` (a DuckDB file)")
 	f.StringVar(&sensors, "sensors", "", "YAML `FILE` of sensors to add or update before importing")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line on standard error")
+	f.StringVar(&memoryLimit, "db-memory-limit", "", `bound DuckDB's own memory (e.g. "1GiB"; default DuckDB's, 80 % of RAM); beyond it DuckDB spills to a temporary directory beside the database`)
 	f.BoolVar(&force, "force", false, "import files whose packets overlap the period a sensor has from another import (warns instead of refusing)")
 	return cmd
 }

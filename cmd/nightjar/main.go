@@ -6,10 +6,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -34,9 +36,11 @@ func main() {
 // run executes the command line and returns the exit status. It takes its
 // streams as arguments so that tests drive the real CLI in-process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRootCommand(stdin, stdout, stderr)
+	root, g := newRootCommand(stdin, stdout, stderr)
 	root.SetArgs(args)
-	if err := root.ExecuteContext(ctx); err != nil {
+	err := root.ExecuteContext(ctx)
+	err = errors.Join(err, g.stopProfile())
+	if err != nil {
 		fmt.Fprintf(stderr, "nightjar: %v\n", err)
 		if code, ok := err.(exitCoder); ok {
 			return code.ExitCode()
@@ -50,7 +54,9 @@ type exitCoder interface{ ExitCode() int }
 
 // globalOptions are the flags of every command.
 type globalOptions struct {
-	nowFlag string
+	nowFlag    string
+	cpuProfile string
+	profile    *os.File // the CPU profile being written
 	// now is the clock every command runs on: the wall clock, or the
 	// instant of --now (NIGHTJAR_NOW) advancing from there.
 	now clock.Clock
@@ -67,10 +73,35 @@ func (g *globalOptions) resolve(cmd *cobra.Command) error {
 		return fmt.Errorf("%s: %w", from, err)
 	}
 	g.now = c
+	if g.cpuProfile != "" {
+		f, err := os.Create(g.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		g.profile = f
+	}
 	return nil
 }
 
-func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+// stopProfile ends the CPU profile of --cpuprofile, if one is written.
+func (g *globalOptions) stopProfile() error {
+	if g.profile == nil {
+		return nil
+	}
+	pprof.StopCPUProfile()
+	err := g.profile.Close()
+	g.profile = nil
+	if err != nil {
+		return fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return nil
+}
+
+func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) (*cobra.Command, *globalOptions) {
 	g := &globalOptions{now: clock.System}
 	root := &cobra.Command{
 		Use:   "nightjar",
@@ -87,10 +118,11 @@ tells a monitoring team which ports are scanned, on which sensors, by whom
 	}
 	root.PersistentFlags().StringVar(&g.nowFlag, "now", "", "run as if it were this `INSTANT` (RFC 3339, e.g. 2027-01-01T00:01:00Z, or a date), the clock advancing from there: "+
 		"default periods, \"today\", the demo's simulated fleet; certificates keep the real time (default $"+clock.EnvVar+", else the wall clock)")
+	root.PersistentFlags().StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile of the command to `FILE` (for go tool pprof), e.g. of a slow ingest")
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newAnalyzeCommand(), newSimulateCommand(g), newIngestCommand(), newQueryCommand(), newExportCommand(),
 		newCACommand(), newCollectorCommand(g), newServeCommand(g), newUserCommand(), sensorcli.New("sensor", version), newDemoCommand(g), newReportCommand(g))
-	return root
+	return root, g
 }

@@ -8,13 +8,9 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
-	duck "github.com/duckdb/duckdb-go/v2"
-
 	"github.com/nightjar-telescope/nightjar/internal/failpoint"
-	"github.com/nightjar-telescope/nightjar/internal/portcount"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 	"github.com/nightjar-telescope/nightjar/internal/store"
 )
@@ -30,10 +26,6 @@ const (
 	dayNs  = 24 * hourNs
 )
 
-// batchFunction is the table function through which Append hands a batch of
-// records to DuckDB column by column (see batchSource).
-const batchFunction = "nightjar_append_batch"
-
 // Append implements store.Store. Records are durable after Flush, and
 // visible to questions after Sync (see Flush).
 //
@@ -44,11 +36,11 @@ const batchFunction = "nightjar_append_batch"
 // accepted: Sync rolls it up exactly, then prunes it. So captures can be
 // imported in any order, and none is ever merged inexactly.
 //
-// The records reach DuckDB through a vectorised table function
-// (INSERT INTO packets SELECT * FROM nightjar_append_batch()) that fills
-// DuckDB's column vectors with typed writes, within one transaction per
-// Flush; DuckDB's appender boxes each of the 22 values of a row. If that
-// insert fails, the records appended since the last Flush are discarded.
+// The records reach DuckDB through a rawWriter, within one transaction
+// per Flush: built with the duckdb_arrow tag, as Arrow columns in batches
+// of whole row groups; without it, through a vectorised table function.
+// A rawWriter may hold records until Flush; if an insert fails, the
+// records appended since the last Flush are discarded.
 func (s *Store) Append(ctx context.Context, recs []record.Record, sensors []int32) error {
 	if len(recs) != len(sensors) {
 		return fmt.Errorf("append: %d records but %d sensor IDs", len(recs), len(sensors))
@@ -125,20 +117,12 @@ func (s *Store) begin(ctx context.Context) (*sql.Conn, error) {
 		if err != nil {
 			return nil, fmt.Errorf("connect: %w", err)
 		}
-		err = duck.RegisterTableUDF(conn, batchFunction, duck.ParallelChunkTableFunction{
-			BindArguments: func(map[string]any, ...any) (duck.ParallelChunkTableSource, error) {
-				src := s.batch
-				s.batch = nil
-				if src == nil {
-					return nil, errors.New("no batch to append")
-				}
-				return src, nil
-			},
-		})
+		raw, err := newRawWriter(conn)
 		if err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("register %s: %w", batchFunction, err)
+			return nil, err
 		}
+		s.raw = raw
 		s.wconn = conn
 	}
 	if !s.inTx {
@@ -179,125 +163,19 @@ func (s *Store) rollback(ctx context.Context) error {
 	_, err := s.wconn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
 	s.inTx = false
 	s.recent, s.oldDays = false, nil
+	s.raw.reset()
 	return err
 }
 
-// appendBatch inserts recs through the batch table function.
+// appendBatch hands recs to the raw writer.
 func (s *Store) appendBatch(ctx context.Context, recs []record.Record, sensors []int32) error {
-	conn, err := s.begin(ctx)
-	if err != nil {
+	if _, err := s.begin(ctx); err != nil {
 		return fmt.Errorf("append: %w", err)
 	}
-	s.batch = &batchSource{recs: recs, sensors: sensors}
-	defer func() { s.batch = nil }()
-	if _, err := conn.ExecContext(ctx, `INSERT INTO packets SELECT * FROM `+batchFunction+`()`); err != nil {
+	if err := s.raw.write(ctx, recs, sensors); err != nil {
 		return s.abort("append", err)
 	}
 	return nil
-}
-
-// optLen is the opt_len column: the number of option kinds in opt_layout,
-// plus one when more options followed than the layout holds (so 9 means
-// the 8 kinds of opt_layout and more: the "..." of TCPOptions.Signature).
-func optLen(o *record.TCPOptions) uint8 {
-	if o.LayoutMore {
-		return o.LayoutLen + 1
-	}
-	return o.LayoutLen
-}
-
-// packetColumns are the columns of the packets table in order, with their
-// types, as the batch table function declares them.
-var packetColumns = []struct {
-	name string
-	typ  duck.Type
-}{
-	{"time_ns", duck.TYPE_BIGINT}, {"sensor", duck.TYPE_INTEGER}, {"ip_version", duck.TYPE_UTINYINT},
-	{"src_hi", duck.TYPE_UBIGINT}, {"src_lo", duck.TYPE_UBIGINT}, {"dst_hi", duck.TYPE_UBIGINT}, {"dst_lo", duck.TYPE_UBIGINT},
-	{"proto", duck.TYPE_UTINYINT}, {"slot", duck.TYPE_INTEGER}, {"sport", duck.TYPE_USMALLINT}, {"dport", duck.TYPE_USMALLINT},
-	{"tcp_flags", duck.TYPE_UTINYINT}, {"seq", duck.TYPE_UINTEGER}, {"ack", duck.TYPE_UINTEGER}, {"win", duck.TYPE_USMALLINT},
-	{"ip_id", duck.TYPE_UINTEGER}, {"ttl", duck.TYPE_UTINYINT}, {"ip_len", duck.TYPE_USMALLINT},
-	{"opt_layout", duck.TYPE_UBIGINT}, {"opt_len", duck.TYPE_UTINYINT}, {"fragment", duck.TYPE_BOOLEAN}, {"tags", duck.TYPE_USMALLINT},
-}
-
-// batchSource is a duck.ParallelChunkTableSource over a batch of records:
-// each FillChunk claims the next rows and writes every column with typed
-// writes. DuckDB calls FillChunk from up to batchThreads threads, which
-// then also compress and write the row groups in parallel.
-type batchSource struct {
-	recs    []record.Record
-	sensors []int32
-	next    atomic.Int64
-}
-
-// batchThreads is the number of DuckDB threads that fill and write a batch.
-var batchThreads = 2
-
-func (b *batchSource) ColumnInfos() []duck.ColumnInfo {
-	cols := make([]duck.ColumnInfo, len(packetColumns))
-	for i, c := range packetColumns {
-		t, err := duck.NewTypeInfo(c.typ)
-		if err != nil {
-			panic(err) // primitive types always have a TypeInfo
-		}
-		cols[i] = duck.ColumnInfo{Name: c.name, T: t}
-	}
-	return cols
-}
-
-func (b *batchSource) Cardinality() *duck.CardinalityInfo {
-	return &duck.CardinalityInfo{Cardinality: uint(len(b.recs)), Exact: true}
-}
-
-func (b *batchSource) Init() duck.ParallelTableSourceInfo {
-	return duck.ParallelTableSourceInfo{MaxThreads: batchThreads}
-}
-
-func (b *batchSource) NewLocalState() any { return nil }
-
-func (b *batchSource) FillChunk(_ any, chunk duck.DataChunk) error {
-	size := duck.GetDataChunkCapacity()
-	start := min(int(b.next.Add(int64(size)))-size, len(b.recs))
-	n := min(len(b.recs)-start, size)
-	recs, sensors := b.recs[start:start+n], b.sensors[start:start+n]
-	var errs [22]error
-	for row := range recs {
-		r := &recs[row]
-		var version uint8 = 6
-		if r.Src.Is4() {
-			version = 4
-		}
-		srcHi, srcLo := r.Src.Halves()
-		dstHi, dstLo := r.Dst.Halves()
-		errs[0] = duck.SetChunkValue(chunk, 0, row, r.Time)
-		errs[1] = duck.SetChunkValue(chunk, 1, row, sensors[row])
-		errs[2] = duck.SetChunkValue(chunk, 2, row, version)
-		errs[3] = duck.SetChunkValue(chunk, 3, row, srcHi)
-		errs[4] = duck.SetChunkValue(chunk, 4, row, srcLo)
-		errs[5] = duck.SetChunkValue(chunk, 5, row, dstHi)
-		errs[6] = duck.SetChunkValue(chunk, 6, row, dstLo)
-		errs[7] = duck.SetChunkValue(chunk, 7, row, r.Protocol)
-		errs[8] = duck.SetChunkValue(chunk, 8, row, int32(portcount.Slot(r.Key())))
-		errs[9] = duck.SetChunkValue(chunk, 9, row, r.SrcPort)
-		errs[10] = duck.SetChunkValue(chunk, 10, row, r.DstPort)
-		errs[11] = duck.SetChunkValue(chunk, 11, row, r.TCPFlags)
-		errs[12] = duck.SetChunkValue(chunk, 12, row, r.Seq)
-		errs[13] = duck.SetChunkValue(chunk, 13, row, r.Ack)
-		errs[14] = duck.SetChunkValue(chunk, 14, row, r.Window)
-		errs[15] = duck.SetChunkValue(chunk, 15, row, r.IPID)
-		errs[16] = duck.SetChunkValue(chunk, 16, row, r.TTL)
-		errs[17] = duck.SetChunkValue(chunk, 17, row, r.IPLen)
-		errs[18] = duck.SetChunkValue(chunk, 18, row, r.Options.Layout)
-		errs[19] = duck.SetChunkValue(chunk, 19, row, optLen(&r.Options))
-		errs[20] = duck.SetChunkValue(chunk, 20, row, r.Fragment)
-		errs[21] = duck.SetChunkValue(chunk, 21, row, uint16(r.Tags))
-		for _, err := range errs {
-			if err != nil {
-				return fmt.Errorf("append record: %w", err)
-			}
-		}
-	}
-	return chunk.SetSize(n)
 }
 
 // tagCount is the number of tag bits the tag rollup covers.
@@ -327,6 +205,9 @@ func (s *Store) flush(ctx context.Context, imports []store.Import, batches []sto
 	conn, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("flush: %w", err)
+	}
+	if err := s.raw.flush(ctx); err != nil {
+		return s.abort("flush: append", err)
 	}
 	for _, imp := range imports {
 		if err := recordImport(ctx, conn, imp); err != nil {

@@ -32,10 +32,10 @@ type Store struct {
 	connector *duck.Connector
 	db        *sql.DB
 
-	// wconn serves Append and Flush, created lazily; batch holds the
-	// records being inserted.
+	// wconn serves Append and Flush, created lazily, and raw inserts
+	// the records on it.
 	wconn *sql.Conn
-	batch *batchSource
+	raw   rawWriter
 	inTx  bool // wconn has an open transaction of appends
 	// Of the records appended since the last Flush: recentMin/recentMax is
 	// the time range, in ns, of those at or after prunedBefore, and
@@ -239,9 +239,7 @@ func (s *Store) unlock() {
 func (s *Store) Close() error {
 	var errs []error
 	if s.inTx {
-		_, err := s.wconn.ExecContext(context.Background(), `ROLLBACK`)
-		errs = append(errs, err)
-		s.inTx, s.recent, s.oldDays = false, false, nil
+		errs = append(errs, s.rollback(context.Background()))
 	}
 	if s.flushed {
 		errs = append(errs, s.Sync(context.Background()))
