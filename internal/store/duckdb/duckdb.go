@@ -40,11 +40,11 @@ type Store struct {
 	// Of the records appended since the last Flush: recentMin/recentMax is
 	// the time range, in ns, of those at or after prunedBefore, and
 	// oldDays the days (since the epoch) of those before it. Flush notes
-	// their days in pending_rollups.
+	// their hours in pending_hours.
 	recentMin, recentMax int64
 	recent               bool
 	oldDays              map[int64]bool
-	// flushed: a Flush of this Store noted days in pending_rollups since
+	// flushed: a Flush of this Store noted hours in pending_hours since
 	// the last Sync.
 	flushed bool
 	// rolling lets one rollup rebuild run at a time: Sync's (the writer's)

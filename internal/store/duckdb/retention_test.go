@@ -295,14 +295,14 @@ func TestCrashBeforeHorizon(t *testing.T) {
 	for q, v := range map[string]*int{
 		`SELECT count(*) FROM packets`: &raw,
 		`SELECT coalesce(sum(packets), 0) FROM rollup_port_hour WHERE hour < 19919 * 24`: &rolled, // before 2024-07-15
-		`SELECT count(*) FROM pending_rollups`:                                           &pending,
+		`SELECT count(*) FROM pending_hours`:                                             &pending,
 	} {
 		if err := again.db.QueryRowContext(ctx, q).Scan(v); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if raw != 2 || rolled != 2 || pending != 0 {
-		t.Errorf("after Sync: %d raw records, %d packets rolled up before July 15, %d days pending; want 2, 2, 0", raw, rolled, pending)
+		t.Errorf("after Sync: %d raw records, %d packets rolled up before July 15, %d spans of hours pending; want 2, 2, 0", raw, rolled, pending)
 	}
 	if err := again.Append(ctx, []record.Record{synAt("192.0.2.9", 80, day(3, 5))}, ids); !errors.Is(err, store.ErrPruned) {
 		t.Errorf("Append(2024-07-03) after its rollup: error = %v, want ErrPruned", err)

@@ -176,6 +176,33 @@ var migrations = []string{
 		last_ns BIGINT NOT NULL,
 		packets UBIGINT NOT NULL
 	);`,
+	// Rollups follow new records at a cost proportional to them: pending
+	// hours instead of days, and the source rollup of the live days kept
+	// by hour too, from which a rebuilt hour's sources' day rows are
+	// summed (see rollUp). A database of an older schema starts keeping
+	// hours from the day after its newest source rows: its days rebuild
+	// wholly, as before.
+	`CREATE TABLE pending_hours (         -- hours flushed but not rolled up yet: Flush adds, rollups clear
+		from_hour BIGINT NOT NULL,       -- hours since the Unix epoch, [from_hour, to_hour)
+		to_hour BIGINT NOT NULL
+	);
+	INSERT INTO pending_hours SELECT from_day * 24, to_day * 24 FROM pending_rollups;
+	DROP TABLE pending_rollups;
+	CREATE TABLE rollup_source_hour (    -- rollup_source_day by hour, on the live days only (from live_from)
+		hour BIGINT NOT NULL,
+		sensor INTEGER NOT NULL,
+		ip_version UTINYINT NOT NULL,
+		src_hi UBIGINT NOT NULL, src_lo UBIGINT NOT NULL,
+		packets UBIGINT NOT NULL,
+		slots INTEGER[] NOT NULL,
+		tags USMALLINT NOT NULL,
+		first_ns BIGINT NOT NULL,
+		last_ns BIGINT NOT NULL
+	);
+	CREATE TABLE live_from (             -- one row: the first day that rollup_source_hour holds
+		from_day BIGINT NOT NULL
+	);
+	INSERT INTO live_from SELECT coalesce(max(day) + 1, -9223372036854775807) FROM rollup_source_day;`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -1,0 +1,165 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/record"
+)
+
+// rolledUpTables are every table a rollup writes, with the order that
+// makes their dumps comparable.
+var rolledUpTables = []string{
+	"rollup_port_hour", "rollup_tag_hour", "rollup_source_day",
+	"rollup_port_month", "rollup_port_quarter", "sensors",
+}
+
+// TestIncrementalRollupsEqualOneRebuild: records arriving in many small
+// commits, each rolled up at once (hour by hour on the live days, by the
+// differences for months and quarters, whole days for late records of
+// older days), leave every rollup table equal, row for row, to one
+// rebuild of all of them, wholly from the raw records, in a single Sync.
+// The records cross a month and
+// a quarter (31 March to 2 April 2028), an hour boundary to the
+// nanosecond, and include late records of an older day.
+func TestIncrementalRollupsEqualOneRebuild(t *testing.T) {
+	ctx := t.Context()
+	recs, sensors := incrementalRecords()
+	incremental, whole := openTemp(t).(*Store), openTemp(t).(*Store)
+	defer incremental.Close()
+	defer whole.Close()
+	for _, s := range []*Store{incremental, whole} {
+		if _, err := s.PutSensors(ctx, []fleet.Sensor{
+			{Name: "jp-1", Group: "Japan", Addresses: []string{"198.18.1.0/24"}},
+			{Name: "us-1", Group: "overseas", Addresses: []string{"198.18.2.0/24"}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	commits := 0
+	for i := 0; i < len(recs); commits++ {
+		j := min(len(recs), i+1+rng.IntN(400))
+		if err := incremental.Append(ctx, recs[i:j], sensors[i:j]); err != nil {
+			t.Fatal(err)
+		}
+		if err := incremental.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		roll := incremental.RollUp
+		if commits%7 == 0 {
+			roll = incremental.Sync
+		}
+		if err := roll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		i = j
+	}
+	// The rebuild keeps no day by hour: every day from its raw records.
+	if _, err := whole.db.ExecContext(ctx, `UPDATE live_from SET from_day = 1099511627776`); err != nil {
+		t.Fatal(err)
+	}
+	if err := whole.Append(ctx, recs, sensors); err != nil {
+		t.Fatal(err)
+	}
+	if err := whole.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var hourly int
+	if err := incremental.db.QueryRowContext(ctx, `SELECT count(*) FROM rollup_source_hour`).Scan(&hourly); err != nil {
+		t.Fatal(err)
+	}
+	if hourly == 0 {
+		t.Fatal("no hourly source rows: the live days were not rolled up by hour")
+	}
+	for _, table := range rolledUpTables {
+		got, want := dumpTable(t, incremental.db, table), dumpTable(t, whole.db, table)
+		if len(want) == 0 {
+			t.Fatalf("%s is empty after the rebuild", table)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s after %d incremental rollups differs from one rebuild (-rebuild +incremental):\n%s", table, commits, diff)
+		}
+	}
+	t.Logf("%d records in %d commits; %d hourly source rows", len(recs), commits, hourly)
+}
+
+// incrementalRecords returns records of two sensors from 31 March to 2
+// April 2028 in time order, with late records of 20 March among them,
+// and their sensors' store IDs (1 and 2).
+func incrementalRecords() ([]record.Record, []int32) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	start := time.Date(2028, 3, 31, 0, 0, 0, 0, time.UTC).UnixNano()
+	late := time.Date(2028, 3, 20, 5, 0, 0, 0, time.UTC).UnixNano()
+	boundary := time.Date(2028, 4, 1, 0, 0, 0, 0, time.UTC).UnixNano() // a month, a quarter
+	const n = 12_000
+	var (
+		recs    []record.Record
+		sensors []int32
+	)
+	for i := range n {
+		t := start + int64(i)*int64(3*24*time.Hour)/n
+		switch {
+		case i%997 == 0:
+			t = late + int64(i)
+		case i == n/3:
+			t = boundary - 1
+		case i == n/3+1:
+			t = boundary
+		}
+		sensor := int32(1 + rng.IntN(2))
+		r := record.Record{
+			Time: t, Src: record.AddrFromUint32(0x2d000000 + uint32(rng.IntN(300))), IPVersion: 4,
+			Dst: record.AddrFromUint32(0xc6120000 + uint32(sensor)<<8 + 1), HasTransport: true,
+			Protocol: record.ProtoTCP, DstPort: uint16(20 + rng.IntN(40)), IPLen: uint16(40 + rng.IntN(20)),
+			Tags: record.Tags(rng.IntN(1 << 4)),
+		}
+		if rng.IntN(5) == 0 {
+			r.Protocol = record.ProtoUDP
+		}
+		recs, sensors = append(recs, r), append(sensors, sensor)
+	}
+	return recs, sensors
+}
+
+// dumpTable returns the rows of table as strings, in order.
+func dumpTable(t *testing.T, db *sql.DB, table string) []string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), `SELECT * FROM `+table+` ORDER BY ALL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			parts[i] = fmt.Sprint(v)
+		}
+		out = append(out, strings.Join(parts, " "))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
