@@ -46,7 +46,7 @@ func BenchmarkLiveRollUp(b *testing.B) {
 						k := next + j
 						recs[j] = record.Record{Time: from + int64(j)*width/int64(n), Src: record.AddrFromUint32(0x2d000000 + uint32(k*7919%200_000)),
 							Dst: record.MustParseAddr("198.18.1.1"), IPVersion: 4, Protocol: record.ProtoTCP, HasTransport: true,
-							DstPort: uint16(k*31 % 2000), IPLen: 40}
+							DstPort: uint16(k * 31 % 2000), IPLen: 40}
 					}
 					next += n
 					return recs
