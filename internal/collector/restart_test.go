@@ -92,6 +92,10 @@ func writeHistory(t *testing.T, path string, n int) {
 		`UPDATE nightjar_schema SET version = 1`,
 		`DROP TABLE IF EXISTS batch_ranges`,
 		`DROP TABLE IF EXISTS import_spans`, // schema 3
+		`DROP TABLE IF EXISTS pending_hours`, // schema 4
+		`DROP TABLE IF EXISTS rollup_source_hour`,
+		`DROP TABLE IF EXISTS live_from`,
+		`CREATE TABLE IF NOT EXISTS pending_rollups (from_day BIGINT NOT NULL, to_day BIGINT NOT NULL)`,
 		// The key's index is added at the end: filling a table with it
 		// row by row takes minutes.
 		`DROP TABLE imports`,

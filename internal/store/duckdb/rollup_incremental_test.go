@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -162,4 +163,83 @@ func dumpTable(t *testing.T, db *sql.DB, table string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestPendingDaysOfSchema3: a database of schema 3, with a day flushed
+// but not rolled up (pending_rollups), opens with that day pending by
+// hours; its days are rebuilt wholly (live_from starts after its newest
+// source rows), and the rollups then count every record.
+func TestPendingDaysOfSchema3(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "v3.duckdb")
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.PutSensors(ctx, []fleet.Sensor{{Name: "s1", Group: "g", Addresses: []string{"198.18.1.0/24"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2025, 6, 3, 0, 0, 0, 0, time.UTC)
+	at := func(h int, n int) []record.Record {
+		recs := make([]record.Record, n)
+		for i := range recs {
+			recs[i] = record.Record{Time: day.Add(time.Duration(h)*time.Hour + time.Duration(i)).UnixNano(), Src: record.AddrFromUint32(0x2d000000 + uint32(i%7)),
+				Dst: record.MustParseAddr("198.18.1.1"), IPVersion: 4, Protocol: record.ProtoTCP, HasTransport: true, DstPort: 23}
+		}
+		return recs
+	}
+	if err := s.Append(ctx, at(1, 30), repeat(ids[0], 30)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(ctx, at(10, 12), repeat(ids[0], 12)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.abandon(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("duckdb", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dayNum := day.Unix() / 86400
+	for _, q := range []string{ // as schema 3 left it
+		`DROP TABLE pending_hours`, `DROP TABLE rollup_source_hour`, `DROP TABLE live_from`,
+		`CREATE TABLE pending_rollups (from_day BIGINT NOT NULL, to_day BIGINT NOT NULL)`,
+		fmt.Sprintf(`INSERT INTO pending_rollups VALUES (%d, %d)`, dayNum, dayNum+1),
+		`UPDATE nightjar_schema SET version = 3`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	s, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var from, to, liveFrom int64
+	if err := s.db.QueryRowContext(ctx, `SELECT from_hour, to_hour, (SELECT from_day FROM live_from) FROM pending_hours`).Scan(&from, &to, &liveFrom); err != nil {
+		t.Fatal(err)
+	}
+	if from != dayNum*24 || to != (dayNum+1)*24 || liveFrom != dayNum+1 {
+		t.Errorf("after the migration: pending hours [%d, %d), live from day %d; want [%d, %d), %d", from, to, liveFrom, dayNum*24, (dayNum+1)*24, dayNum+1)
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var packets, sources, hourly int64
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT sum(packets) FROM rollup_port_hour), (SELECT sum(packets) FROM rollup_source_day), (SELECT count(*) FROM rollup_source_hour)`).Scan(&packets, &sources, &hourly); err != nil {
+		t.Fatal(err)
+	}
+	if packets != 42 || sources != 42 || hourly != 0 {
+		t.Errorf("after Sync: %d packets by port, %d by source, %d hourly source rows; want 42, 42, 0 (the day rebuilt wholly)", packets, sources, hourly)
+	}
 }
