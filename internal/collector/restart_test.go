@@ -91,7 +91,7 @@ func writeHistory(t *testing.T, path string, n int) {
 		// This history is that of schema version 1 (no batch_ranges yet).
 		`UPDATE nightjar_schema SET version = 1`,
 		`DROP TABLE IF EXISTS batch_ranges`,
-		`DROP TABLE IF EXISTS import_spans`, // schema 3
+		`DROP TABLE IF EXISTS import_spans`,  // schema 3
 		`DROP TABLE IF EXISTS pending_hours`, // schema 4
 		`DROP TABLE IF EXISTS rollup_source_hour`,
 		`DROP TABLE IF EXISTS live_from`,
