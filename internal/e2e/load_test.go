@@ -94,7 +94,11 @@ func TestManySensors(t *testing.T) {
 	t.Logf("%d sensors enrolled, %d batches of %d records encoded in %.1f s",
 		sz.sensors, sz.sensors*sz.batches, sz.records, time.Since(began).Seconds())
 
-	col, addr, metricsURL := startLoopbackCollector(t, nj, "--db", db, "--ca", registry, "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--ui", "off", "-v")
+	args := []string{"--db", db, "--ca", registry, "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--ui", "off", "-v"}
+	if prof := os.Getenv("NIGHTJAR_LOAD_CPUPROFILE"); prof != "" { // scripts/bench-sensor.sh saves it
+		args = append(args, "--cpuprofile", prof)
+	}
+	col, addr, metricsURL := startLoopbackCollector(t, nj, args...)
 	cmd := col.cmd
 	pid := daemonPID(t, cmd.Process.Pid, nj)
 
