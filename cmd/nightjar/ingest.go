@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +68,9 @@ more, are skipped and counted.`,
 				return err
 			}
 			opts.MemoryLimit = memoryLimit
+			if !cmd.Flags().Changed("db-memory-limit") {
+				opts.MemoryLimit = ingestMemoryLimit()
+			}
 			return runIngest(cmd, ingestOptions{db: db, sensors: sensors, quiet: quiet, force: force, store: opts}, args)
 		},
 	}
@@ -75,10 +79,16 @@ more, are skipped and counted.`,
 	f.StringVar(&db, "db", "", "database `PATH` (a DuckDB file)")
 	f.StringVar(&sensors, "sensors", "", "YAML `FILE` of sensors to add or update before importing")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line on standard error")
-	f.StringVar(&memoryLimit, "db-memory-limit", "", `bound DuckDB's own memory (e.g. "1GiB"; default DuckDB's, 80 % of RAM); beyond it DuckDB spills to a temporary directory beside the database`)
+	f.StringVar(&memoryLimit, "db-memory-limit", "", `bound DuckDB's own memory (e.g. "1GiB"; "" is DuckDB's default, 80 % of RAM); beyond it DuckDB spills to a temporary directory beside the database (default `+ingestMemoryLimit()+`: 256 MiB and 64 MiB per core)`)
 	f.BoolVar(&force, "force", false, "import files whose packets overlap the period a sensor has from another import (warns instead of refusing)")
 	return cmd
 }
+
+// ingestMemoryLimit is ingest's default DuckDB memory limit: 256 MiB and
+// 64 MiB per core (one DuckDB thread each). Unbounded, DuckDB held 2.8 GiB
+// for a 30 M-packet capture; with 384 MiB (2 cores) the whole process
+// peaked at 0.8 GiB, as fast (BENCHMARKS.md, issue 11).
+func ingestMemoryLimit() string { return fmt.Sprintf("%dMiB", 256+64*runtime.NumCPU()) }
 
 // ingestOptions are the flags of nightjar ingest.
 type ingestOptions struct {
