@@ -98,6 +98,9 @@ func TestManySensors(t *testing.T) {
 	if prof := os.Getenv("NIGHTJAR_LOAD_CPUPROFILE"); prof != "" { // scripts/bench-sensor.sh saves it
 		args = append(args, "--cpuprofile", prof)
 	}
+	if limit := os.Getenv("NIGHTJAR_LOAD_DB_MEMORY_LIMIT"); limit != "" {
+		args = append(args, "--db-memory-limit", limit)
+	}
 	col, addr, metricsURL := startLoopbackCollector(t, nj, args...)
 	cmd := col.cmd
 	pid := daemonPID(t, cmd.Process.Pid, nj)

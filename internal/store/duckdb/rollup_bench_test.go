@@ -18,7 +18,7 @@ import (
 //
 //	go test ./internal/store/duckdb -run '^$' -bench LiveRollUp -benchtime 20x
 func BenchmarkLiveRollUp(b *testing.B) {
-	for _, day := range []int{250_000, 2_000_000} {
+	for _, day := range []int{250_000, 2_000_000, 8_000_000} {
 		for _, mode := range []string{"hourly", "whole-day"} {
 			b.Run(fmt.Sprintf("day=%d/%s", day, mode), func(b *testing.B) {
 				ctx := b.Context()
