@@ -23,10 +23,13 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/wire/sensorv1/sensorv1connect"
 )
 
-// commitSteps are the failpoints of a commit: before and after the
-// commit of records with their import or ledger entries, and a rollup
-// rebuilt but not committed.
-var commitSteps = []string{"duckdb.flush.before-commit", "duckdb.flush.after-commit", "duckdb.rollup.before-commit"}
+// commitSteps are the failpoints of a commit: the raw records inserted,
+// their import or ledger entries written, just before and just after the
+// commit, and a rollup rebuilt but not committed.
+var commitSteps = []string{
+	"duckdb.flush.after-raw", "duckdb.flush.after-ledger", "duckdb.flush.before-commit",
+	"duckdb.flush.after-commit", "duckdb.rollup.before-commit",
+}
 
 // killedAt checks that err is the end of a process killed by the
 // failpoint fp, whose output is out.

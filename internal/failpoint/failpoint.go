@@ -3,10 +3,11 @@
 // the process itself, the way a power cut or the OOM killer ends it (no
 // deferred call, no flush). Unset, Hit costs one comparison.
 //
-// The points: duckdb.flush.before-commit and duckdb.flush.after-commit
-// (around the commit of appended records with their ledger or import
-// entries), duckdb.rollup.before-commit (a rollup rebuild done but not
-// committed).
+// The points of a Flush, in order: duckdb.flush.after-raw (every raw
+// record inserted, in the open transaction), duckdb.flush.after-ledger
+// (their import or ledger entries written too), duckdb.flush.before-commit
+// (the hours to roll up noted) and duckdb.flush.after-commit; then
+// duckdb.rollup.before-commit (a rollup rebuild done but not committed).
 package failpoint
 
 import (

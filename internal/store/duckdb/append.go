@@ -209,6 +209,7 @@ func (s *Store) flush(ctx context.Context, imports []store.Import, batches []sto
 	if err := s.raw.flush(ctx); err != nil {
 		return s.abort("flush: append", err)
 	}
+	failpoint.Hit("duckdb.flush.after-raw")
 	for _, imp := range imports {
 		if err := recordImport(ctx, conn, imp); err != nil {
 			return s.abort(fmt.Sprintf("flush: record import %q", imp.Key), err)
@@ -217,6 +218,7 @@ func (s *Store) flush(ctx context.Context, imports []store.Import, batches []sto
 	if err := recordBatches(ctx, conn, batches, s.newestAppended()); err != nil {
 		return s.abort("flush: record the batches in the ledger", err)
 	}
+	failpoint.Hit("duckdb.flush.after-ledger")
 	var hours []string
 	if s.recent {
 		hours = append(hours, fmt.Sprintf("(%d, %d)", floorDiv(s.recentMin, hourNs), floorDiv(s.recentMax, hourNs)+1))
