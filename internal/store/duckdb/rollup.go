@@ -409,15 +409,7 @@ var firstTime, lastTime = time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt6
 
 // hourStart returns the first instant, in ns, of an hour number, clamped
 // to the int64 range.
-func hourStart(hour int64) int64 {
-	switch {
-	case hour > math.MaxInt64/hourNs:
-		return math.MaxInt64
-	case hour < math.MinInt64/hourNs:
-		return math.MinInt64
-	}
-	return hour * hourNs
-}
+func hourStart(hour int64) int64 { return unitStart(hour, hourNs) }
 
 // hourEnd returns the last instant, in ns, of an hour number: the last
 // int64 for the hour that holds it.
@@ -425,14 +417,18 @@ func hourEnd(hour int64) int64 { return endBefore(hourStart(hour + 1)) }
 
 // dayStart returns the first instant, in ns, of a day number, clamped to
 // the int64 range.
-func dayStart(day int64) int64 {
+func dayStart(day int64) int64 { return unitStart(day, dayNs) }
+
+// unitStart returns the first instant, in ns, of the nth period of unit
+// ns since the epoch, clamped to the int64 range.
+func unitStart(n, unit int64) int64 {
 	switch {
-	case day > math.MaxInt64/dayNs:
+	case n > math.MaxInt64/unit:
 		return math.MaxInt64
-	case day < math.MinInt64/dayNs:
+	case n < math.MinInt64/unit:
 		return math.MinInt64
 	}
-	return day * dayNs
+	return n * unit
 }
 
 // dayEnd returns the last instant, in ns, of a day number: the last
