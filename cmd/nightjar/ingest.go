@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -208,6 +209,13 @@ func runIngest(cmd *cobra.Command, o ingestOptions, files []string) error {
 			fmt.Fprintf(stderr, "nightjar: %v\n", err)
 			refused++
 			continue
+		case errors.Is(err, ingest.ErrNotRolledUp):
+			hint := "the next ingest builds them"
+			if strings.Contains(err.Error(), "Out of Memory") {
+				hint = fmt.Sprintf("DuckDB needed more memory than its limit (--db-memory-limit %s): run nightjar ingest with a larger one, which builds them", cmp.Or(o.store.MemoryLimit, "DuckDB's default"))
+			}
+			fmt.Fprintf(stderr, "nightjar: %s: %v; %s\n", path, err, hint)
+			failed++
 		case err != nil && res.Frames == 0:
 			fmt.Fprintf(stderr, "nightjar: %v\n", err)
 			failed++
@@ -219,7 +227,10 @@ func runIngest(cmd *cobra.Command, o ingestOptions, files []string) error {
 		if len(res.Overlaps) > 0 {
 			fmt.Fprintf(stderr, "nightjar: warning: %s: %s; imported anyway (--force)\n", path, res.Overlaps)
 		}
-		rate := float64(res.Frames) / res.Elapsed.Seconds()
+		rate := 0.0
+		if res.Elapsed > 0 {
+			rate = float64(res.Frames) / res.Elapsed.Seconds()
+		}
 		pruned := ""
 		if res.Pruned > 0 {
 			pruned = fmt.Sprintf(", %s of days whose raw records were pruned (before %s)", analyze.Thousands(res.Pruned), res.Horizon.Format(time.DateOnly))

@@ -111,6 +111,11 @@ func New(st Store, fl *fleet.Fleet, ids []int32) (*Ingester, error) {
 	return &Ingester{Now: time.Now, store: st, path: p, sink: k, names: names}, nil
 }
 
+// ErrNotRolledUp wraps the error of a file whose packets and import were
+// stored but whose rollups could not be built: the next Sync (the next
+// ingest, or the collector) builds them.
+var ErrNotRolledUp = errors.New("stored, but the rollups could not be built")
+
 // File imports one capture file. A corrupt or truncated file keeps the
 // packets read before the damage, is recorded as imported, and returns
 // the read error with the Result of what was stored.
@@ -147,6 +152,7 @@ func (in *Ingester) File(ctx context.Context, path string, progress Progress) (r
 	defer func() {
 		in.sink.ctx, in.sink.res, in.sink.spans = nil, nil, nil
 		in.tally(&res, &before)
+		res.Elapsed = in.Now().Sub(start)
 	}()
 	var (
 		p       capfile.Packet
@@ -197,9 +203,8 @@ func (in *Ingester) File(ctx context.Context, path string, progress Progress) (r
 		return res, err
 	}
 	if err := in.store.Sync(ctx); err != nil {
-		return res, err
+		return res, fmt.Errorf("%w: %w", ErrNotRolledUp, err)
 	}
-	res.Elapsed = in.Now().Sub(start)
 	return res, readErr
 }
 

@@ -73,8 +73,14 @@ func (s *Store) rollUpPending(ctx context.Context, prune bool) error {
 	}
 	old := false
 	for _, span := range spans {
-		if err := s.rollUp(ctx, tx, span[0], span[1], hourly); err != nil {
+		spanChunks, err := s.chunks(ctx, tx, span)
+		if err != nil {
 			return err
+		}
+		for _, chunk := range spanChunks {
+			if err := s.rollUp(ctx, tx, chunk[0], chunk[1], hourly); err != nil {
+				return err
+			}
 		}
 		old = old || hourStart(span[0]) < s.prunedBefore
 	}
@@ -102,6 +108,54 @@ func (s *Store) rollUpPending(ctx context.Context, prune bool) error {
 		s.prunedBefore = horizon
 	}
 	return nil
+}
+
+// rollupChunkDays is the most days with packets that one rebuild's
+// statements cover: a whole import is rebuilt a week of data at a time,
+// so that its aggregations fit in DuckDB's memory limit (the source
+// rollup's port lists cannot spill: 92 days of 100 M packets at once ran
+// out of ingest's 384 MiB).
+const rollupChunkDays = 7
+
+// chunks cuts the span of hours [from, to) into pieces that each hold at
+// most rollupChunkDays days with packets, cut at UTC day boundaries. The
+// pieces cover the span; a span of at most that many days is one piece.
+func (s *Store) chunks(ctx context.Context, tx *sql.Tx, span [2]int64) ([][2]int64, error) {
+	if span[1]-span[0] <= rollupChunkDays*24 {
+		return [][2]int64{span}, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT `+dayOf+` AS day FROM packets WHERE time_ns >= ? AND time_ns <= ? ORDER BY day`,
+		hourStart(span[0]), hourEnd(span[1]-1))
+	if err != nil {
+		return nil, fmt.Errorf("read the days to roll up: %w", err)
+	}
+	defer rows.Close()
+	var days []int64
+	for rows.Next() {
+		var d int64
+		if err := rows.Scan(&d); err != nil {
+			return nil, fmt.Errorf("read the days to roll up: %w", err)
+		}
+		days = append(days, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the days to roll up: %w", err)
+	}
+	return cutAtDays(span, days, rollupChunkDays), nil
+}
+
+// cutAtDays cuts span before every perChunk-th of days (sorted day
+// numbers inside it).
+func cutAtDays(span [2]int64, days []int64, perChunk int) [][2]int64 {
+	var out [][2]int64
+	from := span[0]
+	for i := perChunk; i < len(days); i += perChunk {
+		if cut := days[i] * 24; cut > from && cut < span[1] {
+			out = append(out, [2]int64{from, cut})
+			from = cut
+		}
+	}
+	return append(out, [2]int64{from, span[1]})
 }
 
 // moveLiveDays returns the first day whose source rollup is kept by hour

@@ -243,3 +243,23 @@ func TestPendingDaysOfSchema3(t *testing.T) {
 		t.Errorf("after Sync: %d packets by port, %d by source, %d hourly source rows; want 42, 42, 0 (the day rebuilt wholly)", packets, sources, hourly)
 	}
 }
+
+// TestCutAtDays: a span is cut before every third day with packets, at
+// its UTC midnight, and the pieces cover the span (also before 1970, and
+// across empty years).
+func TestCutAtDays(t *testing.T) {
+	for _, tt := range []struct {
+		span [2]int64
+		days []int64
+		want [][2]int64
+	}{
+		{[2]int64{5, 24 * 5}, []int64{0, 1, 2, 3, 4}, [][2]int64{{5, 24 * 3}, {24 * 3, 24 * 5}}},
+		{[2]int64{-50, 24 * 400}, []int64{-3, -2, 0, 399}, [][2]int64{{-50, 24 * 399}, {24 * 399, 24 * 400}}},
+		{[2]int64{10, 24 * 9}, []int64{0, 1, 8}, [][2]int64{{10, 24 * 9}}},
+		{[2]int64{10, 24 * 9}, nil, [][2]int64{{10, 24 * 9}}},
+	} {
+		if got := cutAtDays(tt.span, tt.days, 3); !cmp.Equal(got, tt.want) {
+			t.Errorf("cutAtDays(%v, %v, 3) = %v, want %v", tt.span, tt.days, got, tt.want)
+		}
+	}
+}
