@@ -29,6 +29,7 @@ type memStore struct {
 	sensors, pendingIDs []int32
 	imports             map[string]store.Import
 	syncs               int
+	syncErr             error // what Sync returns
 	horizon             time.Time
 }
 
@@ -84,7 +85,7 @@ func (m *memStore) Flush(_ context.Context, imports ...store.Import) error {
 	return m.Discard(context.Background())
 }
 
-func (m *memStore) Sync(context.Context) error { m.syncs++; return nil }
+func (m *memStore) Sync(context.Context) error { m.syncs++; return m.syncErr }
 
 func (m *memStore) PrunedBefore() time.Time { return m.horizon }
 
@@ -246,6 +247,22 @@ func spansOf(recs []record.Record, sensors []int32) []store.Span {
 
 // TestFilePruned: the records of days before the store's retention horizon
 // are counted and dropped, the rest stored.
+// TestFileNotRolledUp: when the rollups cannot be built (DuckDB out of
+// memory, say), File says so with ErrNotRolledUp, and reports what was
+// stored and how long it took: the packets and the import are committed.
+func TestFileNotRolledUp(t *testing.T) {
+	path, fl, truth := capture(t, 500)
+	st := &memStore{syncErr: errors.New("Out of Memory Error: could not allocate block")}
+	in := newIngester(t, st, fl)
+	res, err := in.File(t.Context(), path, nil)
+	if !errors.Is(err, ErrNotRolledUp) || !strings.Contains(err.Error(), "Out of Memory") {
+		t.Fatalf("File() error = %v, want ErrNotRolledUp with the store's error", err)
+	}
+	if res.Packets != truth.Packets || res.Elapsed <= 0 || len(st.imports) != 1 {
+		t.Errorf("File() = %d packets in %v, %d imports; want %d packets, a duration, 1 import", res.Packets, res.Elapsed, len(st.imports), truth.Packets)
+	}
+}
+
 func TestFilePruned(t *testing.T) {
 	path, fl, truth := capture(t, 2_000)
 	horizon := time.Date(2024, 7, 6, 0, 0, 0, 0, time.UTC)
