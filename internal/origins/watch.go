@@ -1,0 +1,140 @@
+package origins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+)
+
+// Watcher serves lookups from a Set and reopens its files when one of
+// them changes (another size, modification time or inode: an update
+// written in place, or renamed over the old file). A reload that fails
+// keeps the previous Set; lookups never see a half-loaded one, and a Set
+// is closed only once no lookup uses it.
+type Watcher struct {
+	paths []string
+
+	mu     sync.RWMutex // held for reading by lookups, for writing by a swap
+	set    *Set
+	stamps []stamp
+}
+
+// stamp identifies the version of a file.
+type stamp struct {
+	size  int64
+	mtime time.Time
+	ino   uint64
+}
+
+func stampOf(path string) (stamp, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return stamp{}, err
+	}
+	return stamp{size: fi.Size(), mtime: fi.ModTime(), ino: inode(fi)}, nil
+}
+
+// Watch opens the databases at paths (see Open) and watches them.
+func Watch(paths ...string) (*Watcher, error) {
+	w := &Watcher{paths: append([]string(nil), paths...)}
+	stamps, err := w.currentStamps()
+	if err != nil {
+		return nil, err
+	}
+	set, err := Open(paths...)
+	if err != nil {
+		return nil, err
+	}
+	w.set, w.stamps = set, stamps
+	return w, nil
+}
+
+// currentStamps returns the stamps of the files as they are now.
+func (w *Watcher) currentStamps() ([]stamp, error) {
+	stamps := make([]stamp, len(w.paths))
+	for i, p := range w.paths {
+		st, err := stampOf(p)
+		if err != nil {
+			return nil, fmt.Errorf("open GeoIP/ASN database: %w", err)
+		}
+		stamps[i] = st
+	}
+	return stamps, nil
+}
+
+// Lookup returns what the current databases say of a.
+func (w *Watcher) Lookup(a netip.Addr) (Origin, error) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.set.Lookup(a)
+}
+
+// Databases returns the files in service.
+func (w *Watcher) Databases() []Database {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.set.Databases()
+}
+
+// Check reopens the databases if a file changed since they were opened,
+// and reports whether it did. When the new files fail to open (a copy
+// still being written, a corrupt download), the databases in service stay
+// and the error says why; the next Check tries again.
+func (w *Watcher) Check() (bool, error) {
+	stamps, err := w.currentStamps()
+	if err != nil {
+		return false, fmt.Errorf("reload: %w (still using the databases opened before)", err)
+	}
+	w.mu.RLock()
+	changed := false
+	for i := range stamps {
+		changed = changed || stamps[i] != w.stamps[i]
+	}
+	w.mu.RUnlock()
+	if !changed {
+		return false, nil
+	}
+	set, err := Open(w.paths...)
+	if err != nil {
+		return false, fmt.Errorf("reload: %w (still using the databases opened before)", err)
+	}
+	w.mu.Lock()
+	old := w.set
+	w.set, w.stamps = set, stamps
+	w.mu.Unlock()
+	return true, old.Close()
+}
+
+// Run checks the files every interval until ctx ends, passing each
+// reload (with the databases now in service) or error to report.
+func (w *Watcher) Run(ctx context.Context, interval time.Duration, report func([]Database, error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		reloaded, err := w.Check()
+		if reloaded || err != nil {
+			report(w.Databases(), err)
+		}
+	}
+}
+
+// Close closes the databases in service.
+func (w *Watcher) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.set == nil {
+		return errors.New("origins: watcher already closed")
+	}
+	err := w.set.Close()
+	w.set = nil
+	return err
+}
