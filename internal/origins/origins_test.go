@@ -12,6 +12,7 @@ import (
 
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
+	"go4.org/netipx"
 )
 
 const testdata = "../../testdata/mmdb/"
@@ -72,7 +73,7 @@ func TestLookupEqualsTheSource(t *testing.T) {
 	checked := 0
 	for _, entries := range []map[netip.Prefix]map[string]any{countries, asns} {
 		for p := range entries {
-			for _, a := range []netip.Addr{p.Addr(), lastAddr(p)} {
+			for _, a := range []netip.Addr{p.Addr(), netipx.PrefixLastIP(p)} {
 				var want Origin
 				if c := mostSpecific(countries, a); c != nil {
 					if country, ok := c["country"].(map[string]any); ok {
@@ -105,16 +106,6 @@ func TestLookupEqualsTheSource(t *testing.T) {
 	if len(dbs) != 2 || dbs[0].Type != "GeoIP2-Country" || dbs[1].Type != "GeoLite2-ASN" || dbs[0].Built.IsZero() {
 		t.Errorf("Databases() = %+v", dbs)
 	}
-}
-
-// lastAddr returns the last address of p.
-func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 1 << (7 - i%8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
 }
 
 // writeDB writes an .mmdb of databaseType holding value for each network.
