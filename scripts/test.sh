@@ -33,7 +33,7 @@ GOFLAGS= go vet ./internal/store/duckdb
 GOFLAGS= go test -count=1 ./internal/store/duckdb
 
 echo "== go test -race (concurrent packages)"
-go test -count=1 -race ./cmd/... ./internal/analyze/... ./internal/origins/... ./internal/simulate/... ./internal/collector/... ./internal/sensor/... ./internal/pki/... ./internal/web/... ./internal/api/...
+go test -count=1 -race ./cmd/... ./internal/analyze/... ./internal/origins/... ./internal/scanners/... ./internal/simulate/... ./internal/collector/... ./internal/sensor/... ./internal/pki/... ./internal/web/... ./internal/api/...
 
 echo "== fuzz (bounded: ${FUZZTIME:=10s} per target)"
 # fuzz runs one target. Go before 1.27 may fail a target with a bare

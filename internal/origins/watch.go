@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"sync"
 	"time"
+
+	"github.com/nightjar-telescope/nightjar/internal/filestamp"
 )
 
 // Watcher serves lookups from a Set and reopens its files when one of
@@ -20,22 +21,7 @@ type Watcher struct {
 
 	mu     sync.RWMutex // held for reading by lookups, for writing by a swap
 	set    *Set
-	stamps []stamp
-}
-
-// stamp identifies the version of a file.
-type stamp struct {
-	size  int64
-	mtime time.Time
-	ino   uint64
-}
-
-func stampOf(path string) (stamp, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return stamp{}, err
-	}
-	return stamp{size: fi.Size(), mtime: fi.ModTime(), ino: inode(fi)}, nil
+	stamps []filestamp.Stamp
 }
 
 // Watch opens the databases at paths (see Open) and watches them.
@@ -54,14 +40,10 @@ func Watch(paths ...string) (*Watcher, error) {
 }
 
 // currentStamps returns the stamps of the files as they are now.
-func (w *Watcher) currentStamps() ([]stamp, error) {
-	stamps := make([]stamp, len(w.paths))
-	for i, p := range w.paths {
-		st, err := stampOf(p)
-		if err != nil {
-			return nil, fmt.Errorf("open GeoIP/ASN database: %w", err)
-		}
-		stamps[i] = st
+func (w *Watcher) currentStamps() ([]filestamp.Stamp, error) {
+	stamps, err := filestamp.Of(w.paths...)
+	if err != nil {
+		return nil, fmt.Errorf("open GeoIP/ASN database: %w", err)
 	}
 	return stamps, nil
 }
@@ -90,10 +72,7 @@ func (w *Watcher) Check() (bool, error) {
 		return false, fmt.Errorf("reload: %w (still using the databases opened before)", err)
 	}
 	w.mu.RLock()
-	changed := false
-	for i := range stamps {
-		changed = changed || stamps[i] != w.stamps[i]
-	}
+	changed := filestamp.Changed(w.stamps, stamps)
 	w.mu.RUnlock()
 	if !changed {
 		return false, nil
@@ -112,19 +91,11 @@ func (w *Watcher) Check() (bool, error) {
 // Run checks the files every interval until ctx ends, passing each
 // reload (with the databases now in service) or error to report.
 func (w *Watcher) Run(ctx context.Context, interval time.Duration, report func([]Database, error)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		reloaded, err := w.Check()
-		if reloaded || err != nil {
+	filestamp.Poll(ctx, interval, func() {
+		if reloaded, err := w.Check(); reloaded || err != nil {
 			report(w.Databases(), err)
 		}
-	}
+	})
 }
 
 // Close closes the databases in service.

@@ -1,12 +1,14 @@
 package scanners
 
 import (
+	"context"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go4.org/netipx"
 )
@@ -130,5 +132,88 @@ func write(t *testing.T, path, s string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWatcherReloads: a list edited under a Watcher (in place, then by a
+// rename) is used from the next Check on, while lookups run beside it
+// (run with -race); a mistyped line is refused with its line number and
+// the lists in service stay.
+func TestWatcherReloads(t *testing.T) {
+	dir := t.TempDir()
+	ours := filepath.Join(dir, "ours.txt")
+	write(t, ours, "198.51.100.0/24\n")
+	w, err := Watch(Source{Path: ours, Label: "uni"}, Source{Path: "../../testdata/scanner-lists/censys-scanning.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := netip.MustParseAddr("198.51.100.9"), netip.MustParseAddr("203.0.113.9")
+	labelled := func(x netip.Addr) bool { return slices.Contains(w.Labels(x), "uni") }
+	if !labelled(a) || labelled(b) {
+		t.Fatalf("before any reload: %v %v", w.Labels(a), w.Labels(b))
+	}
+	if got := w.Labels(netip.MustParseAddr("162.142.125.9")); !slices.Equal(got, []string{"censys-scanning"}) {
+		t.Errorf("a Censys address: %v", got)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				w.Labels(a)
+			}
+		}
+	}()
+	write(t, ours, "203.0.113.0/24\n") // in place
+	if reloaded, err := w.Check(); !reloaded || err != nil {
+		t.Fatalf("Check() after an edit = %v, %v", reloaded, err)
+	}
+	if labelled(a) || !labelled(b) {
+		t.Errorf("after the edit: %v %v, want only 203.0.113.9 labelled", w.Labels(a), w.Labels(b))
+	}
+	tmp := filepath.Join(dir, "new.txt")
+	write(t, tmp, "# fixed\n203.0.113.0/24\n198.51.100.0/24x\n")
+	if err := os.Rename(tmp, ours); err != nil {
+		t.Fatal(err)
+	}
+	reloaded, err := w.Check()
+	if reloaded || err == nil || !strings.Contains(err.Error(), ours+":3:") || !strings.Contains(err.Error(), "still using") {
+		t.Errorf("Check() of a mistyped list = %v, %v; want the file and line 3, and the old lists kept", reloaded, err)
+	}
+	if !labelled(b) {
+		t.Error("after a refused reload, the lists in service were lost")
+	}
+	close(stop)
+	<-done
+}
+
+// TestRunReportsReloads: Run notices an edited list by itself and reports
+// the reload.
+func TestRunReportsReloads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ours.txt")
+	write(t, path, "198.51.100.0/24\n")
+	w, err := Watch(Source{Path: path, Label: "uni"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	reports := make(chan error, 10)
+	go w.Run(ctx, time.Millisecond, func(reloaded bool, err error) { reports <- err })
+	write(t, path, "203.0.113.0/24\n")
+	select {
+	case err := <-reports:
+		if err != nil {
+			t.Fatalf("report: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reload reported")
+	}
+	if got := w.Labels(netip.MustParseAddr("203.0.113.1")); len(got) != 1 {
+		t.Errorf("after the reported reload: %v", got)
 	}
 }

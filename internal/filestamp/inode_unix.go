@@ -1,6 +1,6 @@
 //go:build unix
 
-package origins
+package filestamp
 
 import (
 	"os"
