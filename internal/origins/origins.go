@@ -48,8 +48,8 @@ type Set struct {
 
 // Open opens the databases at paths. A file that is missing, is not a
 // MaxMind DB, or whose search tree or data section is corrupt (every
-// node and record is verified: about a second for a city database) fails
-// with an error that names it.
+// node and record is verified, which reads the whole file) fails with an
+// error that names it.
 func Open(paths ...string) (*Set, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("origins: no database given")

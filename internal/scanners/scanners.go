@@ -10,6 +10,7 @@ package scanners
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,7 +52,7 @@ func LoadMISP(path, label string) (List, error) {
 	if label == "" {
 		label = strings.TrimSuffix(filepath.Base(path), ".json")
 	}
-	l := List{Label: label, Description: cmpOr(doc.Description, doc.Name), Path: path}
+	l := List{Label: label, Description: cmp.Or(doc.Description, doc.Name), Path: path}
 	// The entries are read one by one, so that a bad one is reported at
 	// its line of the file.
 	start := bytes.Index(b, doc.List)
@@ -144,13 +145,6 @@ func parseNetwork(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("%q has bits set past its /%d (did you mean %s?)", s, p.Bits(), p.Masked())
 	}
 	return p, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Set answers which lists hold an address. It is read-only once built,

@@ -50,25 +50,14 @@ func TestReadmeSQL(t *testing.T) {
 		if err != nil {
 			t.Fatalf("README SQL %d: %v\n%s", n, err, stmt)
 		}
-		cols, _ := rows.Columns()
-		got := false
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			got = true
+		cols, values := scanAll(t, rows)
+		if len(values) == 0 {
+			t.Errorf("README SQL %d returned no row:\n%s", n, stmt)
+		}
+		for _, vals := range values {
 			if cols[0] == "source" && vals[0] != "192.0.2.77" {
 				t.Errorf("README SQL %d: source %v, want 192.0.2.77", n, vals[0])
 			}
-		}
-		rows.Close()
-		if !got {
-			t.Errorf("README SQL %d returned no row:\n%s", n, stmt)
 		}
 	}
 	if n != 2 {

@@ -73,7 +73,7 @@ func (s *Store) rollUpPending(ctx context.Context, prune bool) error {
 	}
 	old := false
 	for _, span := range spans {
-		spanChunks, err := s.chunks(ctx, tx, span)
+		spanChunks, err := rollupChunks(ctx, tx, span)
 		if err != nil {
 			return err
 		}
@@ -117,10 +117,10 @@ func (s *Store) rollUpPending(ctx context.Context, prune bool) error {
 // out of ingest's 384 MiB).
 const rollupChunkDays = 7
 
-// chunks cuts the span of hours [from, to) into pieces that each hold at
+// rollupChunks cuts the span of hours [from, to) into pieces that each hold at
 // most rollupChunkDays days with packets, cut at UTC day boundaries. The
 // pieces cover the span; a span of at most that many days is one piece.
-func (s *Store) chunks(ctx context.Context, tx *sql.Tx, span [2]int64) ([][2]int64, error) {
+func rollupChunks(ctx context.Context, tx *sql.Tx, span [2]int64) ([][2]int64, error) {
 	if span[1]-span[0] <= rollupChunkDays*24 {
 		return [][2]int64{span}, nil
 	}

@@ -138,12 +138,28 @@ func dumpTable(t *testing.T, db *sql.DB, table string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, values := scanAll(t, rows)
+	var out []string
+	for _, vals := range values {
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			parts[i] = fmt.Sprint(v)
+		}
+		out = append(out, strings.Join(parts, " "))
+	}
+	return out
+}
+
+// scanAll reads and closes rows: their column names and every row's
+// values.
+func scanAll(t *testing.T, rows *sql.Rows) ([]string, [][]any) {
+	t.Helper()
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
+	var out [][]any
 	for rows.Next() {
 		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))
@@ -153,16 +169,12 @@ func dumpTable(t *testing.T, db *sql.DB, table string) []string {
 		if err := rows.Scan(ptrs...); err != nil {
 			t.Fatal(err)
 		}
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			parts[i] = fmt.Sprint(v)
-		}
-		out = append(out, strings.Join(parts, " "))
+		out = append(out, vals)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return cols, out
 }
 
 // TestPendingDaysOfSchema3: a database of schema 3, with a day flushed
