@@ -20,14 +20,15 @@ const (
 	TagBackscatter
 	TagSpoofed
 
-	numTags = iota
+	// NumTags is the number of tags (bits 0 to NumTags-1).
+	NumTags = iota
 )
 
-var tagNames = [numTags]string{"mirai", "zmap", "masscan", "nmap", "unicornscan", "backscatter", "spoofed"}
+var tagNames = [NumTags]string{"mirai", "zmap", "masscan", "nmap", "unicornscan", "backscatter", "spoofed"}
 
 // AllTags lists every tag in output order.
 func AllTags() []Tags {
-	out := make([]Tags, numTags)
+	out := make([]Tags, NumTags)
 	for i := range out {
 		out[i] = 1 << i
 	}
