@@ -54,6 +54,9 @@ func Open(paths ...string) (*Set, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("origins: no database given")
 	}
+	if len(paths) > MaxDatabases {
+		return nil, fmt.Errorf("origins: %d databases given, at most %d are used at once", len(paths), MaxDatabases)
+	}
 	s := &Set{}
 	for _, p := range paths {
 		r, err := openVerified(p)
@@ -107,28 +110,58 @@ type fields struct {
 	ASName string `maxminddb:"as_name"`      // IPinfo Lite
 }
 
-// Lookup returns what the databases say of a. An address that no database
-// holds is the zero Origin, not an error; a record that cannot be decoded
-// is an error naming the database.
-func (s *Set) Lookup(a netip.Addr) (Origin, error) {
+// MaxDatabases is the most databases a Set holds: a country, a city, an
+// ASN and an IPinfo database, say.
+const MaxDatabases = 4
+
+// Location names the data record of an address in each database of a
+// Set (its offset in the data section), or none. The addresses of one
+// network share their record, so a Location is what a cache of decoded
+// origins keys on: a telescope sees millions of sources but a database
+// holds a few hundred thousand records.
+type Location [MaxDatabases]uintptr
+
+// notFound marks a database that does not hold the address.
+const notFound = ^uintptr(0)
+
+// Locate returns where the databases hold a. It walks each search tree
+// and allocates nothing.
+func (s *Set) Locate(a netip.Addr) (Location, error) {
+	var l Location
+	a = a.Unmap()
+	for i := range l {
+		l[i] = notFound
+		if i >= len(s.readers) {
+			continue
+		}
+		res := s.readers[i].Lookup(a)
+		if err := res.Err(); err != nil {
+			return l, fmt.Errorf("look up %s in %s: %w", a, s.dbs[i].Path, err)
+		}
+		if res.Found() {
+			l[i] = res.Offset()
+		}
+	}
+	return l, nil
+}
+
+// Decode returns the origin the records of l say: each field from the
+// first database, in the order of the Set, that has it.
+func (s *Set) Decode(l Location) (Origin, error) {
 	var o Origin
 	for i, r := range s.readers {
-		res := r.Lookup(a.Unmap())
-		if err := res.Err(); err != nil {
-			return o, fmt.Errorf("look up %s in %s: %w", a, s.dbs[i].Path, err)
-		}
-		if !res.Found() {
+		if l[i] == notFound {
 			continue
 		}
 		var f fields
-		if err := res.Decode(&f); err != nil {
-			return o, fmt.Errorf("look up %s in %s: %w", a, s.dbs[i].Path, err)
+		if err := r.LookupOffset(l[i]).Decode(&f); err != nil {
+			return o, fmt.Errorf("decode the record at offset %d of %s: %w", l[i], s.dbs[i].Path, err)
 		}
 		asn, org, code := f.ASN, f.Org, f.Country.ISOCode
 		if f.ASText != "" {
 			n, err := parseASN(f.ASText)
 			if err != nil {
-				return o, fmt.Errorf("look up %s in %s: %w", a, s.dbs[i].Path, err)
+				return o, fmt.Errorf("decode the record at offset %d of %s: %w", l[i], s.dbs[i].Path, err)
 			}
 			asn = n
 		}
@@ -144,11 +177,19 @@ func (s *Set) Lookup(a netip.Addr) (Origin, error) {
 		if o.ASN == 0 && asn != 0 {
 			o.ASN, o.Org = asn, org
 		}
-		if o.Country != "" && o.ASN != 0 {
-			break
-		}
 	}
 	return o, nil
+}
+
+// Lookup returns what the databases say of a. An address that no database
+// holds is the zero Origin, not an error; a record that cannot be decoded
+// is an error naming the database.
+func (s *Set) Lookup(a netip.Addr) (Origin, error) {
+	l, err := s.Locate(a)
+	if err != nil {
+		return Origin{}, err
+	}
+	return s.Decode(l)
 }
 
 // parseASN reads an AS number written "AS13335" (or "13335").

@@ -21,6 +21,7 @@ type Watcher struct {
 
 	mu     sync.RWMutex // held for reading by lookups, for writing by a swap
 	set    *Set
+	gen    uint64 // counts the swaps
 	stamps []filestamp.Stamp
 }
 
@@ -55,6 +56,15 @@ func (w *Watcher) Lookup(a netip.Addr) (Origin, error) {
 	return w.set.Lookup(a)
 }
 
+// With calls fn with the Set in service and its generation, which changes
+// with every reload; the Set is not swapped or closed until fn returns.
+// The enrich stage looks up a batch of records at a time in one call.
+func (w *Watcher) With(fn func(set *Set, generation uint64)) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	fn(w.set, w.gen)
+}
+
 // Databases returns the files in service.
 func (w *Watcher) Databases() []Database {
 	w.mu.RLock()
@@ -84,6 +94,7 @@ func (w *Watcher) Check() (bool, error) {
 	w.mu.Lock()
 	old := w.set
 	w.set, w.stamps = set, stamps
+	w.gen++
 	w.mu.Unlock()
 	return true, old.Close()
 }

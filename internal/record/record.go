@@ -70,6 +70,10 @@ type Record struct {
 	Inner Inner // quoted packet of an ICMP/ICMPv6 error message
 
 	Tags Tags
+
+	// Origin is set by the enrich stage (internal/enrich), after tagging;
+	// a sensor's records travel without it.
+	Origin Origin
 }
 
 // ICMPType returns the ICMP/ICMPv6 type of an ICMP record.

@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/nightjar-telescope/nightjar/internal/record"
 )
 
 // List is one labelled list of networks.
@@ -150,10 +152,12 @@ func parseNetwork(s string) (netip.Prefix, error) {
 // Set answers which lists hold an address. It is read-only once built,
 // so safe for concurrent lookups.
 type Set struct {
-	lists []List
-	byNet map[netip.Prefix][]int // masked network → indices into lists
-	lens4 []int                  // the prefix lengths present, longest first
-	lens6 []int
+	lists  []List
+	byNet  map[netip.Prefix][]int // masked network → indices into lists
+	lens4  []int                  // the prefix lengths present, longest first
+	lens6  []int
+	spans4 spans
+	spans6 spans
 }
 
 // NewSet indexes lists. Two lists may share a label (a publisher's list
@@ -187,7 +191,20 @@ func NewSet(lists ...List) (*Set, error) {
 	slices.Reverse(s.lens4)
 	slices.Sort(s.lens6)
 	slices.Reverse(s.lens6)
+	s.spans4, s.spans6 = buildSpans(lists, true), buildSpans(lists, false)
 	return s, nil
+}
+
+// Label returns the labels of the lists that hold a, sorted and
+// comma-joined ("censys,shodan"), as an interned name: the zero Name when
+// no list holds a. It allocates nothing (the enrich stage calls it for
+// every new source).
+func (s *Set) Label(a netip.Addr) record.Name {
+	a = a.Unmap()
+	if a.Is4() {
+		return s.spans4.find(keyOf(a))
+	}
+	return s.spans6.find(keyOf(a))
 }
 
 // Labels returns the labels of the lists that hold a, sorted, or nil.

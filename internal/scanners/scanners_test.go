@@ -2,6 +2,7 @@ package scanners
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -215,5 +216,57 @@ func TestRunReportsReloads(t *testing.T) {
 	}
 	if got := w.Labels(netip.MustParseAddr("203.0.113.1")); len(got) != 1 {
 		t.Errorf("after the reported reload: %v", got)
+	}
+}
+
+// TestLabelAgreesWithLabels: the packet path's Label gives the joined
+// Labels of every network's first and last address, of the addresses
+// just outside them, and of random addresses, over the testdata's lists.
+func TestLabelAgreesWithLabels(t *testing.T) {
+	paths, err := filepath.Glob("../../testdata/scanner-lists/*.json")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no warninglists in testdata (%v)", err)
+	}
+	var lists []List
+	for _, p := range paths {
+		l, err := LoadMISP(p, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lists = append(lists, l)
+	}
+	// Overlapping lists of one label and of two: the joined label.
+	lists = append(lists,
+		List{Label: "mine", Networks: []netip.Prefix{netip.MustParsePrefix("162.142.125.0/28"), netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("::/8")}},
+		List{Label: "mine", Networks: []netip.Prefix{netip.MustParsePrefix("162.142.125.8/29"), netip.MustParsePrefix("255.255.255.255/32")}})
+	set, err := NewSet(lists...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(a netip.Addr) {
+		t.Helper()
+		if got, want := set.Label(a).String(), strings.Join(set.Labels(a), ","); got != want {
+			t.Fatalf("Label(%s) = %q, want %q", a, got, want)
+		}
+	}
+	for _, l := range lists {
+		for _, p := range l.Networks {
+			first, last := p.Masked().Addr(), netipx.PrefixLastIP(p)
+			for _, a := range []netip.Addr{first, last, first.Prev(), last.Next()} {
+				if a.IsValid() {
+					check(a)
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 100_000 {
+		check(netip.AddrFrom4([4]byte{byte(rng.Uint32()), byte(rng.Uint32()), byte(rng.Uint32()), byte(rng.Uint32())}))
+	}
+	if got := set.Label(netip.MustParseAddr("162.142.125.9")).String(); !strings.Contains(got, "censys-scanning") || !strings.Contains(got, "mine") {
+		t.Errorf("Label(162.142.125.9) = %q, want censys-scanning and mine", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { set.Label(netip.MustParseAddr("162.142.125.9")) }); n != 0 {
+		t.Errorf("Label allocates %.0f times, want 0", n)
 	}
 }

@@ -69,6 +69,10 @@ func (w *Watcher) paths() []string {
 	return out
 }
 
+// Current returns the Set in service; a reload replaces it with another
+// (a Set never changes).
+func (w *Watcher) Current() *Set { return w.set.Load() }
+
 // Labels returns the labels of a in the lists in service.
 func (w *Watcher) Labels(a netip.Addr) []string { return w.set.Load().Labels(a) }
 
