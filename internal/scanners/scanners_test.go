@@ -14,10 +14,9 @@ import (
 	"go4.org/netipx"
 )
 
-// TestWarninglists: every MISP warninglist of the testdata loads, and the
-// first and last address of each of its networks carry its label, while
-// addresses in no list carry none.
-func TestWarninglists(t *testing.T) {
+// testdataLists loads every MISP warninglist of the testdata.
+func testdataLists(t *testing.T) []List {
+	t.Helper()
 	paths, err := filepath.Glob("../../testdata/scanner-lists/*.json")
 	if err != nil || len(paths) < 30 {
 		t.Fatalf("%d warninglists in testdata (%v), want the 33 copied there", len(paths), err)
@@ -30,6 +29,14 @@ func TestWarninglists(t *testing.T) {
 		}
 		lists = append(lists, l)
 	}
+	return lists
+}
+
+// TestWarninglists: every MISP warninglist of the testdata loads, and the
+// first and last address of each of its networks carry its label, while
+// addresses in no list carry none.
+func TestWarninglists(t *testing.T) {
+	lists := testdataLists(t)
 	set, err := NewSet(lists...)
 	if err != nil {
 		t.Fatal(err)
@@ -223,18 +230,7 @@ func TestRunReportsReloads(t *testing.T) {
 // Labels of every network's first and last address, of the addresses
 // just outside them, and of random addresses, over the testdata's lists.
 func TestLabelAgreesWithLabels(t *testing.T) {
-	paths, err := filepath.Glob("../../testdata/scanner-lists/*.json")
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no warninglists in testdata (%v)", err)
-	}
-	var lists []List
-	for _, p := range paths {
-		l, err := LoadMISP(p, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lists = append(lists, l)
-	}
+	lists := testdataLists(t)
 	// Overlapping lists of one label and of two: the joined label.
 	lists = append(lists,
 		List{Label: "mine", Networks: []netip.Prefix{netip.MustParsePrefix("162.142.125.0/28"), netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("::/8")}},
