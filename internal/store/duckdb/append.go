@@ -69,6 +69,7 @@ func (s *Store) Append(ctx context.Context, recs []record.Record, sensors []int3
 	if err := s.appendBatch(ctx, recs, sensors); err != nil {
 		return err
 	}
+	s.names.note(recs)
 	if recent {
 		if !s.recent || rlo < s.recentMin {
 			s.recentMin = rlo
@@ -163,6 +164,7 @@ func (s *Store) rollback(ctx context.Context) error {
 	_, err := s.wconn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
 	s.inTx = false
 	s.recent, s.oldDays = false, nil
+	s.names.reset()
 	s.raw.reset()
 	return err
 }
@@ -218,6 +220,9 @@ func (s *Store) flush(ctx context.Context, imports []store.Import, batches []sto
 	if err := recordBatches(ctx, conn, batches, s.newestAppended()); err != nil {
 		return s.abort("flush: record the batches in the ledger", err)
 	}
+	if err := s.names.write(ctx, conn); err != nil {
+		return s.abort("flush: record the AS names", err)
+	}
 	failpoint.Hit("duckdb.flush.after-ledger")
 	var hours []string
 	if s.recent {
@@ -235,6 +240,7 @@ func (s *Store) flush(ctx context.Context, imports []store.Import, batches []sto
 	failpoint.Hit("duckdb.flush.before-commit")
 	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
 		s.recent, s.oldDays = false, nil
+		s.names.reset()
 		return fmt.Errorf("flush: commit (the records appended since the last Flush were discarded): %w", err)
 	}
 	failpoint.Hit("duckdb.flush.after-commit")

@@ -44,6 +44,9 @@ type Store struct {
 	recentMin, recentMax int64
 	recent               bool
 	oldDays              map[int64]bool
+	// names are the AS organisations of the records appended since the
+	// last Flush, which Flush writes to as_names.
+	names asNames
 	// flushed: a Flush of this Store noted hours in pending_hours since
 	// the last Sync.
 	flushed bool

@@ -27,7 +27,12 @@ var packetColumnNames = [...]string{
 	"time_ns", "sensor", "ip_version", "src_hi", "src_lo", "dst_hi", "dst_lo",
 	"proto", "slot", "sport", "dport", "tcp_flags", "seq", "ack", "win",
 	"ip_id", "ttl", "ip_len", "opt_layout", "opt_len", "fragment", "tags",
+	"src_country", "src_asn", "src_scanner",
 }
+
+// The origin columns of a record: ” and 0 when unknown.
+func countryColumn(r *record.Record) string { return r.Origin.Country.String() }
+func scannerColumn(r *record.Record) string { return r.Origin.Scanner.String() }
 
 // ipVersion is the ip_version column of r.
 func ipVersion(r *record.Record) uint8 {

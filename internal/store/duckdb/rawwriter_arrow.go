@@ -63,6 +63,36 @@ type packetColumns struct {
 	optLen                     []uint8
 	fragment                   []bool
 	tags                       []uint16
+	country, scanner           stringColumn
+	asn                        []uint32
+}
+
+// stringColumn is an Arrow string column being gathered: the bytes of
+// its values end to end, and the Arrow offsets (0, then where each value
+// ends).
+type stringColumn struct {
+	data    []byte
+	offsets []int32
+}
+
+func (c *stringColumn) add(s string) {
+	if len(c.offsets) == 0 {
+		c.offsets = append(c.offsets, 0)
+	}
+	c.data = append(c.data, s...)
+	c.offsets = append(c.offsets, int32(len(c.data)))
+}
+
+func (c stringColumn) emptied() stringColumn {
+	return stringColumn{data: c.data[:0], offsets: c.offsets[:min(len(c.offsets), 1)]}
+}
+
+// array returns an Arrow string array over the column, without a copy.
+func (c *stringColumn) array() arrow.Array {
+	data := array.NewData(arrow.BinaryTypes.String, len(c.offsets)-1,
+		[]*memory.Buffer{nil, memory.NewBufferBytes(asBytes(c.offsets)), memory.NewBufferBytes(c.data)}, nil, 0, 0)
+	defer data.Release()
+	return array.MakeFromData(data)
 }
 
 func newRawWriter(conn *sql.Conn) (rawWriter, error) { return &arrowWriter{conn: conn}, nil }
@@ -91,6 +121,9 @@ func (w *arrowWriter) write(ctx context.Context, recs []record.Record, sensors [
 		c.optLen = append(c.optLen, optLen(&r.Options))
 		c.fragment = append(c.fragment, r.Fragment)
 		c.tags = append(c.tags, uint16(r.Tags))
+		c.country.add(countryColumn(r))
+		c.asn = append(c.asn, r.Origin.ASN)
+		c.scanner.add(scannerColumn(r))
 		if len(c.time) == arrowBatchRows {
 			if err := w.wait(); err != nil {
 				return err
@@ -150,6 +183,7 @@ func (w *arrowWriter) insert(ctx context.Context, c *packetColumns) error {
 		primitive(arrow.PrimitiveTypes.Uint8, c.ttl), primitive(arrow.PrimitiveTypes.Uint16, c.ipLen),
 		primitive(arrow.PrimitiveTypes.Uint64, c.optLayout), primitive(arrow.PrimitiveTypes.Uint8, c.optLen),
 		booleans(c.fragment), primitive(arrow.PrimitiveTypes.Uint16, c.tags),
+		c.country.array(), primitive(arrow.PrimitiveTypes.Uint32, c.asn), c.scanner.array(),
 	}
 	if w.schema == nil {
 		fields := make([]arrow.Field, len(cols))
@@ -196,17 +230,22 @@ func (c packetColumns) emptied() packetColumns {
 		sport: c.sport[:0], dport: c.dport[:0], win: c.win[:0], ipLen: c.ipLen[:0],
 		seq: c.seq[:0], ack: c.ack[:0], ipID: c.ipID[:0],
 		optLayout: c.optLayout[:0], optLen: c.optLen[:0], fragment: c.fragment[:0], tags: c.tags[:0],
+		country: c.country.emptied(), asn: c.asn[:0], scanner: c.scanner.emptied(),
 	}
 }
 
 // primitive returns an Arrow array of type dt over vals, without a copy:
 // vals must stay unchanged until the array is released.
 func primitive[T int32 | int64 | uint8 | uint16 | uint32 | uint64](dt arrow.DataType, vals []T) arrow.Array {
-	var zero T
-	bytes := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(vals))), len(vals)*int(unsafe.Sizeof(zero)))
-	data := array.NewData(dt, len(vals), []*memory.Buffer{nil, memory.NewBufferBytes(bytes)}, nil, 0, 0)
+	data := array.NewData(dt, len(vals), []*memory.Buffer{nil, memory.NewBufferBytes(asBytes(vals))}, nil, 0, 0)
 	defer data.Release()
 	return array.MakeFromData(data)
+}
+
+// asBytes returns the memory of vals as bytes.
+func asBytes[T int32 | int64 | uint8 | uint16 | uint32 | uint64](vals []T) []byte {
+	var zero T
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(vals))), len(vals)*int(unsafe.Sizeof(zero)))
 }
 
 // booleans returns an Arrow boolean array (a bitmap) of vals.

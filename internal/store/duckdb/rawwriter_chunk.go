@@ -66,6 +66,7 @@ var packetTypes = [len(packetColumnNames)]duck.Type{
 	duck.TYPE_UTINYINT, duck.TYPE_UINTEGER, duck.TYPE_UINTEGER, duck.TYPE_USMALLINT,
 	duck.TYPE_UINTEGER, duck.TYPE_UTINYINT, duck.TYPE_USMALLINT,
 	duck.TYPE_UBIGINT, duck.TYPE_UTINYINT, duck.TYPE_BOOLEAN, duck.TYPE_USMALLINT,
+	duck.TYPE_VARCHAR, duck.TYPE_UINTEGER, duck.TYPE_VARCHAR,
 }
 
 // batchSource is a duck.ParallelChunkTableSource over a batch of records:
@@ -135,6 +136,9 @@ func (b *batchSource) FillChunk(_ any, chunk duck.DataChunk) error {
 		errs[19] = duck.SetChunkValue(chunk, 19, row, optLen(&r.Options))
 		errs[20] = duck.SetChunkValue(chunk, 20, row, r.Fragment)
 		errs[21] = duck.SetChunkValue(chunk, 21, row, uint16(r.Tags))
+		errs[22] = duck.SetChunkValue(chunk, 22, row, countryColumn(r))
+		errs[23] = duck.SetChunkValue(chunk, 23, row, r.Origin.ASN)
+		errs[24] = duck.SetChunkValue(chunk, 24, row, scannerColumn(r))
 		for _, err := range errs {
 			if err != nil {
 				return fmt.Errorf("append record: %w", err)

@@ -264,6 +264,7 @@ func (s *Store) rollUp(ctx context.Context, tx *sql.Tx, from, to, hourlyFrom int
 	}
 	steps = append(steps, periodDeltaSteps(monthIndex(fromNs), monthIndex(lastNs))...)
 	steps = append(steps, sourceSteps(from, to, hourlyFrom)...)
+	steps = append(steps, originSteps(floorDiv(from, 24), floorDiv(to-1, 24))...)
 	steps = append(steps, syncStep{"update the sensors' first and last seen", `UPDATE sensors SET
 			first_seen_ns = least(coalesce(first_seen_ns, seen.first), seen.first),
 			last_seen_ns = greatest(coalesce(last_seen_ns, seen.last), seen.last)
@@ -325,8 +326,7 @@ func sourceSteps(from, to, hourlyFrom int64) []syncStep {
 		steps = append(steps,
 			syncStep{"clear source rollups", `DELETE FROM rollup_source_day WHERE day >= ? AND day <= ?`, []any{firstDay, last}},
 			syncStep{"build source rollups", `INSERT INTO rollup_source_day
-				SELECT ` + dayOf + ` AS day, sensor, ip_version, src_hi, src_lo, count(*), list(DISTINCT slot ORDER BY slot),
-					bit_or(tags), min(time_ns), max(time_ns)
+				SELECT ` + dayOf + ` AS day, sensor, ip_version, src_hi, src_lo, ` + rawSourceColumns() + `
 				FROM packets WHERE time_ns >= ? AND time_ns <= ?
 				GROUP BY ALL`, []any{dayStart(firstDay), dayEnd(last)}})
 	}
@@ -342,8 +342,7 @@ func sourceSteps(from, to, hourlyFrom int64) []syncStep {
 	return append(steps,
 		syncStep{"clear hourly source rollups", `DELETE FROM rollup_source_hour WHERE hour >= ? AND hour < ?`, []any{hourFrom, to}},
 		syncStep{"build hourly source rollups", `INSERT INTO rollup_source_hour
-			SELECT ` + hourOf + ` AS hour, sensor, ip_version, src_hi, src_lo, count(*), list(DISTINCT slot ORDER BY slot),
-				bit_or(tags), min(time_ns), max(time_ns)
+			SELECT ` + hourOf + ` AS hour, sensor, ip_version, src_hi, src_lo, ` + rawSourceColumns() + `
 			FROM packets WHERE time_ns >= ? AND time_ns <= ?
 			GROUP BY ALL`, []any{hourStart(hourFrom), hourEnd(to - 1)}},
 		syncStep{"note the sources of the rebuilt hours", `CREATE OR REPLACE TEMP TABLE nj_touched AS
@@ -352,8 +351,7 @@ func sourceSteps(from, to, hourlyFrom int64) []syncStep {
 		syncStep{"clear their source rollups", `DELETE FROM rollup_source_day USING nj_touched AS t
 			WHERE rollup_source_day.day >= ? AND rollup_source_day.day <= ? AND rollup_source_day.day = t.day AND ` + srcKey("rollup_source_day", "t"), []any{liveFirst, lastDay}},
 		syncStep{"build their source rollups", `INSERT INTO rollup_source_day
-			SELECT t.day, h.sensor, h.ip_version, h.src_hi, h.src_lo, sum(h.packets), list_sort(list_distinct(flatten(list(h.slots)))),
-				bit_or(h.tags), min(h.first_ns), max(h.last_ns)
+			SELECT t.day, h.sensor, h.ip_version, h.src_hi, h.src_lo, ` + summedSourceColumns("h") + `
 			FROM rollup_source_hour AS h JOIN nj_touched AS t ON ` + floorDivSQL("h.hour", 24) + ` = t.day AND ` + srcKey("h", "t") + `
 			WHERE h.hour >= ? AND h.hour < ?
 			GROUP BY ALL`, []any{liveFirst * 24, (lastDay + 1) * 24}},

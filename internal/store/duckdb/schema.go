@@ -203,6 +203,54 @@ var migrations = []string{
 		from_day BIGINT NOT NULL
 	);
 	INSERT INTO live_from SELECT coalesce(max(day) + 1, -9223372036854775807) FROM rollup_source_day;`,
+	// The origin of each source as the enrich stage found it (country,
+	// AS, research-scanner labels; '' and 0 when unknown), stored with
+	// the packet and kept with the source rollups; the rollup per day,
+	// sensor and origin; and, for each source row, its packets per tag,
+	// from which a source earns a tag only on strong evidence
+	// (fingerprint.SourceEvidence). The source rows rolled up before have
+	// no per-tag counts: they are taken as all of the row's packets for
+	// each of its tags, which keeps their tags as they were.
+	migrationOrigins,
+}
+
+// migrationOrigins is schema 5 (see migrations).
+var migrationOrigins = `ALTER TABLE packets ADD COLUMN src_country VARCHAR DEFAULT '';
+	ALTER TABLE packets ADD COLUMN src_asn UINTEGER DEFAULT 0;
+	ALTER TABLE packets ADD COLUMN src_scanner VARCHAR DEFAULT '';
+	CREATE TABLE as_names (              -- the organisation of each AS, as the newest database that named it says
+		asn UINTEGER PRIMARY KEY,
+		org VARCHAR NOT NULL
+	);` + sourceOriginColumns("rollup_source_day") + sourceOriginColumns("rollup_source_hour") + `
+	CREATE TABLE rollup_origin_day (      -- sums of rollup_source_day per origin
+		day INTEGER NOT NULL,
+		sensor INTEGER NOT NULL,
+		country VARCHAR NOT NULL,
+		asn UINTEGER NOT NULL,
+		scanner VARCHAR NOT NULL,
+		packets UBIGINT NOT NULL,
+		sources UBIGINT NOT NULL          -- distinct source addresses
+	);
+	INSERT INTO rollup_origin_day SELECT day, sensor, country, asn, scanner, sum(packets), count(*) FROM rollup_source_day GROUP BY ALL;`
+
+// schema5Tags are the tags of schema 5, by bit number: a migration never
+// changes, so a tag added later comes with its own.
+var schema5Tags = [...]string{"mirai", "zmap", "masscan", "nmap", "unicornscan", "backscatter", "spoofed"}
+
+// sourceOriginColumns adds the origin and per-tag packet columns to a
+// source rollup table, the per-tag counts of its rows taken from their
+// tags.
+func sourceOriginColumns(table string) string {
+	sql := `
+	ALTER TABLE ` + table + ` ADD COLUMN country VARCHAR DEFAULT '';
+	ALTER TABLE ` + table + ` ADD COLUMN asn UINTEGER DEFAULT 0;
+	ALTER TABLE ` + table + ` ADD COLUMN scanner VARCHAR DEFAULT '';`
+	for bit, tag := range schema5Tags {
+		sql += fmt.Sprintf(`
+	ALTER TABLE %s ADD COLUMN %s_packets UBIGINT DEFAULT 0;
+	UPDATE %[1]s SET %[2]s_packets = packets WHERE tags & %[3]d <> 0;`, table, tag, 1<<bit)
+	}
+	return sql
 }
 
 // SchemaVersion is the schema version this build writes.
