@@ -51,6 +51,13 @@ type Questions interface {
 	// their share of the port's packets and the Mirai-tagged sources that
 	// sent to the port (counts.go).
 	MiraiPorts(ctx context.Context, q MiraiPortsQuery) ([]MiraiPort, error)
+	// Origins ranks the countries or networks (ASes) of a period's
+	// sources, for the fleet, each group or each sensor, with each one's
+	// place in the previous period (origins.go).
+	Origins(ctx context.Context, q OriginsQuery) (Origins, error)
+	// OriginPorts ranks the ports the sources of one origin (a country,
+	// an AS, a prefix, a scanner list) sent to in a period, by sources.
+	OriginPorts(ctx context.Context, q OriginPortsQuery) ([]OriginPort, error)
 }
 
 // TopPortsQuery asks for the top N ports per sensor of a period.
@@ -292,6 +299,9 @@ type TopSourcesQuery struct {
 	// Sensors limits the answer to the packets these sensors saw; empty
 	// means all.
 	Sensors []string
+	// Origin limits the answer to the sources of a country, an AS, a
+	// prefix or a scanner list.
+	Origin OriginFilter
 }
 
 // Source is one of the top sources, shaped like a source of `nightjar
@@ -311,6 +321,8 @@ type Source struct {
 	Sensors    int       `json:"sensors"` // sensors reached
 	FirstSeen  time.Time `json:"first_seen"`
 	LastSeen   time.Time `json:"last_seen"`
+	// SourceOrigin is the origin of its last packet of the period.
+	SourceOrigin
 }
 
 // PortSourcesQuery asks for the top N ports of a period with their sources.

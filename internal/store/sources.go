@@ -36,6 +36,18 @@ type SourceHistory struct {
 	// Days are the UTC days of the period on which the source sent
 	// packets, in order; the first and last are clipped to the period.
 	Days []SourceDay `json:"days"`
+	// SourceOrigin is the origin of its last packet of the period.
+	SourceOrigin
+}
+
+// SourceOrigin is a source's origin as the databases gave it when its
+// packets were observed ("" and 0 when unknown); Scanner is the
+// comma-joined labels of the research-scanner lists that held it.
+type SourceOrigin struct {
+	Country string `json:"country"`
+	ASN     uint32 `json:"asn"`
+	Org     string `json:"org"`
+	Scanner string `json:"scanner"`
 }
 
 // SourceDay is a source's activity in one UTC day ("2024-07-15"): packets,
@@ -49,4 +61,5 @@ type SourceDay struct {
 	Tags      []string  `json:"tags"` // empty, not null
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
+	SourceOrigin
 }

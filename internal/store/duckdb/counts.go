@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/nightjar-telescope/nightjar/internal/period"
 	"github.com/nightjar-telescope/nightjar/internal/portcount"
@@ -16,30 +17,50 @@ import (
 func hasMirai(tags string) string { return tags + " & " + strconv.Itoa(int(record.TagMirai)) + " <> 0" }
 
 // sourceRowsSQL returns a query of the source rows of p — columns
-// ip_version, src_hi, src_lo, tags and, when withSlot, slot (one row per
-// destination slot) — from the daily source rollups for whole-day periods
+// ip_version, src_hi, src_lo, packets, the packets per tag h0, h1, ...
+// (by bit) and, when withSlot, slot (one row per destination slot, so the
+// counts repeat) — from the daily source rollups for whole-day periods
 // (exact: they are kept forever and list each source's slots) and from the
-// raw records otherwise.
+// raw records otherwise. sourceTags gives a source's tags from them.
 func sourceRowsSQL(p period.Period, withSlot bool) (string, []any) {
 	from, to, whole := wholeDays(p)
+	hits := make([]string, record.NumTags)
+	for bit := range hits {
+		if whole {
+			hits[bit] = fmt.Sprintf("%s AS h%d", tagPacketsColumn(bit), bit)
+		} else {
+			hits[bit] = fmt.Sprintf("(tags & %d <> 0)::UBIGINT AS h%d", 1<<bit, bit)
+		}
+	}
+	cols := strings.Join(hits, ", ")
 	if whole {
 		slot := ""
 		if withSlot {
 			slot = ", unnest(slots) AS slot"
 		}
-		return `SELECT ip_version, src_hi, src_lo, tags` + slot + ` FROM rollup_source_day WHERE day >= ? AND day < ?`, []any{from, to}
+		return `SELECT ip_version, src_hi, src_lo, packets, ` + cols + slot + ` FROM rollup_source_day WHERE day >= ? AND day < ?`, []any{from, to}
 	}
 	slot := ""
 	if withSlot {
 		slot = ", slot"
 	}
-	return `SELECT ip_version, src_hi, src_lo, tags` + slot + ` FROM packets WHERE time_ns >= ? AND time_ns < ?`,
+	return `SELECT ip_version, src_hi, src_lo, 1::UBIGINT AS packets, ` + cols + slot + ` FROM packets WHERE time_ns >= ? AND time_ns < ?`,
 		[]any{p.Start.UnixNano(), p.End.UnixNano()}
 }
 
-// SourceCounts implements store.Store: each source's tags are the union
-// over the period of its rows' tags, then the sources are counted in all
-// (bit -1) and per tag bit.
+// sourceTags is SQL for the tags a source earns from its rows of
+// sourceRowsSQL (grouped by source).
+func sourceTags() string {
+	hits := make([]string, record.NumTags)
+	for bit := range hits {
+		hits[bit] = fmt.Sprintf("sum(h%d)", bit)
+	}
+	return sourceTagsSQL("sum(packets)", hits)
+}
+
+// SourceCounts implements store.Store: each source's tags are those its
+// packets of the period earn (fingerprint.SourceEvidence), then the
+// sources are counted in all (bit -1) and per tag bit.
 func (s *Store) SourceCounts(ctx context.Context, q store.SourceCountsQuery) (store.SourceCounts, error) {
 	rows, args := sourceRowsSQL(q.Period, false)
 	var (
@@ -63,7 +84,7 @@ func (s *Store) SourceCounts(ctx context.Context, q store.SourceCountsQuery) (st
 			return fmt.Errorf("tag bit %d out of range", bit)
 		}
 		return nil
-	}, `WITH s AS MATERIALIZED (SELECT bit_or(tags) AS tags FROM (`+rows+`) GROUP BY ip_version, src_hi, src_lo)
+	}, `WITH s AS MATERIALIZED (SELECT `+sourceTags()+` AS tags FROM (`+rows+`) GROUP BY ip_version, src_hi, src_lo)
 		SELECT -1::BIGINT, count(*)::UBIGINT FROM s
 		UNION ALL
 		SELECT bit, count(*)::UBIGINT FROM s, range(16) AS bits(bit) WHERE (tags >> bit) & 1 = 1 GROUP BY bit`, args...)
@@ -130,7 +151,7 @@ func (s *Store) MiraiPorts(ctx context.Context, q store.MiraiPortsQuery) ([]stor
 		}
 		sources[slot] = n
 		return nil
-	}, `WITH m AS (SELECT ip_version, src_hi, src_lo FROM (`+perSource+`) GROUP BY ALL HAVING `+hasMirai("bit_or(tags)")+`)
+	}, `WITH m AS (SELECT ip_version, src_hi, src_lo FROM (`+perSource+`) GROUP BY ip_version, src_hi, src_lo HAVING `+hasMirai(sourceTags())+`)
 		SELECT r.slot, count(DISTINCT (r.ip_version, r.src_hi, r.src_lo))::UBIGINT
 		FROM (`+withSlots+`) AS r JOIN m ON r.ip_version = m.ip_version AND r.src_hi = m.src_hi AND r.src_lo = m.src_lo
 		WHERE true`+inList("r.slot", top)+` GROUP BY r.slot`, append(args2, args...)...)

@@ -33,12 +33,15 @@ func rawTagHits() []string {
 	return out
 }
 
-// summedTagHits are SQL for the sums of the source rows' (of alias t)
-// per-tag packets, by bit.
+// summedTagHits are SQL for the sums of the source rows' (of alias t, or
+// unqualified when "") per-tag packets, by bit.
 func summedTagHits(t string) []string {
+	if t != "" {
+		t += "."
+	}
 	out := make([]string, record.NumTags)
 	for bit := range out {
-		out[bit] = "sum(" + t + "." + tagPacketsColumn(bit) + ")"
+		out[bit] = "sum(" + t + tagPacketsColumn(bit) + ")"
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nightjar-telescope/nightjar/internal/record"
@@ -30,11 +31,18 @@ func (s *Store) SourceHistory(ctx context.Context, q store.SourceHistoryQuery) (
 	// address is written as literals.
 	isSource := fmt.Sprintf(" AND ip_version = %d AND src_hi = %d::UBIGINT AND src_lo = %d::UBIGINT", version, hi, lo)
 	from, to, whole := wholeDays(q.Period)
-	src, args := `SELECT day, sensor, packets, slots, tags, first_ns, last_ns FROM rollup_source_day
-		WHERE day >= ? AND day < ?`+isSource, []any{from, to}
+	dayHits, rawHits := make([]string, record.NumTags), rawTagHits()
+	for bit := range dayHits {
+		dayHits[bit] = fmt.Sprintf("%s AS h%d", tagPacketsColumn(bit), bit)
+		rawHits[bit] += fmt.Sprintf(" AS h%d", bit)
+	}
+	src, args := `SELECT day, sensor, packets, slots, first_ns, last_ns, country, asn, scanner, `+strings.Join(dayHits, ", ")+`
+		FROM rollup_source_day WHERE day >= ? AND day < ?`+isSource, []any{from, to}
 	if !whole {
 		src, args = `SELECT `+dayOf+` AS day, sensor, count(*)::UBIGINT AS packets, list(DISTINCT slot) AS slots,
-				bit_or(tags) AS tags, min(time_ns) AS first_ns, max(time_ns) AS last_ns
+				min(time_ns) AS first_ns, max(time_ns) AS last_ns,
+				arg_max(src_country, time_ns) AS country, arg_max(src_asn, time_ns) AS asn, arg_max(src_scanner, time_ns) AS scanner,
+				`+strings.Join(rawHits, ", ")+`
 			FROM packets WHERE time_ns >= ? AND time_ns < ?`+isSource+`
 			GROUP BY ALL`, []any{q.Period.Start.UnixNano(), q.Period.End.UnixNano()}
 	}
@@ -58,26 +66,30 @@ func (s *Store) SourceHistory(ctx context.Context, q store.SourceHistoryQuery) (
 			ports        uint64
 			tags         uint16
 			first, last  int64
+			o            store.SourceOrigin
 		)
-		if err := scan(&set, &day, &sensor, &packets, &ports, &reached, &tags, &first, &last); err != nil {
+		if err := scan(&set, &day, &sensor, &packets, &ports, &reached, &tags, &first, &last, &o.Country, &o.ASN, &o.Org, &o.Scanner); err != nil {
 			return err
 		}
 		switch set {
 		case 1:
 			out.Days = append(out.Days, store.SourceDay{Day: nsTime(dayStart(day.Int64)).Format(time.DateOnly), Packets: packets,
-				Ports: ports, Sensors: reached, Tags: store.TagNames(tags), FirstSeen: nsTime(first), LastSeen: nsTime(last)})
+				Ports: ports, Sensors: reached, Tags: store.TagNames(tags), FirstSeen: nsTime(first), LastSeen: nsTime(last), SourceOrigin: o})
 		case 2:
 			out.SensorNames = append(out.SensorNames, names[sensor.Int32])
 		case 3:
 			firstSeen, lastSeen := nsTime(first), nsTime(last)
 			out.Packets, out.Ports, out.Sensors, out.Tags = packets, ports, reached, store.TagNames(tags)
+			out.SourceOrigin = o
 			out.FirstSeen, out.LastSeen = &firstSeen, &lastSeen
 		}
 		return nil
 	}, `WITH s AS MATERIALIZED (`+src+`)
 		SELECT grouping(day, sensor), day, sensor, sum(packets)::UBIGINT, len(list_distinct(flatten(list(slots))))::UBIGINT,
-			count(DISTINCT sensor), bit_or(tags), min(first_ns), max(last_ns)
-		FROM s GROUP BY GROUPING SETS ((day), (sensor), ()) HAVING count(*) > 0
+			count(DISTINCT sensor), `+sourceTags()+`, min(first_ns), max(last_ns),
+			arg_max(country, last_ns), arg_max(s.asn, last_ns), coalesce(arg_max(n.org, last_ns), ''), arg_max(scanner, last_ns)
+		FROM s LEFT JOIN as_names n ON n.asn = s.asn
+		GROUP BY GROUPING SETS ((day), (sensor), ()) HAVING count(*) > 0
 		ORDER BY 1, 2, 3`, args...)
 	if err != nil {
 		return store.SourceHistory{}, fmt.Errorf("history of source %s in %s: %w", out.IP, q.Period, err)

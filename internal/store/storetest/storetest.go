@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener, crash Crasher) {
 	runSourceHistory(t, open)
 	runCounts(t, open)
 	runExports(t, open)
+	runOrigins(t, open)
 }
 
 var twoSensors = []fleet.Sensor{

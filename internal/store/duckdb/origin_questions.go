@@ -1,0 +1,286 @@
+package duckdb
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go4.org/netipx"
+
+	"github.com/nightjar-telescope/nightjar/internal/period"
+	"github.com/nightjar-telescope/nightjar/internal/record"
+	"github.com/nightjar-telescope/nightjar/internal/store"
+)
+
+// originRowsSQL returns a query of the source rows of p with their origin
+// — columns sensor, ip_version, src_hi, src_lo, country, asn, scanner,
+// packets, last_ns and, when withSlot, slot (one row per destination slot)
+// — of the given sensors (nil: all) and the sources f takes: from the
+// daily source rollups for whole-day periods, from the raw records
+// otherwise (as sourceRowsSQL).
+func originRowsSQL(p period.Period, sensors []int32, f store.OriginFilter, withSlot bool) (string, []any) {
+	from, to, whole := wholeDays(p)
+	var query string
+	var args []any
+	if whole {
+		slot := ""
+		if withSlot {
+			slot = ", unnest(slots) AS slot"
+		}
+		query = `SELECT sensor, ip_version, src_hi, src_lo, country, asn, scanner, packets, last_ns` + slot + `
+			FROM rollup_source_day WHERE day >= ? AND day < ?`
+		args = []any{from, to}
+	} else {
+		slot := ""
+		if withSlot {
+			slot = ", slot"
+		}
+		query = `SELECT sensor, ip_version, src_hi, src_lo, src_country AS country, src_asn AS asn, src_scanner AS scanner,
+				1 AS packets, time_ns AS last_ns` + slot + `
+			FROM packets WHERE time_ns >= ? AND time_ns < ?`
+		args = []any{p.Start.UnixNano(), p.End.UnixNano()}
+	}
+	cond, condArgs := originCondition(f, whole, "")
+	return query + inList("sensor", sensors) + cond, append(args, condArgs...)
+}
+
+// originCondition is the SQL "AND ..." of the sources f takes, over a
+// source rollup (whole) or the raw records, whose columns are qualified
+// by alias when it is not "".
+func originCondition(f store.OriginFilter, whole bool, alias string) (string, []any) {
+	q := ""
+	if alias != "" {
+		q = alias + "."
+	}
+	country, asn, scanner := q+"country", q+"asn", q+"scanner"
+	if !whole {
+		country, asn, scanner = q+"src_country", q+"src_asn", q+"src_scanner"
+	}
+	version, hi, lo := q+"ip_version", q+"src_hi", q+"src_lo"
+	var conds []string
+	var args []any
+	if f.Country != "" {
+		conds, args = append(conds, country+" = ?"), append(args, f.Country)
+	}
+	if f.ASN != 0 {
+		conds, args = append(conds, asn+" = ?"), append(args, f.ASN)
+	}
+	switch f.Scanner {
+	case "":
+	case "*":
+		conds = append(conds, scanner+" <> ''")
+	default:
+		conds, args = append(conds, "list_contains(string_split("+scanner+", ','), ?)"), append(args, f.Scanner)
+	}
+	if f.Prefix.IsValid() {
+		firstHi, firstLo := record.AddrFromNetip(f.Prefix.Masked().Addr()).Halves()
+		lastHi, lastLo := record.AddrFromNetip(netipx.PrefixLastIP(f.Prefix)).Halves()
+		family := 6
+		if f.Prefix.Addr().Is4() {
+			family = 4
+		}
+		// database/sql refuses uint64 arguments with the high bit set:
+		// the bounds are written as literals.
+		conds = append(conds, fmt.Sprintf(`%[1]s = %[4]d AND (%[2]s > %[5]d::UBIGINT OR (%[2]s = %[5]d::UBIGINT AND %[3]s >= %[6]d::UBIGINT))
+			AND (%[2]s < %[7]d::UBIGINT OR (%[2]s = %[7]d::UBIGINT AND %[3]s <= %[8]d::UBIGINT))`,
+			version, hi, lo, family, firstHi, firstLo, lastHi, lastLo))
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " AND " + strings.Join(conds, " AND "), args
+}
+
+// Origins implements store.Store. Each source counts under the origin of
+// its rows (one per day and sensor, or per raw record), so a source the
+// databases moved within the period counts under both origins, and once
+// in the table's total.
+func (s *Store) Origins(ctx context.Context, q store.OriginsQuery) (store.Origins, error) {
+	if err := store.CheckTop("origins", q.N); err != nil {
+		return store.Origins{}, err
+	}
+	if q.Kind != store.ByCountry && q.Kind != store.ByAS {
+		return store.Origins{}, fmt.Errorf("origins: unknown kind %d", q.Kind)
+	}
+	if q.By == 0 {
+		q.By = store.ByFleet
+	}
+	all, err := s.Sensors(ctx)
+	if err != nil {
+		return store.Origins{}, err
+	}
+	// The tables, each with its part key and its sensors.
+	type table struct {
+		t       store.OriginTable
+		part    string
+		sensors []int32
+	}
+	var tables []table
+	switch q.By {
+	case store.BySensor:
+		sel, err := store.SelectSensors(all, q.Sensors)
+		if err != nil {
+			return store.Origins{}, err
+		}
+		for _, sen := range sel {
+			tables = append(tables, table{store.OriginTable{Sensor: sen.Name, Group: sen.Group}, strconv.Itoa(int(sen.ID)), []int32{sen.ID}})
+		}
+	case store.ByGroup:
+		groups, err := store.SelectGroups(all, q.Groups)
+		if err != nil {
+			return store.Origins{}, err
+		}
+		for _, g := range groups {
+			tables = append(tables, table{store.OriginTable{Group: g.Name}, g.Name, store.SensorIDs(g.Sensors)})
+		}
+	case store.ByFleet:
+		tables = append(tables, table{part: ""})
+	default:
+		return store.Origins{}, fmt.Errorf("origins: unknown split %d", q.By)
+	}
+	var sensors []int32
+	if q.By != store.ByFleet {
+		for _, t := range tables {
+			sensors = append(sensors, t.sensors...)
+		}
+	}
+	cur, totals, err := s.originCounts(ctx, q.Period, q.Kind, q.By, sensors)
+	if err != nil {
+		return store.Origins{}, fmt.Errorf("origins in %s: %w", q.Period, err)
+	}
+	prev, _, err := s.originCounts(ctx, q.Period.Previous(), q.Kind, q.By, sensors)
+	if err != nil {
+		return store.Origins{}, fmt.Errorf("origins in %s: %w", q.Period.Previous(), err)
+	}
+	var orgs map[uint32]string
+	if q.Kind == store.ByAS {
+		if orgs, err = s.asNames(ctx, cur); err != nil {
+			return store.Origins{}, err
+		}
+	}
+	out := store.Origins{Kind: q.Kind.String(), By: q.By.String(), Tables: make([]store.OriginTable, len(tables))}
+	for i, t := range tables {
+		t.t.Packets, t.t.Sources = totals[t.part].Packets, totals[t.part].Sources
+		t.t.Origins = store.RankOrigins(q.Kind, cur[t.part], prev[t.part], q.N, orgs)
+		out.Tables[i] = t.t
+	}
+	return out, nil
+}
+
+// originCounts returns, per part (sensor ID, group name or "" for the
+// fleet), the packets and distinct sources of each origin, and the
+// part's totals.
+func (s *Store) originCounts(ctx context.Context, p period.Period, kind store.OriginKind, by store.By, sensors []int32) (map[string]map[store.OriginKey]store.OriginCount, map[string]store.OriginCount, error) {
+	rows, args := originRowsSQL(p, sensors, store.OriginFilter{}, false)
+	part, join := `''`, ""
+	switch by {
+	case store.BySensor:
+		part = `r.sensor::VARCHAR`
+	case store.ByGroup:
+		part, join = `sn.grp`, ` JOIN sensors sn ON sn.id = r.sensor`
+	}
+	key := `r.country AS country, 0::UINTEGER AS asn`
+	if kind == store.ByAS {
+		key = `'' AS country, r.asn AS asn`
+	}
+	counts := map[string]map[store.OriginKey]store.OriginCount{}
+	totals := map[string]store.OriginCount{}
+	err := s.scanRows(ctx, func(scan func(...any) error) error {
+		var (
+			part    string
+			k       store.OriginKey
+			c       store.OriginCount
+			isTotal bool
+		)
+		if err := scan(&part, &k.Country, &k.ASN, &c.Packets, &c.Sources, &isTotal); err != nil {
+			return err
+		}
+		if isTotal {
+			totals[part] = c
+			return nil
+		}
+		if counts[part] == nil {
+			counts[part] = map[store.OriginKey]store.OriginCount{}
+		}
+		counts[part][k] = c
+		return nil
+	}, `WITH s AS (
+			SELECT `+part+` AS part, `+key+`, r.ip_version, r.src_hi, r.src_lo, sum(r.packets) AS packets
+			FROM (`+rows+`) AS r`+join+` GROUP BY ALL
+		)
+		SELECT part, coalesce(country, ''), coalesce(asn, 0), sum(packets)::UBIGINT, count(DISTINCT (ip_version, src_hi, src_lo))::UBIGINT,
+			grouping(country, asn) <> 0
+		FROM s GROUP BY GROUPING SETS ((part, country, asn), (part))`, args...)
+	return counts, totals, err
+}
+
+// asNames returns the names of the ASes in counts.
+func (s *Store) asNames(ctx context.Context, counts map[string]map[store.OriginKey]store.OriginCount) (map[uint32]string, error) {
+	seen := map[uint32]bool{}
+	var list []string
+	for _, m := range counts {
+		for k := range m {
+			if k.ASN != 0 && !seen[k.ASN] {
+				seen[k.ASN] = true
+				list = append(list, strconv.FormatUint(uint64(k.ASN), 10))
+			}
+		}
+	}
+	out := map[uint32]string{}
+	if len(list) == 0 {
+		return out, nil
+	}
+	err := s.scanRows(ctx, func(scan func(...any) error) error {
+		var (
+			asn uint32
+			org string
+		)
+		if err := scan(&asn, &org); err != nil {
+			return err
+		}
+		out[asn] = org
+		return nil
+	}, `SELECT asn, org FROM as_names WHERE asn IN (`+strings.Join(list, ",")+`)`)
+	if err != nil {
+		return nil, fmt.Errorf("read the AS names: %w", err)
+	}
+	return out, nil
+}
+
+// OriginPorts implements store.Store from the source rows of
+// originRowsSQL: exact distinct sources per port, for any period.
+func (s *Store) OriginPorts(ctx context.Context, q store.OriginPortsQuery) ([]store.OriginPort, error) {
+	if err := store.CheckTop("origin ports", q.N); err != nil {
+		return nil, err
+	}
+	if q.Origin.IsZero() {
+		return nil, fmt.Errorf("origin ports: name a country, an AS, a prefix or a scanner list")
+	}
+	filter, err := s.sensorFilter(ctx, q.Sensors)
+	if err != nil {
+		return nil, err
+	}
+	rows, args := originRowsSQL(q.Period, filter, q.Origin, true)
+	sources := map[int32]uint64{}
+	err = s.scanRows(ctx, func(scan func(...any) error) error {
+		var (
+			slot int32
+			n    uint64
+		)
+		if err := scan(&slot, &n); err != nil {
+			return err
+		}
+		sources[slot] = n
+		return nil
+	}, `SELECT slot, count(DISTINCT (ip_version, src_hi, src_lo))::UBIGINT FROM (`+rows+`) GROUP BY slot`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("origin ports in %s: %w", q.Period, err)
+	}
+	ranked := store.RankSlots(sources) // by sources, as ports rank by packets
+	out := make([]store.OriginPort, 0, min(q.N, len(ranked)))
+	for i, c := range ranked[:min(q.N, len(ranked))] {
+		out = append(out, store.OriginPort{Rank: i + 1, Port: c.Port, Sources: c.Packets})
+	}
+	return out, nil
+}
