@@ -194,9 +194,15 @@ func (m *Mailer) deliver(ctx context.Context, text []byte, to []*mail.Address) (
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
 	defer cancel()
 	defer func() {
-		if err != nil && ctx.Err() != nil {
-			// A connection closed under a client reads as a network error.
-			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		// The connection's deadline is the context's: a read that hit it,
+		// or a connection closed under the client, reads as a network
+		// error, which the caller should see as the context's.
+		cause := ctx.Err()
+		if cause == nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			cause = context.DeadlineExceeded
+		}
+		if err != nil && cause != nil {
+			err = fmt.Errorf("%w (%v)", cause, err)
 		}
 	}()
 	conn, err := m.dial(ctx)

@@ -114,14 +114,17 @@ func Parse(name string, data []byte) (*Subscriptions, error) {
 		return nil, yamlError(name, err)
 	}
 	entries := entryNodes(&doc)
-	if len(file.Owners) == 0 || len(entries) != len(file.Owners) {
+	if len(file.Owners) == 0 {
 		return nil, fmt.Errorf("%s: no owners", name)
+	}
+	if len(entries) != len(file.Owners) {
+		return nil, fmt.Errorf("%s: %d owners decoded but %d entries found under owners:", name, len(file.Owners), len(entries))
 	}
 	subs := &Subscriptions{}
 	names := map[string]int{}
 	stems := map[string]*Owner{}
 	for i, raw := range file.Owners {
-		e := entry{node: entries[i], index: i}
+		e := entry{node: resolve(entries[i]), index: i}
 		o, err := raw.owner(e)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%w", name, err)
@@ -312,7 +315,7 @@ func (e entry) value(key string) *yaml.Node {
 	c := e.node.Content
 	for i := 0; i+1 < len(c); i += 2 {
 		if c[i].Value == key {
-			return c[i+1]
+			return resolve(c[i+1])
 		}
 	}
 	return nil
@@ -341,13 +344,21 @@ func entryNodes(doc *yaml.Node) []*yaml.Node {
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil
 	}
-	top := doc.Content[0]
+	top := resolve(doc.Content[0])
 	for i := 0; i+1 < len(top.Content); i += 2 {
-		if top.Content[i].Value == "owners" && top.Content[i+1].Kind == yaml.SequenceNode {
-			return top.Content[i+1].Content
+		if v := resolve(top.Content[i+1]); top.Content[i].Value == "owners" && v.Kind == yaml.SequenceNode {
+			return v.Content
 		}
 	}
 	return nil
+}
+
+// resolve follows an alias ("*name") to the node it names.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
 }
 
 var (

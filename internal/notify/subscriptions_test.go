@@ -203,3 +203,55 @@ func TestFileStem(t *testing.T) {
 		t.Errorf("fileStem() of a safe name = %q, want it unchanged", got)
 	}
 }
+
+// FuzzParse: no file makes Parse panic, and a file it accepts gives
+// owners that can receive something, under file names that stay in
+// their directory.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(fixtureYAML))
+	f.Add([]byte("owners:\n  - {owner: \"../x\", contact: a@x.example, asns: [AS1], prefixes: [\"::/0\", 0.0.0.0/0]}\n"))
+	f.Add([]byte("owners:\n  - owner: a\n    contact: [a@x.example, \"B <b@x.example>\"]\n    prefixes: [10.0.0.1]\n    format: json\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		subs, err := Parse("fuzz.yaml", data)
+		if err != nil {
+			return
+		}
+		for _, o := range subs.Owners {
+			name := FileName(o, day)
+			if len(o.Contact) == 0 || len(o.ASNs)+len(o.Prefixes) == 0 || !filepath.IsLocal(name) || filepath.Base(name) != name {
+				t.Fatalf("Parse() accepted owner %+v (file %q)", o, name)
+			}
+		}
+		Plan(subs, fixtureEvents())
+	})
+}
+
+// TestParseAliases: lists may be YAML aliases; the lines of errors are
+// then those of the anchored node.
+func TestParseAliases(t *testing.T) {
+	subs, err := Parse("subs.yaml", []byte(`owners:
+  - owner: a
+    contact: &contact [noc@x.example]
+    asns: [1]
+  - owner: b
+    contact: *contact
+    prefixes: [10.0.0.0/8]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := subs.Owners[1].Contact[0].Address; got != "noc@x.example" {
+		t.Errorf("owner b's contact = %q, want the alias's noc@x.example", got)
+	}
+	_, err = Parse("subs.yaml", []byte(`owners:
+  - owner: a
+    contact: &contact [noc@x.example, "not an address"]
+    asns: [1]
+  - owner: b
+    contact: *contact
+    asns: [2]
+`))
+	if err == nil || !strings.HasPrefix(err.Error(), `subs.yaml:3: owner "a": contact "not an address"`) {
+		t.Errorf("Parse() error = %v", err)
+	}
+}
