@@ -48,7 +48,7 @@ func (m message) bytes() ([]byte, error) {
 	mw := multipart.NewWriter(&b)
 	header := []struct{ key, value string }{
 		{"From", m.from.String()},
-		{"To", strings.Join(to, ", ")},
+		{"To", strings.Join(to, ",\r\n ")}, // folded: many contacts stay under the line limit
 		{"Subject", mime.QEncoding.Encode("utf-8", m.subject)},
 		{"Date", m.date.Format(time.RFC1123Z)},
 		{"Message-ID", "<" + rand.Text() + "@" + domain(m.from.Address) + ">"},

@@ -90,8 +90,8 @@ func (r Report) Packets() uint64 {
 // merged into one, their counts added. The caller picks the period's
 // events; Plan does not look at their time.
 func Plan(subs *Subscriptions, events []Event) []Report {
-	reports := make([]Report, len(subs.Owners))
-	for i, o := range subs.Owners {
+	reports := make([]Report, len(subs.owners))
+	for i, o := range subs.owners {
 		reports[i].Owner = o
 	}
 	var owners []int

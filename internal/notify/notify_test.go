@@ -277,7 +277,7 @@ func TestPlanIndexMatchesRule(t *testing.T) {
 		for _, asn := range []uint32{0, 7, 8} {
 			e := Event{SrcIP: src, SrcASN: asn}
 			var want []int
-			for i, o := range subs.Owners {
+			for i, o := range subs.Owners() {
 				if owns(o, e) {
 					want = append(want, i)
 				}
@@ -310,7 +310,7 @@ func TestPlanOrder(t *testing.T) {
 // TestWritersWithholdDestinations: even an event that still carries its
 // sensor (a caller that skipped Plan) is written without it.
 func TestWritersWithholdDestinations(t *testing.T) {
-	o := fixture(t).Owners[0]
+	o := fixture(t).Owners()[0]
 	r := Report{Owner: o, Events: fixtureEvents()[:1]}
 	for name, write := range map[string]func(*bytes.Buffer) error{
 		"csv":  func(b *bytes.Buffer) error { return WriteCSV(b, r) },
@@ -327,7 +327,7 @@ func TestWritersWithholdDestinations(t *testing.T) {
 }
 
 func TestWriteEmpty(t *testing.T) {
-	o := fixture(t).Owners[0]
+	o := fixture(t).Owners()[0]
 	for name, tc := range map[string]struct {
 		write func(*bytes.Buffer) error
 		want  string
@@ -386,7 +386,7 @@ func TestHostileOwnerNames(t *testing.T) {
 }
 
 func TestFileNamePeriods(t *testing.T) {
-	o := fixture(t).Owners[1]
+	o := fixture(t).Owners()[1]
 	custom, err := period.Range(time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 7, 8, 12, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)

@@ -32,7 +32,7 @@ const (
 func (f Format) Ext() string { return string(f) }
 
 // Owner is one subscription: a network owner and the networks it answers
-// for.
+// for. Owners come from Load or Parse, which check them.
 type Owner struct {
 	// Name identifies the owner; unique in the file.
 	Name string
@@ -61,12 +61,15 @@ type Owner struct {
 // "a_b" get files of their own. It never names a directory.
 func (o *Owner) FileStem() string { return o.stem }
 
-// Subscriptions are the owners of a subscriptions file, in file order, and
-// the index that finds the owners of an event.
+// Subscriptions are the owners of a subscriptions file and the index that
+// finds the owners of an event; Load and Parse make them.
 type Subscriptions struct {
-	Owners []*Owner
+	owners []*Owner
 	index  index
 }
+
+// Owners returns the owners in file order.
+func (s *Subscriptions) Owners() []*Owner { return s.owners }
 
 // MaxFileSize bounds a subscriptions file, read whole into memory.
 const MaxFileSize = 16 << 20
@@ -139,9 +142,9 @@ func Parse(name string, data []byte) (*Subscriptions, error) {
 				name, o.Line, o.Name, o.stem, other.Name, other.Line)
 		}
 		stems[key] = o
-		subs.Owners = append(subs.Owners, o)
+		subs.owners = append(subs.owners, o)
 	}
-	subs.index = newIndex(subs.Owners)
+	subs.index = newIndex(subs.owners)
 	return subs, nil
 }
 
@@ -163,6 +166,10 @@ type rawOwner struct {
 type stringOrSeq []string
 
 func (s *stringOrSeq) UnmarshalYAML(n *yaml.Node) error {
+	if n.Tag == "!!null" {
+		*s = nil
+		return nil
+	}
 	if n.Kind == yaml.ScalarNode {
 		*s = []string{n.Value}
 		return nil

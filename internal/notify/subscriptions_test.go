@@ -38,7 +38,7 @@ func TestParse(t *testing.T) {
 		FileStem string
 	}
 	var got []owner
-	for _, o := range subs.Owners {
+	for _, o := range subs.Owners() {
 		var contact []string
 		for _, c := range o.Contact {
 			contact = append(contact, c.String())
@@ -120,6 +120,10 @@ func TestParseErrors(t *testing.T) {
 		},
 		"no contact": {
 			yaml: "owners:\n  - owner: a\n    asns: [1]\n",
+			want: `subs.yaml:2: owner "a": no contact (one or more e-mail addresses)`,
+		},
+		"empty contact": {
+			yaml: "owners:\n  - owner: a\n    contact:\n    asns: [1]\n",
 			want: `subs.yaml:2: owner "a": no contact (one or more e-mail addresses)`,
 		},
 		"bad contact": {
@@ -216,7 +220,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, o := range subs.Owners {
+		for _, o := range subs.Owners() {
 			name := FileName(o, day)
 			if len(o.Contact) == 0 || len(o.ASNs)+len(o.Prefixes) == 0 || !filepath.IsLocal(name) || filepath.Base(name) != name {
 				t.Fatalf("Parse() accepted owner %+v (file %q)", o, name)
@@ -240,7 +244,7 @@ func TestParseAliases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := subs.Owners[1].Contact[0].Address; got != "noc@x.example" {
+	if got := subs.Owners()[1].Contact[0].Address; got != "noc@x.example" {
 		t.Errorf("owner b's contact = %q, want the alias's noc@x.example", got)
 	}
 	_, err = Parse("subs.yaml", []byte(`owners:

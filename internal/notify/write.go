@@ -157,7 +157,8 @@ type File struct {
 // without events too (the CSV header alone, "[]" in JSON): the directory
 // then shows which owners a run covered and that they had nothing, and a
 // script that reads it finds every file it expects. A Mailer sends no
-// mail for an empty report, as Shadowserver sends none.
+// mail for an empty report, as Shadowserver sends none. On an error it
+// returns the files written before it.
 func WriteDir(dir string, p period.Period, reports []Report) ([]File, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("write reports: %w", err)
