@@ -137,10 +137,19 @@ func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
 	return nil, true, l.check(l.user, string(response))
 }
 
+// The ways a sink's server speaks.
+type sinkTLS int
+
+const (
+	clearOnly   sinkTLS = iota // no STARTTLS
+	startTLS                   // STARTTLS offered
+	implicitTLS                // TLS from the first byte
+)
+
 // startSink starts an SMTP server on 127.0.0.1 with the sink as its
-// backend, offering STARTTLS with a certificate made here when withTLS is
-// set. It returns the address and the pool that trusts the certificate.
-func startSink(t *testing.T, s *sink, withTLS bool) (string, *x509.CertPool) {
+// backend and a certificate made here. It returns the address and the
+// pool that trusts the certificate.
+func startSink(t *testing.T, s *sink, mode sinkTLS) (string, *x509.CertPool) {
 	t.Helper()
 	srv := smtp.NewServer(s)
 	srv.Domain = "localhost"
@@ -149,15 +158,19 @@ func startSink(t *testing.T, s *sink, withTLS bool) (string, *x509.CertPool) {
 	// The server would take credentials in clear: what refuses them is
 	// the client.
 	srv.AllowInsecureAuth = true
+	cert, leaf := selfSigned(t)
 	pool := x509.NewCertPool()
-	if withTLS {
-		cert, leaf := selfSigned(t)
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-		pool.AddCert(leaf)
-	}
+	pool.AddCert(leaf)
+	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	switch mode {
+	case startTLS:
+		srv.TLSConfig = tlsConfig
+	case implicitTLS:
+		l = tls.NewListener(l, tlsConfig)
 	}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
@@ -245,7 +258,7 @@ func summarize(r Result) summary {
 
 func TestSendOverSTARTTLS(t *testing.T) {
 	s := &sink{user: "telescope", pass: "s3cret"}
-	addr, pool := startSink(t, s, true)
+	addr, pool := startSink(t, s, startTLS)
 	files := fixtureFiles(t)
 	res := newMailer(t, addr, pool, nil).Send(t.Context(), day, files)
 	for _, d := range res.Failed {
@@ -351,7 +364,7 @@ func checkMail(t *testing.T, data []byte, f File, subject string) {
 // credentials nor mail, unless the configuration says insecure.
 func TestSendRefusesCleartext(t *testing.T) {
 	s := &sink{user: "telescope", pass: "s3cret"}
-	addr, pool := startSink(t, s, false)
+	addr, pool := startSink(t, s, clearOnly)
 	files := fixtureFiles(t)
 	res := newMailer(t, addr, pool, nil).Send(t.Context(), day, files)
 	if len(res.Sent) != 0 || len(res.Failed) != 3 {
@@ -380,7 +393,7 @@ func TestSendRefusesCleartext(t *testing.T) {
 // and the others are delivered.
 func TestSendRecipientRefused(t *testing.T) {
 	s := &sink{user: "telescope", pass: "s3cret", refuse: map[string]bool{"abuse@transit.example": true, "noc@campus.example": true}}
-	addr, pool := startSink(t, s, true)
+	addr, pool := startSink(t, s, startTLS)
 	files := fixtureFiles(t)
 	res := newMailer(t, addr, pool, nil).Send(t.Context(), day, files)
 	want := summary{
@@ -411,7 +424,7 @@ func TestSendRecipientRefused(t *testing.T) {
 
 func TestSendWrongPassword(t *testing.T) {
 	s := &sink{user: "telescope", pass: "s3cret"}
-	addr, pool := startSink(t, s, true)
+	addr, pool := startSink(t, s, startTLS)
 	res := newMailer(t, addr, pool, func(c *MailConfig) { c.Password = "guess" }).Send(t.Context(), day, fixtureFiles(t))
 	if len(res.Sent) != 0 || len(res.Failed) != 3 {
 		t.Fatalf("Send() = %+v, want 3 failures", summarize(res))
@@ -424,9 +437,29 @@ func TestSendWrongPassword(t *testing.T) {
 	}
 }
 
+func TestSendImplicitTLS(t *testing.T) {
+	s := &sink{user: "telescope", pass: "s3cret"}
+	addr, pool := startSink(t, s, implicitTLS)
+	res := newMailer(t, addr, pool, func(c *MailConfig) { c.ImplicitTLS = true }).Send(t.Context(), day, fixtureFiles(t))
+	if len(res.Sent) != 3 || len(res.Failed) != 0 {
+		t.Fatalf("Send() = %+v, want 3 mails", res)
+	}
+	if mails, _ := s.received(); len(mails) != 3 || !mails[0].tls {
+		t.Errorf("the sink got %d mails, want 3 over TLS", len(mails))
+	}
+	// A client that does not trust the server's certificate sends nothing.
+	res = newMailer(t, addr, x509.NewCertPool(), func(c *MailConfig) { c.ImplicitTLS = true }).Send(t.Context(), day, fixtureFiles(t))
+	if len(res.Failed) != 3 {
+		t.Fatalf("Send() with no trusted CA = %+v, want 3 failures", summarize(res))
+	}
+	if _, ok := errors.AsType[*tls.CertificateVerificationError](res.Failed[0].Err); !ok {
+		t.Errorf("error %v, want a certificate verification error", res.Failed[0].Err)
+	}
+}
+
 func TestSendAuthLogin(t *testing.T) {
 	s := &sink{user: "telescope", pass: "s3cret"}
-	addr, pool := startSink(t, s, true)
+	addr, pool := startSink(t, s, startTLS)
 	res := newMailer(t, addr, pool, func(c *MailConfig) { c.Auth = "login" }).Send(t.Context(), day, fixtureFiles(t))
 	if len(res.Sent) != 3 || len(res.Failed) != 0 {
 		t.Fatalf("Send() = %+v, want 3 mails", res)
