@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"html"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,9 +13,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	gocmp "github.com/google/go-cmp/cmp"
-
 	"github.com/nightjar-telescope/nightjar/internal/period"
+	"github.com/nightjar-telescope/nightjar/internal/testenv"
 )
 
 // TestCatalogs: every message exists in every language, with the same
@@ -190,23 +187,7 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := gocmp.Diff(string(got), string(want)); diff != "" {
-		t.Errorf("%s differs (-got, +want):\n%s", path, diff)
-	}
-}
+func golden(t *testing.T, name string, got []byte) { testenv.Golden(t, *update, name, got) }
 
 // checkText fails for a missing message and for text of the other
 // language (Japanese script in an English report).

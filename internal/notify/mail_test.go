@@ -1,0 +1,524 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"errors"
+	"io"
+	"math/big"
+	"mime"
+	"mime/multipart"
+	"net"
+	"net/mail"
+	"net/textproto"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+	"github.com/google/go-cmp/cmp"
+)
+
+// sink is an SMTP server's backend that records what it is sent. It
+// wants AUTH (PLAIN, or LOGIN) with its credentials before MAIL and
+// refuses the recipients in refuse.
+type sink struct {
+	user, pass string
+	refuse     map[string]bool
+
+	mu       sync.Mutex
+	mails    []sunk
+	attempts []string // the usernames AUTH was tried with
+}
+
+// sunk is one mail the sink received.
+type sunk struct {
+	from string
+	to   []string
+	tls  bool
+	data []byte
+}
+
+func (s *sink) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	return &session{sink: s, conn: c}, nil
+}
+
+func (s *sink) received() ([]sunk, []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.mails), slices.Clone(s.attempts)
+}
+
+type session struct {
+	sink   *sink
+	conn   *smtp.Conn
+	authed bool
+	mail   sunk
+}
+
+func (s *session) AuthMechanisms() []string { return []string{sasl.Plain, sasl.Login} }
+
+func (s *session) Auth(mech string) (sasl.Server, error) {
+	check := func(user, pass string) error {
+		s.sink.mu.Lock()
+		s.sink.attempts = append(s.sink.attempts, user)
+		s.sink.mu.Unlock()
+		if user != s.sink.user || pass != s.sink.pass {
+			return errors.New("invalid credentials")
+		}
+		s.authed = true
+		return nil
+	}
+	if mech == sasl.Login {
+		return &loginServer{check: check}, nil
+	}
+	return sasl.NewPlainServer(func(_, user, pass string) error { return check(user, pass) }), nil
+}
+
+func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+	if !s.authed {
+		return smtp.ErrAuthRequired
+	}
+	_, tls := s.conn.TLSConnectionState()
+	s.mail = sunk{from: from, tls: tls}
+	return nil
+}
+
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if s.sink.refuse[to] {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+	}
+	s.mail.to = append(s.mail.to, to)
+	return nil
+}
+
+func (s *session) Data(r io.Reader) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.mail.data = data
+	s.sink.mu.Lock()
+	s.sink.mails = append(s.sink.mails, s.mail)
+	s.sink.mu.Unlock()
+	return nil
+}
+
+func (s *session) Reset()        { s.mail = sunk{} }
+func (s *session) Logout() error { return nil }
+
+// loginServer is the server side of AUTH LOGIN, which go-sasl lacks.
+type loginServer struct {
+	check    func(user, pass string) error
+	user     string
+	gotFirst bool
+}
+
+func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
+	switch {
+	case response == nil && !l.gotFirst:
+		l.gotFirst = true
+		return []byte("Username:"), false, nil
+	case l.user == "":
+		l.user = string(response)
+		return []byte("Password:"), false, nil
+	}
+	return nil, true, l.check(l.user, string(response))
+}
+
+// The ways a sink's server speaks.
+type sinkTLS int
+
+const (
+	clearOnly   sinkTLS = iota // no STARTTLS
+	startTLS                   // STARTTLS offered
+	implicitTLS                // TLS from the first byte
+)
+
+// startSink starts an SMTP server on 127.0.0.1 with the sink as its
+// backend and a certificate made here. It returns the address and the
+// pool that trusts the certificate.
+func startSink(t *testing.T, s *sink, mode sinkTLS) (string, *x509.CertPool) {
+	t.Helper()
+	srv := smtp.NewServer(s)
+	srv.Domain = "localhost"
+	srv.ReadTimeout = 10 * time.Second
+	srv.WriteTimeout = 10 * time.Second
+	// The server would take credentials in clear: what refuses them is
+	// the client.
+	srv.AllowInsecureAuth = true
+	cert, leaf := selfSigned(t)
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch mode {
+	case startTLS:
+		srv.TLSConfig = tlsConfig
+	case implicitTLS:
+		l = tls.NewListener(l, tlsConfig)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return l.Addr().String(), pool
+}
+
+// selfSigned makes a certificate for 127.0.0.1, valid around now (the TLS
+// stack checks it against the real clock).
+func selfSigned(t *testing.T) (tls.Certificate, *x509.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "notify test SMTP server"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, leaf
+}
+
+var mailClock = time.Date(2024, 7, 16, 6, 0, 0, 0, time.UTC)
+
+func newMailer(t *testing.T, addr string, pool *x509.CertPool, edit func(*MailConfig)) *Mailer {
+	t.Helper()
+	cfg := MailConfig{
+		Server:   addr,
+		TLS:      &tls.Config{RootCAs: pool},
+		Username: "telescope",
+		Password: "s3cret",
+		From:     "Nightjar <telescope@nightjar.example>",
+		Timeout:  10 * time.Second,
+		Now:      func() time.Time { return mailClock },
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	m, err := NewMailer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// fixtureFiles writes the fixture's reports into a temporary directory.
+func fixtureFiles(t *testing.T) []File {
+	t.Helper()
+	files, err := WriteDir(t.TempDir(), day, Plan(fixture(t), fixtureEvents()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// summary is a Result without errors' texts, to compare.
+type summary struct {
+	Sent, Failed map[string][]string // owner → accepted addresses
+	Skipped      []string
+}
+
+func summarize(r Result) summary {
+	s := summary{Sent: map[string][]string{}, Failed: map[string][]string{}, Skipped: r.Skipped}
+	for _, d := range r.Sent {
+		s.Sent[d.Owner] = d.To
+	}
+	for _, d := range r.Failed {
+		s.Failed[d.Owner] = d.To
+	}
+	return s
+}
+
+func TestSendOverSTARTTLS(t *testing.T) {
+	s := &sink{user: "telescope", pass: "s3cret"}
+	addr, pool := startSink(t, s, startTLS)
+	files := fixtureFiles(t)
+	res := newMailer(t, addr, pool, nil).Send(t.Context(), day, files)
+	for _, d := range res.Failed {
+		t.Errorf("Send() failed: %v", d.Err)
+	}
+	want := summary{
+		Sent: map[string][]string{
+			"transit-isp":         {"abuse@transit.example"},
+			"campus":              {"csirt@campus.example", "noc@campus.example"},
+			"hosting/../customer": {"abuse@hosting.example"},
+		},
+		Failed:  map[string][]string{},
+		Skipped: []string{"quiet-net"},
+	}
+	if diff := cmp.Diff(summarize(res), want); diff != "" {
+		t.Errorf("Send() (-got, +want):\n%s", diff)
+	}
+
+	mails, attempts := s.received()
+	if diff := cmp.Diff(attempts, []string{"telescope", "telescope", "telescope"}); diff != "" {
+		t.Errorf("AUTH attempts (-got, +want):\n%s", diff)
+	}
+	if len(mails) != 3 {
+		t.Fatalf("the sink received %d mails, want 3", len(mails))
+	}
+	for i, f := range files[:3] {
+		got := mails[i]
+		o := f.Report.Owner
+		if !got.tls {
+			t.Errorf("mail to %q went in clear", o.Name)
+		}
+		if got.from != "telescope@nightjar.example" {
+			t.Errorf("mail to %q: MAIL FROM %q", o.Name, got.from)
+		}
+		if diff := cmp.Diff(got.to, want.Sent[o.Name]); diff != "" {
+			t.Errorf("mail to %q: RCPT TO (-got, +want):\n%s", o.Name, diff)
+		}
+		checkMail(t, got.data, f, "Nightjar darknet events for "+o.Name+", 2024-07-15")
+	}
+}
+
+// checkMail parses a received mail: its headers, its text, and its
+// attachment, which must be the file byte for byte.
+func checkMail(t *testing.T, data []byte, f File, subject string) {
+	t.Helper()
+	o := f.Report.Owner
+	msg, err := mail.ReadMessage(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("mail to %q: %v", o.Name, err)
+	}
+	var dec mime.WordDecoder
+	gotSubject, err := dec.DecodeHeader(msg.Header.Get("Subject"))
+	if err != nil || gotSubject != subject {
+		t.Errorf("mail to %q: Subject %q (%v), want %q", o.Name, gotSubject, err, subject)
+	}
+	to, err := msg.Header.AddressList("To")
+	if err != nil {
+		t.Fatalf("mail to %q: To: %v", o.Name, err)
+	}
+	if diff := cmp.Diff(to, o.Contact); diff != "" {
+		t.Errorf("mail to %q: To (-got, +want):\n%s", o.Name, diff)
+	}
+	if date, err := msg.Header.Date(); err != nil || !date.Equal(mailClock) {
+		t.Errorf("mail to %q: Date %v (%v), want %v", o.Name, date, err, mailClock)
+	}
+	media, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || media != "multipart/mixed" {
+		t.Fatalf("mail to %q: Content-Type %q (%v)", o.Name, msg.Header.Get("Content-Type"), err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	text, err := mr.NextPart() // decodes quoted-printable itself
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(text)
+	if !bytes.Contains(body, []byte(o.Name)) {
+		t.Errorf("mail to %q: the text does not name the owner:\n%s", o.Name, body)
+	}
+	attachment, err := mr.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := f.Path[strings.LastIndexByte(f.Path, os.PathSeparator)+1:]; attachment.FileName() != want {
+		t.Errorf("mail to %q: attachment named %q, want %q", o.Name, attachment.FileName(), want)
+	}
+	got, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, attachment))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile(f.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(got), string(file)); diff != "" {
+		t.Errorf("mail to %q: attachment (-got, +want the file):\n%s", o.Name, diff)
+	}
+	if _, err := mr.NextPart(); err != io.EOF {
+		t.Errorf("mail to %q: more than two parts (%v)", o.Name, err)
+	}
+}
+
+// TestSendRefusesCleartext: a server without STARTTLS is sent neither
+// credentials nor mail, unless the configuration says insecure.
+func TestSendRefusesCleartext(t *testing.T) {
+	s := &sink{user: "telescope", pass: "s3cret"}
+	addr, pool := startSink(t, s, clearOnly)
+	files := fixtureFiles(t)
+	res := newMailer(t, addr, pool, nil).Send(t.Context(), day, files)
+	if len(res.Sent) != 0 || len(res.Failed) != 3 {
+		t.Fatalf("Send() = %+v, want 3 failures", summarize(res))
+	}
+	for _, d := range res.Failed {
+		if !errors.Is(d.Err, ErrNoSTARTTLS) {
+			t.Errorf("owner %q: error %v, want ErrNoSTARTTLS", d.Owner, d.Err)
+		}
+	}
+	if mails, attempts := s.received(); len(mails)+len(attempts) != 0 {
+		t.Fatalf("the server got %d mails and %d AUTH attempts in clear", len(mails), len(attempts))
+	}
+
+	res = newMailer(t, addr, pool, func(c *MailConfig) { c.Insecure = true }).Send(t.Context(), day, files)
+	if len(res.Sent) != 3 || len(res.Failed) != 0 {
+		t.Fatalf("Send(insecure) = %+v, want 3 mails", res)
+	}
+	if mails, _ := s.received(); len(mails) != 3 || mails[0].tls {
+		t.Errorf("Send(insecure): the server got %d mails (the first over TLS: %v), want 3 in clear", len(mails), len(mails) > 0 && mails[0].tls)
+	}
+}
+
+// TestSendRecipientRefused: a recipient the server refuses fails its
+// owner's mail (or, for an owner with another contact, that part of it)
+// and the others are delivered.
+func TestSendRecipientRefused(t *testing.T) {
+	s := &sink{user: "telescope", pass: "s3cret", refuse: map[string]bool{"abuse@transit.example": true, "noc@campus.example": true}}
+	addr, pool := startSink(t, s, startTLS)
+	files := fixtureFiles(t)
+	res := newMailer(t, addr, pool, nil).Send(t.Context(), day, files)
+	want := summary{
+		Sent: map[string][]string{"hosting/../customer": {"abuse@hosting.example"}},
+		Failed: map[string][]string{
+			"transit-isp": nil,
+			"campus":      {"csirt@campus.example"},
+		},
+		Skipped: []string{"quiet-net"},
+	}
+	if diff := cmp.Diff(summarize(res), want); diff != "" {
+		t.Errorf("Send() (-got, +want):\n%s", diff)
+	}
+	for _, d := range res.Failed {
+		if te, ok := errors.AsType[*textproto.Error](d.Err); !ok || te.Code != 550 {
+			t.Errorf("owner %q: error %v, want the server's 550", d.Owner, d.Err)
+		}
+	}
+	mails, _ := s.received()
+	var got [][]string
+	for _, m := range mails {
+		got = append(got, m.to)
+	}
+	if diff := cmp.Diff(got, [][]string{{"csirt@campus.example"}, {"abuse@hosting.example"}}); diff != "" {
+		t.Errorf("the sink's mails' recipients (-got, +want):\n%s", diff)
+	}
+}
+
+func TestSendWrongPassword(t *testing.T) {
+	s := &sink{user: "telescope", pass: "s3cret"}
+	addr, pool := startSink(t, s, startTLS)
+	res := newMailer(t, addr, pool, func(c *MailConfig) { c.Password = "guess" }).Send(t.Context(), day, fixtureFiles(t))
+	if len(res.Sent) != 0 || len(res.Failed) != 3 {
+		t.Fatalf("Send() = %+v, want 3 failures", summarize(res))
+	}
+	if !strings.Contains(res.Failed[0].Err.Error(), "AUTH PLAIN") {
+		t.Errorf("error %v, want it to name AUTH PLAIN", res.Failed[0].Err)
+	}
+	if mails, _ := s.received(); len(mails) != 0 {
+		t.Errorf("the sink received %d mails", len(mails))
+	}
+}
+
+func TestSendImplicitTLS(t *testing.T) {
+	s := &sink{user: "telescope", pass: "s3cret"}
+	addr, pool := startSink(t, s, implicitTLS)
+	res := newMailer(t, addr, pool, func(c *MailConfig) { c.ImplicitTLS = true }).Send(t.Context(), day, fixtureFiles(t))
+	if len(res.Sent) != 3 || len(res.Failed) != 0 {
+		t.Fatalf("Send() = %+v, want 3 mails", res)
+	}
+	if mails, _ := s.received(); len(mails) != 3 || !mails[0].tls {
+		t.Errorf("the sink got %d mails, want 3 over TLS", len(mails))
+	}
+	// A client that does not trust the server's certificate sends nothing.
+	res = newMailer(t, addr, x509.NewCertPool(), func(c *MailConfig) { c.ImplicitTLS = true }).Send(t.Context(), day, fixtureFiles(t))
+	if len(res.Failed) != 3 {
+		t.Fatalf("Send() with no trusted CA = %+v, want 3 failures", summarize(res))
+	}
+	if _, ok := errors.AsType[*tls.CertificateVerificationError](res.Failed[0].Err); !ok {
+		t.Errorf("error %v, want a certificate verification error", res.Failed[0].Err)
+	}
+}
+
+func TestSendAuthLogin(t *testing.T) {
+	s := &sink{user: "telescope", pass: "s3cret"}
+	addr, pool := startSink(t, s, startTLS)
+	res := newMailer(t, addr, pool, func(c *MailConfig) { c.Auth = "login" }).Send(t.Context(), day, fixtureFiles(t))
+	if len(res.Sent) != 3 || len(res.Failed) != 0 {
+		t.Fatalf("Send() = %+v, want 3 mails", res)
+	}
+}
+
+// TestSendTimeout: a server that never greets costs each owner the
+// timeout, no more, and every owner is tried.
+func TestSendTimeout(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() }) // accepted, never answered
+		}
+	}()
+	const timeout = 200 * time.Millisecond
+	start := time.Now()
+	res := newMailer(t, l.Addr().String(), nil, func(c *MailConfig) { c.Timeout = timeout }).Send(t.Context(), day, fixtureFiles(t))
+	if elapsed := time.Since(start); elapsed > 10*timeout {
+		t.Errorf("Send() took %v for 3 owners with a %v timeout", elapsed, timeout)
+	}
+	if len(res.Failed) != 3 {
+		t.Fatalf("Send() = %+v, want 3 failures", summarize(res))
+	}
+	for _, d := range res.Failed {
+		if !errors.Is(d.Err, context.DeadlineExceeded) {
+			t.Errorf("owner %q: error %v, want a deadline", d.Owner, d.Err)
+		}
+	}
+}
+
+func TestNewMailerErrors(t *testing.T) {
+	for name, tc := range map[string]struct {
+		edit func(*MailConfig)
+		want string
+	}{
+		"no server":         {func(c *MailConfig) { c.Server = "" }, `mail: server "": want host:port`},
+		"no port":           {func(c *MailConfig) { c.Server = "smtp.example.net" }, `mail: server "smtp.example.net": want host:port`},
+		"bad from":          {func(c *MailConfig) { c.From = "telescope" }, `mail: from "telescope": `},
+		"bad auth":          {func(c *MailConfig) { c.Auth = "cram-md5" }, `mail: auth "cram-md5": want plain or login`},
+		"password, no user": {func(c *MailConfig) { c.Username = "" }, "mail: a password without a username"},
+		"header injection":  {func(c *MailConfig) { c.Subject = "report\r\nBcc: x@example.net" }, "mail: the subject holds a control character"},
+		"negative timeout":  {func(c *MailConfig) { c.Timeout = -time.Second }, "mail: timeout -1s: want more than 0"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := MailConfig{Server: "smtp.example.net:587", From: "telescope@example.net", Username: "u", Password: "p"}
+			tc.edit(&cfg)
+			_, err := NewMailer(cfg)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("NewMailer() error = %v, want one starting %q", err, tc.want)
+			}
+		})
+	}
+}
