@@ -41,6 +41,9 @@ type collectorConfig struct {
 	// UI is the dashboard and JSON API over the same database ("off":
 	// none).
 	UI uiOptions `yaml:"ui"`
+	// Enrich: the GeoIP/ASN databases and research-scanner lists, reloaded
+	// when they change.
+	Enrich enrichOptions `yaml:",inline"`
 }
 
 func defaultCollectorConfig() collectorConfig {
@@ -106,6 +109,12 @@ It also serves the dashboard and the JSON API over the same database on
 --ui (127.0.0.1:8080 by default; --users, --tls-cert/--tls-key,
 --insecure-listen and --public-port-graphs as for "nightjar serve").
 
+--geoip FILE (GeoLite2/GeoIP2 Country, City or ASN .mmdb, DB-IP Lite, IPinfo
+Lite) stores each source's country and network with its packets, and
+--scanner-list PATH labels research scanners (MISP warninglists, your own
+lists, a directory of them): both are reloaded within 30 s when their files
+change, without a restart; packets keep what was found when they arrived.
+
 Listens on 127.0.0.1 by default; to receive sensors from other machines,
 give --listen 0.0.0.0:7443 (the collector's certificate must name the
 address the sensors dial: "nightjar ca init --host"). Logs go to standard
@@ -146,6 +155,7 @@ given. --check checks them and exits.`,
 	f.StringVar(&cfg.DBMemoryLimit, "db-memory-limit", "", `bound DuckDB's own memory (e.g. "2GiB"; default DuckDB's, 80 % of RAM)`)
 	f.DurationVar(&cfg.Collector.CommitInterval, "commit-interval", cfg.Collector.CommitInterval, "longest wait of a received batch for its commit and acknowledgement")
 	f.DurationVar(&cfg.Collector.RollupInterval, "rollup-interval", cfg.Collector.RollupInterval, "how often the rollups the questions read are rebuilt")
+	cfg.Enrich.addFlags(f)
 	cfg.UI.addFlags(f, "ui", `address of the dashboard and JSON API ("off" disables it; a non-loopback address needs --tls-cert/--tls-key or --insecure-listen)`)
 	addVerbose(f, &cfg.LogLevel)
 	d.add(f, "collector")
@@ -159,10 +169,12 @@ func collectorRunner(cfg collectorConfig, logger *slog.Logger, uiReady func(stri
 	opts, _ := cfg.storeOptions() // checked by cfg.check
 	st := &storeComponent{location: cfg.DB, opts: opts}
 	reg := &registryComponent{dir: cfg.CA}
-	col := &collectorComponent{listen: cfg.Listen, cfg: cfg.Collector, store: st, registry: reg, log: logger, ready: ready}
+	enrich := &enrichComponent{opts: cfg.Enrich, log: logger.With("component", "enrich")}
+	col := &collectorComponent{listen: cfg.Listen, cfg: cfg.Collector, store: st, registry: reg, enrich: enrich, log: logger, ready: ready}
 	r := lifecycle.New(logger)
 	r.Add("store", st)
 	r.Add("registry", reg)
+	r.Add("enrich", enrich)
 	var ui *uiComponent
 	if cfg.UI.Listen != "off" {
 		ui = &uiComponent{opts: cfg.UI, store: st, registry: reg, log: logger.With("component", "web"), ready: uiReady}
@@ -192,6 +204,11 @@ func checkCollector(cmd *cobra.Command, cfg collectorConfig) error {
 	}
 	if err := checkUIFiles(cfg.UI); err != nil {
 		errs = append(errs, err)
+	}
+	if e, err := cfg.Enrich.open(cmd.Context(), nil); err != nil {
+		errs = append(errs, err)
+	} else {
+		e.close()
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err

@@ -96,6 +96,7 @@ type collectorComponent struct {
 	cfg      collector.Config
 	store    *storeComponent
 	registry *registryComponent
+	enrich   *enrichComponent // nil: none
 	log      *slog.Logger
 	ready    func(net.Addr)
 
@@ -109,6 +110,9 @@ type collectorComponent struct {
 func (c *collectorComponent) Start(ctx context.Context) error {
 	cfg := c.cfg
 	cfg.Store, cfg.Registry, cfg.Logger = c.store.st, c.registry.reg, c.log
+	if c.enrich != nil {
+		cfg.Enrichers = c.enrich.enrichers
+	}
 	var err error
 	if c.c, err = collector.New(cfg); err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
 	"github.com/nightjar-telescope/nightjar/internal/ingest"
 	"github.com/nightjar-telescope/nightjar/internal/lifecycle"
+	"github.com/nightjar-telescope/nightjar/internal/origins"
 	"github.com/nightjar-telescope/nightjar/internal/pki"
 	"github.com/nightjar-telescope/nightjar/internal/sensor"
 	"github.com/nightjar-telescope/nightjar/internal/simulate"
@@ -86,7 +87,10 @@ func newDemoCommand(g *globalOptions) *cobra.Command {
   - six sensors streaming live simulated traffic (--live-rate packets per
     second in all) through the real sensor protocol: capture replay,
     decoding, fingerprints, batches, spool, mutual TLS, acknowledgements;
-  - the dashboard and JSON API, at the URL it prints.
+  - the dashboard and JSON API, at the URL it prints;
+  - a GeoIP/ASN database and a research-scanner list of the simulated
+    Internet (written into the data directory), so that sources have
+    countries, networks and labels.
 
 Ctrl-C stops everything cleanly: the sensors send what they hold, the
 collector commits it. --data DIR keeps the database, the CA and the
@@ -156,7 +160,8 @@ func runDemo(ctx context.Context, cfg demoConfig, now clock.Clock, stdout, stder
 	st := &storeComponent{location: filepath.Join(dir, "nightjar.duckdb")}
 	reg := &registryComponent{}
 	// The dashboard shows live traffic within seconds.
-	col := &collectorComponent{listen: cfg.CollectorListen, store: st, registry: reg, log: logger.With("component", "collector"),
+	enrich := &enrichComponent{opts: demoEnrichOptions(dir), log: logger.With("component", "enrich")}
+	col := &collectorComponent{listen: cfg.CollectorListen, store: st, registry: reg, enrich: enrich, log: logger.With("component", "collector"),
 		cfg: collector.Config{RollupInterval: 5 * time.Second, Now: now}}
 	var collectorAddr string
 	col.ready = func(a net.Addr) { collectorAddr = a.String() }
@@ -171,8 +176,10 @@ func runDemo(ctx context.Context, cfg demoConfig, now clock.Clock, stdout, stder
 		return err
 	}})
 	r.Add("store", st)
+	r.Add("origin databases", lifecycle.Funcs{OnStart: func(context.Context) error { return writeDemoOrigins(dir) }})
+	r.Add("enrich", enrich)
 	r.Add("backfill", lifecycle.Funcs{OnStart: func(ctx context.Context) error {
-		return demoBackfill(ctx, st.st, fl, dir, cfg.Backfill, now(), stderr)
+		return demoBackfill(ctx, st.st, fl, dir, cfg.Backfill, now(), enrich.e, stderr)
 	}})
 	r.Add("live capture", lifecycle.Funcs{OnStart: func(ctx context.Context) error { return demoLiveCapture(ctx, live) }})
 	r.Add("collector", col)
@@ -188,6 +195,33 @@ func runDemo(ctx context.Context, cfg demoConfig, now clock.Clock, stdout, stder
 	err = r.Wait(ctx)
 	fmt.Fprintln(stderr, "stopping: sensors send what they hold, the collector commits it")
 	return errors.Join(err, r.Stop())
+}
+
+// demoEnrichOptions are the demo's GeoIP/ASN database and research-scanner
+// list, which writeDemoOrigins writes: a newcomer sees countries, networks
+// and research scanners without downloading anything.
+func demoEnrichOptions(dir string) enrichOptions {
+	return enrichOptions{
+		GeoIP:        []string{filepath.Join(dir, "demo-geography.mmdb")},
+		ScannerLists: []string{"demo-research=" + filepath.Join(dir, "demo-research-scanners.txt")},
+	}
+}
+
+// writeDemoOrigins writes the simulated Internet's geography
+// (simulate.Geography) as an .mmdb and its research networks as a
+// scanner list, into the demo's directory.
+func writeDemoOrigins(dir string) error {
+	opts := demoEnrichOptions(dir)
+	if err := origins.Write(opts.GeoIP[0], "Nightjar-Demo-Geography", simulate.Geography()); err != nil {
+		return err
+	}
+	var list strings.Builder
+	list.WriteString("# The research scanners of the demo's simulated Internet (nightjar demo writes this file).\n")
+	for _, p := range simulate.ResearchNetworks() {
+		list.WriteString(p.String() + "\n")
+	}
+	_, path, _ := strings.Cut(opts.ScannerLists[0], "=")
+	return os.WriteFile(path, []byte(list.String()), 0o644)
 }
 
 // demoLiveCapture writes the capture the sensors replay, unless a --data
@@ -278,7 +312,7 @@ func demoRegistry(dir string, fl *fleet.Fleet, logger *slog.Logger) (*pki.Regist
 // the database has packets already (a --data directory of an earlier run).
 // The backfill is the only import of a demo's database, so it never
 // overlaps another one.
-func demoBackfill(ctx context.Context, st store.Store, fl *fleet.Fleet, dir string, packets uint64, now time.Time, stderr io.Writer) error {
+func demoBackfill(ctx context.Context, st store.Store, fl *fleet.Fleet, dir string, packets uint64, now time.Time, enriched *enrichment, stderr io.Writer) error {
 	// A run stopped after storing its backfill, before rolling it up,
 	// left the sensors without a last packet time until Sync: the backfill
 	// of this run would then overlap that one, and be refused.
@@ -307,7 +341,7 @@ func demoBackfill(ctx context.Context, st store.Store, fl *fleet.Fleet, dir stri
 		return err
 	}
 	defer os.Remove(path)
-	in, err := ingest.New(st, fl, ids)
+	in, err := ingest.New(st, fl, ids, enriched.enrichers(0)...)
 	if err != nil {
 		return err
 	}

@@ -23,9 +23,10 @@ func newIngestCommand() *cobra.Command {
 	var (
 		db, sensors, retention, memoryLimit string
 		quiet, force                        bool
+		enrichOpts                          enrichOptions
 	)
 	cmd := &cobra.Command{
-		Use:   "ingest --db PATH [--sensors FILE] FILE...",
+		Use:   "ingest --db PATH [--sensors FILE] [--geoip FILE] [--scanner-list PATH] FILE...",
 		Short: "Import captures into the embedded database",
 		Long: `Decodes and fingerprints captures (pcap or pcapng, gzip or zstd compressed)
 and stores their packets in the embedded DuckDB database at --db (created if
@@ -54,9 +55,19 @@ are kept forever. Packets of a day whose raw records were already deleted
 cannot be merged exactly into its final rollups: they are counted and not
 stored. Older days that had no packets are imported as usual. Packets
 stamped before 1990, or whose pcap fraction of a second is a second or
-more, are skipped and counted.`,
+more, are skipped and counted.
+
+--geoip FILE (a GeoLite2/GeoIP2 Country, City or ASN .mmdb, DB-IP Lite or
+IPinfo Lite; repeat for several) stores each source's country and network
+(AS number and organisation) with its packets, as those databases say
+today; --scanner-list PATH (MISP warninglists, your own lists of networks,
+or a directory of them) labels the research scanners. Packets already
+stored keep what was found when they were imported: a newer database
+changes only the packets imported after it.`,
 		Example: `  nightjar ingest --db telescope.duckdb --sensors fleet.yaml day1.pcap.zst day2.pcap.zst
-  nightjar ingest --db telescope.duckdb day3.pcap.zst`,
+  nightjar ingest --db telescope.duckdb day3.pcap.zst
+  nightjar ingest --db telescope.duckdb --geoip GeoLite2-Country.mmdb --geoip GeoLite2-ASN.mmdb \
+      --scanner-list scanner-lists/ day4.pcap.zst`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if db == "" {
 				return errors.New("--db PATH is required")
@@ -72,7 +83,7 @@ more, are skipped and counted.`,
 			if !cmd.Flags().Changed("db-memory-limit") {
 				opts.MemoryLimit = ingestMemoryLimit()
 			}
-			return runIngest(cmd, ingestOptions{db: db, sensors: sensors, quiet: quiet, force: force, store: opts}, args)
+			return runIngest(cmd, ingestOptions{db: db, sensors: sensors, quiet: quiet, force: force, store: opts, enrich: enrichOpts}, args)
 		},
 	}
 	f := cmd.Flags()
@@ -81,6 +92,7 @@ more, are skipped and counted.`,
 	f.StringVar(&sensors, "sensors", "", "YAML `FILE` of sensors to add or update before importing")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line on standard error")
 	f.StringVar(&memoryLimit, "db-memory-limit", "", `bound DuckDB's own memory (e.g. "1GiB"; "" is DuckDB's default, 80 % of RAM); beyond it DuckDB spills to a temporary directory beside the database (default `+ingestMemoryLimit()+`: 256 MiB and 64 MiB per core)`)
+	enrichOpts.addFlags(f)
 	f.BoolVar(&force, "force", false, "import files whose packets overlap the period a sensor has from another import (warns instead of refusing)")
 	return cmd
 }
@@ -96,6 +108,7 @@ type ingestOptions struct {
 	db, sensors  string
 	quiet, force bool
 	store        backend.Options
+	enrich       enrichOptions
 }
 
 // storeOptions returns the store options of a command with a --retention
@@ -183,7 +196,15 @@ func runIngest(cmd *cobra.Command, o ingestOptions, files []string) error {
 		}
 		return interrupted(ctx, err, doing)
 	}
-	in, err := ingest.New(st, fl, ids)
+	enriched, err := o.enrich.open(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer enriched.close()
+	if !o.quiet {
+		fmt.Fprintf(stderr, "nightjar: %s\n", enriched.describe())
+	}
+	in, err := ingest.New(st, fl, ids, enriched.enrichers(0)...)
 	if err != nil {
 		return err
 	}
@@ -245,6 +266,9 @@ func runIngest(cmd *cobra.Command, o ingestOptions, files []string) error {
 	var problems []string
 	if failed > 0 {
 		problems = append(problems, fmt.Sprintf("%d of %d capture file(s) could not be imported to the end", failed, len(files)))
+	}
+	if err := enriched.errs(); err != nil {
+		fmt.Fprintf(stderr, "nightjar: warning: %v\n", err)
 	}
 	if refused > 0 {
 		problems = append(problems, fmt.Sprintf("%d of %d capture file(s) refused: their packets overlap earlier imports; nothing of them is stored (--force imports them anyway)", refused, len(files)))

@@ -47,6 +47,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/pipeline"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 	"github.com/nightjar-telescope/nightjar/internal/store"
 	"github.com/nightjar-telescope/nightjar/internal/wire"
@@ -125,6 +126,10 @@ type Config struct {
 	// Now is the clock that stamps the sensors' health reports (time.Now
 	// when nil): the demo runs at the instant of `nightjar --now`.
 	Now func() time.Time `yaml:"-"`
+	// Enrichers, when set, returns the enrich stage of one stream's
+	// pipeline (internal/enrich: the records' origins): it runs after the
+	// collector's tagging, as the records are received.
+	Enrichers func() []pipeline.Enricher `yaml:"-"`
 }
 
 // DefaultConfig returns the defaults of the tunable fields (a zero field
@@ -452,7 +457,7 @@ func newStream(c *Collector, name string, id int32, cert *x509.Certificate, addr
 		window:   make(chan struct{}, c.cfg.Window),
 		share:    semaphore.NewWeighted(streamShare(c.cfg)),
 		shareMax: streamShare(c.cfg),
-		retag:    newRetagger(),
+		retag:    newRetagger(c.cfg.Enrichers),
 		failed:   make(chan struct{}),
 	}
 }

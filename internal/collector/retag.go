@@ -11,8 +11,8 @@ const retagSources = 1 << 14
 
 // retagger tags a sensor's records again with the collector's rules, in
 // place, keeping the unicornscan state of the stream's sources from one
-// batch to the next (a reconnect starts afresh). It belongs to the
-// stream's goroutine.
+// batch to the next (a reconnect starts afresh), and runs the enrich
+// stage. It belongs to the stream's goroutine.
 type retagger struct {
 	path *pipeline.Pipeline
 	// During retag: the records being tagged again, how many are done,
@@ -22,10 +22,16 @@ type retagger struct {
 	changed int
 }
 
-func newRetagger() *retagger {
+// newRetagger returns a retagger whose pipeline runs the enrichers that
+// enrichers returns (nil: none).
+func newRetagger(enrichers func() []pipeline.Enricher) *retagger {
 	t := &retagger{}
+	var stage []pipeline.Enricher
+	if enrichers != nil {
+		stage = enrichers()
+	}
 	// Cannot fail: the attributor and the sink are given.
-	t.path, _ = pipeline.New(pipeline.Config{Attributor: pipeline.OneSensor(0), Sink: t, Sources: retagSources})
+	t.path, _ = pipeline.New(pipeline.Config{Attributor: pipeline.OneSensor(0), Sink: t, Sources: retagSources, Enrichers: stage})
 	return t
 }
 

@@ -95,12 +95,13 @@ type Result struct {
 
 // New returns an ingester into st that attributes packets to the sensors
 // of fl; ids[i] is the store ID of fl.Sensors[i] (store.Writer.PutSensors).
-func New(st Store, fl *fleet.Fleet, ids []int32) (*Ingester, error) {
+// The enrichers (internal/enrich) set the records' origins.
+func New(st Store, fl *fleet.Fleet, ids []int32, enrichers ...pipeline.Enricher) (*Ingester, error) {
 	if len(ids) != len(fl.Sensors) {
 		return nil, fmt.Errorf("ingest: %d sensor IDs for %d sensors", len(ids), len(fl.Sensors))
 	}
 	k := &sink{store: st, ids: ids}
-	p, err := pipeline.New(pipeline.Config{Attributor: pipeline.Fleet(fleet.NewMatcher(fl)), Sink: k, Batch: Batch})
+	p, err := pipeline.New(pipeline.Config{Attributor: pipeline.Fleet(fleet.NewMatcher(fl)), Sink: k, Batch: Batch, Enrichers: enrichers})
 	if err != nil {
 		return nil, err
 	}
