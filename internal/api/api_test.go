@@ -520,8 +520,11 @@ func testEdgePeriods(t *testing.T, f *fixture) {
 		for _, p := range []string{"period=1970", "period=1970-01-01", "period=2199Q4", "from=1970-01-01&to=1979-12-31",
 			"from=2199-12-31T23:59:59.999999999Z&to=2199-12-31", "from=2024-07-01T00:00:00%2B14:00&to=2024-07-01T00:00:00.000000001Z"} {
 			target := path + "?" + p
-			if rt.path == "/api/v1/port-series" {
+			switch rt.path {
+			case "/api/v1/port-series":
 				target += "&port=23/TCP&by=fleet"
+			case "/api/v1/origin-ports":
+				target += "&country=JP"
 			}
 			if rec := f.do(http.MethodGet, target); rec.Code != http.StatusOK {
 				t.Errorf("GET %s: %d %s", target, rec.Code, rec.Body)

@@ -29,11 +29,16 @@ type Params struct {
 	// Daily (daily) puts the days of group averages, not the months, in
 	// their CSV and table.
 	Daily bool
+	// Kind (kind) is what origins ranks: countries or ASes.
+	Kind store.OriginKind
+	// Origin (country, asn, prefix, scanner) limits top sources and names
+	// the origin of origin-ports.
+	Origin store.OriginFilter
 }
 
 // DefaultParams are the values of the parameters not given.
 func DefaultParams() Params {
-	return Params{Top: 10, Resolution: store.Day, By: store.BySensor}
+	return Params{Top: 10, Resolution: store.Day, By: store.BySensor, Kind: store.ByCountry}
 }
 
 // AskTopPorts answers top-ports: the top ports of each sensor.
@@ -68,8 +73,22 @@ func seriesQuery(p Params) store.PortSeriesQuery {
 
 // AskTopSources answers top-sources: the top source addresses.
 func AskTopSources(ctx context.Context, st store.Questions, p Params) (TopSourcesResponse, error) {
-	ans, err := st.TopSources(ctx, store.TopSourcesQuery{Period: p.Period, N: p.Top, Sensors: p.Sensors})
+	ans, err := st.TopSources(ctx, store.TopSourcesQuery{Period: p.Period, N: p.Top, Sensors: p.Sensors, Origin: p.Origin})
 	return NewTopSourcesResponse(p.Period, ans), err
+}
+
+// AskOrigins answers origins: the top countries or ASes of the sources,
+// per sensor, per group or for the fleet, with the previous period's rank.
+func AskOrigins(ctx context.Context, st store.Questions, p Params) (OriginsResponse, error) {
+	ans, err := st.Origins(ctx, store.OriginsQuery{Period: p.Period, Kind: p.Kind, N: p.Top, By: p.By, Sensors: p.Sensors, Groups: p.Groups})
+	return OriginsResponse{p.Period.String(), ans}, err
+}
+
+// AskOriginPorts answers origin-ports: the ports the sources of one
+// country, AS, prefix or scanner list sent to, by sources.
+func AskOriginPorts(ctx context.Context, st store.Questions, p Params) (OriginPortsResponse, error) {
+	ans, err := st.OriginPorts(ctx, store.OriginPortsQuery{Period: p.Period, Origin: p.Origin, N: p.Top, Sensors: p.Sensors})
+	return OriginPortsResponse{p.Period.String(), p.Origin.String(), ans}, err
 }
 
 // AskPortSources answers port-sources: the top ports with their distinct

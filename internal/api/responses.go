@@ -194,9 +194,70 @@ func (r TopSourcesResponse) CSV() ([]string, [][]string) {
 	var rows [][]string
 	for i, s := range r.Sources {
 		rows = append(rows, []string{strconv.Itoa(i + 1), s.IP, u64(s.Packets), u64(s.Ports), strconv.FormatBool(s.PortsExact),
-			strconv.Itoa(s.Sensors), strings.Join(s.Tags, " "), rfc(s.FirstSeen), rfc(s.LastSeen)})
+			strconv.Itoa(s.Sensors), strings.Join(s.Tags, " "), rfc(s.FirstSeen), rfc(s.LastSeen),
+			s.Country, asn(s.ASN), s.Org, s.Scanner})
 	}
-	return []string{"rank", "ip", "packets", "ports", "ports_exact", "sensors", "tags", "first_seen", "last_seen"}, rows
+	return []string{"rank", "ip", "packets", "ports", "ports_exact", "sensors", "tags", "first_seen", "last_seen",
+		"country", "asn", "org", "scanner"}, rows
+}
+
+// asn is an AS number for CSV: "" when unknown.
+func asn(n uint32) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.FormatUint(uint64(n), 10)
+}
+
+// OriginsResponse answers /api/v1/origins and `query origins`.
+type OriginsResponse struct {
+	Period string `json:"period"`
+	store.Origins
+}
+
+// Name names the sensor, the group or "fleet" of a table.
+func (r OriginsResponse) Name(t store.OriginTable) string {
+	switch r.By {
+	case store.BySensor.String():
+		return t.Sensor
+	case store.ByGroup.String():
+		return t.Group
+	}
+	return "fleet"
+}
+
+// CSV is a row per table and origin; change is empty when the origin
+// sent nothing in the previous period.
+func (r OriginsResponse) CSV() ([]string, [][]string) {
+	var rows [][]string
+	for _, t := range r.Tables {
+		for _, o := range t.Origins {
+			change := ""
+			if o.Change != nil {
+				change = f64(*o.Change)
+			}
+			rows = append(rows, []string{r.By, r.Name(t), strconv.Itoa(o.Rank), o.Key, o.Country, asn(o.ASN), o.Org,
+				u64(o.Packets), u64(o.Sources), strconv.Itoa(o.PreviousRank), u64(o.PreviousPackets), change})
+		}
+	}
+	return []string{"by", "name", "rank", "key", "country", "asn", "org", "packets", "sources", "previous_rank", "previous_packets", "change"}, rows
+}
+
+// OriginPortsResponse answers /api/v1/origin-ports and `query
+// origin-ports`.
+type OriginPortsResponse struct {
+	Period string             `json:"period"`
+	Origin string             `json:"origin"`
+	Ports  []store.OriginPort `json:"ports"`
+}
+
+// CSV is a row per port.
+func (r OriginPortsResponse) CSV() ([]string, [][]string) {
+	var rows [][]string
+	for _, p := range r.Ports {
+		rows = append(rows, []string{strconv.Itoa(p.Rank), p.Port, u64(p.Sources)})
+	}
+	return []string{"rank", "port", "sources"}, rows
 }
 
 // PortSourcesResponse answers /api/v1/port-sources and `query

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 	"github.com/nightjar-telescope/nightjar/internal/wire/sensorv1"
 )
 
@@ -87,7 +88,7 @@ func writeHistory(t *testing.T, path string, n int) {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	for _, q := range []string{
+	for _, q := range append(duckdb.UndoSchema5(),
 		// This history is that of schema version 1 (no batch_ranges yet).
 		`UPDATE nightjar_schema SET version = 1`,
 		`DROP TABLE IF EXISTS batch_ranges`,
@@ -104,7 +105,7 @@ func writeHistory(t *testing.T, path string, n int) {
 				'sensor s1' AS path, 4096::UBIGINT AS frames, 4096::UBIGINT AS packets, 0::BIGINT AS imported_ns
 			FROM range(%d) t(i)`, n),
 		`ALTER TABLE imports ADD PRIMARY KEY (key)`,
-	} {
+	) {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatalf("write the history: %s: %v", q, err)
 		}

@@ -52,6 +52,17 @@ type OriginsQuery struct {
 	Sensors, Groups []string
 }
 
+// Check refuses a filter that the split would ignore.
+func (q OriginsQuery) Check() error {
+	switch {
+	case len(q.Sensors) > 0 && q.By != BySensor:
+		return fmt.Errorf("origins: sensors choose the tables of the split by sensor, not by %s", q.By)
+	case len(q.Groups) > 0 && q.By != ByGroup:
+		return fmt.Errorf("origins: groups choose the tables of the split by group, not by %s", q.By)
+	}
+	return nil
+}
+
 // Origins answers OriginsQuery: one table per sensor or group, in their
 // order, or one for the fleet.
 type Origins struct {
@@ -156,6 +167,32 @@ type OriginFilter struct {
 	// Scanner: the sources on a research-scanner list whose label is this
 	// (one of a comma-joined set); "*": on any list.
 	Scanner string
+}
+
+// String describes f ("country JP, AS64500"); "every source" for the
+// zero filter.
+func (f OriginFilter) String() string {
+	var parts []string
+	if f.Country != "" {
+		parts = append(parts, "country "+f.Country)
+	}
+	if f.ASN != 0 {
+		parts = append(parts, "AS"+strconv.FormatUint(uint64(f.ASN), 10))
+	}
+	if f.Prefix.IsValid() {
+		parts = append(parts, "prefix "+f.Prefix.String())
+	}
+	switch f.Scanner {
+	case "":
+	case "*":
+		parts = append(parts, "any scanner list")
+	default:
+		parts = append(parts, "scanner list "+f.Scanner)
+	}
+	if len(parts) == 0 {
+		return "every source"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // IsZero reports whether f takes every source.

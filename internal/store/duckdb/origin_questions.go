@@ -106,6 +106,9 @@ func (s *Store) Origins(ctx context.Context, q store.OriginsQuery) (store.Origin
 	if q.By == 0 {
 		q.By = store.ByFleet
 	}
+	if err := q.Check(); err != nil {
+		return store.Origins{}, err
+	}
 	all, err := s.Sensors(ctx)
 	if err != nil {
 		return store.Origins{}, err

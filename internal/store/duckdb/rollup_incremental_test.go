@@ -221,15 +221,7 @@ func TestPendingDaysOfSchema3(t *testing.T) {
 		t.Fatal(err)
 	}
 	dayNum := day.Unix() / 86400
-	undo5 := []string{`ALTER TABLE packets DROP COLUMN src_country`, `ALTER TABLE packets DROP COLUMN src_asn`,
-		`ALTER TABLE packets DROP COLUMN src_scanner`, `DROP TABLE as_names`, `DROP TABLE rollup_origin_day`}
-	for _, col := range append([]string{"country", "asn", "scanner"}, schema5Tags[:]...) {
-		if col != "country" && col != "asn" && col != "scanner" {
-			col += "_packets"
-		}
-		undo5 = append(undo5, `ALTER TABLE rollup_source_day DROP COLUMN `+col)
-	}
-	for _, q := range append(undo5, // as schema 3 left it
+	for _, q := range append(UndoSchema5(), // as schema 3 left it
 		`DROP TABLE pending_hours`, `DROP TABLE rollup_source_hour`, `DROP TABLE live_from`,
 		`CREATE TABLE pending_rollups (from_day BIGINT NOT NULL, to_day BIGINT NOT NULL)`,
 		fmt.Sprintf(`INSERT INTO pending_rollups VALUES (%d, %d)`, dayNum, dayNum+1),

@@ -233,6 +233,23 @@ var migrationOrigins = `ALTER TABLE packets ADD COLUMN src_country VARCHAR DEFAU
 	);
 	INSERT INTO rollup_origin_day SELECT day, sensor, country, asn, scanner, sum(packets), count(*) FROM rollup_source_day GROUP BY ALL;`
 
+// UndoSchema5 is SQL that takes a database of schema 5 back to schema 4's
+// tables (the version number aside): tests of older schemas build their
+// databases with it.
+func UndoSchema5() []string {
+	out := []string{`ALTER TABLE packets DROP COLUMN src_country`, `ALTER TABLE packets DROP COLUMN src_asn`,
+		`ALTER TABLE packets DROP COLUMN src_scanner`, `DROP TABLE as_names`, `DROP TABLE rollup_origin_day`}
+	for _, table := range []string{"rollup_source_day", "rollup_source_hour"} {
+		for _, col := range []string{"country", "asn", "scanner"} {
+			out = append(out, `ALTER TABLE `+table+` DROP COLUMN `+col)
+		}
+		for _, tag := range schema5Tags {
+			out = append(out, `ALTER TABLE `+table+` DROP COLUMN `+tag+`_packets`)
+		}
+	}
+	return out
+}
+
 // schema5Tags are the tags of schema 5, by bit number: a migration never
 // changes, so a tag added later comes with its own.
 var schema5Tags = [...]string{"mirai", "zmap", "masscan", "nmap", "unicornscan", "backscatter", "spoofed"}
