@@ -61,13 +61,18 @@ Questions:
   port-series      packets to given ports over time (hour, day or month), per
                    sensor, per group or for the fleet
   top-sources      the top N source addresses: packets, distinct ports,
-                   sensors reached, tags, first and last seen
+                   sensors reached, tags, first and last seen, country, network
+  origins          the top countries or networks (ASes) of the sources, per
+                   sensor, group or fleet, with the previous rank and change
+  origin-ports     the ports the sources of one country, network, prefix or
+                   scanner list probed, by distinct sources
   port-sources     the top N ports with their distinct sources and the share
                    of their packets tagged mirai
   tags             packets per fingerprint tag, for the fleet and per sensor
   sensors          every sensor with its latest health report (no period)`,
 	}
 	cmd.AddCommand(newTopPortsCommand(), newGroupTopPortsCommand(), newGroupAveragesCommand(),
-		newPortSeriesCommand(), newTopSourcesCommand(), newPortSourcesCommand(), newTagsCommand(), newSensorsQueryCommand())
+		newPortSeriesCommand(), newTopSourcesCommand(), newOriginsCommand(), newOriginPortsCommand(), newPortSourcesCommand(),
+		newTagsCommand(), newSensorsQueryCommand())
 	return cmd
 }

@@ -48,15 +48,22 @@ func TestQueryJSONEqualsAPI(t *testing.T) {
 	defer st.Close()
 	h := api.New(st, api.Options{})
 	for i, tt := range tests {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.target, nil))
-		var got any
-		if err := json.Unmarshal(rec.Body.Bytes(), &got); rec.Code != http.StatusOK || err != nil {
-			t.Errorf("GET %s: %d %s", tt.target, rec.Code, rec.Body)
-			continue
-		}
-		if diff := cmp.Diff(got, want[i]); diff != "" {
-			t.Errorf("GET %s (-) differs from nightjar query %v (+):\n%s", tt.target, tt.args, diff)
-		}
+		apiEqualsQuery(t, h, tt.target, tt.args, want[i])
+	}
+}
+
+// apiEqualsQuery checks that the API's answer to target is want, the
+// JSON answer of `nightjar query args`.
+func apiEqualsQuery(t *testing.T, h http.Handler, target string, args []string, want any) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+	var got any
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); rec.Code != http.StatusOK || err != nil {
+		t.Errorf("GET %s: %d %s", target, rec.Code, rec.Body)
+		return
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("GET %s (-) differs from nightjar query %v (+):\n%s", target, args, diff)
 	}
 }

@@ -154,12 +154,21 @@ func held(sensors []store.Sensor) string {
 // parameters; those a question does not declare keep their defaults.
 type paramFlags struct {
 	api.Params
-	resolution, by string
+	resolution, by, kind         string
+	country, asn, prefix, listed string
 }
 
 func newParamFlags() *paramFlags {
 	d := api.DefaultParams()
-	return &paramFlags{Params: d, resolution: d.Resolution.String(), by: d.By.String()}
+	return &paramFlags{Params: d, resolution: d.Resolution.String(), by: d.By.String(), kind: d.Kind.String()}
+}
+
+// origin declares the flags of an origin filter.
+func (pf *paramFlags) origin(f *pflag.FlagSet, what string) {
+	f.StringVar(&pf.country, "country", "", what+" of this country (ISO 3166 code, e.g. JP)")
+	f.StringVar(&pf.asn, "asn", "", what+" of this AS (AS64500 or 64500)")
+	f.StringVar(&pf.prefix, "prefix", "", what+" in this network (192.0.2.0/24, 2001:db8::/32) or address")
+	f.StringVar(&pf.listed, "scanner", "", what+` on the research-scanner list of this label ("*": any list)`)
 }
 
 func (pf *paramFlags) top(f *pflag.FlagSet, usage string) { f.IntVar(&pf.Top, "top", pf.Top, usage) }
@@ -184,6 +193,12 @@ func (pf *paramFlags) resolve() (api.Params, error) {
 	}
 	if p.By, err = store.ParseBy(pf.by); err != nil {
 		return p, fmt.Errorf("--by: %w", err)
+	}
+	if p.Kind, err = store.ParseOriginKind(pf.kind); err != nil {
+		return p, fmt.Errorf("--kind: %w", err)
+	}
+	if p.Origin, err = store.ParseOriginFilter(pf.country, pf.asn, pf.prefix, pf.listed); err != nil {
+		return p, fmt.Errorf("--%w", err)
 	}
 	return p, nil
 }
@@ -417,14 +432,27 @@ func newTopSourcesCommand() *cobra.Command {
 		short: "Top source addresses: packets, ports, sensors reached, tags, first and last seen",
 		long: `Ranks the source addresses of the period by packets (then address), with the
 number of distinct destination ports each sent to, the sensors it reached,
-its fingerprint tags and when it was first and last seen. Ports are exact
-while the raw records of the period are retained; otherwise the count is a
-lower bound, marked "≥" in the table and "ports_exact": false in JSON.`,
+its fingerprint tags, when it was first and last seen, and its country,
+network (AS) and research-scanner labels as the databases gave them when
+its packets were observed (ingest and collector --geoip, --scanner-list).
+Ports are exact while the raw records of the period are retained;
+otherwise the count is a lower bound, marked "≥" in the table and
+"ports_exact": false in JSON.
+
+A source carries a tool's tag only when its packets show it strongly (half
+of them for zmap, masscan, nmap and unicornscan: one packet in 65,536 of
+any busy source matches zmap's or masscan's mark by chance).
+
+--country, --asn, --prefix and --scanner keep only the sources of that
+origin (and only their packets of it).`,
 		example: `  nightjar query top-sources --db telescope.duckdb --period 2024-07 --top 100
-  nightjar query top-sources --db telescope.duckdb --period 2024Q3 --sensor jp-tokyo-1 --format json`,
+  nightjar query top-sources --db telescope.duckdb --period 2024Q3 --sensor jp-tokyo-1 --format json
+  nightjar query top-sources --db telescope.duckdb --period 2024-07 --asn AS4134
+  nightjar query top-sources --db telescope.duckdb --period 2024-07 --prefix 192.0.2.0/24`,
 		flags: func(f *pflag.FlagSet, pf *paramFlags) {
 			pf.top(f, "number of sources")
 			pf.sensors(f, "only the packets of these sensors (repeat or comma-separate)")
+			pf.origin(f, "only the sources")
 		},
 		ask:   api.AskTopSources,
 		table: tableTopSources,
@@ -433,9 +461,13 @@ lower bound, marked "≥" in the table and "ports_exact": false in JSON.`,
 }
 
 func tableTopSources(w io.Writer, p api.Params, resp api.TopSourcesResponse) error {
-	fmt.Fprintf(w, "Top sources, %s\n", p.Period)
+	title := "Top sources, " + p.Period.String()
+	if !p.Origin.IsZero() {
+		title += ", " + p.Origin.String()
+	}
+	fmt.Fprintln(w, title)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RANK\tSOURCE\tPACKETS\tPORTS\tSENSORS\tTAGS\tFIRST SEEN\tLAST SEEN")
+	fmt.Fprintln(tw, "RANK\tSOURCE\tPACKETS\tPORTS\tSENSORS\tTAGS\tFIRST SEEN\tLAST SEEN\tCOUNTRY\tNETWORK\tSCANNER")
 	for i, s := range resp.Sources {
 		ports := analyze.Thousands(s.Ports)
 		if !s.PortsExact {
@@ -445,8 +477,125 @@ func tableTopSources(w io.Writer, p api.Params, resp api.TopSourcesResponse) err
 		if tags == "" {
 			tags = "-"
 		}
-		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", i+1, s.IP, analyze.Thousands(s.Packets), ports, s.Sensors, tags,
-			s.FirstSeen.Format(time.DateTime), s.LastSeen.Format(time.DateTime))
+		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, s.IP, analyze.Thousands(s.Packets), ports, s.Sensors, tags,
+			s.FirstSeen.Format(time.DateTime), s.LastSeen.Format(time.DateTime), dash(s.Country), network(s.ASN, s.Org), dash(s.Scanner))
+	}
+	return tw.Flush()
+}
+
+// dash is s, or "-" for nothing.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// network is "AS64500 Example Org", or "-" when unknown.
+func network(asn uint32, org string) string {
+	if asn == 0 {
+		return "-"
+	}
+	return strings.TrimSpace(fmt.Sprintf("AS%d %s", asn, org))
+}
+
+func newOriginsCommand() *cobra.Command {
+	return question[api.OriginsResponse]{
+		use:   "origins --db PATH (--period P | --from D --to D) [--kind country|asn] [flags]",
+		short: "Top countries or networks (ASes) of the sources, with the previous period's rank and change",
+		long: `Ranks the countries (--kind country, the default) or the networks (--kind
+asn) of the period's sources by the packets they sent, with their distinct
+sources, each one's rank and packets in the previous period of the same
+kind and the change: one table per sensor (--by sensor, the default), per
+group (--by group: domestic and overseas sensors see different origins) or
+for the whole fleet (--by fleet).
+
+A source counts under the origin the GeoIP/ASN databases gave it when its
+packets were observed (ingest and collector --geoip); "unknown" gathers
+the sources no database placed, and all of them when none was given.`,
+		example: `  nightjar query origins --db telescope.duckdb --period 2024Q3 --by fleet
+  nightjar query origins --db telescope.duckdb --period 2024-07 --kind asn --by group --top 20
+  nightjar query origins --db telescope.duckdb --period 2024-07 --sensor jp-tokyo-1 --format csv`,
+		flags: func(f *pflag.FlagSet, pf *paramFlags) {
+			pf.top(f, "number of countries or networks per table")
+			f.StringVar(&pf.kind, "kind", pf.kind, "rank countries (country) or networks (asn)")
+			f.StringVar(&pf.by, "by", pf.by, "one table per sensor, per group, or one for the fleet")
+			pf.sensors(f, "only these sensors' tables, with --by sensor (repeat or comma-separate)")
+			pf.groups(f, "only these groups' tables, with --by group (repeat or comma-separate)")
+		},
+		check: func(p api.Params) error {
+			return store.OriginsQuery{By: p.By, Sensors: p.Sensors, Groups: p.Groups}.Check()
+		},
+		ask:   api.AskOrigins,
+		table: tableOrigins,
+		empty: func(resp api.OriginsResponse) bool {
+			return !slices.ContainsFunc(resp.Tables, func(t store.OriginTable) bool { return t.Packets > 0 })
+		},
+	}.command()
+}
+
+func tableOrigins(w io.Writer, p api.Params, resp api.OriginsResponse) error {
+	what := map[string]string{"country": "countries", "asn": "networks"}[resp.Kind]
+	for i, t := range resp.Tables {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		name := resp.By + " " + resp.Name(t)
+		if resp.By == store.ByFleet.String() {
+			name = "fleet"
+		}
+		fmt.Fprintf(w, "Top %s, %s, %s: %s packets from %s sources\n", what, p.Period, name,
+			analyze.Thousands(t.Packets), analyze.Thousands(t.Sources))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "RANK\tORIGIN\tNAME\tPACKETS\tSOURCES\tPREVIOUS\tCHANGE")
+		for _, o := range t.Origins {
+			change := "-"
+			if o.Change != nil {
+				change = fmt.Sprintf("%+.0f%%", *o.Change*100)
+			}
+			fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\t%s\n", o.Rank, o.Key, dash(o.Org), analyze.Thousands(o.Packets),
+				analyze.Thousands(o.Sources), prevRank(o.PreviousRank), change)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func newOriginPortsCommand() *cobra.Command {
+	return question[api.OriginPortsResponse]{
+		use:   "origin-ports --db PATH (--period P | --from D --to D) (--country C | --asn N | --prefix P | --scanner L) [flags]",
+		short: "The ports one country, network, prefix or scanner list probed, by distinct sources",
+		long: `Ranks the destination ports that the sources of one origin sent to in the
+period by how many distinct sources of that origin did (then label):
+what a country's or a network's scanners look for.`,
+		example: `  nightjar query origin-ports --db telescope.duckdb --period 2024-07 --country CN
+  nightjar query origin-ports --db telescope.duckdb --period 2024Q3 --asn AS4134 --top 20`,
+		flags: func(f *pflag.FlagSet, pf *paramFlags) {
+			pf.top(f, "number of ports")
+			pf.sensors(f, "only the packets of these sensors (repeat or comma-separate)")
+			pf.origin(f, "the sources")
+		},
+		check: func(p api.Params) error {
+			if p.Origin.IsZero() {
+				return errors.New("give the origin: --country, --asn, --prefix or --scanner")
+			}
+			return nil
+		},
+		ask:   api.AskOriginPorts,
+		table: tableOriginPorts,
+		empty: func(resp api.OriginPortsResponse) bool { return len(resp.Ports) == 0 },
+		what:  "packets from that origin",
+	}.command()
+}
+
+func tableOriginPorts(w io.Writer, p api.Params, resp api.OriginPortsResponse) error {
+	fmt.Fprintf(w, "Ports probed by the sources of %s, %s\n", resp.Origin, p.Period)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RANK\tPORT\tSOURCES")
+	for _, o := range resp.Ports {
+		fmt.Fprintf(tw, "#%d\t%s\t%s\n", o.Rank, o.Port, analyze.Thousands(o.Sources))
 	}
 	return tw.Flush()
 }

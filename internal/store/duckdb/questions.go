@@ -270,29 +270,45 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 		return nil, err
 	}
 	from, to, whole := wholeDays(q.Period)
-	// Both queries give: address, packets, distinct ports, sensors, tags,
-	// first and last seen.
+	dayCond, dayArgs := originCondition(q.Origin, true, "")
+	portCond, portArgs := originCondition(q.Origin, true, "r")
+	rawCond, rawArgs := originCondition(q.Origin, false, "")
+	// Both queries give: address, packets, distinct ports, sensors, tags
+	// (by evidence: fingerprint.SourceEvidence), first and last seen,
+	// country, AS and scanner labels (those of the last packet).
 	query, args := `WITH top AS (
 			SELECT ip_version, src_hi, src_lo, sum(packets)::UBIGINT AS packets,
-				count(DISTINCT sensor) AS sensors, bit_or(tags) AS tags, min(first_ns) AS first_ns, max(last_ns) AS last_ns
-			FROM rollup_source_day WHERE day >= ? AND day < ?`+inList("sensor", filter)+`
+				count(DISTINCT sensor) AS sensors, `+sourceTagsSQL("sum(packets)", summedTagHits(""))+` AS tags,
+				min(first_ns) AS first_ns, max(last_ns) AS last_ns,
+				arg_max(country, last_ns) AS country, arg_max(asn, last_ns) AS asn, arg_max(scanner, last_ns) AS scanner
+			FROM rollup_source_day WHERE day >= ? AND day < ?`+inList("sensor", filter)+dayCond+`
 			GROUP BY ip_version, src_hi, src_lo
 			ORDER BY packets DESC, ip_version, src_hi, src_lo LIMIT ?
 		), ports AS (
 			SELECT r.ip_version, r.src_hi, r.src_lo, len(list_distinct(flatten(list(r.slots))))::UBIGINT AS ports
 			FROM rollup_source_day r JOIN top t ON r.ip_version = t.ip_version AND r.src_hi = t.src_hi AND r.src_lo = t.src_lo
-			WHERE r.day >= ? AND r.day < ?`+inList("r.sensor", filter)+`
+			WHERE r.day >= ? AND r.day < ?`+inList("r.sensor", filter)+portCond+`
 			GROUP BY ALL
 		)
-		SELECT t.ip_version, t.src_hi, t.src_lo, t.packets, p.ports, t.sensors, t.tags, t.first_ns, t.last_ns
+		SELECT t.ip_version, t.src_hi, t.src_lo, t.packets, p.ports, t.sensors, t.tags, t.first_ns, t.last_ns,
+			t.country, t.asn, coalesce(n.org, ''), t.scanner
 		FROM top t JOIN ports p ON p.ip_version = t.ip_version AND p.src_hi = t.src_hi AND p.src_lo = t.src_lo
-		ORDER BY t.packets DESC, t.ip_version, t.src_hi, t.src_lo`, []any{from, to, q.N, from, to}
+			LEFT JOIN as_names n ON n.asn = t.asn
+		ORDER BY t.packets DESC, t.ip_version, t.src_hi, t.src_lo`, append(append(append([]any{from, to}, dayArgs...), q.N, from, to), portArgs...)
 	if !whole {
-		query, args = `SELECT ip_version, src_hi, src_lo, count(*)::UBIGINT AS packets, count(DISTINCT slot)::UBIGINT,
-				count(DISTINCT sensor), bit_or(tags), min(time_ns), max(time_ns)
-			FROM packets WHERE time_ns >= ? AND time_ns < ?`+inList("sensor", filter)+`
-			GROUP BY ip_version, src_hi, src_lo
-			ORDER BY packets DESC, ip_version, src_hi, src_lo LIMIT ?`, []any{q.Period.Start.UnixNano(), q.Period.End.UnixNano(), q.N}
+		query, args = `SELECT t.ip_version, t.src_hi, t.src_lo, t.packets, t.ports, t.sensors, t.tags, t.first_ns, t.last_ns,
+				t.country, t.asn, coalesce(n.org, ''), t.scanner
+			FROM (
+				SELECT ip_version, src_hi, src_lo, count(*)::UBIGINT AS packets, count(DISTINCT slot)::UBIGINT AS ports,
+					count(DISTINCT sensor) AS sensors, `+sourceTagsSQL("count(*)", rawTagHits())+` AS tags,
+					min(time_ns) AS first_ns, max(time_ns) AS last_ns,
+					arg_max(src_country, time_ns) AS country, arg_max(src_asn, time_ns) AS asn, arg_max(src_scanner, time_ns) AS scanner
+				FROM packets WHERE time_ns >= ? AND time_ns < ?`+inList("sensor", filter)+rawCond+`
+				GROUP BY ip_version, src_hi, src_lo
+				ORDER BY packets DESC, ip_version, src_hi, src_lo LIMIT ?
+			) AS t LEFT JOIN as_names n ON n.asn = t.asn
+			ORDER BY t.packets DESC, t.ip_version, t.src_hi, t.src_lo`,
+			append(append([]any{q.Period.Start.UnixNano(), q.Period.End.UnixNano()}, rawArgs...), q.N)
 	}
 	out := []store.Source{}
 	err = s.scanRows(ctx, func(scan func(...any) error) error {
@@ -304,7 +320,8 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 			sensorsReached int
 		)
 		src := store.Source{PortsExact: true}
-		if err := scan(&version, &hi, &lo, &src.Packets, &src.Ports, &sensorsReached, &tags, &first, &last); err != nil {
+		if err := scan(&version, &hi, &lo, &src.Packets, &src.Ports, &sensorsReached, &tags, &first, &last,
+			&src.Country, &src.ASN, &src.Org, &src.Scanner); err != nil {
 			return err
 		}
 		src.IP = record.AddrFromHalves(hi, lo, version == 4).String()
