@@ -49,7 +49,10 @@ type sourceStats struct {
 	first, last int64
 	sensors     uint64 // bit i: sensor i reached (i < 64)
 	unicorn     fingerprint.UnicornEntry
-	tags        record.Tags
+	tags        record.Tags // the union of its packets' tags
+	// hits is 1 + the index in Analyzer.hits of its packets of each
+	// counted tag, 0 while it has none (most sources).
+	hits int32
 }
 
 // Analyzer accumulates records. Create it with New.
@@ -72,6 +75,7 @@ type Analyzer struct {
 	src6             map[record.Addr]int32
 	sources          []sourceStats
 	sourceAddrs      []record.Addr // by source index
+	hits             []tagHits     // of the sources with counted tags (sourceStats.hits)
 	files            []FileResult
 	// source is the source index of each record of the batch, set by the
 	// tag stage (unicornState.Unicorn) before the sink counts the batch.
@@ -224,6 +228,9 @@ func (a *Analyzer) count(recs []record.Record, sensors []int32) {
 			src.sensors |= 1 << si
 		}
 		src.tags |= r.Tags
+		if r.Tags&countedTags != 0 {
+			a.hitsOf(src).add(r.Tags)
+		}
 	}
 	// Pass 2: per-sensor counters.
 	for i := range recs {

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"math"
 	"math/bits"
 
 	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
@@ -83,7 +84,7 @@ type replayState struct {
 
 type replayEntry struct {
 	unicorn fingerprint.UnicornEntry
-	tagged  bool
+	tagged  uint32 // probes the replay tagged unicornscan
 }
 
 // replay feeds a part's probes to a's unicornscan book, in order, and
@@ -101,7 +102,9 @@ func (a *Analyzer) replay(st *replayState, probes []loggedProbe, toGlobal []int3
 		if !a.unicorn.ObserveProbe(&e.unicorn, p.probe) {
 			continue
 		}
-		e.tagged = true
+		if e.tagged < math.MaxUint32 {
+			e.tagged++
+		}
 		sensor := p.sensor
 		if toGlobal != nil {
 			sensor = toGlobal[sensor]
@@ -128,8 +131,9 @@ func (st *replayState) finish(a *Analyzer) {
 	st.index.each(func(src uint32, i int32) {
 		to := &a.sources[a.sourceIndex(record.AddrFromUint32(src))]
 		to.unicorn = st.entries[i].unicorn
-		if st.entries[i].tagged {
+		if n := st.entries[i].tagged; n > 0 {
 			to.tags |= record.TagUnicornscan
+			a.hitsOf(to).addAt(hitSlot(record.TagUnicornscan), n)
 		}
 	})
 }
@@ -194,6 +198,9 @@ func (a *Analyzer) merge(share *Analyzer, toGlobal []int32) {
 		}
 		to.packets += from.packets
 		to.tags |= from.tags
+		if from.hits != 0 {
+			a.hitsOf(to).merge(&share.hits[from.hits-1])
+		}
 		for set := from.sensors; set != 0; set &= set - 1 {
 			if g := global(bits.TrailingZeros64(set)); g < 64 {
 				to.sensors |= 1 << g

@@ -74,7 +74,7 @@ type GroupMonth struct {
 type SourceReport struct {
 	IP        string    `json:"ip"`
 	Packets   uint64    `json:"packets"`
-	Tags      []string  `json:"tags"`
+	Tags      []string  `json:"tags"`              // earned by the evidence rules (fingerprint.SourceTags)
 	Sensors   int       `json:"sensors,omitempty"` // sensors reached; omitted for fleets over 64 sensors
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
@@ -236,7 +236,7 @@ func (a *Analyzer) topSources() []SourceReport {
 		sr := SourceReport{
 			IP:        a.sourceAddrs[i].String(),
 			Packets:   s.packets,
-			Tags:      s.tags.Names(),
+			Tags:      sourceTags(s.packets, s.tags, a.sourceHits(s)).Names(),
 			FirstSeen: time.Unix(0, s.first).UTC(),
 			LastSeen:  time.Unix(0, s.last).UTC(),
 		}

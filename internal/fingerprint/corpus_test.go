@@ -16,8 +16,8 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/record"
 )
 
-// sourceTags reads a capture and returns, per source address, the union of
-// the tags of its probes and its probe count. Probes are what a telescope
+// sourceTags reads a capture and returns, per source address, the tags of
+// its probes and packets, and how many carry each. Probes are what a telescope
 // receives from a scanner: TCP SYNs without ACK, UDP, ICMP echo requests.
 // (These captures were taken at the scanner and hold both directions, so the
 // scanner host's kernel also sends RSTs to the targets' SYN-ACKs — packets a
@@ -27,6 +27,19 @@ type sourceSummary struct {
 	probes       int
 	allTags      record.Tags // tags on any packet, probe or not
 	packets      int
+	// probeHits and hits count the probes and the packets of each tag,
+	// for fingerprint.SourceTags.
+	probeHits, hits [record.NumTags]uint64
+}
+
+// probeTags and packetTags are the source's tags (fingerprint.SourceTags)
+// over its probes, and over every packet it sent.
+func (s *sourceSummary) probeTags() record.Tags {
+	return fingerprint.SourceTags(uint64(s.probes), &s.probeHits)
+}
+
+func (s *sourceSummary) packetTags() record.Tags {
+	return fingerprint.SourceTags(uint64(s.packets), &s.hits)
 }
 
 func sourceTags(t *testing.T, path string) map[record.Addr]*sourceSummary {
@@ -40,10 +53,12 @@ func sourceTags(t *testing.T, path string) map[record.Addr]*sourceSummary {
 		}
 		s.packets++
 		s.allTags |= rec.Tags
+		fingerprint.CountTags(&s.hits, rec.Tags)
 		if isProbe(rec) {
 			s.probes++
 			s.union |= rec.Tags
 			s.every &= rec.Tags
+			fingerprint.CountTags(&s.probeHits, rec.Tags)
 		}
 	})
 	return out
@@ -132,6 +147,15 @@ func TestScannerCorpus(t *testing.T) {
 				if !s.every.Has(tt.every) {
 					t.Errorf("%s: tag %v not on every one of its %d probes (on all: %v)", src, tt.every, s.probes, s.every)
 				}
+				// The source keeps its tags by the evidence rules: over
+				// its probes, what a telescope sees, and over every packet
+				// the capture holds of it, replies to its targets included.
+				if diff := cmp.Diff(s.probeTags().Names(), want); diff != "" {
+					t.Errorf("SourceTags of %s over its %d probes (-got, +want):\n%s", src, s.probes, diff)
+				}
+				if got, want := s.packetTags()&record.ScannerTags, s.union&record.ScannerTags; got != want {
+					t.Errorf("SourceTags of %s over its %d packets: scanner tags %v, want %v", src, s.packets, got, want)
+				}
 			}
 			for _, src := range tt.scanFree {
 				s := sources[record.MustParseAddr(src)]
@@ -140,6 +164,9 @@ func TestScannerCorpus(t *testing.T) {
 				}
 				if got := s.allTags & record.ScannerTags; got != 0 {
 					t.Errorf("source %s tagged %v, want no scanner tag", src, got)
+				}
+				if got := s.packetTags() & record.ScannerTags; got != 0 {
+					t.Errorf("SourceTags of %s = %v, want no scanner tag", src, got)
 				}
 			}
 		})
@@ -151,14 +178,16 @@ func TestScannerCorpus(t *testing.T) {
 // source must be tagged backscatter and none a scanner.
 func TestBackscatterCorpus(t *testing.T) {
 	path := filepath.Join(testenv.Corpus(t, "scanners"), "hping3_synack_randsrc.pcap")
-	tags := map[record.Addr]record.Tags{}
-	forEachRecord(t, path, func(r *record.Record) { tags[r.Src] |= r.Tags })
-	if len(tags) < 100 {
-		t.Fatalf("got %d sources, want the ~200 random ones", len(tags))
+	sources := sourceTags(t, path)
+	if len(sources) < 100 {
+		t.Fatalf("got %d sources, want the ~200 random ones", len(sources))
 	}
-	for src, tg := range tags {
-		if !tg.Has(record.TagBackscatter) || tg&record.ScannerTags != 0 {
-			t.Errorf("source %s tagged %v, want backscatter and no scanner tag", src, tg)
+	for src, s := range sources {
+		if tg := s.allTags; !tg.Has(record.TagBackscatter) || tg&record.ScannerTags != 0 {
+			t.Errorf("source %s: packets tagged %v, want backscatter and no scanner tag", src, tg)
+		}
+		if tg := s.packetTags(); !tg.Has(record.TagBackscatter) || tg&record.ScannerTags != 0 {
+			t.Errorf("SourceTags of %s = %v, want backscatter and no scanner tag", src, tg)
 		}
 	}
 }

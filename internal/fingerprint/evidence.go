@@ -25,29 +25,44 @@ var anyPacket = Evidence{MinHits: 1, ShareNum: 0, ShareDen: 1}
 // halfOfPackets: at least half of the source's packets, and one.
 var halfOfPackets = Evidence{MinHits: 1, ShareNum: 1, ShareDen: 2}
 
-// sourceEvidence holds the rule of each tag, by bit number.
+// twoAndHalf: at least half of the source's packets, and two.
+var twoAndHalf = Evidence{MinHits: 2, ShareNum: 1, ShareDen: 2}
+
+// sourceEvidence holds the rule of each tag, by bit number. The
+// probabilities below are those of an ordinary source of n packets, whose
+// fields the rule reads are random, being falsely tagged; p is the chance
+// that one such packet carries the tag. TestEvidenceFalsePositives
+// computes every figure.
 //
 // mirai: one packet. Its mark (sequence number = destination address)
-// matches a random ISN with probability p = 2^-32, so an ordinary source of
-// n packets is falsely tagged with probability 1-(1-p)^n ≈ n·2.3e-10: 2.3e-5
-// at 100,000 packets.
+// matches a random ISN with p = 2^-32, so the probability is
+// 1-(1-p)^n ≈ n·2.3e-10: 2.3e-10 at n = 1, 2.3e-5 at n = 100,000, 2.3e-3
+// at n = 10^7.
 //
-// zmap, masscan, nmap, unicornscan: half of the source's packets. These
-// tools mark every probe (unicornscan every probe but a source's first).
-// The zmap and masscan marks match a random packet with p = 2^-16; an
-// ordinary source of n packets is falsely tagged with probability
-// P(Binomial(n, p) ≥ ⌈n/2⌉) ≤ C(n, ⌈n/2⌉)·p^⌈n/2⌉: 1.5e-5 at n = 1, 3.1e-5
-// at n = 2, 4.7e-14 at n = 4, below 1e-40 at n = 10. The nmap mark (window
-// 1024, MSS alone) and unicornscan's are deterministic choices of a stack,
-// not chance, and the same share keeps a source that sends a few such
-// packets among ordinary ones untagged.
+// zmap, masscan: half of the source's packets, and two. Both tools mark
+// every probe. Their marks (IP ID 54321; ID = dst ^ dst port ^ seq)
+// match a random packet with p = 2^-16, and the probability is
+// P(Binomial(n, p) ≥ max(2, ⌈n/2⌉)): 0 at n = 1, 2.3e-10 at n = 2, 7.0e-10
+// at n = 3, 1.4e-9 at n = 4 (the largest), 3.6e-14 at n = 5, 2.1e-22 at
+// n = 10, below 1e-40 from n = 20. One packet alone is not enough: with
+// one, every ordinary source seen once would be tagged with p, 1.5e-5.
+// A stack whose IP ID is a counter shows 54321 at most once in 65,536
+// packets, far from half.
+//
+// nmap, unicornscan: half of the source's packets, and one. nmap marks
+// every probe (window 1024, MSS alone), a choice of a stack rather than
+// chance; the share keeps a source that sends a few such packets among
+// ordinary ones untagged. unicornscan marks every probe but a source's
+// first, each with p = 2^-32 against its predecessor, independently, so
+// the probability is P(Binomial(n-1, p) ≥ ⌈n/2⌉): 2.3e-10 at n = 2,
+// 5.4e-20 at n = 3, 1.6e-19 at n = 4, below 1e-27 from n = 5.
 //
 // backscatter, spoofed: one packet. They describe traffic, not a tool: a
 // source with one backscatter packet did send backscatter.
 var sourceEvidence = [record.NumTags]Evidence{
 	anyPacket,     // mirai
-	halfOfPackets, // zmap
-	halfOfPackets, // masscan
+	twoAndHalf,    // zmap
+	twoAndHalf,    // masscan
 	halfOfPackets, // nmap
 	halfOfPackets, // unicornscan
 	anyPacket,     // backscatter
@@ -69,4 +84,14 @@ func SourceTags(packets uint64, hits *[record.NumTags]uint64) record.Tags {
 		}
 	}
 	return t
+}
+
+// CountTags adds one packet tagged t to hits, the per-tag packet counts
+// that SourceTags reads.
+func CountTags(hits *[record.NumTags]uint64, t record.Tags) {
+	for ; t != 0; t &= t - 1 {
+		if i := t.Index(); i < record.NumTags {
+			hits[i]++
+		}
+	}
 }

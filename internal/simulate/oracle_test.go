@@ -10,6 +10,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 )
@@ -278,7 +279,6 @@ type recount struct {
 	hourOfDay [24]uint64
 	v6        uint64
 	uni       map[netip.Addr]*oracleUni
-	tags      map[netip.Addr]record.Tags
 	reached   map[netip.Addr]map[int]bool
 }
 
@@ -288,7 +288,6 @@ func recountCapture(pcap []byte, f *fleet.Fleet, start, end time.Time, keep bool
 	rc := &recount{
 		truth:   &Truth{Tags: map[string]uint64{}, Groups: map[string]GroupTruth{}, Sensors: map[string]*SensorTruth{}, Sources: map[string]*SourceTruth{}},
 		uni:     map[netip.Addr]*oracleUni{},
-		tags:    map[netip.Addr]record.Tags{},
 		reached: map[netip.Addr]map[int]bool{},
 	}
 	for _, s := range f.Sensors {
@@ -333,7 +332,8 @@ func recountCapture(pcap []byte, f *fleet.Fleet, start, end time.Time, keep bool
 		st := rc.truth.Sensors[sen.Name]
 		st.Packets++
 		st.Ports[fr.label]++
-		st.Months[time.Unix(0, ts).UTC().Format("2006-01")]++
+		month := time.Unix(0, ts).UTC().Format("2006-01")
+		st.Months[month]++
 		for _, name := range tags.Names() {
 			st.Tags[name]++
 			rc.truth.Tags[name]++
@@ -343,12 +343,21 @@ func recountCapture(pcap []byte, f *fleet.Fleet, start, end time.Time, keep bool
 		rc.truth.Groups[sen.Group] = g
 		src := rc.truth.Sources[fr.src.String()]
 		if src == nil {
-			src = &SourceTruth{}
+			src = &SourceTruth{TagPackets: map[string]uint64{}, Months: map[string]SourceCount{}}
 			rc.truth.Sources[fr.src.String()] = src
 			rc.reached[fr.src] = map[int]bool{}
 		}
 		src.Packets++
-		rc.tags[fr.src] |= tags
+		inMonth := src.Months[month]
+		inMonth.Packets++
+		if inMonth.TagPackets == nil {
+			inMonth.TagPackets = map[string]uint64{}
+		}
+		for _, name := range tags.Names() {
+			src.TagPackets[name]++
+			inMonth.TagPackets[name]++
+		}
+		src.Months[month] = inMonth
 		rc.reached[fr.src][si] = true
 		if keep {
 			fr.tcp = nil
@@ -359,14 +368,24 @@ func recountCapture(pcap []byte, f *fleet.Fleet, start, end time.Time, keep bool
 	if err != nil {
 		return nil, err
 	}
-	for a, t := range rc.tags {
+	for a, reached := range rc.reached {
 		s := rc.truth.Sources[a.String()]
-		s.Tags = t.Names()
-		slices.Sort(s.Tags)
-		if s.Tags == nil {
-			s.Tags = []string{}
-		}
-		s.Sensors = len(rc.reached[a])
+		s.Tags = oracleSourceTags(s.Packets, s.TagPackets)
+		s.Sensors = len(reached)
 	}
 	return rc, nil
+}
+
+// oracleSourceTags is a source's tag set by the evidence rules
+// (fingerprint.SourceEvidence), from its packets and its packets per tag
+// name, sorted by name.
+func oracleSourceTags(packets uint64, tagPackets map[string]uint64) []string {
+	tags := []string{}
+	for _, tag := range record.AllTags() {
+		if n := tagPackets[tag.String()]; n > 0 && fingerprint.SourceEvidence(tag.Index()).Holds(n, packets) {
+			tags = append(tags, tag.String())
+		}
+	}
+	slices.Sort(tags)
+	return tags
 }

@@ -345,7 +345,7 @@ func (g *generator) packet(b *batch, ts int64, p *pkt) error {
 
 	// account
 	s.packets++
-	s.tags |= got
+	w.countMonth(si, g.month, got)
 	if sensor < 64 {
 		s.sensors |= 1 << sensor
 	}

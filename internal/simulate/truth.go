@@ -9,14 +9,16 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/portcount"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 )
 
 // Truth is what a simulated capture contains, in the terms of `nightjar
 // analyze`: packets per sensor, port label, UTC month and tag, and per
-// source. Tags are those the fingerprint rules assign to the written
-// headers (see tagsOf).
+// source. A packet's tags are those the fingerprint rules assign to the
+// written headers (see tagsOf); a source's, those its packets earn by the
+// evidence rules (fingerprint.SourceTags), per month or over the run.
 type Truth struct {
 	Seed    uint64    `json:"seed"`
 	Start   time.Time `json:"start"`
@@ -56,14 +58,86 @@ type SensorTruth struct {
 // SourceTruth describes one source address.
 type SourceTruth struct {
 	Packets uint64 `json:"packets"`
-	// Tags are the sorted names of every tag its packets carry; empty,
-	// not null, when none.
+	// Tags are the sorted names of the tags it earns over the run by the
+	// evidence rules (fingerprint.SourceTags over Packets and TagPackets),
+	// not every tag its packets carry; empty, not null, when none.
 	Tags []string `json:"tags"`
+	// TagPackets counts its packets of each tag (tags with none left out).
+	TagPackets map[string]uint64 `json:"tag_packets"`
+	// Months is what it sent in each UTC month ("2024-07") it sent
+	// anything: TagsOver gives its tags over any of them.
+	Months map[string]SourceCount `json:"months"`
 	// Kind is the traffic class the simulator gave the source.
 	Kind string `json:"kind"`
 	// Sensors is the number of distinct sensors it reached (counted
 	// among the first 64 sensors of the fleet).
 	Sensors int `json:"sensors"`
+}
+
+// SourceCount is what a source sent in a period: packets, and packets of
+// each tag (tags with none left out).
+type SourceCount struct {
+	Packets    uint64            `json:"packets"`
+	TagPackets map[string]uint64 `json:"tag_packets"`
+}
+
+// TagsOver returns the sorted names of the tags the source earns over the
+// given months (keys of Months): fingerprint.SourceTags over the sum of
+// their packets and tag packets, as a store answers for that period. Over
+// every month it sent in, it is Tags.
+func (s *SourceTruth) TagsOver(months ...string) []string {
+	var packets uint64
+	var hits [record.NumTags]uint64
+	for _, m := range months {
+		c := s.Months[m]
+		packets += c.Packets
+		for i, tag := range record.AllTags() {
+			hits[i] += c.TagPackets[tag.String()]
+		}
+	}
+	return sortedNames(fingerprint.SourceTags(packets, &hits))
+}
+
+// sortedNames returns the names of t sorted by name (Tags.Names is in
+// output order); empty, not nil, when none.
+func sortedNames(t record.Tags) []string {
+	names := t.Names()
+	if names == nil {
+		return []string{}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// sourceMonth is what a source sent in one month, on the packet path.
+type sourceMonth struct {
+	month   int // index since the start month
+	packets uint64
+	hits    [record.NumTags]uint64 // by tag bit
+}
+
+// countMonth counts a packet tagged tags of source si in month.
+func (w *world) countMonth(si int32, month int, tags record.Tags) {
+	ms := w.months[si]
+	if len(ms) == 0 || ms[len(ms)-1].month != month {
+		ms = append(ms, sourceMonth{month: month})
+		w.months[si] = ms
+	}
+	m := &ms[len(ms)-1]
+	m.packets++
+	fingerprint.CountTags(&m.hits, tags)
+}
+
+// tagPackets returns the tag counts hits by tag name, the zero ones left
+// out.
+func tagPackets(hits *[record.NumTags]uint64) map[string]uint64 {
+	out := map[string]uint64{}
+	for i, tag := range record.AllTags() {
+		if hits[i] > 0 {
+			out[tag.String()] = hits[i]
+		}
+	}
+	return out
 }
 
 // WriteJSON writes the truth as indented JSON (maps in key order, so the
@@ -146,12 +220,17 @@ func (w *world) truth(kinds *[numKinds]uint64, monthNames []string) *Truth {
 			continue
 		}
 		// Source addresses are unique (world.used4, used6), so each
-		// source is one entry. Tags.Names is in output order; sort by name.
-		st := &SourceTruth{Packets: s.packets, Kind: s.kind.String(), Tags: s.tags.Names(), Sensors: bits.OnesCount64(s.sensors)}
-		slices.Sort(st.Tags)
-		if st.Tags == nil {
-			st.Tags = []string{}
+		// source is one entry.
+		st := &SourceTruth{Packets: s.packets, Kind: s.kind.String(), Sensors: bits.OnesCount64(s.sensors), Months: map[string]SourceCount{}}
+		var hits [record.NumTags]uint64
+		for _, m := range w.months[i] {
+			st.Months[monthNames[m.month]] = SourceCount{Packets: m.packets, TagPackets: tagPackets(&m.hits)}
+			for j, n := range m.hits {
+				hits[j] += n
+			}
 		}
+		st.TagPackets = tagPackets(&hits)
+		st.Tags = sortedNames(fingerprint.SourceTags(s.packets, &hits))
 		t.Sources[w.sourceAddr(s).String()] = st
 	}
 	return t

@@ -8,7 +8,6 @@ import (
 
 	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
-	"github.com/nightjar-telescope/nightjar/internal/record"
 )
 
 // sensorInfo is a sensor as the generator uses it.
@@ -55,7 +54,6 @@ type source struct {
 	sport  uint16
 	sweep  uint16 // next port of a sweep
 	target int16  // sensor (scopeOne) or group (scopeGroup) index
-	tags   record.Tags
 
 	v6      bool
 	kind    kind
@@ -129,6 +127,10 @@ type world struct {
 	used6      map[[16]byte]bool
 	excl4      []prefix4
 	excl6      []prefix6
+	// months is, by source, what it sent in each month it was active, in
+	// order: the truth of its tags (fingerprint.SourceTags) in any period
+	// of months. It lives apart from sources, which fit a cache line.
+	months [][]sourceMonth
 
 	// time model
 	sliceLen    int64 // ns
@@ -411,6 +413,7 @@ func (w *world) setupSources() error {
 			w.lives = append(w.lives, l)
 		}
 	}
+	w.months = make([][]sourceMonth, len(w.sources))
 	// Normalise: class k's expected share of the packets is shares[k].
 	for i := range w.sources {
 		k := w.sources[i].kind
