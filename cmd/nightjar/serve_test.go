@@ -614,6 +614,7 @@ func TestDemoInBrowser(t *testing.T) {
 		b.CheckConsole(t, "demo "+p)
 	}
 	b.Screenshot(t, "demo-sources")
+	checkDemoOrigins(t, b, d.url)
 	// Every sensor reports its health within a few seconds of starting.
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -633,4 +634,43 @@ func TestDemoInBrowser(t *testing.T) {
 	b.Screenshot(t, "demo-sensors")
 	b.CheckConsole(t, "demo /sensors")
 	b.CheckRequestsLocal(t, d.url)
+}
+
+// checkDemoOrigins: the demo's sources have countries and networks (its
+// generated database): the origins page ranks them, draws them, shows the
+// ports of the first, and a country links to its sources, all of it.
+func checkDemoOrigins(t *testing.T, b *webtest.Browser, base string) {
+	t.Helper()
+	b.Open(t, base+"/origins")
+	b.CheckCharts(t, "demo /origins")
+	b.CheckConsole(t, "demo /origins")
+	countries := webtest.Eval[[]string](t, b, `[...document.querySelectorAll('.origin-table tbody a code')].map((c) => c.textContent)`)
+	if len(countries) < 5 || !regexp.MustCompile(`^[A-Z]{2}$`).MatchString(countries[0]) {
+		t.Fatalf("demo origins: countries %q, want five or more codes", countries)
+	}
+	if n := webtest.Eval[int](t, b, `document.querySelectorAll('#origin-ports tbody tr').length`); n == 0 {
+		t.Error("demo origins: no ports of the first country")
+	}
+	b.Screenshot(t, "demo-origins")
+	b.Click(t, ".origin-table tbody a")
+	b.WaitReady(t)
+	if loc := b.Location(t); !strings.Contains(loc, "/sources?") || !strings.Contains(loc, "country="+countries[0]) {
+		t.Fatalf("a country links to %s, want its sources", loc)
+	}
+	got := webtest.Eval[[]string](t, b, `[...document.querySelectorAll('#sources tbody tr td:nth-child(9)')].map((td) => td.textContent)`)
+	if len(got) == 0 {
+		t.Fatalf("no source of %s", countries[0])
+	}
+	for _, c := range got {
+		if c != countries[0] {
+			t.Fatalf("sources of %s: one is of %s", countries[0], c)
+		}
+	}
+	b.CheckConsole(t, "demo /sources?country")
+	b.Open(t, base+"/origins?kind=asn&by=group")
+	b.CheckCharts(t, "demo /origins networks")
+	if n := webtest.Eval[int](t, b, `document.querySelectorAll('.origin-table').length`); n != 2 {
+		t.Errorf("demo origins by group: %d tables, want one per group (2)", n)
+	}
+	b.CheckConsole(t, "demo /origins networks")
 }

@@ -248,6 +248,7 @@ var dataPages = []dataPage{
 	{"/ports", "ports", "Port graphs", "ports.js", true},
 	{"/compare", "compare", "Sensor comparison", "compare.js", false},
 	{"/sources", "sources", "Sources", "sources.js", false},
+	{"/origins", "origins", "Origins", "origins.js", false},
 	{"/sources/{ip}", "source", "Source", "source.js", false},
 	{"/sensors", "sensors", "Sensors", "sensors.js", false},
 }

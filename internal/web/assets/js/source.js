@@ -29,6 +29,9 @@ async function main() {
     card('Sensors reached', fmtInt(src.sensors), names.join(', ')),
     card('First seen', src.first_seen ? fmtTime(src.first_seen) : 'never', src.last_seen ? `last seen ${fmtTime(src.last_seen)}` : '', 'date'),
     h('div', { class: 'card' }, h('h2', {}, 'Tags'), h('p', {}, (src.tags || []).length ? tagList(src.tags) : 'none')),
+    card('Country', src.country || 'unknown'),
+    card('Network', src.asn ? `AS${src.asn}` : 'unknown', src.org || ''),
+    card('Research-scanner lists', src.scanner || 'none'),
   );
   const days = src.days || [];
   const byDay = Object.fromEntries(days.map((d) => [d.day, d.packets]));
@@ -37,10 +40,11 @@ async function main() {
     yName: 'packets / day', kind: 'bar',
   });
   const el = $('#source-history');
-  if (days.length === 0) return emptyRow(el, 7, 'No data for this period: this address sent nothing to the sensors.');
-  table(el, ['Day', { v: 'Packets', num: true }, { v: 'Ports', num: true }, { v: 'Sensors', num: true }, 'Tags', 'First seen', 'Last seen'],
+  if (days.length === 0) return emptyRow(el, 9, 'No data for this period: this address sent nothing to the sensors.');
+  table(el, ['Day', { v: 'Packets', num: true }, { v: 'Ports', num: true }, { v: 'Sensors', num: true }, 'Tags', 'First seen', 'Last seen',
+    'Country', 'Network'],
     days.map((d) => [d.day, { v: fmtInt(d.packets), num: true }, { v: fmtInt(d.ports), num: true }, { v: fmtInt(d.sensors), num: true },
-      h('span', {}, tagList(d.tags)), fmtTime(d.first_seen), fmtTime(d.last_seen)]));
+      h('span', {}, tagList(d.tags)), fmtTime(d.first_seen), fmtTime(d.last_seen), d.country || '—', d.asn ? `AS${d.asn}` : '—']));
 }
 
 run(main);

@@ -12,13 +12,28 @@ const topSelect = $('#top');
 topSelect.value = top;
 topSelect.addEventListener('change', () => navigate({ top: topSelect.value }));
 
+// The origin filter of the page (a link from the origins page, or typed):
+// country, asn, prefix, scanner.
+const filter = {};
+for (const k of ['country', 'asn', 'prefix', 'scanner']) {
+  if (params.get(k)) filter[k] = params.get(k);
+}
+if (Object.keys(filter).length) {
+  const desc = Object.entries(filter).map(([k, v]) => `${k} ${v}`).join(', ');
+  $('#sources-filter').replaceChildren(`Only the sources of ${desc} · `, h('a', { href: `/sources?${periodQuery(per, { top })}` }, 'all sources'));
+}
+
+// network is "AS64500 Org", or "" when unknown.
+const network = (s) => (s.asn ? `AS${s.asn}${s.org ? ' ' + s.org : ''}` : '');
+
 async function sources() {
-  const ts = await api('top-sources', periodQuery(per, { top }));
+  const ts = await api('top-sources', periodQuery(per, { top, ...filter }));
   const el = $('#sources');
   const list = ts.sources || [];
-  if (list.length === 0) return emptyRow(el, 8, 'No data for this period.');
+  if (list.length === 0) return emptyRow(el, 11, 'No data for this period.');
   const link = (ip) => `/sources/${encodeURIComponent(ip)}?${periodQuery(per)}`;
-  table(el, ['#', 'Source', { v: 'Packets', num: true }, { v: 'Ports', num: true }, { v: 'Sensors', num: true }, 'Tags', 'First seen', 'Last seen'],
+  table(el, ['#', 'Source', { v: 'Packets', num: true }, { v: 'Ports', num: true }, { v: 'Sensors', num: true }, 'Tags', 'First seen', 'Last seen',
+    'Country', 'Network', 'Scanner list'],
     list.map((s, i) => [
       { v: String(i + 1), num: true },
       h('a', { href: link(s.ip) }, h('code', {}, s.ip)),
@@ -28,6 +43,9 @@ async function sources() {
       h('span', {}, tagList(s.tags)),
       fmtTime(s.first_seen),
       fmtTime(s.last_seen),
+      s.country ? h('a', { href: `/sources?${periodQuery(per, { top, country: s.country })}` }, s.country) : '—',
+      s.asn ? h('a', { href: `/sources?${periodQuery(per, { top, asn: `AS${s.asn}` })}` }, network(s)) : '—',
+      s.scanner || '—',
     ]));
 }
 
