@@ -504,7 +504,8 @@ func newOriginsCommand() *cobra.Command {
 		use:   "origins --db PATH (--period P | --from D --to D) [--kind country|asn] [flags]",
 		short: "Top countries or networks (ASes) of the sources, with the previous period's rank and change",
 		long: `Ranks the countries (--kind country, the default) or the networks (--kind
-asn) of the period's sources by the packets they sent, with their distinct
+asn) or the research-scanner lists (--kind scanner; "none" for the sources
+on no list) of the period's sources by the packets they sent, with their distinct
 sources, each one's rank and packets in the previous period of the same
 kind and the change: one table per sensor (--by sensor, the default), per
 group (--by group: domestic and overseas sensors see different origins) or
@@ -518,7 +519,7 @@ the sources no database placed, and all of them when none was given.`,
   nightjar query origins --db telescope.duckdb --period 2024-07 --sensor jp-tokyo-1 --format csv`,
 		flags: func(f *pflag.FlagSet, pf *paramFlags) {
 			pf.top(f, "number of countries or networks per table")
-			f.StringVar(&pf.kind, "kind", pf.kind, "rank countries (country) or networks (asn)")
+			f.StringVar(&pf.kind, "kind", pf.kind, "rank countries (country), networks (asn) or research-scanner lists (scanner)")
 			f.StringVar(&pf.by, "by", pf.by, "one table per sensor, per group, or one for the fleet")
 			pf.sensors(f, "only these sensors' tables, with --by sensor (repeat or comma-separate)")
 			pf.groups(f, "only these groups' tables, with --by group (repeat or comma-separate)")
@@ -535,7 +536,7 @@ the sources no database placed, and all of them when none was given.`,
 }
 
 func tableOrigins(w io.Writer, p api.Params, resp api.OriginsResponse) error {
-	what := map[string]string{"country": "countries", "asn": "networks"}[resp.Kind]
+	what := map[string]string{"country": "countries", "asn": "networks", "scanner": "research-scanner lists"}[resp.Kind]
 	for i, t := range resp.Tables {
 		if i > 0 {
 			fmt.Fprintln(w)

@@ -14,23 +14,26 @@ import (
 // OriginKind is what an origin question ranks: countries or networks.
 type OriginKind uint8
 
-// The origin kinds.
+// The origin kinds: the country, the AS, or the research-scanner lists
+// that hold a source (their comma-joined labels; "none" for the sources
+// on no list).
 const (
 	ByCountry OriginKind = iota + 1
 	ByAS
+	ByScanner
 )
 
 // OriginKinds names the kinds ParseOriginKind accepts.
-var OriginKinds = []string{"country", "asn"}
+var OriginKinds = []string{"country", "asn", "scanner"}
 
 func (k OriginKind) String() string {
-	if k >= ByCountry && k <= ByAS {
+	if k >= ByCountry && k <= ByScanner {
 		return OriginKinds[k-1]
 	}
 	return fmt.Sprintf("origin(%d)", uint8(k))
 }
 
-// ParseOriginKind reads "country" or "asn".
+// ParseOriginKind reads "country", "asn" or "scanner".
 func ParseOriginKind(s string) (OriginKind, error) {
 	if i := slices.Index(OriginKinds, strings.ToLower(strings.TrimSpace(s))); i >= 0 {
 		return OriginKind(i + 1), nil
@@ -82,9 +85,10 @@ type OriginTable struct {
 	Origins []RankedOrigin `json:"top"`
 }
 
-// RankedOrigin is one country or AS in a period. Key is what the tables
-// show: the country code ("JP"), the AS number ("AS64500"), or "unknown"
-// for the sources no database placed. Sources counts the distinct
+// RankedOrigin is one country, AS or set of scanner lists in a period.
+// Key is what the tables show: the country code ("JP"), the AS number
+// ("AS64500"), the labels ("censys,shodan"), or "unknown" for the sources
+// no database placed ("none" for those on no list). Sources counts the distinct
 // addresses. PreviousRank is the rank among every origin of the previous
 // period, 0 when it sent nothing then; Change is the relative change of
 // packets from it ((packets - previous) / previous), null when it sent
@@ -95,6 +99,7 @@ type RankedOrigin struct {
 	Country         string   `json:"country,omitempty"`
 	ASN             uint32   `json:"asn,omitempty"`
 	Org             string   `json:"org,omitempty"`
+	Scanner         string   `json:"scanner,omitempty"`
 	Packets         uint64   `json:"packets"`
 	Sources         uint64   `json:"sources"`
 	PreviousRank    int      `json:"previous_rank"`
@@ -102,11 +107,12 @@ type RankedOrigin struct {
 	Change          *float64 `json:"change"`
 }
 
-// OriginKey is the country or the AS number of an origin ("" or 0:
-// unknown).
+// OriginKey is the country, the AS number or the scanner labels of an
+// origin ("" or 0: unknown, or on no list).
 type OriginKey struct {
 	Country string
 	ASN     uint32
+	Scanner string
 }
 
 // Label is the key of RankedOrigin.
@@ -116,6 +122,10 @@ func (k OriginKey) Label(kind OriginKind) string {
 		return "AS" + strconv.FormatUint(uint64(k.ASN), 10)
 	case kind == ByCountry && k.Country != "":
 		return k.Country
+	case kind == ByScanner && k.Scanner != "":
+		return k.Scanner
+	case kind == ByScanner:
+		return "none"
 	}
 	return "unknown"
 }
@@ -146,7 +156,7 @@ func RankOrigins(kind OriginKind, cur, prev map[OriginKey]OriginCount, n int, or
 	out := make([]RankedOrigin, 0, min(n, len(ranked)))
 	for i, k := range ranked[:min(n, len(ranked))] {
 		c, p := cur[k], prev[k]
-		o := RankedOrigin{Rank: i + 1, Key: k.Label(kind), Country: k.Country, ASN: k.ASN, Org: orgs[k.ASN],
+		o := RankedOrigin{Rank: i + 1, Key: k.Label(kind), Country: k.Country, ASN: k.ASN, Org: orgs[k.ASN], Scanner: k.Scanner,
 			Packets: c.Packets, Sources: c.Sources, PreviousRank: prevRank[k], PreviousPackets: p.Packets}
 		if p.Packets > 0 {
 			change := (float64(c.Packets) - float64(p.Packets)) / float64(p.Packets)

@@ -100,7 +100,7 @@ func (s *Store) Origins(ctx context.Context, q store.OriginsQuery) (store.Origin
 	if err := store.CheckTop("origins", q.N); err != nil {
 		return store.Origins{}, err
 	}
-	if q.Kind != store.ByCountry && q.Kind != store.ByAS {
+	if q.Kind < store.ByCountry || q.Kind > store.ByScanner {
 		return store.Origins{}, fmt.Errorf("origins: unknown kind %d", q.Kind)
 	}
 	if q.By == 0 {
@@ -183,10 +183,11 @@ func (s *Store) originCounts(ctx context.Context, p period.Period, kind store.Or
 	case store.ByGroup:
 		part, join = `sn.grp`, ` JOIN sensors sn ON sn.id = r.sensor`
 	}
-	key := `r.country AS country, 0::UINTEGER AS asn`
-	if kind == store.ByAS {
-		key = `'' AS country, r.asn AS asn`
-	}
+	key := map[store.OriginKind]string{
+		store.ByCountry: `r.country AS country, 0::UINTEGER AS asn, '' AS scanner`,
+		store.ByAS:      `'' AS country, r.asn AS asn, '' AS scanner`,
+		store.ByScanner: `'' AS country, 0::UINTEGER AS asn, r.scanner AS scanner`,
+	}[kind]
 	counts := map[string]map[store.OriginKey]store.OriginCount{}
 	totals := map[string]store.OriginCount{}
 	err := s.scanRows(ctx, func(scan func(...any) error) error {
@@ -196,7 +197,7 @@ func (s *Store) originCounts(ctx context.Context, p period.Period, kind store.Or
 			c       store.OriginCount
 			isTotal bool
 		)
-		if err := scan(&part, &k.Country, &k.ASN, &c.Packets, &c.Sources, &isTotal); err != nil {
+		if err := scan(&part, &k.Country, &k.ASN, &k.Scanner, &c.Packets, &c.Sources, &isTotal); err != nil {
 			return err
 		}
 		if isTotal {
@@ -212,9 +213,9 @@ func (s *Store) originCounts(ctx context.Context, p period.Period, kind store.Or
 			SELECT `+part+` AS part, `+key+`, r.ip_version, r.src_hi, r.src_lo, sum(r.packets) AS packets
 			FROM (`+rows+`) AS r`+join+` GROUP BY ALL
 		)
-		SELECT part, coalesce(country, ''), coalesce(asn, 0), sum(packets)::UBIGINT, count(DISTINCT (ip_version, src_hi, src_lo))::UBIGINT,
-			grouping(country, asn) <> 0
-		FROM s GROUP BY GROUPING SETS ((part, country, asn), (part))`, args...)
+		SELECT part, coalesce(country, ''), coalesce(asn, 0), coalesce(scanner, ''), sum(packets)::UBIGINT,
+			count(DISTINCT (ip_version, src_hi, src_lo))::UBIGINT, grouping(country, asn, scanner) <> 0
+		FROM s GROUP BY GROUPING SETS ((part, country, asn, scanner), (part))`, args...)
 	return counts, totals, err
 }
 

@@ -96,7 +96,7 @@ func testOrigins(t *testing.T, s store.Store) {
 	day, _ := period.Parse("2024-07-15")
 	raw := mustRange(t, "2024-07-15T00:30:00Z", "2024-07-16T12:00:00Z")
 	for _, p := range []period.Period{day, raw} {
-		for _, kind := range []store.OriginKind{store.ByCountry, store.ByAS} {
+		for _, kind := range []store.OriginKind{store.ByCountry, store.ByAS, store.ByScanner} {
 			for _, by := range []store.By{store.ByFleet, store.ByGroup, store.BySensor} {
 				got, err := s.Origins(ctx, store.OriginsQuery{Period: p, Kind: kind, N: 3, By: by})
 				if err != nil {
@@ -247,9 +247,12 @@ func wantOrigins(model []originRecord, p period.Period, kind store.OriginKind, b
 				continue
 			}
 			k := store.OriginKey{Country: m.rec.Origin.Country.String()}
-			if kind == store.ByAS {
+			switch kind {
+			case store.ByAS:
 				k = store.OriginKey{ASN: m.rec.Origin.ASN}
 				orgs[k.ASN] = m.rec.Origin.Org.String()
+			case store.ByScanner:
+				k = store.OriginKey{Scanner: m.rec.Origin.Scanner.String()}
 			}
 			c := out[k]
 			c.Packets++

@@ -9,18 +9,18 @@ import {
 
 const per = currentPeriod();
 periodPicker($('#period'), per);
-const kind = params.get('kind') === 'asn' ? 'asn' : 'country';
+const kind = ['asn', 'scanner'].includes(params.get('kind')) ? params.get('kind') : 'country';
 const by = ['fleet', 'group', 'sensor'].includes(params.get('by')) ? params.get('by') : 'fleet';
 for (const [id, value, key] of [['#kind', kind, 'kind'], ['#by', by, 'by']]) {
   const sel = $(id);
   sel.value = value;
   sel.addEventListener('change', () => navigate({ [key]: sel.value, origin: null }));
 }
-const noun = kind === 'asn' ? 'networks' : 'countries';
+const noun = { asn: 'networks', scanner: 'research-scanner lists', country: 'countries' }[kind];
 document.querySelectorAll('.origin-noun').forEach((el) => { el.textContent = noun; });
 
 // filterOf is the API's origin filter of a ranked origin.
-const filterOf = (o) => (kind === 'asn' ? { asn: `AS${o.asn}` } : { country: o.country });
+const filterOf = (o) => ({ asn: { asn: `AS${o.asn}` }, scanner: { scanner: (o.scanner || '').split(',')[0] }, country: { country: o.country } })[kind];
 const sourcesLink = (o) => `/sources?${periodQuery(per, filterOf(o))}`;
 
 function change(o) {
@@ -40,7 +40,7 @@ async function origins() {
     holder.append(h('div', { class: 'panel' },
       h('h2', {}, `${name}: ${fmtInt(t.packets)} packets from ${fmtInt(t.sources)} sources`),
       h('div', { class: 'scroll' }, el)));
-    const known = (t.top || []).filter((o) => o.key !== 'unknown');
+    const known = (t.top || []).filter((o) => o.key !== 'unknown' && o.key !== 'none');
     // Networks have an organisation's name; countries are their codes.
     const head = ['#', kind === 'asn' ? 'Network' : 'Country', ...(kind === 'asn' ? ['Organisation'] : []),
       { v: 'Packets', num: true }, { v: 'Sources', num: true }, 'Rank', 'Change'];
@@ -48,10 +48,11 @@ async function origins() {
       emptyRow(el, head.length, 'No data for this period.');
       continue;
     }
+    head[1] = { asn: 'Network', scanner: 'Lists', country: 'Country' }[kind];
     table(el, head,
       t.top.map((o) => [
         { v: String(o.rank), num: true },
-        o.key === 'unknown' ? h('span', { class: 'muted', title: 'no database placed these sources' }, 'unknown')
+        o.key === 'unknown' || o.key === 'none' ? h('span', { class: 'muted', title: 'no database or list placed these sources' }, o.key)
           : h('a', { href: sourcesLink(o), title: 'its sources' }, h('code', {}, o.key)),
         ...(kind === 'asn' ? [o.org || ''] : []),
         { v: fmtInt(o.packets), num: true },
@@ -60,7 +61,9 @@ async function origins() {
         change(o),
       ]));
     if (known.length === 0 && tables.length === 1) {
-      $('#origin-hint').hidden = false;
+      const hint = $('#origin-hint');
+      if (kind === 'scanner') hint.textContent = 'No source is on a research-scanner list: give the collector or ingest lists (--scanner-list).';
+      hint.hidden = false;
     }
   }
   // The chart: the first table's top ten, packets and sources.
@@ -70,13 +73,13 @@ async function origins() {
     series: [{ name: 'packets', data: top.map((o) => o.packets) }, { name: 'sources', data: top.map((o) => o.sources) }],
     yName: 'packets / sources', horizontal: true,
   });
-  return top.find((o) => o.key !== 'unknown');
+  return top.find((o) => o.key !== 'unknown' && o.key !== 'none');
 }
 
 async function ports(first) {
   const el = $('#origin-ports');
   const wanted = params.get('origin');
-  const o = wanted ? (kind === 'asn' ? { asn: wanted.replace(/^AS/i, ''), key: wanted } : { country: wanted, key: wanted }) : first;
+  const o = wanted ? { asn: wanted.replace(/^AS/i, ''), country: wanted, scanner: wanted, key: wanted } : first;
   if (!o) return emptyRow(el, 3, 'No origin with sources in this period.');
   $('#ports-origin').textContent = o.key;
   const ans = await api('origin-ports', periodQuery(per, { ...filterOf(o), top: 15 }));
