@@ -13,34 +13,39 @@ import (
 )
 
 // Store is what a report reads: the store's questions and its sensors.
-// A store that also implements Origins or Devices gets sections 7 and 8
-// filled with their tables.
+// A store that also implements Devices gets section 8's device table.
 type Store interface {
 	store.Questions
 	Sensors(ctx context.Context) ([]store.Sensor, error)
 }
 
-// Origins is what section 7 needs from a store with enrichment data (the
-// GeoIP country and the autonomous system of source addresses). No store
-// implements it yet; the section says so.
-type Origins interface {
-	// SourceOrigins returns the top n countries and autonomous systems of
-	// the sources of a period, by packets. ok is false when the store has
-	// no enrichment data for the period.
-	SourceOrigins(ctx context.Context, p period.Period, n int) (o OriginCounts, ok bool, err error)
+// Origins is section 7: where the period's sources come from, as the
+// GeoIP/ASN databases and the research-scanner lists placed them when
+// their packets arrived.
+type Origins struct {
+	// Countries and ASNs are the fleet's top OriginsTopN, with their
+	// ranks and change against the previous period.
+	Countries, ASNs []store.RankedOrigin
+	// Groups are each group's top GroupOriginsTopN countries: domestic
+	// and overseas sensors see different origins.
+	Groups []GroupOrigins
+	// Research is what the sources on research-scanner lists sent.
+	Research Research
 }
 
-// OriginCounts are the top countries and autonomous systems of a period.
-type OriginCounts struct {
-	Countries []Origin
-	ASNs      []Origin
-}
-
-// Origin is a country ("JP", "Japan") or an autonomous system ("AS4713",
-// "NTT Communications") with its packets and distinct sources.
-type Origin struct {
-	Key, Name        string
+// GroupOrigins is one group's top countries.
+type GroupOrigins struct {
+	Group            string
 	Packets, Sources uint64
+	Countries        []store.RankedOrigin
+}
+
+// Research is the packets and distinct sources of the sources on
+// research-scanner lists, of All (the fleet's), and its top lists.
+type Research struct {
+	Packets, Sources       uint64
+	AllPackets, AllSources uint64
+	Lists                  []store.RankedOrigin
 }
 
 // Devices is what section 8 needs from a store with device attribution
@@ -85,6 +90,11 @@ const (
 	SourcesTopN = 10
 	OriginsTopN = 10
 	DevicesTopN = 10
+	// GroupOriginsTopN countries per group (section 7).
+	GroupOriginsTopN = 5
+	// researchListsTopN bounds the research-scanner lists asked about
+	// (the report shows them all; a telescope uses a few dozen).
+	researchListsTopN = 1000
 )
 
 // Data is everything a report shows, computed from the store for a period
@@ -109,8 +119,9 @@ type Data struct {
 
 	Mirai Mirai // section 6
 
-	// Origins is section 7; nil when the store has no enrichment data.
-	Origins *OriginCounts
+	// Origins is section 7; nil when no source of the period has a
+	// country, a network or a scanner label (no database was given).
+	Origins *Origins
 
 	Sources []store.Source // section 8: the top SourcesTopN sources
 	// Devices are section 8's device models; nil when the store has no
@@ -232,14 +243,8 @@ func Build(ctx context.Context, st Store, p period.Period, now time.Time) (*Data
 	if d.Sources, err = st.TopSources(ctx, store.TopSourcesQuery{Period: p, N: SourcesTopN}); err != nil {
 		return nil, fmt.Errorf("report: top sources: %w", err)
 	}
-	if o, ok := st.(Origins); ok {
-		counts, has, err := o.SourceOrigins(ctx, p, OriginsTopN)
-		if err != nil {
-			return nil, fmt.Errorf("report: source origins: %w", err)
-		}
-		if has {
-			d.Origins = &counts
-		}
+	if d.Origins, err = buildOrigins(ctx, st, p); err != nil {
+		return nil, fmt.Errorf("report: source origins: %w", err)
 	}
 	if dev, ok := st.(Devices); ok {
 		models, has, err := dev.DeviceModels(ctx, p, DevicesTopN)
@@ -454,4 +459,57 @@ func (d *Data) buildMirai(ctx context.Context, st Store) error {
 	}
 	m.Ports, err = st.MiraiPorts(ctx, store.MiraiPortsQuery{Period: d.Period, N: MiraiTopN})
 	return err
+}
+
+// buildOrigins asks section 7's questions; nil when the sources of p
+// have no origin (with Research.AllPackets 0 when p has no packet).
+func buildOrigins(ctx context.Context, st Store, p period.Period) (*Origins, error) {
+	ask := func(kind store.OriginKind, by store.By, n int) ([]store.OriginTable, error) {
+		ans, err := st.Origins(ctx, store.OriginsQuery{Period: p, Kind: kind, N: n, By: by})
+		return ans.Tables, err
+	}
+	countries, err := ask(store.ByCountry, store.ByFleet, OriginsTopN)
+	if err != nil {
+		return nil, err
+	}
+	asns, err := ask(store.ByAS, store.ByFleet, OriginsTopN)
+	if err != nil {
+		return nil, err
+	}
+	lists, err := ask(store.ByScanner, store.ByFleet, researchListsTopN)
+	if err != nil {
+		return nil, err
+	}
+	listed, err := st.SourceCounts(ctx, store.SourceCountsQuery{Period: p, Origin: store.OriginFilter{Scanner: "*"}})
+	if err != nil {
+		return nil, err
+	}
+	groups, err := ask(store.ByCountry, store.ByGroup, GroupOriginsTopN)
+	if err != nil {
+		return nil, err
+	}
+	o := &Origins{Countries: countries[0].Origins, ASNs: asns[0].Origins}
+	// The lists' packets add up (a packet has one set of labels); a
+	// source may have had two over the period, so the sources are
+	// counted once, apart.
+	o.Research = Research{AllPackets: lists[0].Packets, AllSources: lists[0].Sources, Sources: listed.Sources}
+	for _, l := range lists[0].Origins {
+		if l.Key == "none" {
+			continue
+		}
+		o.Research.Packets += l.Packets
+		o.Research.Lists = append(o.Research.Lists, l)
+	}
+	if o.Research.AllPackets > 0 && !placed(o.Countries) && !placed(o.ASNs) && len(o.Research.Lists) == 0 {
+		return nil, nil // packets, but no origin: no database was given
+	}
+	for _, g := range groups {
+		o.Groups = append(o.Groups, GroupOrigins{Group: g.Group, Packets: g.Packets, Sources: g.Sources, Countries: g.Origins})
+	}
+	return o, nil
+}
+
+// placed reports whether a database placed one of the origins.
+func placed(origins []store.RankedOrigin) bool {
+	return slices.ContainsFunc(origins, func(o store.RankedOrigin) bool { return o.Key != "unknown" })
 }

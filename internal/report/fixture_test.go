@@ -4,15 +4,19 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nightjar-telescope/nightjar/internal/decode"
+	"github.com/nightjar-telescope/nightjar/internal/enrich"
 	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/origins"
 	"github.com/nightjar-telescope/nightjar/internal/period"
 	"github.com/nightjar-telescope/nightjar/internal/record"
+	"github.com/nightjar-telescope/nightjar/internal/scanners"
 	"github.com/nightjar-telescope/nightjar/internal/simulate"
 	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 	"github.com/nightjar-telescope/nightjar/internal/store/storetest"
@@ -85,14 +89,41 @@ func theFixture(t *testing.T) (*duckdb.Store, quarter, quarter) {
 		q2 := quarter{cfg: simulatedQuarter("2024Q2", 3, simulate.DefaultFleet())}
 		q2.cfg.Packets = 80_000
 		q3 := quarter{cfg: simulatedQuarter("2024Q3", 7, simulate.DefaultFleet())}
-		q2.truth = storetest.Simulated(t, st, q2.cfg)
-		q3.truth = storetest.Simulated(t, st, q3.cfg)
+		e := geographyEnricher(t, dir)
+		q2.truth = storetest.Simulated(t, st, q2.cfg, e)
+		q3.truth = storetest.Simulated(t, st, q3.cfg, e)
 		fixture.store, fixture.q2, fixture.q3 = st, q2, q3
 	})
 	if fixture.store == nil {
 		t.Fatal("the simulated fixture could not be built (see the first test that used it)")
 	}
 	return fixture.store, fixture.q2, fixture.q3
+}
+
+// geographyEnricher enriches with a database of the simulator's geography
+// and a list of its research networks, written into dir.
+func geographyEnricher(t *testing.T, dir string) *enrich.Enricher {
+	t.Helper()
+	geo, list := filepath.Join(dir, "geography.mmdb"), filepath.Join(dir, "research.txt")
+	if err := origins.Write(geo, "Nightjar-Simulated", simulate.Geography()); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, p := range simulate.ResearchNetworks() {
+		lines = append(lines, p.String())
+	}
+	if err := os.WriteFile(list, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := origins.Watch(geo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lists, err := scanners.Watch(scanners.Source{Path: list, Label: "sim-research"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enrich.New(enrich.Sources{Origins: w, Scanners: lists}, 0, nil)
 }
 
 // packet is a simulated packet as the store sees it, for what the ground

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nightjar-telescope/nightjar/internal/period"
+	"github.com/nightjar-telescope/nightjar/internal/store"
 )
 
 // document is a rendered report, before its format: the Markdown and HTML
@@ -431,7 +432,7 @@ func (r *renderer) mirai() (section, error) {
 	return sec, nil
 }
 
-// 7. Source countries and ASNs.
+// 7. Source countries and ASNs, per group, and research scanners.
 func (r *renderer) origins() (section, error) {
 	l, d := r.l, r.d
 	sec := section{ID: "origins", Title: l.T("org.title")}
@@ -439,24 +440,74 @@ func (r *renderer) origins() (section, error) {
 		sec.Blocks = append(sec.Blocks, para(l.T("org.none")))
 		return sec, nil
 	}
-	for _, part := range []struct {
-		caption, col string
-		rows         []Origin
-	}{{l.T("org.countries", OriginsTopN), l.T("col.country"), d.Origins.Countries}, {l.T("org.asns", OriginsTopN), l.T("col.asn"), d.Origins.ASNs}} {
-		if len(part.rows) == 0 {
-			continue
+	o := d.Origins
+	if o.Research.AllPackets == 0 {
+		sec.Blocks = append(sec.Blocks, r.noData())
+		return sec, nil
+	}
+	prevData := d.Summary.Previous.Packets > 0
+	if !prevData {
+		sec.Blocks = append(sec.Blocks, para(l.T("top.noprev", r.prevName())))
+	}
+	ranked := func(caption, col string, rows []store.RankedOrigin, withOrg bool) {
+		if len(rows) == 0 {
+			return
 		}
-		t := &table{Caption: part.caption, Head: []string{l.T("col.rank"), part.col, l.T("col.name"), l.T("col.packets"), l.T("col.sources")},
-			Right: []bool{true, false, false, true, true}}
-		for i, o := range part.rows {
-			t.Rows = append(t.Rows, []string{"#" + strconv.Itoa(i+1), o.Key, dash(o.Name), l.Int(o.Packets), l.Int(o.Sources)})
+		head := []string{l.T("col.rank"), col}
+		right := []bool{true, false}
+		if withOrg {
+			head, right = append(head, l.T("col.name")), append(right, false)
+		}
+		t := &table{Caption: caption, Head: append(head, l.T("col.packets"), l.T("col.sources"), l.T("col.prevrank"), l.T("col.change")),
+			Right: append(right, true, true, true, true)}
+		for _, x := range rows {
+			row := []string{"#" + strconv.Itoa(x.Rank), x.Key}
+			if withOrg {
+				row = append(row, dash(x.Org))
+			}
+			prev, change := "—", "—"
+			if prevData {
+				prev, change = l.T("change.new"), l.Change(float64(x.Packets), float64(x.PreviousPackets))
+				if x.PreviousRank > 0 {
+					prev = "#" + strconv.Itoa(x.PreviousRank)
+				}
+			}
+			t.Rows = append(t.Rows, append(row, l.Int(x.Packets), l.Int(x.Sources), prev, change))
 		}
 		sec.Blocks = append(sec.Blocks, block{Table: t})
 	}
-	if len(sec.Blocks) == 0 {
-		sec.Blocks = append(sec.Blocks, r.noData())
+	ranked(l.T("org.countries", OriginsTopN, l.PeriodShort(d.Period)), l.T("col.country"), o.Countries, false)
+	ranked(l.T("org.asns", OriginsTopN, l.PeriodShort(d.Period)), l.T("col.asn"), o.ASNs, true)
+	if len(o.Groups) > 1 {
+		sec.Blocks = append(sec.Blocks, sub(l.T("org.groups.title")))
+		for _, g := range o.Groups {
+			ranked(l.T("org.group", GroupOriginsTopN, g.Group, l.Int(g.Packets)), l.T("col.country"), g.Countries, false)
+		}
 	}
+	sec.Blocks = append(sec.Blocks, sub(l.T("org.research.title")))
+	res := o.Research
+	if len(res.Lists) == 0 {
+		sec.Blocks = append(sec.Blocks, para(l.T("org.research.none")))
+	} else {
+		sec.Blocks = append(sec.Blocks, para(l.T("org.research.text", l.Int(res.Packets), l.Pct(share(res.Packets, res.AllPackets)),
+			l.Int(res.Sources), l.Pct(share(res.Sources, res.AllSources)))))
+		t := &table{Caption: l.T("org.research.caption", l.PeriodShort(d.Period)), Head: []string{l.T("org.col.lists"), l.T("col.packets"), l.T("col.sources")},
+			Right: []bool{false, true, true}}
+		for _, x := range res.Lists {
+			t.Rows = append(t.Rows, []string{x.Key, l.Int(x.Packets), l.Int(x.Sources)})
+		}
+		sec.Blocks = append(sec.Blocks, block{Table: t})
+	}
+	sec.Blocks = append(sec.Blocks, note(l.T("org.note")))
 	return sec, nil
+}
+
+// share is part/all, 0 when all is.
+func share(part, all uint64) float64 {
+	if all == 0 {
+		return 0
+	}
+	return float64(part) / float64(all)
 }
 
 // 8. Notable sources and device models.

@@ -260,9 +260,6 @@ func TestNoData(t *testing.T) {
 		}
 		nodata := newLocale(lang).T("nodata", newLocale(lang).Period(empty))
 		for _, s := range doc.Sections {
-			if s.ID == "origins" {
-				continue // no enrichment data, whatever the period
-			}
 			text := markdown(&document{Lang: lang, Sections: []section{s}}, "x-")
 			if !bytes.Contains(text, []byte(mdText(nodata))) {
 				t.Errorf("%s: section %q does not say the period has no data:\n%s", lang, s.Title, text)

@@ -5,10 +5,12 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"strconv"
 	"testing"
 
 	gocmp "github.com/google/go-cmp/cmp"
 
+	"github.com/nightjar-telescope/nightjar/internal/origins"
 	"github.com/nightjar-telescope/nightjar/internal/period"
 	"github.com/nightjar-telescope/nightjar/internal/portcount"
 	"github.com/nightjar-telescope/nightjar/internal/record"
@@ -227,8 +229,8 @@ func TestNumbersMatchTruth(t *testing.T) {
 		if diff := gocmp.Diff(got, want); diff != "" {
 			t.Errorf("notable sources (-report, +truth):\n%s", diff)
 		}
-		if d.Origins != nil || d.Devices != nil {
-			t.Errorf("origins %v, devices %v: the store has neither", d.Origins, d.Devices)
+		if d.Devices != nil {
+			t.Errorf("devices %v: the store has no device attribution", d.Devices)
 		}
 	})
 }
@@ -319,4 +321,101 @@ func comparisonFromTruth(tr *simulate.Truth, sensors []string) ([]CommonPort, []
 		}
 	}
 	return common, single
+}
+
+// TestOriginsMatchGeography checks section 7 of the 2024Q3 report against
+// the simulated packets placed by the simulator's geography (the fixture's
+// database is built from it): the fleet's countries and networks, each
+// group's countries, and the research scanners' packets and sources.
+func TestOriginsMatchGeography(t *testing.T) {
+	t.Parallel()
+	st, q2, q3 := theFixture(t)
+	p, _ := period.Parse("2024Q3")
+	d, err := Build(t.Context(), st, p, generated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Origins == nil {
+		t.Fatal("section 7 is empty although the fixture was enriched")
+	}
+	group := map[string]string{}
+	for _, s := range q3.cfg.Fleet.Sensors {
+		group[s.Name] = s.Group
+	}
+	research := map[netip.Prefix]bool{}
+	for _, n := range simulate.ResearchNetworks() {
+		research[n] = true
+	}
+	type count struct{ packets, sources uint64 }
+	tally := func(pkts []packet, key func(pk packet, o origins.Origin) string) map[string]count {
+		out, seen := map[string]count{}, map[string]bool{}
+		for _, pk := range pkts {
+			k := key(pk, simulate.OriginOf(netip.MustParseAddr(pk.src)))
+			if k == "" {
+				continue
+			}
+			c := out[k]
+			c.packets++
+			if !seen[k+" "+pk.src] {
+				seen[k+" "+pk.src] = true
+				c.sources++
+			}
+			out[k] = c
+		}
+		return out
+	}
+	cur, prev := modelPackets(t, q3.cfg), modelPackets(t, q2.cfg)
+	country := func(_ packet, o origins.Origin) string { return cmp.Or(o.Country, "unknown") }
+	asn := func(_ packet, o origins.Origin) string {
+		if o.ASN == 0 {
+			return "unknown"
+		}
+		return "AS" + strconv.FormatUint(uint64(o.ASN), 10)
+	}
+	check := func(what string, got []store.RankedOrigin, want, before map[string]count, n int) {
+		t.Helper()
+		if len(got) != min(n, len(want)) {
+			t.Errorf("%s: %d rows, want %d", what, len(got), min(n, len(want)))
+		}
+		for i, o := range got {
+			w := want[o.Key]
+			if o.Packets != w.packets || o.Sources != w.sources || o.PreviousPackets != before[o.Key].packets {
+				t.Errorf("%s %s: %d packets, %d sources, %d before; geography %d, %d, %d", what, o.Key, o.Packets, o.Sources, o.PreviousPackets, w.packets, w.sources, before[o.Key].packets)
+			}
+			if i > 0 && got[i-1].Packets < o.Packets {
+				t.Errorf("%s: not ranked by packets", what)
+			}
+		}
+		for k, w := range want { // nothing above the last row was left out
+			if last := got[len(got)-1]; w.packets > last.Packets && !slices.ContainsFunc(got, func(o store.RankedOrigin) bool { return o.Key == k }) {
+				t.Errorf("%s: %s (%d packets) is missing", what, k, w.packets)
+			}
+		}
+	}
+	check("countries", d.Origins.Countries, tally(cur, country), tally(prev, country), OriginsTopN)
+	check("networks", d.Origins.ASNs, tally(cur, asn), tally(prev, asn), OriginsTopN)
+	if len(d.Origins.Groups) != 2 {
+		t.Fatalf("%d groups in section 7, want 2", len(d.Origins.Groups))
+	}
+	for _, g := range d.Origins.Groups {
+		inGroup := func(pk packet, o origins.Origin) string {
+			if group[pk.sensor] != g.Group {
+				return ""
+			}
+			return cmp.Or(o.Country, "unknown")
+		}
+		check("countries of "+g.Group, g.Countries, tally(cur, inGroup), tally(prev, inGroup), GroupOriginsTopN)
+	}
+	listed := tally(cur, func(pk packet, _ origins.Origin) string {
+		a := netip.MustParseAddr(pk.src)
+		for n := range research {
+			if n.Contains(a) {
+				return "sim-research"
+			}
+		}
+		return ""
+	})["sim-research"]
+	if r := d.Origins.Research; r.Packets != listed.packets || r.Sources != listed.sources || r.AllPackets != uint64(len(cur)) || listed.packets == 0 {
+		t.Errorf("research scanners: %d packets, %d sources of %d; geography %d, %d of %d", r.Packets, r.Sources, r.AllPackets, listed.packets, listed.sources, len(cur))
+	}
 }

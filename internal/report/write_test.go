@@ -153,19 +153,11 @@ func TestNoSensors(t *testing.T) {
 	}
 }
 
-// enriched is a store with enrichment data and device attribution, which
-// no backend has yet: sections 7 and 8 show their tables.
+// enriched is a store with device attribution, which no backend has yet:
+// section 8 shows its table.
 type enriched struct {
 	Store
 	asked []string
-}
-
-func (e *enriched) SourceOrigins(_ context.Context, p period.Period, n int) (OriginCounts, bool, error) {
-	e.asked = append(e.asked, "origins "+p.String())
-	return OriginCounts{
-		Countries: []Origin{{Key: "CN", Name: "China", Packets: 1200, Sources: 300}, {Key: "US", Name: "United States", Packets: 800, Sources: 120}},
-		ASNs:      []Origin{{Key: "AS4134", Name: "Chinanet", Packets: 900, Sources: 250}},
-	}, true, nil
 }
 
 func (e *enriched) DeviceModels(_ context.Context, p period.Period, n int) ([]DeviceModel, bool, error) {
@@ -183,8 +175,7 @@ func TestEnrichmentTables(t *testing.T) {
 		md := string(markdown(doc, "x-"))
 		checkText(t, string(lang)+" enriched", []byte(md))
 		l := newLocale(lang)
-		for _, want := range []string{"| #1 | CN | China | 1,200 | 300 |", "| #1 | AS4134 | Chinanet | 900 | 250 |",
-			"| #1 | TP-Link | Archer AX3000 | router | 42 | 4,200 |", mdText(l.T("org.countries", OriginsTopN))} {
+		for _, want := range []string{"| #1 | TP-Link | Archer AX3000 | router | 42 | 4,200 |"} {
 			if !strings.Contains(md, want) {
 				t.Errorf("%s: no %q in the report", lang, want)
 			}
@@ -195,7 +186,7 @@ func TestEnrichmentTables(t *testing.T) {
 			}
 		}
 	}
-	if len(e.asked) != 4 || e.asked[0] != "origins 2024Q3" || e.asked[1] != "devices 2024Q3" {
+	if len(e.asked) != 2 || e.asked[0] != "devices 2024Q3" {
 		t.Errorf("asked %q", e.asked)
 	}
 }

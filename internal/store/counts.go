@@ -15,6 +15,9 @@ import "github.com/nightjar-telescope/nightjar/internal/period"
 // SourceCountsQuery asks for the distinct sources of a period.
 type SourceCountsQuery struct {
 	Period period.Period
+	// Origin counts only the sources of a country, an AS, a prefix or a
+	// scanner list (the report's share of research scanners).
+	Origin OriginFilter
 }
 
 // SourceCounts answers SourceCountsQuery: the distinct source addresses

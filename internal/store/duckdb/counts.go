@@ -23,6 +23,12 @@ func hasMirai(tags string) string { return tags + " & " + strconv.Itoa(int(recor
 // (exact: they are kept forever and list each source's slots) and from the
 // raw records otherwise. sourceTags gives a source's tags from them.
 func sourceRowsSQL(p period.Period, withSlot bool) (string, []any) {
+	return filteredSourceRowsSQL(p, withSlot, store.OriginFilter{})
+}
+
+// filteredSourceRowsSQL is sourceRowsSQL of the rows of the sources f
+// takes.
+func filteredSourceRowsSQL(p period.Period, withSlot bool, f store.OriginFilter) (string, []any) {
 	from, to, whole := wholeDays(p)
 	hits := make([]string, record.NumTags)
 	for bit := range hits {
@@ -38,14 +44,17 @@ func sourceRowsSQL(p period.Period, withSlot bool) (string, []any) {
 		if withSlot {
 			slot = ", unnest(slots) AS slot"
 		}
-		return `SELECT ip_version, src_hi, src_lo, packets, ` + cols + slot + ` FROM rollup_source_day WHERE day >= ? AND day < ?`, []any{from, to}
+		cond, args := originCondition(f, true, "")
+		return `SELECT ip_version, src_hi, src_lo, packets, ` + cols + slot + ` FROM rollup_source_day WHERE day >= ? AND day < ?` + cond,
+			append([]any{from, to}, args...)
 	}
 	slot := ""
 	if withSlot {
 		slot = ", slot"
 	}
-	return `SELECT ip_version, src_hi, src_lo, 1::UBIGINT AS packets, ` + cols + slot + ` FROM packets WHERE time_ns >= ? AND time_ns < ?`,
-		[]any{p.Start.UnixNano(), p.End.UnixNano()}
+	cond, args := originCondition(f, false, "")
+	return `SELECT ip_version, src_hi, src_lo, 1::UBIGINT AS packets, ` + cols + slot + ` FROM packets WHERE time_ns >= ? AND time_ns < ?` + cond,
+		append([]any{p.Start.UnixNano(), p.End.UnixNano()}, args...)
 }
 
 // sourceTags is SQL for the tags a source earns from its rows of
@@ -62,7 +71,7 @@ func sourceTags() string {
 // packets of the period earn (fingerprint.SourceEvidence), then the
 // sources are counted in all (bit -1) and per tag bit.
 func (s *Store) SourceCounts(ctx context.Context, q store.SourceCountsQuery) (store.SourceCounts, error) {
-	rows, args := sourceRowsSQL(q.Period, false)
+	rows, args := filteredSourceRowsSQL(q.Period, false, q.Origin)
 	var (
 		counts [16]uint64
 		total  uint64

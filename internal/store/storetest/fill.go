@@ -15,17 +15,17 @@ import (
 
 // Simulated fills s with the capture cfg simulates, as nightjar ingest
 // would store it (cfg.Fleet's sensors; frames through the packet pipeline,
-// appended in batches, synced), and returns the
+// enriched by enrichers, appended in batches, synced), and returns the
 // simulator's ground truth. It is for the tests of packages that read a
 // store (the API), which want realistic data without a capture file.
-func Simulated(tb testing.TB, s store.Store, cfg simulate.Config) *simulate.Truth {
+func Simulated(tb testing.TB, s store.Store, cfg simulate.Config, enrichers ...pipeline.Enricher) *simulate.Truth {
 	tb.Helper()
 	ctx := tb.Context()
 	ids, err := s.PutSensors(ctx, cfg.Fleet.Sensors)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	l := newLoader(tb, cfg.Fleet)
+	l := newLoader(tb, cfg.Fleet, enrichers...)
 	truth, err := simulate.Run(ctx, cfg, l, nil)
 	if err != nil {
 		tb.Fatal(err)
@@ -56,10 +56,10 @@ type loader struct {
 	sensors []int32 // fleet index
 }
 
-func newLoader(tb testing.TB, f *fleet.Fleet) *loader {
+func newLoader(tb testing.TB, f *fleet.Fleet, enrichers ...pipeline.Enricher) *loader {
 	tb.Helper()
 	l := &loader{}
-	p, err := pipeline.New(pipeline.Config{Attributor: pipeline.Fleet(fleet.NewMatcher(f)), Sink: l})
+	p, err := pipeline.New(pipeline.Config{Attributor: pipeline.Fleet(fleet.NewMatcher(f)), Sink: l, Enrichers: enrichers})
 	if err != nil {
 		tb.Fatal(err)
 	}
