@@ -444,7 +444,13 @@ of them for zmap, masscan, nmap and unicornscan: one packet in 65,536 of
 any busy source matches zmap's or masscan's mark by chance).
 
 --country, --asn, --prefix and --scanner keep only the sources of that
-origin (and only their packets of it).`,
+origin (and only their packets of it).
+
+Each source has a verdict, with its reason: benign when it is on a
+research-scanner list; malicious when it carries the Mirai fingerprint or
+probed a port that only known IoT exploits use (37215/TCP Huawei HG532,
+52869/TCP Realtek miniigd, 7547/TCP TR-064); unknown otherwise. --verdict
+keeps one.`,
 		example: `  nightjar query top-sources --db telescope.duckdb --period 2024-07 --top 100
   nightjar query top-sources --db telescope.duckdb --period 2024Q3 --sensor jp-tokyo-1 --format json
   nightjar query top-sources --db telescope.duckdb --period 2024-07 --asn AS4134
@@ -453,6 +459,11 @@ origin (and only their packets of it).`,
 			pf.top(f, "number of sources")
 			pf.sensors(f, "only the packets of these sensors (repeat or comma-separate)")
 			pf.origin(f, "only the sources")
+			f.StringVar(&pf.Verdict, "verdict", "", "only the sources of this verdict: benign (on a research-scanner list), malicious (Mirai, IoT exploit ports) or unknown")
+		},
+		check: func(p api.Params) error {
+			_, err := store.ParseVerdict(p.Verdict)
+			return err
 		},
 		ask:   api.AskTopSources,
 		table: tableTopSources,
@@ -467,7 +478,7 @@ func tableTopSources(w io.Writer, p api.Params, resp api.TopSourcesResponse) err
 	}
 	fmt.Fprintln(w, title)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RANK\tSOURCE\tPACKETS\tPORTS\tSENSORS\tTAGS\tFIRST SEEN\tLAST SEEN\tCOUNTRY\tNETWORK\tSCANNER")
+	fmt.Fprintln(tw, "RANK\tSOURCE\tPACKETS\tPORTS\tSENSORS\tTAGS\tFIRST SEEN\tLAST SEEN\tCOUNTRY\tNETWORK\tSCANNER\tVERDICT")
 	for i, s := range resp.Sources {
 		ports := analyze.Thousands(s.Ports)
 		if !s.PortsExact {
@@ -477,8 +488,8 @@ func tableTopSources(w io.Writer, p api.Params, resp api.TopSourcesResponse) err
 		if tags == "" {
 			tags = "-"
 		}
-		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, s.IP, analyze.Thousands(s.Packets), ports, s.Sensors, tags,
-			s.FirstSeen.Format(time.DateTime), s.LastSeen.Format(time.DateTime), dash(s.Country), network(s.ASN, s.Org), dash(s.Scanner))
+		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, s.IP, analyze.Thousands(s.Packets), ports, s.Sensors, tags,
+			s.FirstSeen.Format(time.DateTime), s.LastSeen.Format(time.DateTime), dash(s.Country), network(s.ASN, s.Org), dash(s.Scanner), s.Verdict)
 	}
 	return tw.Flush()
 }

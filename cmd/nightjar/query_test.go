@@ -217,7 +217,7 @@ func TestQueryEmpty(t *testing.T) {
 		{[]string{"group-top-ports", "--group", "Japan"}, "no packets in group Japan in 2023Q1", "group,sensors,rank,port,packets,avg_packets_per_sensor,previous_rank"},
 		{[]string{"group-averages"}, "no packets in 2023Q1", "group,sensors,month,avg_packets_per_sensor"},
 		{[]string{"port-series", "--port", "23/TCP,80/TCP", "--resolution", "month"}, "no packets to 23/TCP, 80/TCP in 2023Q1", "start,by,name,port,packets"},
-		{[]string{"top-sources"}, "no packets in 2023Q1", "rank,ip,packets,ports,ports_exact,sensors,tags,first_seen,last_seen,country,asn,org,scanner"},
+		{[]string{"top-sources"}, "no packets in 2023Q1", "rank,ip,packets,ports,ports_exact,sensors,tags,first_seen,last_seen,country,asn,org,scanner,verdict,reason"},
 		{[]string{"port-sources", "--sensor", "jp-1,us-1"}, "no packets at sensors jp-1, us-1 in 2023Q1", "rank,port,packets,sources,sources_exact,mirai_packets,mirai_share"},
 		{[]string{"tags"}, "no tagged packets in 2023Q1", "sensor,group,tag,packets"},
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -667,6 +668,13 @@ func checkDemoOrigins(t *testing.T, b *webtest.Browser, base string) {
 		}
 	}
 	b.CheckConsole(t, "demo /sources?country")
+	// The verdict filter: the malicious sources (the demo's Mirai bots).
+	b.Open(t, base+"/sources?verdict=malicious")
+	verdicts := webtest.Eval[[]string](t, b, `[...document.querySelectorAll('#sources tbody tr td:nth-child(12)')].map((td) => td.textContent)`)
+	if len(verdicts) == 0 || slices.ContainsFunc(verdicts, func(v string) bool { return v != "malicious" }) {
+		t.Errorf("demo sources?verdict=malicious: verdicts %q", verdicts)
+	}
+	b.CheckConsole(t, "demo /sources?verdict")
 	b.Open(t, base+"/origins?kind=asn&by=group")
 	b.CheckCharts(t, "demo /origins networks")
 	if n := webtest.Eval[int](t, b, `document.querySelectorAll('.origin-table').length`); n != 2 {

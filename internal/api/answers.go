@@ -58,6 +58,9 @@ func (q *query) params() Params {
 		}
 	}
 	var err error
+	if p.Verdict, err = store.ParseVerdict(q.one("verdict")); err != nil {
+		q.fail("verdict", "%v", err)
+	}
 	if p.Origin, err = store.ParseOriginFilter(q.one("country"), q.one("asn"), q.one("prefix"), q.one("scanner")); err != nil {
 		q.fail(strings.Fields(err.Error())[0], "%v", err)
 	}

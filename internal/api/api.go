@@ -162,7 +162,7 @@ func (h *handler) routes() []route {
 		{"/api/v1/group-top-ports", "group-top-ports", true, with("top", "group"), h.groupTopPorts},
 		{"/api/v1/group-averages", "group-averages", true, with("group", "daily"), ask(h, AskGroupAverages)},
 		{"/api/v1/port-series", "port-series", true, with("port", "resolution", "by", "sensor", "group"), h.portSeries},
-		{"/api/v1/top-sources", "top-sources", true, with("top", "sensor", "country", "asn", "prefix", "scanner"), ask(h, AskTopSources)},
+		{"/api/v1/top-sources", "top-sources", true, with("top", "sensor", "country", "asn", "prefix", "scanner", "verdict"), ask(h, AskTopSources)},
 		{"/api/v1/origins", "origins", true, with("kind", "top", "by", "sensor", "group"), h.origins},
 		{"/api/v1/origin-ports", "origin-ports", true, with("top", "sensor", "country", "asn", "prefix", "scanner"), h.originPorts},
 		{"/api/v1/port-sources", "port-sources", true, with("top", "sensor"), ask(h, AskPortSources)},

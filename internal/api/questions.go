@@ -34,6 +34,9 @@ type Params struct {
 	// Origin (country, asn, prefix, scanner) limits top sources and names
 	// the origin of origin-ports.
 	Origin store.OriginFilter
+	// Verdict (verdict) limits top sources to benign, malicious or
+	// unknown ones.
+	Verdict string
 }
 
 // DefaultParams are the values of the parameters not given.
@@ -73,7 +76,7 @@ func seriesQuery(p Params) store.PortSeriesQuery {
 
 // AskTopSources answers top-sources: the top source addresses.
 func AskTopSources(ctx context.Context, st store.Questions, p Params) (TopSourcesResponse, error) {
-	ans, err := st.TopSources(ctx, store.TopSourcesQuery{Period: p.Period, N: p.Top, Sensors: p.Sensors, Origin: p.Origin})
+	ans, err := st.TopSources(ctx, store.TopSourcesQuery{Period: p.Period, N: p.Top, Sensors: p.Sensors, Origin: p.Origin, Verdict: p.Verdict})
 	return NewTopSourcesResponse(p.Period, ans), err
 }
 

@@ -195,10 +195,10 @@ func (r TopSourcesResponse) CSV() ([]string, [][]string) {
 	for i, s := range r.Sources {
 		rows = append(rows, []string{strconv.Itoa(i + 1), s.IP, u64(s.Packets), u64(s.Ports), strconv.FormatBool(s.PortsExact),
 			strconv.Itoa(s.Sensors), strings.Join(s.Tags, " "), rfc(s.FirstSeen), rfc(s.LastSeen),
-			s.Country, asn(s.ASN), s.Org, s.Scanner})
+			s.Country, asn(s.ASN), s.Org, s.Scanner, s.Verdict, s.Reason})
 	}
 	return []string{"rank", "ip", "packets", "ports", "ports_exact", "sensors", "tags", "first_seen", "last_seen",
-		"country", "asn", "org", "scanner"}, rows
+		"country", "asn", "org", "scanner", "verdict", "reason"}, rows
 }
 
 // asn is an AS number for CSV: "" when unknown.

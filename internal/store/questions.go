@@ -302,6 +302,9 @@ type TopSourcesQuery struct {
 	// Origin limits the answer to the sources of a country, an AS, a
 	// prefix or a scanner list.
 	Origin OriginFilter
+	// Verdict limits it to the sources of one verdict (verdict.go); ""
+	// takes every source.
+	Verdict string
 }
 
 // Source is one of the top sources, shaped like a source of `nightjar
@@ -323,6 +326,10 @@ type Source struct {
 	LastSeen   time.Time `json:"last_seen"`
 	// SourceOrigin is the origin of its last packet of the period.
 	SourceOrigin
+	// Verdict is benign, malicious or unknown (verdict.go), and Reason
+	// why ("" for unknown).
+	Verdict string `json:"verdict"`
+	Reason  string `json:"reason"`
 }
 
 // PortSourcesQuery asks for the top N ports of a period with their sources.

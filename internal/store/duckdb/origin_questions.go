@@ -288,3 +288,38 @@ func (s *Store) OriginPorts(ctx context.Context, q store.OriginPortsQuery) ([]st
 	}
 	return out, nil
 }
+
+// verdictSQL is store.Judge's verdict in SQL, over a source's aggregated
+// row (scanner, tags, exploit: whether it probed one of
+// store.ExploitPorts).
+var verdictSQL = `(CASE WHEN scanner <> '' THEN '` + store.VerdictBenign + `'
+	WHEN tags & ` + strconv.Itoa(int(record.TagMirai)) + ` <> 0 OR exploit THEN '` + store.VerdictMalicious + `'
+	ELSE '` + store.VerdictUnknown + `' END)`
+
+// exploitList is SQL for the list of store.ExploitSlots.
+func exploitList() string {
+	var parts []string
+	for _, s := range store.ExploitSlots() {
+		parts = append(parts, strconv.Itoa(int(s)))
+	}
+	return "[" + strings.Join(parts, ", ") + "]::INTEGER[]"
+}
+
+// duckList scans a DuckDB list (which the driver gives as []any).
+type duckList[T int32] []T
+
+func (l *duckList[T]) Scan(src any) error {
+	vals, ok := src.([]any)
+	if !ok && src != nil {
+		return fmt.Errorf("scan a list: got %T", src)
+	}
+	*l = (*l)[:0]
+	for _, v := range vals {
+		n, ok := v.(int32)
+		if !ok {
+			return fmt.Errorf("scan a list: an element is %T", v)
+		}
+		*l = append(*l, T(n))
+	}
+	return nil
+}

@@ -269,44 +269,63 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 	if err != nil {
 		return nil, err
 	}
+	verdict, err := store.ParseVerdict(q.Verdict)
+	if err != nil {
+		return nil, fmt.Errorf("top sources: %w", err)
+	}
 	from, to, whole := wholeDays(q.Period)
 	dayCond, dayArgs := originCondition(q.Origin, true, "")
 	portCond, portArgs := originCondition(q.Origin, true, "r")
 	rawCond, rawArgs := originCondition(q.Origin, false, "")
+	exploits := exploitList()
+	judged := `SELECT *, ` + verdictSQL + ` AS verdict FROM agg`
+	if verdict != "" {
+		judged += ` WHERE ` + verdictSQL + ` = '` + verdict + `'`
+	}
 	// Both queries give: address, packets, distinct ports, sensors, tags
 	// (by evidence: fingerprint.SourceEvidence), first and last seen,
-	// country, AS and scanner labels (those of the last packet).
-	query, args := `WITH top AS (
+	// country, AS, its organisation, scanner labels (those of the last
+	// packet), and the exploit ports probed (store.Judge).
+	query, args := `WITH agg AS (
 			SELECT ip_version, src_hi, src_lo, sum(packets)::UBIGINT AS packets,
 				count(DISTINCT sensor) AS sensors, `+sourceTagsSQL("sum(packets)", summedTagHits(""))+` AS tags,
 				min(first_ns) AS first_ns, max(last_ns) AS last_ns,
-				arg_max(country, last_ns) AS country, arg_max(asn, last_ns) AS asn, arg_max(scanner, last_ns) AS scanner
+				arg_max(country, last_ns) AS country, arg_max(asn, last_ns) AS asn, arg_max(scanner, last_ns) AS scanner,
+				bool_or(list_has_any(slots, `+exploits+`)) AS exploit
 			FROM rollup_source_day WHERE day >= ? AND day < ?`+inList("sensor", filter)+dayCond+`
 			GROUP BY ip_version, src_hi, src_lo
+		), top AS (
+			`+judged+`
 			ORDER BY packets DESC, ip_version, src_hi, src_lo LIMIT ?
 		), ports AS (
-			SELECT r.ip_version, r.src_hi, r.src_lo, len(list_distinct(flatten(list(r.slots))))::UBIGINT AS ports
+			SELECT r.ip_version, r.src_hi, r.src_lo, len(list_distinct(flatten(list(r.slots))))::UBIGINT AS ports,
+				list_intersect(list_distinct(flatten(list(r.slots))), `+exploits+`) AS exploits
 			FROM rollup_source_day r JOIN top t ON r.ip_version = t.ip_version AND r.src_hi = t.src_hi AND r.src_lo = t.src_lo
 			WHERE r.day >= ? AND r.day < ?`+inList("r.sensor", filter)+portCond+`
 			GROUP BY ALL
 		)
 		SELECT t.ip_version, t.src_hi, t.src_lo, t.packets, p.ports, t.sensors, t.tags, t.first_ns, t.last_ns,
-			t.country, t.asn, coalesce(n.org, ''), t.scanner
+			t.country, t.asn, coalesce(n.org, ''), t.scanner, p.exploits
 		FROM top t JOIN ports p ON p.ip_version = t.ip_version AND p.src_hi = t.src_hi AND p.src_lo = t.src_lo
 			LEFT JOIN as_names n ON n.asn = t.asn
 		ORDER BY t.packets DESC, t.ip_version, t.src_hi, t.src_lo`, append(append(append([]any{from, to}, dayArgs...), q.N, from, to), portArgs...)
 	if !whole {
-		query, args = `SELECT t.ip_version, t.src_hi, t.src_lo, t.packets, t.ports, t.sensors, t.tags, t.first_ns, t.last_ns,
-				t.country, t.asn, coalesce(n.org, ''), t.scanner
-			FROM (
+		query, args = `WITH agg AS (
 				SELECT ip_version, src_hi, src_lo, count(*)::UBIGINT AS packets, count(DISTINCT slot)::UBIGINT AS ports,
 					count(DISTINCT sensor) AS sensors, `+sourceTagsSQL("count(*)", rawTagHits())+` AS tags,
 					min(time_ns) AS first_ns, max(time_ns) AS last_ns,
-					arg_max(src_country, time_ns) AS country, arg_max(src_asn, time_ns) AS asn, arg_max(src_scanner, time_ns) AS scanner
+					arg_max(src_country, time_ns) AS country, arg_max(src_asn, time_ns) AS asn, arg_max(src_scanner, time_ns) AS scanner,
+					bool_or(list_contains(`+exploits+`, slot)) AS exploit,
+					list_intersect(list(DISTINCT slot), `+exploits+`) AS exploits
 				FROM packets WHERE time_ns >= ? AND time_ns < ?`+inList("sensor", filter)+rawCond+`
 				GROUP BY ip_version, src_hi, src_lo
+			), top AS (
+				`+judged+`
 				ORDER BY packets DESC, ip_version, src_hi, src_lo LIMIT ?
-			) AS t LEFT JOIN as_names n ON n.asn = t.asn
+			)
+			SELECT t.ip_version, t.src_hi, t.src_lo, t.packets, t.ports, t.sensors, t.tags, t.first_ns, t.last_ns,
+				t.country, t.asn, coalesce(n.org, ''), t.scanner, t.exploits
+			FROM top t LEFT JOIN as_names n ON n.asn = t.asn
 			ORDER BY t.packets DESC, t.ip_version, t.src_hi, t.src_lo`,
 			append(append([]any{q.Period.Start.UnixNano(), q.Period.End.UnixNano()}, rawArgs...), q.N)
 	}
@@ -318,16 +337,18 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 			tags           uint16
 			first, last    int64
 			sensorsReached int
+			exploits       duckList[int32]
 		)
 		src := store.Source{PortsExact: true}
 		if err := scan(&version, &hi, &lo, &src.Packets, &src.Ports, &sensorsReached, &tags, &first, &last,
-			&src.Country, &src.ASN, &src.Org, &src.Scanner); err != nil {
+			&src.Country, &src.ASN, &src.Org, &src.Scanner, &exploits); err != nil {
 			return err
 		}
 		src.IP = record.AddrFromHalves(hi, lo, version == 4).String()
 		src.Sensors = sensorsReached
 		src.Tags = store.TagNames(tags)
 		src.FirstSeen, src.LastSeen = time.Unix(0, first).UTC(), time.Unix(0, last).UTC()
+		src.Verdict, src.Reason = store.Judge(src.Scanner, src.Tags, exploits)
 		out = append(out, src)
 		return nil
 	}, query, args...)

@@ -22,6 +22,55 @@ import (
 func runOrigins(t *testing.T, open Opener) {
 	t.Run("origins equal a direct count", func(t *testing.T) { testOrigins(t, open(t)) })
 	t.Run("source tags need evidence", func(t *testing.T) { testTagEvidence(t, open(t)) })
+	t.Run("verdicts", func(t *testing.T) { testVerdicts(t, open(t)) })
+}
+
+// testVerdicts: each rule of store.Judge on one source, and the verdict
+// filter, over whole days and raw records.
+func testVerdicts(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := t.Context()
+	var ps probes
+	none := func(int, *record.Record) {}
+	ps.add("192.0.2.1", 37215, 3, func(_ int, r *record.Record) { r.Origin.Scanner = record.Intern("censys") }) // a listed scanner probing an exploit port
+	ps.add("192.0.2.2", 23, 4, func(_ int, r *record.Record) { r.Seq = r.Dst.Uint32() })                        // Mirai
+	ps.add("192.0.2.3", 52869, 2, none)                                                                         // exploit port
+	ps.add("192.0.2.3", 80, 3, none)
+	ps.add("192.0.2.4", 80, 5, none) // nothing known
+	ps.store(t, s)
+	type judged struct{ Verdict, Reason string }
+	want := map[string]judged{
+		"192.0.2.1": {store.VerdictBenign, "on the research-scanner list censys"},
+		"192.0.2.2": {store.VerdictMalicious, "Mirai fingerprint"},
+		"192.0.2.3": {store.VerdictMalicious, "probed 52869/TCP (" + store.ExploitPorts[1].Exploit + ")"},
+		"192.0.2.4": {store.VerdictUnknown, ""},
+	}
+	day, _ := period.Parse("2024-07-15")
+	raw := mustRange(t, "2024-07-15T05:00:00Z", "2024-07-15T07:00:00Z")
+	for _, p := range []period.Period{day, raw} {
+		for _, verdict := range append([]string{""}, store.Verdicts...) {
+			srcs, err := s.TopSources(ctx, store.TopSourcesQuery{Period: p, N: 10, Verdict: verdict})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]judged{}
+			for _, src := range srcs {
+				got[src.IP] = judged{src.Verdict, src.Reason}
+			}
+			wantHere := map[string]judged{}
+			for ip, j := range want {
+				if verdict == "" || j.Verdict == verdict {
+					wantHere[ip] = j
+				}
+			}
+			if diff := gocmp.Diff(got, wantHere); diff != "" {
+				t.Errorf("TopSources(%s, verdict %q) (-got, +want):\n%s", p, verdict, diff)
+			}
+		}
+	}
+	if _, err := s.TopSources(ctx, store.TopSourcesQuery{Period: day, N: 10, Verdict: "evil"}); err == nil {
+		t.Error("an unknown verdict: no error")
+	}
 }
 
 // originModel is what testOrigins stored: each record with its sensor's
@@ -287,38 +336,19 @@ func wantOrigins(model []originRecord, p period.Period, kind store.OriginKind, b
 func testTagEvidence(t *testing.T, s store.Store) {
 	defer s.Close()
 	ctx := t.Context()
-	ids, err := s.PutSensors(ctx, twoSensors)
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := time.Date(2024, 7, 15, 6, 0, 0, 0, time.UTC)
-	var recs []record.Record
-	add := func(src string, n int, mark func(i int, r *record.Record)) {
-		for i := range n {
-			r := syn(src, "198.18.1.1", 23, at.Add(time.Duration(len(recs))*time.Second))
-			r.IPID = uint32(1000 + i)
-			mark(i, &r)
-			r.Tags = fingerprint.Tag(&r)
-			recs = append(recs, r)
-		}
-	}
-	add("192.0.2.10", 200, func(i int, r *record.Record) {
+	var ps probes
+	ps.add("192.0.2.10", 23, 200, func(i int, r *record.Record) {
 		if i == 17 {
 			r.IPID = fingerprint.ZMapIPID
 		}
 	})
-	add("192.0.2.11", 4, func(_ int, r *record.Record) { r.IPID = fingerprint.ZMapIPID })
-	add("192.0.2.12", 50, func(i int, r *record.Record) {
+	ps.add("192.0.2.11", 23, 4, func(_ int, r *record.Record) { r.IPID = fingerprint.ZMapIPID })
+	ps.add("192.0.2.12", 23, 50, func(i int, r *record.Record) {
 		if i == 0 {
 			r.Seq = r.Dst.Uint32()
 		}
 	})
-	if err := s.Append(ctx, recs, slices.Repeat([]int32{ids[0]}, len(recs))); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ps.store(t, s)
 	want := map[string][]string{"192.0.2.10": {}, "192.0.2.11": {"zmap"}, "192.0.2.12": {"mirai"}}
 	day, _ := period.Parse("2024-07-15")
 	raw := mustRange(t, "2024-07-15T05:00:00Z", "2024-07-15T07:00:00Z")
@@ -358,5 +388,39 @@ func testTagEvidence(t *testing.T, s store.Store) {
 		if tc.Tags["zmap"] != 5 || tc.Tags["mirai"] != 1 {
 			t.Errorf("TagCounts(%s) = %v, want 5 zmap and 1 mirai packets", p, tc.Tags)
 		}
+	}
+}
+
+// probes are SYNs from a few sources to jp-1, a second apart from
+// 2024-07-15 06:00 UTC, each with its IP ID counting from 1000 unless
+// marked otherwise.
+type probes struct{ recs []record.Record }
+
+// add adds n probes of src to port; mark changes the i-th before it is
+// tagged.
+func (ps *probes) add(src string, port uint16, n int, mark func(i int, r *record.Record)) {
+	at := time.Date(2024, 7, 15, 6, 0, 0, 0, time.UTC)
+	for i := range n {
+		r := syn(src, "198.18.1.1", port, at.Add(time.Duration(len(ps.recs))*time.Second))
+		r.IPID = uint32(1000 + i)
+		mark(i, &r)
+		r.Tags = fingerprint.Tag(&r)
+		ps.recs = append(ps.recs, r)
+	}
+}
+
+// store stores the probes in s (with twoSensors) and syncs.
+func (ps *probes) store(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := t.Context()
+	ids, err := s.PutSensors(ctx, twoSensors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(ctx, ps.recs, slices.Repeat([]int32{ids[0]}, len(ps.recs))); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -12,12 +12,15 @@ const topSelect = $('#top');
 topSelect.value = top;
 topSelect.addEventListener('change', () => navigate({ top: topSelect.value }));
 
-// The origin filter of the page (a link from the origins page, or typed):
-// country, asn, prefix, scanner.
+// The origin and verdict filter of the page (a link from the origins
+// page, or chosen): country, asn, prefix, scanner, verdict.
 const filter = {};
-for (const k of ['country', 'asn', 'prefix', 'scanner']) {
+for (const k of ['country', 'asn', 'prefix', 'scanner', 'verdict']) {
   if (params.get(k)) filter[k] = params.get(k);
 }
+const verdictSelect = $('#verdict');
+verdictSelect.value = ['benign', 'malicious', 'unknown'].includes(filter.verdict) ? filter.verdict : '';
+verdictSelect.addEventListener('change', () => navigate({ verdict: verdictSelect.value || null }));
 if (Object.keys(filter).length) {
   const desc = Object.entries(filter).map(([k, v]) => `${k} ${v}`).join(', ');
   $('#sources-filter').replaceChildren(`Only the sources of ${desc} · `, h('a', { href: `/sources?${periodQuery(per, { top })}` }, 'all sources'));
@@ -30,10 +33,10 @@ async function sources() {
   const ts = await api('top-sources', periodQuery(per, { top, ...filter }));
   const el = $('#sources');
   const list = ts.sources || [];
-  if (list.length === 0) return emptyRow(el, 11, 'No data for this period.');
+  if (list.length === 0) return emptyRow(el, 12, Object.keys(filter).length ? 'No source of this kind in this period.' : 'No data for this period.');
   const link = (ip) => `/sources/${encodeURIComponent(ip)}?${periodQuery(per)}`;
   table(el, ['#', 'Source', { v: 'Packets', num: true }, { v: 'Ports', num: true }, { v: 'Sensors', num: true }, 'Tags', 'First seen', 'Last seen',
-    'Country', 'Network', 'Scanner list'],
+    'Country', 'Network', 'Scanner list', 'Verdict'],
     list.map((s, i) => [
       { v: String(i + 1), num: true },
       h('a', { href: link(s.ip) }, h('code', {}, s.ip)),
@@ -46,6 +49,7 @@ async function sources() {
       s.country ? h('a', { href: `/sources?${periodQuery(per, { top, country: s.country })}` }, s.country) : '—',
       s.asn ? h('a', { href: `/sources?${periodQuery(per, { top, asn: `AS${s.asn}` })}` }, network(s)) : '—',
       s.scanner || '—',
+      h('span', { class: `verdict ${s.verdict}`, title: s.reason || 'no known rule applies' }, s.verdict),
     ]));
 }
 
