@@ -32,8 +32,9 @@ same kind (2024Q2 for 2024Q3):
   5. ports in almost every sensor's top 10, and ports prominent at one
      sensor only (both defined in the report)
   6. Mirai-type activity: Mirai-fingerprinted packets and sources per port
-  7. source countries and ASNs (said plainly when the database has no
-     enrichment data)
+  7. source countries and ASNs with their change, each group's countries,
+     and the research scanners' share of packets and sources (said plainly
+     when no GeoIP/ASN database or scanner list was given at ingest)
   8. the most active sources with their fingerprints, and device models
      (said plainly when no device attribution exists)
 

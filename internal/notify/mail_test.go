@@ -3,208 +3,25 @@ package notify
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"errors"
 	"io"
-	"math/big"
 	"mime"
 	"mime/multipart"
 	"net"
 	"net/mail"
 	"net/textproto"
 	"os"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nightjar-telescope/nightjar/internal/notify/smtptest"
 )
-
-// sink is an SMTP server's backend that records what it is sent. It
-// wants AUTH (PLAIN, or LOGIN) with its credentials before MAIL and
-// refuses the recipients in refuse.
-type sink struct {
-	user, pass string
-	refuse     map[string]bool
-
-	mu       sync.Mutex
-	mails    []sunk
-	attempts []string // the usernames AUTH was tried with
-}
-
-// sunk is one mail the sink received.
-type sunk struct {
-	from string
-	to   []string
-	tls  bool
-	data []byte
-}
-
-func (s *sink) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	return &session{sink: s, conn: c}, nil
-}
-
-func (s *sink) received() ([]sunk, []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.mails), slices.Clone(s.attempts)
-}
-
-type session struct {
-	sink   *sink
-	conn   *smtp.Conn
-	authed bool
-	mail   sunk
-}
-
-func (s *session) AuthMechanisms() []string { return []string{sasl.Plain, sasl.Login} }
-
-func (s *session) Auth(mech string) (sasl.Server, error) {
-	check := func(user, pass string) error {
-		s.sink.mu.Lock()
-		s.sink.attempts = append(s.sink.attempts, user)
-		s.sink.mu.Unlock()
-		if user != s.sink.user || pass != s.sink.pass {
-			return errors.New("invalid credentials")
-		}
-		s.authed = true
-		return nil
-	}
-	if mech == sasl.Login {
-		return &loginServer{check: check}, nil
-	}
-	return sasl.NewPlainServer(func(_, user, pass string) error { return check(user, pass) }), nil
-}
-
-func (s *session) Mail(from string, _ *smtp.MailOptions) error {
-	if !s.authed {
-		return smtp.ErrAuthRequired
-	}
-	_, tls := s.conn.TLSConnectionState()
-	s.mail = sunk{from: from, tls: tls}
-	return nil
-}
-
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if s.sink.refuse[to] {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
-	}
-	s.mail.to = append(s.mail.to, to)
-	return nil
-}
-
-func (s *session) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.mail.data = data
-	s.sink.mu.Lock()
-	s.sink.mails = append(s.sink.mails, s.mail)
-	s.sink.mu.Unlock()
-	return nil
-}
-
-func (s *session) Reset()        { s.mail = sunk{} }
-func (s *session) Logout() error { return nil }
-
-// loginServer is the server side of AUTH LOGIN, which go-sasl lacks.
-type loginServer struct {
-	check    func(user, pass string) error
-	user     string
-	gotFirst bool
-}
-
-func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
-	switch {
-	case response == nil && !l.gotFirst:
-		l.gotFirst = true
-		return []byte("Username:"), false, nil
-	case l.user == "":
-		l.user = string(response)
-		return []byte("Password:"), false, nil
-	}
-	return nil, true, l.check(l.user, string(response))
-}
-
-// The ways a sink's server speaks.
-type sinkTLS int
-
-const (
-	clearOnly   sinkTLS = iota // no STARTTLS
-	startTLS                   // STARTTLS offered
-	implicitTLS                // TLS from the first byte
-)
-
-// startSink starts an SMTP server on 127.0.0.1 with the sink as its
-// backend and a certificate made here. It returns the address and the
-// pool that trusts the certificate.
-func startSink(t *testing.T, s *sink, mode sinkTLS) (string, *x509.CertPool) {
-	t.Helper()
-	srv := smtp.NewServer(s)
-	srv.Domain = "localhost"
-	srv.ReadTimeout = 10 * time.Second
-	srv.WriteTimeout = 10 * time.Second
-	// The server would take credentials in clear: what refuses them is
-	// the client.
-	srv.AllowInsecureAuth = true
-	cert, leaf := selfSigned(t)
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	switch mode {
-	case startTLS:
-		srv.TLSConfig = tlsConfig
-	case implicitTLS:
-		l = tls.NewListener(l, tlsConfig)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return l.Addr().String(), pool
-}
-
-// selfSigned makes a certificate for 127.0.0.1, valid around now (the TLS
-// stack checks it against the real clock).
-func selfSigned(t *testing.T) (tls.Certificate, *x509.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "notify test SMTP server"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, leaf
-}
 
 var mailClock = time.Date(2024, 7, 16, 6, 0, 0, 0, time.UTC)
 
@@ -257,8 +74,8 @@ func summarize(r Result) summary {
 }
 
 func TestSendOverSTARTTLS(t *testing.T) {
-	s := &sink{user: "telescope", pass: "s3cret"}
-	addr, pool := startSink(t, s, startTLS)
+	s := &smtptest.Sink{User: "telescope", Pass: "s3cret"}
+	addr, pool := smtptest.Start(t, s, smtptest.StartTLS)
 	files := fixtureFiles(t)
 	res := newMailer(t, addr, pool, nil).Send(t.Context(), day, files)
 	for _, d := range res.Failed {
@@ -277,7 +94,7 @@ func TestSendOverSTARTTLS(t *testing.T) {
 		t.Errorf("Send() (-got, +want):\n%s", diff)
 	}
 
-	mails, attempts := s.received()
+	mails, attempts := s.Received()
 	if diff := cmp.Diff(attempts, []string{"telescope", "telescope", "telescope"}); diff != "" {
 		t.Errorf("AUTH attempts (-got, +want):\n%s", diff)
 	}
@@ -287,16 +104,16 @@ func TestSendOverSTARTTLS(t *testing.T) {
 	for i, f := range files[:3] {
 		got := mails[i]
 		o := f.Report.Owner
-		if !got.tls {
+		if !got.TLS {
 			t.Errorf("mail to %q went in clear", o.Name)
 		}
-		if got.from != "telescope@nightjar.example" {
-			t.Errorf("mail to %q: MAIL FROM %q", o.Name, got.from)
+		if got.From != "telescope@nightjar.example" {
+			t.Errorf("mail to %q: MAIL FROM %q", o.Name, got.From)
 		}
-		if diff := cmp.Diff(got.to, want.Sent[o.Name]); diff != "" {
+		if diff := cmp.Diff(got.To, want.Sent[o.Name]); diff != "" {
 			t.Errorf("mail to %q: RCPT TO (-got, +want):\n%s", o.Name, diff)
 		}
-		checkMail(t, got.data, f, "Nightjar darknet events for "+o.Name+", 2024-07-15")
+		checkMail(t, got.Data, f, "Nightjar darknet events for "+o.Name+", 2024-07-15")
 	}
 }
 
@@ -363,8 +180,8 @@ func checkMail(t *testing.T, data []byte, f File, subject string) {
 // TestSendRefusesCleartext: a server without STARTTLS is sent neither
 // credentials nor mail, unless the configuration says insecure.
 func TestSendRefusesCleartext(t *testing.T) {
-	s := &sink{user: "telescope", pass: "s3cret"}
-	addr, pool := startSink(t, s, clearOnly)
+	s := &smtptest.Sink{User: "telescope", Pass: "s3cret"}
+	addr, pool := smtptest.Start(t, s, smtptest.ClearOnly)
 	files := fixtureFiles(t)
 	res := newMailer(t, addr, pool, nil).Send(t.Context(), day, files)
 	if len(res.Sent) != 0 || len(res.Failed) != 3 {
@@ -375,7 +192,7 @@ func TestSendRefusesCleartext(t *testing.T) {
 			t.Errorf("owner %q: error %v, want ErrNoSTARTTLS", d.Owner, d.Err)
 		}
 	}
-	if mails, attempts := s.received(); len(mails)+len(attempts) != 0 {
+	if mails, attempts := s.Received(); len(mails)+len(attempts) != 0 {
 		t.Fatalf("the server got %d mails and %d AUTH attempts in clear", len(mails), len(attempts))
 	}
 
@@ -383,8 +200,8 @@ func TestSendRefusesCleartext(t *testing.T) {
 	if len(res.Sent) != 3 || len(res.Failed) != 0 {
 		t.Fatalf("Send(insecure) = %+v, want 3 mails", res)
 	}
-	if mails, _ := s.received(); len(mails) != 3 || mails[0].tls {
-		t.Errorf("Send(insecure): the server got %d mails (the first over TLS: %v), want 3 in clear", len(mails), len(mails) > 0 && mails[0].tls)
+	if mails, _ := s.Received(); len(mails) != 3 || mails[0].TLS {
+		t.Errorf("Send(insecure): the server got %d mails (the first over TLS: %v), want 3 in clear", len(mails), len(mails) > 0 && mails[0].TLS)
 	}
 }
 
@@ -392,8 +209,8 @@ func TestSendRefusesCleartext(t *testing.T) {
 // owner's mail (or, for an owner with another contact, that part of it)
 // and the others are delivered.
 func TestSendRecipientRefused(t *testing.T) {
-	s := &sink{user: "telescope", pass: "s3cret", refuse: map[string]bool{"abuse@transit.example": true, "noc@campus.example": true}}
-	addr, pool := startSink(t, s, startTLS)
+	s := &smtptest.Sink{User: "telescope", Pass: "s3cret", Refuse: map[string]bool{"abuse@transit.example": true, "noc@campus.example": true}}
+	addr, pool := smtptest.Start(t, s, smtptest.StartTLS)
 	files := fixtureFiles(t)
 	res := newMailer(t, addr, pool, nil).Send(t.Context(), day, files)
 	want := summary{
@@ -412,10 +229,10 @@ func TestSendRecipientRefused(t *testing.T) {
 			t.Errorf("owner %q: error %v, want the server's 550", d.Owner, d.Err)
 		}
 	}
-	mails, _ := s.received()
+	mails, _ := s.Received()
 	var got [][]string
 	for _, m := range mails {
-		got = append(got, m.to)
+		got = append(got, m.To)
 	}
 	if diff := cmp.Diff(got, [][]string{{"csirt@campus.example"}, {"abuse@hosting.example"}}); diff != "" {
 		t.Errorf("the sink's mails' recipients (-got, +want):\n%s", diff)
@@ -423,8 +240,8 @@ func TestSendRecipientRefused(t *testing.T) {
 }
 
 func TestSendWrongPassword(t *testing.T) {
-	s := &sink{user: "telescope", pass: "s3cret"}
-	addr, pool := startSink(t, s, startTLS)
+	s := &smtptest.Sink{User: "telescope", Pass: "s3cret"}
+	addr, pool := smtptest.Start(t, s, smtptest.StartTLS)
 	res := newMailer(t, addr, pool, func(c *MailConfig) { c.Password = "guess" }).Send(t.Context(), day, fixtureFiles(t))
 	if len(res.Sent) != 0 || len(res.Failed) != 3 {
 		t.Fatalf("Send() = %+v, want 3 failures", summarize(res))
@@ -432,19 +249,19 @@ func TestSendWrongPassword(t *testing.T) {
 	if !strings.Contains(res.Failed[0].Err.Error(), "AUTH PLAIN") {
 		t.Errorf("error %v, want it to name AUTH PLAIN", res.Failed[0].Err)
 	}
-	if mails, _ := s.received(); len(mails) != 0 {
+	if mails, _ := s.Received(); len(mails) != 0 {
 		t.Errorf("the sink received %d mails", len(mails))
 	}
 }
 
 func TestSendImplicitTLS(t *testing.T) {
-	s := &sink{user: "telescope", pass: "s3cret"}
-	addr, pool := startSink(t, s, implicitTLS)
+	s := &smtptest.Sink{User: "telescope", Pass: "s3cret"}
+	addr, pool := smtptest.Start(t, s, smtptest.ImplicitTLS)
 	res := newMailer(t, addr, pool, func(c *MailConfig) { c.ImplicitTLS = true }).Send(t.Context(), day, fixtureFiles(t))
 	if len(res.Sent) != 3 || len(res.Failed) != 0 {
 		t.Fatalf("Send() = %+v, want 3 mails", res)
 	}
-	if mails, _ := s.received(); len(mails) != 3 || !mails[0].tls {
+	if mails, _ := s.Received(); len(mails) != 3 || !mails[0].TLS {
 		t.Errorf("the sink got %d mails, want 3 over TLS", len(mails))
 	}
 	// A client that does not trust the server's certificate sends nothing.
@@ -458,8 +275,8 @@ func TestSendImplicitTLS(t *testing.T) {
 }
 
 func TestSendAuthLogin(t *testing.T) {
-	s := &sink{user: "telescope", pass: "s3cret"}
-	addr, pool := startSink(t, s, startTLS)
+	s := &smtptest.Sink{User: "telescope", Pass: "s3cret"}
+	addr, pool := smtptest.Start(t, s, smtptest.StartTLS)
 	res := newMailer(t, addr, pool, func(c *MailConfig) { c.Auth = "login" }).Send(t.Context(), day, fixtureFiles(t))
 	if len(res.Sent) != 3 || len(res.Failed) != 0 {
 		t.Fatalf("Send() = %+v, want 3 mails", res)

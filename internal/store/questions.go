@@ -58,6 +58,10 @@ type Questions interface {
 	// OriginPorts ranks the ports the sources of one origin (a country,
 	// an AS, a prefix, a scanner list) sent to in a period, by sources.
 	OriginPorts(ctx context.Context, q OriginPortsQuery) ([]OriginPort, error)
+	// Events gives the packets of the sources of some networks per hour,
+	// source, destination and port (events.go), from the raw records:
+	// the period's must be retained.
+	Events(ctx context.Context, q EventsQuery) ([]Event, error)
 }
 
 // TopPortsQuery asks for the top N ports per sensor of a period.

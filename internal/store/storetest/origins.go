@@ -23,6 +23,56 @@ func runOrigins(t *testing.T, open Opener) {
 	t.Run("origins equal a direct count", func(t *testing.T) { testOrigins(t, open(t)) })
 	t.Run("source tags need evidence", func(t *testing.T) { testTagEvidence(t, open(t)) })
 	t.Run("verdicts", func(t *testing.T) { testVerdicts(t, open(t)) })
+	t.Run("events of networks", func(t *testing.T) { testEvents(t, open(t)) })
+}
+
+// testEvents: the events of an AS and a prefix equal the model's records
+// counted by hour, source, sensor address and port.
+func testEvents(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := t.Context()
+	model := storeOrigins(t, s)
+	day, _ := period.Parse("2024-07-15")
+	pfx := netip.MustParsePrefix("192.0.2.16/28")
+	got, err := s.Events(ctx, store.EventsQuery{Period: day, ASNs: []uint32{64501}, Prefixes: []netip.Prefix{pfx, netip.MustParsePrefix("2001:db8:1::/64")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct {
+		hour     time.Time
+		src, dst netip.Addr
+		port     uint16
+	}
+	want := map[key]store.Event{}
+	for _, m := range model {
+		r := m.rec
+		at := time.Unix(0, r.Time).UTC()
+		if !day.Contains(at) || !(r.Origin.ASN == 64501 || pfx.Contains(r.Src.Netip()) || r.Src.Is6()) {
+			continue
+		}
+		k := key{at.Truncate(time.Hour), r.Src.Netip(), r.Dst.Netip(), r.DstPort}
+		e := want[k]
+		e.Hour, e.Protocol, e.Src, e.Dst, e.DstPort, e.Sensor = k.hour, r.Protocol, k.src, k.dst, k.port, m.sensor
+		e.Country, e.ASN, e.Tags = r.Origin.Country.String(), r.Origin.ASN, []string{}
+		e.Packets++
+		want[k] = e
+	}
+	if len(want) == 0 {
+		t.Fatal("the model has no event of those networks: the test is wrong")
+	}
+	gotMap := map[key]store.Event{}
+	for _, e := range got {
+		gotMap[key{e.Hour, e.Src, e.Dst, e.DstPort}] = e
+	}
+	if len(gotMap) != len(got) {
+		t.Errorf("Events returned %d events, %d distinct", len(got), len(gotMap))
+	}
+	if diff := gocmp.Diff(gotMap, want, gocmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+		t.Errorf("Events (-got, +want):\n%s", diff)
+	}
+	if _, err := s.Events(ctx, store.EventsQuery{Period: day}); err == nil {
+		t.Error("Events without networks: no error")
+	}
 }
 
 // testVerdicts: each rule of store.Judge on one source, and the verdict
@@ -121,7 +171,11 @@ func storeOrigins(t *testing.T, s store.Store) []originRecord {
 			}
 			for range rng.IntN(6) {
 				sensor := rng.IntN(3)
-				r := syn(addr, dsts[sensor], []uint16{23, 80, 445, 8080}[rng.IntN(4)],
+				dst := dsts[sensor]
+				if strings.Contains(addr, ":") { // IPv6 sources reach us-1's IPv6 prefix
+					sensor, dst = 1, "2001:db8::7"
+				}
+				r := syn(addr, dst, []uint16{23, 80, 445, 8080}[rng.IntN(4)],
 					day0.Add(time.Duration(day)*24*time.Hour+time.Duration(rng.IntN(86400))*time.Second))
 				r.Origin = o
 				recs, sensors = append(recs, r), append(sensors, ids[sensor])
