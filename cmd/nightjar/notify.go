@@ -190,4 +190,3 @@ func smtpPassword(path string) (string, error) {
 	}
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
-

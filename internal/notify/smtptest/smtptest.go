@@ -209,4 +209,3 @@ func selfSigned(t testing.TB) (tls.Certificate, *x509.Certificate) {
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, leaf
 }
-
