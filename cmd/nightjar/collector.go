@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -48,7 +49,7 @@ type collectorConfig struct {
 
 func defaultCollectorConfig() collectorConfig {
 	return collectorConfig{Listen: "127.0.0.1:7443", Metrics: "127.0.0.1:9471", LogLevel: "info",
-		Collector: collector.DefaultConfig(), UI: defaultUIOptions()}
+		Collector: collector.DefaultConfig(), UI: defaultUIOptions(), Enrich: enrichOptions{ReloadInterval: defaultReloadInterval}}
 }
 
 // check refuses a configuration that cannot run, before anything opens.
@@ -64,6 +65,9 @@ func (c collectorConfig) check() error {
 	}
 	if err := c.Collector.Check(); err != nil {
 		return err
+	}
+	if c.Enrich.ReloadInterval < time.Second/10 {
+		return fmt.Errorf("reload_interval %s: at least 100ms", c.Enrich.ReloadInterval)
 	}
 	if c.UI.Listen != "off" {
 		return c.UI.check()
@@ -113,7 +117,8 @@ It also serves the dashboard and the JSON API over the same database on
 Lite) stores each source's country and network with its packets, and
 --scanner-list PATH labels research scanners (MISP warninglists, your own
 lists, a directory of them): both are reloaded within 30 s when their files
-change, without a restart; packets keep what was found when they arrived.
+change (--reload-interval), without a restart; packets keep what was found
+when they arrived.
 
 Listens on 127.0.0.1 by default; to receive sensors from other machines,
 give --listen 0.0.0.0:7443 (the collector's certificate must name the
@@ -156,6 +161,7 @@ given. --check checks them and exits.`,
 	f.DurationVar(&cfg.Collector.CommitInterval, "commit-interval", cfg.Collector.CommitInterval, "longest wait of a received batch for its commit and acknowledgement")
 	f.DurationVar(&cfg.Collector.RollupInterval, "rollup-interval", cfg.Collector.RollupInterval, "how often the rollups the questions read are rebuilt")
 	cfg.Enrich.addFlags(f)
+	f.DurationVar(&cfg.Enrich.ReloadInterval, "reload-interval", cfg.Enrich.ReloadInterval, "how often the --geoip and --scanner-list files are checked for a change and reloaded")
 	cfg.UI.addFlags(f, "ui", `address of the dashboard and JSON API ("off" disables it; a non-loopback address needs --tls-cert/--tls-key or --insecure-listen)`)
 	addVerbose(f, &cfg.LogLevel)
 	d.add(f, "collector")

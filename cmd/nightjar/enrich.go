@@ -31,7 +31,13 @@ type enrichOptions struct {
 	// (LABEL=PATH, or PATH for the label of its file name), or a
 	// directory of them (every .json and .txt in it).
 	ScannerLists []string `yaml:"scanner_lists"`
+	// ReloadInterval is how often a daemon checks those files for a
+	// change (a weekly GeoLite2 update, an edited list) and reloads them.
+	ReloadInterval time.Duration `yaml:"reload_interval"`
 }
+
+// defaultReloadInterval is enrichOptions.ReloadInterval's default.
+const defaultReloadInterval = 30 * time.Second
 
 func (o *enrichOptions) addFlags(f *pflag.FlagSet) {
 	f.StringArrayVar(&o.GeoIP, "geoip", o.GeoIP, "GeoIP/ASN `FILE` (.mmdb: GeoLite2/GeoIP2 Country, City, ASN, DB-IP, IPinfo Lite); repeat for several; the source's country and network are stored with each packet")
@@ -88,7 +94,8 @@ type enrichment struct {
 
 // open opens the databases and lists (nil when none is configured). When
 // logger is not nil, they are watched until ctx ends: a changed file is
-// reloaded, and the reload or its failure logged.
+// reloaded (checked every ReloadInterval), and the reload or its failure
+// logged.
 func (o enrichOptions) open(ctx context.Context, logger *slog.Logger) (*enrichment, error) {
 	if len(o.GeoIP) == 0 && len(o.ScannerLists) == 0 {
 		return nil, nil
@@ -112,15 +119,15 @@ func (o enrichOptions) open(ctx context.Context, logger *slog.Logger) (*enrichme
 		}
 	}
 	if logger != nil {
-		e.watch(ctx, logger)
+		e.watch(ctx, logger, o.ReloadInterval)
 	}
 	return e, nil
 }
 
-// reloadInterval is how often the watched files are checked.
-const reloadInterval = 30 * time.Second
-
-func (e *enrichment) watch(ctx context.Context, logger *slog.Logger) {
+func (e *enrichment) watch(ctx context.Context, logger *slog.Logger, reloadInterval time.Duration) {
+	if reloadInterval <= 0 {
+		reloadInterval = defaultReloadInterval
+	}
 	if w := e.sources.Origins; w != nil {
 		go w.Run(ctx, reloadInterval, func(dbs []origins.Database, err error) {
 			if err != nil {
