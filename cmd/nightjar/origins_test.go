@@ -37,12 +37,9 @@ func TestOriginsOfASimulatedFleet(t *testing.T) {
 	dir := t.TempDir()
 	pcap, fleetFile := filepath.Join(dir, "sim.pcap"), filepath.Join(dir, "fleet.yaml")
 	geo, db := filepath.Join(dir, "geo.mmdb"), filepath.Join(dir, "t.duckdb")
-	if code, _, stderr := nightjar(t, "simulate", "-q", "--out", pcap, "--fleet-out", fleetFile, "--start", "2024-06-01",
+	if code, _, stderr := nightjar(t, "simulate", "-q", "--out", pcap, "--fleet-out", fleetFile, "--geography-out", geo, "--start", "2024-06-01",
 		"--days", "61", "--packets", "150000", "--sources", "4000", "--seed", "12"); code != 0 {
 		t.Fatalf("simulate: exit %d: %s", code, stderr)
-	}
-	if err := origins.Write(geo, "Nightjar-Simulated", simulate.Geography()); err != nil {
-		t.Fatal(err)
 	}
 	if code, _, stderr := nightjar(t, "ingest", "-q", "--db", db, "--sensors", fleetFile, "--geoip", geo, pcap); code != 0 {
 		t.Fatalf("ingest: exit %d: %s", code, stderr)

@@ -15,6 +15,7 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/capfile"
 	"github.com/nightjar-telescope/nightjar/internal/decode"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
+	"github.com/nightjar-telescope/nightjar/internal/origins"
 	"github.com/nightjar-telescope/nightjar/internal/simulate"
 )
 
@@ -27,6 +28,9 @@ type simulateOptions struct {
 	sensors  string
 	truth    string
 	fleetOut string
+	// geography is where to write the simulated Internet's GeoIP/ASN
+	// database (simulate.Geography), for ingest --geoip.
+	geography string
 	// end is where the period ends when --start is not given (default:
 	// the start of today by the wall clock; `nightjar simulate` and the
 	// demo end it now, by their clock).
@@ -119,6 +123,11 @@ func (o *simulateOptions) run(ctx context.Context, path string, stderr io.Writer
 			return nil, fmt.Errorf("write fleet: %w", err)
 		}
 	}
+	if o.geography != "" {
+		if err := origins.Write(o.geography, "Nightjar-Simulated-Geography", simulate.Geography()); err != nil {
+			return nil, err
+		}
+	}
 	fmt.Fprintf(stderr, "simulated %s packets for %d sensors from %s to %s\n",
 		analyze.Thousands(cfg.Packets), len(fl.Sensors), cfg.Start.Format(time.DateOnly), cfg.Start.Add(cfg.Duration).Format(time.DateOnly))
 	return fl, nil
@@ -155,7 +164,9 @@ period is --days from --start, or the --days up to now (the instant of
 "nightjar --now", or the wall clock). The output is seeded: the same
 --seed, --start and options give the same capture. --truth writes what was generated as JSON
 (packets per sensor, port, month and tag; packets and tags per source) and
---fleet-out the fleet, so that "nightjar analyze --sensors" can read it back.
+--fleet-out the fleet, so that "nightjar analyze --sensors" can read it back;
+--geography-out the simulated Internet's GeoIP/ASN database, so that
+"nightjar ingest --geoip" places every source in a country and a network.
 A name ending in .gz or .zst is compressed; "-" writes to standard output.`,
 		Example: `  nightjar simulate --out sim.pcap --fleet-out fleet.yaml
   nightjar analyze --sensors fleet.yaml sim.pcap
@@ -178,6 +189,7 @@ A name ending in .gz or .zst is compressed; "-" writes to standard output.`,
 	f.StringVar(&o.sensors, "sensors", "", "YAML `FILE` describing the fleet (default: 3 sensors in Japan, 3 overseas)")
 	f.StringVar(&o.truth, "truth", "", "write the ground truth as JSON to `FILE`")
 	f.StringVar(&o.fleetOut, "fleet-out", "", "write the fleet used as YAML to `FILE`")
+	f.StringVar(&o.geography, "geography-out", "", "write the simulated Internet's GeoIP/ASN database (countries and networks of every source) to `FILE`, for ingest --geoip")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line on standard error")
 	o.addFlags(f, "")
 	return cmd
