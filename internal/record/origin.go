@@ -41,6 +41,10 @@ func CountryOf(code string) Country {
 	return c
 }
 
+// Code returns the country as a number, the two letters' bytes (0 when
+// unknown): the store keeps it so, a string per packet costing more.
+func (c Country) Code() uint16 { return uint16(c[0])<<8 | uint16(c[1]) }
+
 // String returns the code, "" when unknown.
 func (c Country) String() string {
 	if c == (Country{}) {

@@ -66,6 +66,9 @@ func (s *Store) Append(ctx context.Context, recs []record.Record, sensors []int3
 	if err := s.checkOldDays(ctx, old); err != nil {
 		return err
 	}
+	if err := s.labels.note(recs); err != nil {
+		return err
+	}
 	if err := s.appendBatch(ctx, recs, sensors); err != nil {
 		return err
 	}
@@ -118,7 +121,7 @@ func (s *Store) begin(ctx context.Context) (*sql.Conn, error) {
 		if err != nil {
 			return nil, fmt.Errorf("connect: %w", err)
 		}
-		raw, err := newRawWriter(conn)
+		raw, err := newRawWriter(conn, &s.labels)
 		if err != nil {
 			conn.Close()
 			return nil, err
@@ -165,6 +168,7 @@ func (s *Store) rollback(ctx context.Context) error {
 	s.inTx = false
 	s.recent, s.oldDays = false, nil
 	s.names.reset()
+	s.labels.reset()
 	s.raw.reset()
 	return err
 }
@@ -223,6 +227,9 @@ func (s *Store) flush(ctx context.Context, imports []store.Import, batches []sto
 	if err := s.names.write(ctx, conn); err != nil {
 		return s.abort("flush: record the AS names", err)
 	}
+	if err := s.labels.write(ctx, conn); err != nil {
+		return s.abort("flush: record the scanner labels", err)
+	}
 	failpoint.Hit("duckdb.flush.after-ledger")
 	var hours []string
 	if s.recent {
@@ -241,6 +248,7 @@ func (s *Store) flush(ctx context.Context, imports []store.Import, batches []sto
 	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
 		s.recent, s.oldDays = false, nil
 		s.names.reset()
+		s.labels.reset()
 		return fmt.Errorf("flush: commit (the records appended since the last Flush were discarded): %w", err)
 	}
 	failpoint.Hit("duckdb.flush.after-commit")

@@ -45,8 +45,10 @@ type Store struct {
 	recent               bool
 	oldDays              map[int64]bool
 	// names are the AS organisations of the records appended since the
-	// last Flush, which Flush writes to as_names.
-	names asNames
+	// last Flush, which Flush writes to as_names; labels the IDs of the
+	// records' scanner labels.
+	names  asNames
+	labels scannerLabels
 	// flushed: a Flush of this Store noted hours in pending_hours since
 	// the last Sync.
 	flushed bool
@@ -142,6 +144,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	if err := s.loadRetention(ctx, opts.Retention); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := s.labels.load(ctx, s.db); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}

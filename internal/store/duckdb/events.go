@@ -84,7 +84,7 @@ func (s *Store) Events(ctx context.Context, q store.EventsQuery) ([]store.Event,
 			FROM packets WHERE `+inSrc+` GROUP BY ip_version, src_hi, src_lo
 		)
 		SELECT `+strings.ReplaceAll(hourOf, "time_ns", "p.time_ns")+` AS hour, p.ip_version, p.src_hi, p.src_lo, p.dst_hi, p.dst_lo, p.proto, p.dport,
-			p.slot < 131072 AS has_port, p.sensor, arg_max(p.src_country, p.time_ns), arg_max(p.src_asn, p.time_ns),
+			p.slot < 131072 AS has_port, p.sensor, `+countryText("arg_max(p.src_country, p.time_ns)")+`, arg_max(p.src_asn, p.time_ns),
 			any_value(s.tags), count(*)::UBIGINT
 		FROM packets p JOIN src s ON s.ip_version = p.ip_version AND s.src_hi = p.src_hi AND s.src_lo = p.src_lo
 		WHERE `+inP+`

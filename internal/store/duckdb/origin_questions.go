@@ -36,7 +36,8 @@ func originRowsSQL(p period.Period, sensors []int32, f store.OriginFilter, withS
 		if withSlot {
 			slot = ", slot"
 		}
-		query = `SELECT sensor, ip_version, src_hi, src_lo, src_country AS country, src_asn AS asn, src_scanner AS scanner,
+		query = `SELECT sensor, ip_version, src_hi, src_lo, ` + countryText("src_country") + ` AS country, src_asn AS asn,
+				` + scannerText("src_scanner") + ` AS scanner,
 				1 AS packets, time_ns AS last_ns` + slot + `
 			FROM packets WHERE time_ns >= ? AND time_ns < ?`
 		args = []any{p.Start.UnixNano(), p.End.UnixNano()}
@@ -53,26 +54,39 @@ func originCondition(f store.OriginFilter, whole bool, alias string) (string, []
 	if alias != "" {
 		q = alias + "."
 	}
-	country, asn, scanner := q+"country", q+"asn", q+"scanner"
-	if !whole {
-		country, asn, scanner = q+"src_country", q+"src_asn", q+"src_scanner"
-	}
-	version, hi, lo := q+"ip_version", q+"src_hi", q+"src_lo"
 	var conds []string
 	var args []any
-	if f.Country != "" {
-		conds, args = append(conds, country+" = ?"), append(args, f.Country)
+	if whole {
+		if f.Country != "" {
+			conds, args = append(conds, q+"country = ?"), append(args, f.Country)
+		}
+		switch f.Scanner {
+		case "":
+		case "*":
+			conds = append(conds, q+"scanner <> ''")
+		default:
+			conds, args = append(conds, "list_contains(string_split("+q+"scanner, ','), ?)"), append(args, f.Scanner)
+		}
+	} else { // the raw records' numbers (see rawwriter.go)
+		if f.Country != "" {
+			conds, args = append(conds, q+"src_country = ?"), append(args, record.CountryOf(f.Country).Code())
+		}
+		switch f.Scanner {
+		case "":
+		case "*":
+			conds = append(conds, q+"src_scanner <> 0")
+		default:
+			conds, args = append(conds, q+"src_scanner IN (SELECT id FROM scanner_labels WHERE list_contains(string_split(label, ','), ?))"), append(args, f.Scanner)
+		}
 	}
 	if f.ASN != 0 {
+		asn := q + "asn"
+		if !whole {
+			asn = q + "src_asn"
+		}
 		conds, args = append(conds, asn+" = ?"), append(args, f.ASN)
 	}
-	switch f.Scanner {
-	case "":
-	case "*":
-		conds = append(conds, scanner+" <> ''")
-	default:
-		conds, args = append(conds, "list_contains(string_split("+scanner+", ','), ?)"), append(args, f.Scanner)
-	}
+	version, hi, lo := q+"ip_version", q+"src_hi", q+"src_lo"
 	if f.Prefix.IsValid() {
 		firstHi, firstLo := record.AddrFromNetip(f.Prefix.Masked().Addr()).Halves()
 		lastHi, lastLo := record.AddrFromNetip(netipx.PrefixLastIP(f.Prefix)).Halves()

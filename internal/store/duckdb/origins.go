@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/nightjar-telescope/nightjar/internal/fingerprint"
@@ -20,7 +21,7 @@ import (
 // aggregated from raw packet records.
 func rawSourceColumns() string {
 	cols := []string{"count(*)", "list(DISTINCT slot ORDER BY slot)", "bit_or(tags)", "min(time_ns)", "max(time_ns)",
-		"arg_max(src_country, time_ns)", "arg_max(src_asn, time_ns)", "arg_max(src_scanner, time_ns)"}
+		countryText("arg_max(src_country, time_ns)"), "arg_max(src_asn, time_ns)", scannerText("arg_max(src_scanner, time_ns)")}
 	return strings.Join(append(cols, rawTagHits()...), ", ")
 }
 
@@ -148,4 +149,104 @@ func (n *asNames) write(ctx context.Context, conn *sql.Conn) error {
 	}
 	clear(n.pending)
 	return nil
+}
+
+// scannerLabels maps the records' scanner labels (record.Names, which
+// are the process's) to their IDs in scanner_labels, the packets'
+// src_scanner. A label new to the database gets the next ID at Append,
+// and its row is written by the Flush that commits the records using it
+// (dropped again if they are rolled back). It belongs to the writer.
+type scannerLabels struct {
+	byName  map[record.Name]uint16
+	byLabel map[string]uint16 // stored and pending
+	last    uint16            // the highest ID given
+	pending []pendingLabel
+}
+
+type pendingLabel struct {
+	id    uint16
+	label string
+	name  record.Name
+}
+
+// load reads the stored labels.
+func (l *scannerLabels) load(ctx context.Context, db *sql.DB) error {
+	l.byName, l.byLabel, l.last, l.pending = map[record.Name]uint16{}, map[string]uint16{}, 0, nil
+	rows, err := db.QueryContext(ctx, `SELECT id, label FROM scanner_labels`)
+	if err != nil {
+		return fmt.Errorf("read the scanner labels: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id    uint16
+			label string
+		)
+		if err := rows.Scan(&id, &label); err != nil {
+			return fmt.Errorf("read the scanner labels: %w", err)
+		}
+		l.byLabel[label], l.last = id, max(l.last, id)
+	}
+	return rows.Err()
+}
+
+// note gives an ID to every label of recs that has none.
+func (l *scannerLabels) note(recs []record.Record) error {
+	for i := range recs {
+		name := recs[i].Origin.Scanner
+		if name == 0 {
+			continue
+		}
+		if _, ok := l.byName[name]; ok {
+			continue
+		}
+		label := name.String()
+		id, ok := l.byLabel[label]
+		if !ok {
+			if l.last == math.MaxUint16 {
+				return fmt.Errorf("append: more than %d distinct research-scanner label sets", math.MaxUint16)
+			}
+			l.last++
+			id = l.last
+			l.byLabel[label] = id
+			l.pending = append(l.pending, pendingLabel{id, label, name})
+		}
+		l.byName[name] = id
+	}
+	return nil
+}
+
+// write stores the labels given since the last Flush, in its
+// transaction.
+func (l *scannerLabels) write(ctx context.Context, conn *sql.Conn) error {
+	for _, p := range l.pending {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO scanner_labels VALUES (?, ?)`, p.id, p.label); err != nil {
+			return err
+		}
+	}
+	l.pending = l.pending[:0]
+	return nil
+}
+
+// reset forgets the labels given since the last Flush: their records were
+// rolled back.
+func (l *scannerLabels) reset() {
+	for _, p := range l.pending {
+		delete(l.byLabel, p.label)
+		delete(l.byName, p.name)
+		l.last = min(l.last, p.id-1)
+	}
+	l.pending = l.pending[:0]
+}
+
+// countryText is SQL for the two letters of a country code (the packets'
+// src_country), ” for 0.
+func countryText(code string) string {
+	return `(CASE WHEN (` + code + `) = 0 THEN '' ELSE chr(((` + code + `) >> 8)::INTEGER) || chr(((` + code + `) & 255)::INTEGER) END)`
+}
+
+// scannerText is SQL for the labels of a scanner_labels ID (the packets'
+// src_scanner), ” for 0.
+func scannerText(id string) string {
+	return `coalesce((SELECT label FROM scanner_labels WHERE scanner_labels.id = (` + id + `)), '')`
 }

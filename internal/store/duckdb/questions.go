@@ -314,7 +314,8 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 				SELECT ip_version, src_hi, src_lo, count(*)::UBIGINT AS packets, count(DISTINCT slot)::UBIGINT AS ports,
 					count(DISTINCT sensor) AS sensors, `+sourceTagsSQL("count(*)", rawTagHits())+` AS tags,
 					min(time_ns) AS first_ns, max(time_ns) AS last_ns,
-					arg_max(src_country, time_ns) AS country, arg_max(src_asn, time_ns) AS asn, arg_max(src_scanner, time_ns) AS scanner,
+					`+countryText("arg_max(src_country, time_ns)")+` AS country, arg_max(src_asn, time_ns) AS asn,
+					`+scannerText("arg_max(src_scanner, time_ns)")+` AS scanner,
 					bool_or(list_contains(`+exploits+`, slot)) AS exploit,
 					list_intersect(list(DISTINCT slot), `+exploits+`) AS exploits
 				FROM packets WHERE time_ns >= ? AND time_ns < ?`+inList("sensor", filter)+rawCond+`

@@ -56,7 +56,7 @@ func TestDistinctAfterRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []store.Source{{IP: "192.0.2.1", Packets: 3, Ports: 3, PortsExact: true, Tags: []string{}, Sensors: 1,
-		FirstSeen: day1, LastSeen: day2.Add(time.Second)}}
+		FirstSeen: day1, LastSeen: day2.Add(time.Second), Verdict: store.VerdictUnknown}}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("TopSources() after retention (-got, +want):\n%s", diff)
 	}

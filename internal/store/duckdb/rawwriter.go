@@ -30,9 +30,17 @@ var packetColumnNames = [...]string{
 	"src_country", "src_asn", "src_scanner",
 }
 
-// The origin columns of a record: ” and 0 when unknown.
-func countryColumn(r *record.Record) string { return r.Origin.Country.String() }
-func scannerColumn(r *record.Record) string { return r.Origin.Scanner.String() }
+// The origin columns of a record (0 when unknown): the country's code and
+// the scanner labels' ID in scanner_labels (from labels, which Append
+// filled).
+func countryColumn(r *record.Record) uint16 { return r.Origin.Country.Code() }
+
+func scannerColumn(r *record.Record, labels *scannerLabels) uint16 {
+	if r.Origin.Scanner == 0 {
+		return 0
+	}
+	return labels.byName[r.Origin.Scanner]
+}
 
 // ipVersion is the ip_version column of r.
 func ipVersion(r *record.Record) uint8 {

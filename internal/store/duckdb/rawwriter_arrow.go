@@ -49,6 +49,7 @@ type arrowWriter struct {
 	cols     packetColumns // being gathered
 	spare    packetColumns // of the insert in flight, or free
 	inflight chan error    // the result of the insert in flight; nil if none
+	labels   *scannerLabels
 }
 
 // packetColumns holds the columns of held-back records.
@@ -63,39 +64,13 @@ type packetColumns struct {
 	optLen                     []uint8
 	fragment                   []bool
 	tags                       []uint16
-	country, scanner           stringColumn
+	country, scanner           []uint16
 	asn                        []uint32
 }
 
-// stringColumn is an Arrow string column being gathered: the bytes of
-// its values end to end, and the Arrow offsets (0, then where each value
-// ends).
-type stringColumn struct {
-	data    []byte
-	offsets []int32
+func newRawWriter(conn *sql.Conn, labels *scannerLabels) (rawWriter, error) {
+	return &arrowWriter{conn: conn, labels: labels}, nil
 }
-
-func (c *stringColumn) add(s string) {
-	if len(c.offsets) == 0 {
-		c.offsets = append(c.offsets, 0)
-	}
-	c.data = append(c.data, s...)
-	c.offsets = append(c.offsets, int32(len(c.data)))
-}
-
-func (c stringColumn) emptied() stringColumn {
-	return stringColumn{data: c.data[:0], offsets: c.offsets[:min(len(c.offsets), 1)]}
-}
-
-// array returns an Arrow string array over the column, without a copy.
-func (c *stringColumn) array() arrow.Array {
-	data := array.NewData(arrow.BinaryTypes.String, len(c.offsets)-1,
-		[]*memory.Buffer{nil, memory.NewBufferBytes(asBytes(c.offsets)), memory.NewBufferBytes(c.data)}, nil, 0, 0)
-	defer data.Release()
-	return array.MakeFromData(data)
-}
-
-func newRawWriter(conn *sql.Conn) (rawWriter, error) { return &arrowWriter{conn: conn}, nil }
 
 func (w *arrowWriter) write(ctx context.Context, recs []record.Record, sensors []int32) error {
 	c := &w.cols
@@ -121,9 +96,9 @@ func (w *arrowWriter) write(ctx context.Context, recs []record.Record, sensors [
 		c.optLen = append(c.optLen, optLen(&r.Options))
 		c.fragment = append(c.fragment, r.Fragment)
 		c.tags = append(c.tags, uint16(r.Tags))
-		c.country.add(countryColumn(r))
+		c.country = append(c.country, countryColumn(r))
 		c.asn = append(c.asn, r.Origin.ASN)
-		c.scanner.add(scannerColumn(r))
+		c.scanner = append(c.scanner, scannerColumn(r, w.labels))
 		if len(c.time) == arrowBatchRows {
 			if err := w.wait(); err != nil {
 				return err
@@ -183,7 +158,7 @@ func (w *arrowWriter) insert(ctx context.Context, c *packetColumns) error {
 		primitive(arrow.PrimitiveTypes.Uint8, c.ttl), primitive(arrow.PrimitiveTypes.Uint16, c.ipLen),
 		primitive(arrow.PrimitiveTypes.Uint64, c.optLayout), primitive(arrow.PrimitiveTypes.Uint8, c.optLen),
 		booleans(c.fragment), primitive(arrow.PrimitiveTypes.Uint16, c.tags),
-		c.country.array(), primitive(arrow.PrimitiveTypes.Uint32, c.asn), c.scanner.array(),
+		primitive(arrow.PrimitiveTypes.Uint16, c.country), primitive(arrow.PrimitiveTypes.Uint32, c.asn), primitive(arrow.PrimitiveTypes.Uint16, c.scanner),
 	}
 	if w.schema == nil {
 		fields := make([]arrow.Field, len(cols))
@@ -230,7 +205,7 @@ func (c packetColumns) emptied() packetColumns {
 		sport: c.sport[:0], dport: c.dport[:0], win: c.win[:0], ipLen: c.ipLen[:0],
 		seq: c.seq[:0], ack: c.ack[:0], ipID: c.ipID[:0],
 		optLayout: c.optLayout[:0], optLen: c.optLen[:0], fragment: c.fragment[:0], tags: c.tags[:0],
-		country: c.country.emptied(), asn: c.asn[:0], scanner: c.scanner.emptied(),
+		country: c.country[:0], asn: c.asn[:0], scanner: c.scanner[:0],
 	}
 }
 

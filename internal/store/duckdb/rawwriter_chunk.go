@@ -25,12 +25,13 @@ const batchFunction = "nightjar_append_batch"
 // vectors with typed writes (DuckDB's appender boxes each of the 22
 // values of a row). It holds nothing back.
 type chunkWriter struct {
-	conn  *sql.Conn
-	batch *batchSource // the records being inserted
+	conn   *sql.Conn
+	batch  *batchSource // the records being inserted
+	labels *scannerLabels
 }
 
-func newRawWriter(conn *sql.Conn) (rawWriter, error) {
-	w := &chunkWriter{conn: conn}
+func newRawWriter(conn *sql.Conn, labels *scannerLabels) (rawWriter, error) {
+	w := &chunkWriter{conn: conn, labels: labels}
 	err := duck.RegisterTableUDF(conn, batchFunction, duck.ParallelChunkTableFunction{
 		BindArguments: func(map[string]any, ...any) (duck.ParallelChunkTableSource, error) {
 			src := w.batch
@@ -48,7 +49,7 @@ func newRawWriter(conn *sql.Conn) (rawWriter, error) {
 }
 
 func (w *chunkWriter) write(ctx context.Context, recs []record.Record, sensors []int32) error {
-	w.batch = &batchSource{recs: recs, sensors: sensors}
+	w.batch = &batchSource{recs: recs, sensors: sensors, labels: w.labels}
 	defer func() { w.batch = nil }()
 	_, err := w.conn.ExecContext(ctx, `INSERT INTO packets SELECT * FROM `+batchFunction+`()`)
 	return err
@@ -66,7 +67,7 @@ var packetTypes = [len(packetColumnNames)]duck.Type{
 	duck.TYPE_UTINYINT, duck.TYPE_UINTEGER, duck.TYPE_UINTEGER, duck.TYPE_USMALLINT,
 	duck.TYPE_UINTEGER, duck.TYPE_UTINYINT, duck.TYPE_USMALLINT,
 	duck.TYPE_UBIGINT, duck.TYPE_UTINYINT, duck.TYPE_BOOLEAN, duck.TYPE_USMALLINT,
-	duck.TYPE_VARCHAR, duck.TYPE_UINTEGER, duck.TYPE_VARCHAR,
+	duck.TYPE_USMALLINT, duck.TYPE_UINTEGER, duck.TYPE_USMALLINT,
 }
 
 // batchSource is a duck.ParallelChunkTableSource over a batch of records:
@@ -76,6 +77,7 @@ var packetTypes = [len(packetColumnNames)]duck.Type{
 type batchSource struct {
 	recs    []record.Record
 	sensors []int32
+	labels  *scannerLabels
 	next    atomic.Int64
 }
 
@@ -138,7 +140,7 @@ func (b *batchSource) FillChunk(_ any, chunk duck.DataChunk) error {
 		errs[21] = duck.SetChunkValue(chunk, 21, row, uint16(r.Tags))
 		errs[22] = duck.SetChunkValue(chunk, 22, row, countryColumn(r))
 		errs[23] = duck.SetChunkValue(chunk, 23, row, r.Origin.ASN)
-		errs[24] = duck.SetChunkValue(chunk, 24, row, scannerColumn(r))
+		errs[24] = duck.SetChunkValue(chunk, 24, row, scannerColumn(r, b.labels))
 		for _, err := range errs {
 			if err != nil {
 				return fmt.Errorf("append record: %w", err)

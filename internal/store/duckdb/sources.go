@@ -41,7 +41,8 @@ func (s *Store) SourceHistory(ctx context.Context, q store.SourceHistoryQuery) (
 	if !whole {
 		src, args = `SELECT `+dayOf+` AS day, sensor, count(*)::UBIGINT AS packets, list(DISTINCT slot) AS slots,
 				min(time_ns) AS first_ns, max(time_ns) AS last_ns,
-				arg_max(src_country, time_ns) AS country, arg_max(src_asn, time_ns) AS asn, arg_max(src_scanner, time_ns) AS scanner,
+				`+countryText("arg_max(src_country, time_ns)")+` AS country, arg_max(src_asn, time_ns) AS asn,
+				`+scannerText("arg_max(src_scanner, time_ns)")+` AS scanner,
 				`+strings.Join(rawHits, ", ")+`
 			FROM packets WHERE time_ns >= ? AND time_ns < ?`+isSource+`
 			GROUP BY ALL`, []any{q.Period.Start.UnixNano(), q.Period.End.UnixNano()}

@@ -223,11 +223,11 @@ func testSmallMonth(t *testing.T, s store.Store) {
 		// B's ports: 23 on two days, 2323 on a third (2 distinct, at most 1
 		// a day); C's: 445 and 23 on the same day but at two sensors.
 		b := store.Source{IP: "192.0.2.3", Packets: 7, Ports: 2, PortsExact: true, Tags: []string{"mirai"}, Sensors: 2,
-			FirstSeen: at("2024-07-01T00:10:00Z"), LastSeen: at("2024-07-03T12:00:00Z")}
+			FirstSeen: at("2024-07-01T00:10:00Z"), LastSeen: at("2024-07-03T12:00:00Z"), Verdict: store.VerdictMalicious, Reason: "Mirai fingerprint"}
 		c := store.Source{IP: "192.0.2.4", Packets: 2, Ports: 2, PortsExact: true, Tags: []string{}, Sensors: 2,
-			FirstSeen: at("2024-07-02T05:00:00Z"), LastSeen: at("2024-07-02T06:45:00Z")}
+			FirstSeen: at("2024-07-02T05:00:00Z"), LastSeen: at("2024-07-02T06:45:00Z"), Verdict: store.VerdictUnknown}
 		d := store.Source{IP: "192.0.2.5", Packets: 2, Ports: 1, PortsExact: true, Tags: []string{}, Sensors: 1,
-			FirstSeen: at("2024-07-31T23:00:00Z"), LastSeen: at("2024-07-31T23:00:01Z")}
+			FirstSeen: at("2024-07-31T23:00:00Z"), LastSeen: at("2024-07-31T23:00:01Z"), Verdict: store.VerdictUnknown}
 		for _, p := range []period.Period{july, julyRaw} {
 			got, err := s.TopSources(ctx, store.TopSourcesQuery{Period: p, N: 3})
 			if err != nil {
