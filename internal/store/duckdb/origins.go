@@ -18,10 +18,12 @@ import (
 // from then on), and its packets per tag (tagPacketsColumn).
 
 // rawSourceColumns is SQL for a source row's columns after its key,
-// aggregated from raw packet records.
-func rawSourceColumns() string {
+// aggregated from raw packet records; labels is labelsSQL's list of the
+// scanner labels.
+func rawSourceColumns(labels string) string {
 	cols := []string{"count(*)", "list(DISTINCT slot ORDER BY slot)", "bit_or(tags)", "min(time_ns)", "max(time_ns)",
-		countryText("arg_max(src_country, time_ns)"), "arg_max(src_asn, time_ns)", scannerText("arg_max(src_scanner, time_ns)")}
+		countryText("arg_max(src_country, time_ns)"), "arg_max(src_asn, time_ns)",
+		"coalesce(list_extract(" + labels + ", arg_max(src_scanner, time_ns)::INTEGER + 1), '')"}
 	return strings.Join(append(cols, rawTagHits()...), ", ")
 }
 
@@ -243,6 +245,36 @@ func (l *scannerLabels) reset() {
 // src_country), ” for 0.
 func countryText(code string) string {
 	return `(CASE WHEN (` + code + `) = 0 THEN '' ELSE chr(((` + code + `) >> 8)::INTEGER) || chr(((` + code + `) & 255)::INTEGER) END)`
+}
+
+// labelsSQL reads scanner_labels in the rollup's transaction and returns
+// it as an SQL list literal indexed by ID + 1 ('' for 0 and for unused
+// IDs): a rollup looks up a source row's labels in it, which costs
+// nothing next to a subquery per row.
+func labelsSQL(ctx context.Context, tx *sql.Tx) (string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, label FROM scanner_labels ORDER BY id`)
+	if err != nil {
+		return "", fmt.Errorf("read the scanner labels: %w", err)
+	}
+	defer rows.Close()
+	list := []string{"''"}
+	for rows.Next() {
+		var (
+			id    int
+			label string
+		)
+		if err := rows.Scan(&id, &label); err != nil {
+			return "", fmt.Errorf("read the scanner labels: %w", err)
+		}
+		for len(list) < id {
+			list = append(list, "''")
+		}
+		list = append(list, "'"+strings.ReplaceAll(label, "'", "''")+"'")
+	}
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("read the scanner labels: %w", err)
+	}
+	return "[" + strings.Join(list, ", ") + "]::VARCHAR[]", nil
 }
 
 // scannerText is SQL for the labels of a scanner_labels ID (the packets'

@@ -263,7 +263,11 @@ func (s *Store) rollUp(ctx context.Context, tx *sql.Tx, from, to, hourlyFrom int
 			WHERE tc.packets > 0`, []any{fromNs, lastNs}},
 	}
 	steps = append(steps, periodDeltaSteps(monthIndex(fromNs), monthIndex(lastNs))...)
-	steps = append(steps, sourceSteps(from, to, hourlyFrom)...)
+	labels, err := labelsSQL(ctx, tx)
+	if err != nil {
+		return err
+	}
+	steps = append(steps, sourceSteps(from, to, hourlyFrom, labels)...)
 	steps = append(steps, originSteps(floorDiv(from, 24), floorDiv(to-1, 24))...)
 	steps = append(steps, syncStep{"update the sensors' first and last seen", `UPDATE sensors SET
 			first_seen_ns = least(coalesce(first_seen_ns, seen.first), seen.first),
@@ -317,8 +321,8 @@ func periodDeltaSteps(firstMonth, lastMonth int64) []syncStep {
 // sourceSteps rebuild the source rollups of the hours [from, to): the
 // days before hourlyFrom wholly from their raw records, the live days'
 // hourly rows from the raw records of those hours and, for the sources
-// they hold, the daily rows from the hourly ones.
-func sourceSteps(from, to, hourlyFrom int64) []syncStep {
+// they hold, the daily rows from the hourly ones. labels is labelsSQL's.
+func sourceSteps(from, to, hourlyFrom int64, labels string) []syncStep {
 	firstDay, lastDay := floorDiv(from, 24), floorDiv(to-1, 24)
 	var steps []syncStep
 	if firstDay < hourlyFrom { // days rebuilt wholly
@@ -326,7 +330,7 @@ func sourceSteps(from, to, hourlyFrom int64) []syncStep {
 		steps = append(steps,
 			syncStep{"clear source rollups", `DELETE FROM rollup_source_day WHERE day >= ? AND day <= ?`, []any{firstDay, last}},
 			syncStep{"build source rollups", `INSERT INTO rollup_source_day
-				SELECT ` + dayOf + ` AS day, sensor, ip_version, src_hi, src_lo, ` + rawSourceColumns() + `
+				SELECT ` + dayOf + ` AS day, sensor, ip_version, src_hi, src_lo, ` + rawSourceColumns(labels) + `
 				FROM packets WHERE time_ns >= ? AND time_ns <= ?
 				GROUP BY ALL`, []any{dayStart(firstDay), dayEnd(last)}})
 	}
@@ -342,7 +346,7 @@ func sourceSteps(from, to, hourlyFrom int64) []syncStep {
 	return append(steps,
 		syncStep{"clear hourly source rollups", `DELETE FROM rollup_source_hour WHERE hour >= ? AND hour < ?`, []any{hourFrom, to}},
 		syncStep{"build hourly source rollups", `INSERT INTO rollup_source_hour
-			SELECT ` + hourOf + ` AS hour, sensor, ip_version, src_hi, src_lo, ` + rawSourceColumns() + `
+			SELECT ` + hourOf + ` AS hour, sensor, ip_version, src_hi, src_lo, ` + rawSourceColumns(labels) + `
 			FROM packets WHERE time_ns >= ? AND time_ns <= ?
 			GROUP BY ALL`, []any{hourStart(hourFrom), hourEnd(to - 1)}},
 		syncStep{"note the sources of the rebuilt hours", `CREATE OR REPLACE TEMP TABLE nj_touched AS
