@@ -121,7 +121,7 @@ func Parse(name string, data []byte) (*Subscriptions, error) {
 		return nil, fmt.Errorf("%s: no owners", name)
 	}
 	if len(entries) != len(file.Owners) {
-		return nil, fmt.Errorf("%s: %d owners decoded but %d entries found under owners:", name, len(file.Owners), len(entries))
+		return nil, fmt.Errorf("%s: %d owners decoded but %d entries found under the owners key", name, len(file.Owners), len(entries))
 	}
 	subs := &Subscriptions{}
 	names := map[string]int{}
