@@ -248,7 +248,7 @@ func countryText(code string) string {
 }
 
 // labelsSQL reads scanner_labels in the rollup's transaction and returns
-// it as an SQL list literal indexed by ID + 1 ('' for 0 and for unused
+// it as an SQL list literal indexed by ID + 1 (an empty label for 0 and unused
 // IDs): a rollup looks up a source row's labels in it, which costs
 // nothing next to a subquery per row.
 func labelsSQL(ctx context.Context, tx *sql.Tx) (string, error) {
