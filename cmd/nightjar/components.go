@@ -196,6 +196,9 @@ func (c *metricsComponent) Start(context.Context) error {
 		return nil
 	}
 	cs := c.collector.c.Metrics()
+	if e := c.collector.enrich; e != nil && e.e != nil {
+		cs = append(cs, e.e.stats.Metrics()...)
+	}
 	if c.ui != nil {
 		cs = append(cs, c.ui.srv.metrics...)
 	}

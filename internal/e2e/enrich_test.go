@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -42,7 +43,7 @@ func TestGeoIPSwappedUnderCollector(t *testing.T) {
 	writeGeo("JP", 64500, "Old Net")
 	const batches, records = 30, 512
 	s := newResendingSensor(t, "geo-1", creds, batches, records)
-	col, addr, _ := startLoopbackCollector(t, nj, "--db", db, "--ca", registry, "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0",
+	col, addr, metricsURL := startLoopbackCollector(t, nj, "--db", db, "--ca", registry, "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0",
 		"--ui", "off", "--commit-interval", "50ms", "--rollup-interval", "200ms", "--geoip", geo, "--reload-interval", "100ms")
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
@@ -64,6 +65,11 @@ func TestGeoIPSwappedUnderCollector(t *testing.T) {
 		return strings.Contains(col.output(), "GeoIP/ASN database reloaded")
 	})
 	sendHalf(true)
+	m := metrics(t, http.DefaultClient, metricsURL)
+	if m["nightjar_enrich_records_total"] < batches*records || m["nightjar_enrich_errors_total"] != 0 || m["nightjar_enrich_decoded_total"] < 2 {
+		t.Errorf("enrich metrics: %v records, %v errors, %v decoded; want at least %d records, no error, both databases' records decoded",
+			m["nightjar_enrich_records_total"], m["nightjar_enrich_errors_total"], m["nightjar_enrich_decoded_total"], batches*records)
+	}
 	col.stop()
 
 	// Batch k's records are at 12:00:k (loadRecords, 1 ms apart).

@@ -16,6 +16,8 @@ package enrich
 import (
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/nightjar-telescope/nightjar/internal/origins"
 	"github.com/nightjar-telescope/nightjar/internal/record"
 	"github.com/nightjar-telescope/nightjar/internal/scanners"
@@ -175,4 +177,18 @@ func (e *Enricher) decode(set *origins.Set, loc origins.Location) (record.Origin
 	}
 	e.decoded[loc] = o
 	return o, nil
+}
+
+// Metrics returns the Prometheus metrics of the counts (the collector's
+// /metrics).
+func (s *Stats) Metrics() []prometheus.Collector {
+	counter := func(name, help string, v *atomic.Uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v.Load()) })
+	}
+	return []prometheus.Collector{
+		counter("nightjar_enrich_records_total", "Records given a country, a network and scanner labels by the enrich stage.", &s.Records),
+		counter("nightjar_enrich_source_misses_total", "Records whose source was not in the per-source cache and was looked up.", &s.Misses),
+		counter("nightjar_enrich_decoded_total", "GeoIP/ASN database records decoded.", &s.Decoded),
+		counter("nightjar_enrich_errors_total", "Sources whose GeoIP/ASN record could not be read: stored without country or network.", &s.Errors),
+	}
 }
