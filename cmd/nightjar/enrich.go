@@ -44,7 +44,8 @@ func (o *enrichOptions) addFlags(f *pflag.FlagSet) {
 	f.StringArrayVar(&o.ScannerLists, "scanner-list", o.ScannerLists, "research-scanner list: a MISP warninglist .json, `[LABEL=]PATH` of a text list (one address or network per line), or a directory of them; repeat for several")
 }
 
-// sources returns the scanner sources of the options' lists.
+// scannerSources returns the lists of the options: files, LABEL=PATH, and
+// the .json and .txt files of directories.
 func (o enrichOptions) scannerSources() ([]scanners.Source, error) {
 	var out []scanners.Source
 	for _, spec := range o.ScannerLists {
@@ -57,7 +58,7 @@ func (o enrichOptions) scannerSources() ([]scanners.Source, error) {
 			return nil, fmt.Errorf("scanner list: %w", err)
 		}
 		if !fi.IsDir() {
-			out = append(out, scanners.Source{Path: path, Label: cmpLabel(label, path)})
+			out = append(out, scanners.Source{Path: path, Label: labelOrName(label, path)})
 			continue
 		}
 		entries, err := os.ReadDir(path)
@@ -68,7 +69,7 @@ func (o enrichOptions) scannerSources() ([]scanners.Source, error) {
 		for _, e := range entries {
 			if ext := filepath.Ext(e.Name()); !e.IsDir() && (ext == ".json" || ext == ".txt") {
 				p := filepath.Join(path, e.Name())
-				out = append(out, scanners.Source{Path: p, Label: cmpLabel("", p)})
+				out = append(out, scanners.Source{Path: p, Label: labelOrName("", p)})
 			}
 		}
 		if len(out) == n {
@@ -78,8 +79,8 @@ func (o enrichOptions) scannerSources() ([]scanners.Source, error) {
 	return out, nil
 }
 
-// cmpLabel is label, or the file's name without its extension.
-func cmpLabel(label, path string) string {
+// labelOrName is label, or the file's name without its extension.
+func labelOrName(label, path string) string {
 	if label != "" {
 		return label
 	}

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -224,3 +226,41 @@ func geographyTruth(t *testing.T, pcap string, fl *fleet.Fleet) map[string]map[s
 type sinkFunc func(recs []record.Record, sensors []int32) error
 
 func (f sinkFunc) Write(recs []record.Record, sensors []int32) error { return f(recs, sensors) }
+
+// TestScannerListsAtIngest: `ingest --scanner-list` with the MISP
+// warninglists of a directory and a labelled list of one's own labels the
+// sources inside them, and only those; their verdict is benign. Bad list
+// arguments are refused before anything is stored.
+func TestScannerListsAtIngest(t *testing.T) {
+	t.Parallel()
+	dir, pcap, sensors := smallCapture(t)
+	ours := filepath.Join(dir, "ours.txt")
+	if err := os.WriteFile(ours, []byte("# our own scanner\n192.0.2.33\n192.0.2.40/29\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "t.duckdb")
+	for _, bad := range [][]string{{"--scanner-list", filepath.Join(dir, "missing.txt")}, {"--scanner-list", t.TempDir()}} {
+		if code, _, stderr := nightjar(t, append([]string{"ingest", "-q", "--db", db, "--sensors", sensors, pcap}, bad...)...); code == 0 || !strings.Contains(stderr, "scanner list") {
+			t.Errorf("ingest %v: exit %d, %q; want a scanner-list error", bad, code, stderr)
+		}
+	}
+	if code, _, stderr := nightjar(t, "ingest", "-q", "--db", db, "--sensors", sensors, "--scanner-list", "../../testdata/scanner-lists",
+		"--scanner-list", "ours="+ours, pcap); code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, stderr)
+	}
+	var got api.TopSourcesResponse
+	queryJSON(t, &got, "top-sources", "--db", db, "--period", "2024Q3")
+	labels := map[string]string{}
+	for _, s := range got.Sources {
+		labels[s.IP] = s.Scanner + " " + s.Verdict
+	}
+	want := map[string]string{"192.0.2.11": " malicious", "192.0.2.22": " unknown", "192.0.2.33": "ours benign", "192.0.2.44": "ours benign", "192.0.2.55": " unknown"}
+	if diff := cmp.Diff(labels, want); diff != "" {
+		t.Errorf("scanner labels and verdicts (-got, +want):\n%s", diff)
+	}
+	var lists api.OriginsResponse
+	queryJSON(t, &lists, "origins", "--db", db, "--period", "2024Q3", "--kind", "scanner", "--by", "fleet")
+	if len(lists.Tables) != 1 || len(lists.Tables[0].Origins) != 2 || lists.Tables[0].Origins[0].Key != "none" || lists.Tables[0].Origins[1].Key != "ours" {
+		t.Errorf("origins --kind scanner: %+v", lists.Tables)
+	}
+}
