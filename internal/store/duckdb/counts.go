@@ -149,18 +149,7 @@ func (s *Store) MiraiPorts(ctx context.Context, q store.MiraiPortsQuery) ([]stor
 	}
 	withSlots, args := sourceRowsSQL(q.Period, true)
 	perSource, args2 := sourceRowsSQL(q.Period, false)
-	sources := map[int32]uint64{}
-	err = s.scanRows(ctx, func(scan func(...any) error) error {
-		var (
-			slot int32
-			n    uint64
-		)
-		if err := scan(&slot, &n); err != nil {
-			return err
-		}
-		sources[slot] = n
-		return nil
-	}, `WITH m AS (SELECT ip_version, src_hi, src_lo FROM (`+perSource+`) GROUP BY ip_version, src_hi, src_lo HAVING `+hasMirai(sourceTags())+`)
+	sources, err := s.slotCounts(ctx, `WITH m AS (SELECT ip_version, src_hi, src_lo FROM (`+perSource+`) GROUP BY ip_version, src_hi, src_lo HAVING `+hasMirai(sourceTags())+`)
 		SELECT r.slot, count(DISTINCT (r.ip_version, r.src_hi, r.src_lo))::UBIGINT
 		FROM (`+withSlots+`) AS r JOIN m ON r.ip_version = m.ip_version AND r.src_hi = m.src_hi AND r.src_lo = m.src_lo
 		WHERE true`+inList("r.slot", top)+` GROUP BY r.slot`, append(args2, args...)...)
@@ -171,4 +160,22 @@ func (s *Store) MiraiPorts(ctx context.Context, q store.MiraiPortsQuery) ([]stor
 		out[i].Sources = sources[top[i]]
 	}
 	return out, nil
+}
+
+// slotCounts runs a query of rows (slot, count) and returns the counts by
+// slot.
+func (s *Store) slotCounts(ctx context.Context, query string, args ...any) (map[int32]uint64, error) {
+	counts := map[int32]uint64{}
+	err := s.scanRows(ctx, func(scan func(...any) error) error {
+		var (
+			slot int32
+			n    uint64
+		)
+		if err := scan(&slot, &n); err != nil {
+			return err
+		}
+		counts[slot] = n
+		return nil
+	}, query, args...)
+	return counts, err
 }

@@ -172,7 +172,7 @@ func (s *Store) Origins(ctx context.Context, q store.OriginsQuery) (store.Origin
 	}
 	var orgs map[uint32]string
 	if q.Kind == store.ByAS {
-		if orgs, err = s.asNames(ctx, cur); err != nil {
+		if orgs, err = s.orgNames(ctx, cur); err != nil {
 			return store.Origins{}, err
 		}
 	}
@@ -233,8 +233,8 @@ func (s *Store) originCounts(ctx context.Context, p period.Period, kind store.Or
 	return counts, totals, err
 }
 
-// asNames returns the names of the ASes in counts.
-func (s *Store) asNames(ctx context.Context, counts map[string]map[store.OriginKey]store.OriginCount) (map[uint32]string, error) {
+// orgNames returns the organisations of the ASes in counts (as_names).
+func (s *Store) orgNames(ctx context.Context, counts map[string]map[store.OriginKey]store.OriginCount) (map[uint32]string, error) {
 	seen := map[uint32]bool{}
 	var list []string
 	for _, m := range counts {
@@ -280,18 +280,7 @@ func (s *Store) OriginPorts(ctx context.Context, q store.OriginPortsQuery) ([]st
 		return nil, err
 	}
 	rows, args := originRowsSQL(q.Period, filter, q.Origin, true)
-	sources := map[int32]uint64{}
-	err = s.scanRows(ctx, func(scan func(...any) error) error {
-		var (
-			slot int32
-			n    uint64
-		)
-		if err := scan(&slot, &n); err != nil {
-			return err
-		}
-		sources[slot] = n
-		return nil
-	}, `SELECT slot, count(DISTINCT (ip_version, src_hi, src_lo))::UBIGINT FROM (`+rows+`) GROUP BY slot`, args...)
+	sources, err := s.slotCounts(ctx, `SELECT slot, count(DISTINCT (ip_version, src_hi, src_lo))::UBIGINT FROM (`+rows+`) GROUP BY slot`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("origin ports in %s: %w", q.Period, err)
 	}
@@ -319,10 +308,10 @@ func exploitList() string {
 	return "[" + strings.Join(parts, ", ") + "]::INTEGER[]"
 }
 
-// duckList scans a DuckDB list (which the driver gives as []any).
-type duckList[T int32] []T
+// int32List scans a DuckDB INTEGER[] (which the driver gives as []any).
+type int32List []int32
 
-func (l *duckList[T]) Scan(src any) error {
+func (l *int32List) Scan(src any) error {
 	vals, ok := src.([]any)
 	if !ok && src != nil {
 		return fmt.Errorf("scan a list: got %T", src)
@@ -333,7 +322,7 @@ func (l *duckList[T]) Scan(src any) error {
 		if !ok {
 			return fmt.Errorf("scan a list: an element is %T", v)
 		}
-		*l = append(*l, T(n))
+		*l = append(*l, n)
 	}
 	return nil
 }

@@ -278,9 +278,14 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 	portCond, portArgs := originCondition(q.Origin, true, "r")
 	rawCond, rawArgs := originCondition(q.Origin, false, "")
 	exploits := exploitList()
-	judged := `SELECT *, ` + verdictSQL + ` AS verdict FROM agg`
+	// Whether each source probed an exploit port is aggregated over all
+	// of them only to filter by verdict; otherwise the ports of the top
+	// sources say it (store.Judge).
+	judged, dayExploit, rawExploit := `SELECT * FROM agg`, "", ""
 	if verdict != "" {
-		judged += ` WHERE ` + verdictSQL + ` = '` + verdict + `'`
+		judged = `SELECT * FROM agg WHERE ` + verdictSQL + ` = '` + verdict + `'`
+		dayExploit = `, bool_or(list_has_any(slots, ` + exploits + `)) AS exploit`
+		rawExploit = `, bool_or(list_contains(` + exploits + `, slot)) AS exploit`
 	}
 	// Both queries give: address, packets, distinct ports, sensors, tags
 	// (by evidence: fingerprint.SourceEvidence), first and last seen,
@@ -290,8 +295,7 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 			SELECT ip_version, src_hi, src_lo, sum(packets)::UBIGINT AS packets,
 				count(DISTINCT sensor) AS sensors, `+sourceTagsSQL("sum(packets)", summedTagHits(""))+` AS tags,
 				min(first_ns) AS first_ns, max(last_ns) AS last_ns,
-				arg_max(country, last_ns) AS country, arg_max(asn, last_ns) AS asn, arg_max(scanner, last_ns) AS scanner,
-				bool_or(list_has_any(slots, `+exploits+`)) AS exploit
+				arg_max(country, last_ns) AS country, arg_max(asn, last_ns) AS asn, arg_max(scanner, last_ns) AS scanner`+dayExploit+`
 			FROM rollup_source_day WHERE day >= ? AND day < ?`+inList("sensor", filter)+dayCond+`
 			GROUP BY ip_version, src_hi, src_lo
 		), top AS (
@@ -316,8 +320,7 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 					min(time_ns) AS first_ns, max(time_ns) AS last_ns,
 					`+countryText("arg_max(src_country, time_ns)")+` AS country, arg_max(src_asn, time_ns) AS asn,
 					`+scannerText("arg_max(src_scanner, time_ns)")+` AS scanner,
-					bool_or(list_contains(`+exploits+`, slot)) AS exploit,
-					list_intersect(list(DISTINCT slot), `+exploits+`) AS exploits
+					list_intersect(list(DISTINCT slot), `+exploits+`) AS exploits`+rawExploit+`
 				FROM packets WHERE time_ns >= ? AND time_ns < ?`+inList("sensor", filter)+rawCond+`
 				GROUP BY ip_version, src_hi, src_lo
 			), top AS (
@@ -338,7 +341,7 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 			tags           uint16
 			first, last    int64
 			sensorsReached int
-			exploits       duckList[int32]
+			exploits       int32List
 		)
 		src := store.Source{PortsExact: true}
 		if err := scan(&version, &hi, &lo, &src.Packets, &src.Ports, &sensorsReached, &tags, &first, &last,
