@@ -59,39 +59,12 @@ func (q *query) params() Params {
 	}
 	var err error
 	if p.Verdict, err = store.ParseVerdict(q.one("verdict")); err != nil {
-		q.fail("verdict", "%v", err)
+		q.failWith(err)
 	}
 	if p.Origin, err = store.ParseOriginFilter(q.one("country"), q.one("asn"), q.one("prefix"), q.one("scanner")); err != nil {
-		q.fail(strings.Fields(err.Error())[0], "%v", err)
+		q.failWith(err)
 	}
 	return p
-}
-
-// origins refuses the sensors or groups that the split would ignore.
-func (h *handler) origins(ctx context.Context, q *query) (any, error) {
-	p := q.params()
-	switch {
-	case len(p.Sensors) > 0 && p.By != store.BySensor:
-		q.fail("sensor", "sensor= chooses the tables of by=sensor, not by=%s", p.By)
-	case len(p.Groups) > 0 && p.By != store.ByGroup:
-		q.fail("group", "group= chooses the tables of by=group, not by=%s", p.By)
-	}
-	if q.err != nil {
-		return nil, q.err
-	}
-	return done(AskOrigins(ctx, h.st, p))
-}
-
-// originPorts needs an origin.
-func (h *handler) originPorts(ctx context.Context, q *query) (any, error) {
-	p := q.params()
-	if q.err == nil && p.Origin.IsZero() {
-		q.fail("country", "origin-ports needs an origin: country=JP, asn=AS64500, prefix=192.0.2.0/24 or scanner=LABEL (or *)")
-	}
-	if q.err != nil {
-		return nil, q.err
-	}
-	return done(AskOriginPorts(ctx, h.st, p))
 }
 
 func (h *handler) sensors(ctx context.Context, _ *query) (any, error) {

@@ -163,8 +163,8 @@ func (h *handler) routes() []route {
 		{"/api/v1/group-averages", "group-averages", true, with("group", "daily"), ask(h, AskGroupAverages)},
 		{"/api/v1/port-series", "port-series", true, with("port", "resolution", "by", "sensor", "group"), h.portSeries},
 		{"/api/v1/top-sources", "top-sources", true, with("top", "sensor", "country", "asn", "prefix", "scanner", "verdict"), ask(h, AskTopSources)},
-		{"/api/v1/origins", "origins", true, with("kind", "top", "by", "sensor", "group"), h.origins},
-		{"/api/v1/origin-ports", "origin-ports", true, with("top", "sensor", "country", "asn", "prefix", "scanner"), h.originPorts},
+		{"/api/v1/origins", "origins", true, with("kind", "top", "by", "sensor", "group"), ask(h, AskOrigins)},
+		{"/api/v1/origin-ports", "origin-ports", true, with("top", "sensor", "country", "asn", "prefix", "scanner"), ask(h, AskOriginPorts)},
 		{"/api/v1/port-sources", "port-sources", true, with("top", "sensor"), ask(h, AskPortSources)},
 		{"/api/v1/tags", "tags", true, with("sensor"), ask(h, AskTags)},
 		{"/api/v1/sources/{ip}", "source", true, with(), h.source},
@@ -243,9 +243,14 @@ func (h *handler) waitTurn(w http.ResponseWriter, r *http.Request) bool {
 // fail answers an error: 400 for bad input (an *Error, or a sensor or
 // group the store does not know), 500 otherwise.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var e *Error
+	var (
+		e  *Error
+		pe *store.ParamError
+	)
 	switch {
 	case errors.As(err, &e):
+	case errors.As(err, &pe):
+		e = &Error{Message: pe.Msg, Param: pe.Param}
 	case errors.Is(err, store.ErrUnknownSensor):
 		e = &Error{Message: err.Error(), Param: "sensor"}
 	case errors.Is(err, store.ErrUnknownGroup):

@@ -442,6 +442,14 @@ var badInputs = []struct {
 	{"/api/v1/openapi.json?x=1", "x", `unknown parameter "x" (/api/v1/openapi.json accepts: none)`},
 	{"/api/v1/top-ports?%zz", "", "malformed query string"},
 	{"/api/v1/top-ports?period=2024;x=1", "", "malformed query string"},
+	{"/api/v1/origins?group=Japan", "group", "groups choose the tables of the split by group, not by sensor"},
+	{"/api/v1/origins?by=fleet&sensor=jp-tokyo-1", "sensor", "sensors choose the tables of the split by sensor"},
+	{"/api/v1/origins?kind=city", "kind", `unknown origin kind "city"`},
+	{"/api/v1/origin-ports?period=2024Q3", "country", "name the origin"},
+	{"/api/v1/top-sources?country=Japan", "country", "want a two-letter ISO 3166 code"},
+	{"/api/v1/top-sources?asn=ASX", "asn", "want an AS number"},
+	{"/api/v1/top-sources?prefix=192.0.2.0/33", "prefix", "want a network"},
+	{"/api/v1/top-sources?verdict=evil", "verdict", "want one of benign, malicious, unknown"},
 }
 
 func testBadInput(t *testing.T, f *fixture) {

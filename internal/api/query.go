@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nightjar-telescope/nightjar/internal/period"
+	"github.com/nightjar-telescope/nightjar/internal/store"
 )
 
 // Error is the body of every error answer. Param names the parameter at
@@ -85,6 +87,16 @@ func (h *handler) newQuery(r *http.Request, rt route) (*query, error) {
 func (q *query) fail(param, format string, args ...any) {
 	if q.err == nil {
 		q.err = badParam(param, format, args...)
+	}
+}
+
+// failWith records a store.ParamError as the first bad parameter.
+func (q *query) failWith(err error) {
+	var pe *store.ParamError
+	if errors.As(err, &pe) {
+		q.fail(pe.Param, "%s", pe.Msg)
+	} else if q.err == nil {
+		q.err = err
 	}
 }
 

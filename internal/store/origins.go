@@ -59,9 +59,9 @@ type OriginsQuery struct {
 func (q OriginsQuery) Check() error {
 	switch {
 	case len(q.Sensors) > 0 && q.By != BySensor:
-		return fmt.Errorf("origins: sensors choose the tables of the split by sensor, not by %s", q.By)
+		return paramErr("sensor", "origins: sensors choose the tables of the split by sensor, not by %s", q.By)
 	case len(q.Groups) > 0 && q.By != ByGroup:
-		return fmt.Errorf("origins: groups choose the tables of the split by group, not by %s", q.By)
+		return paramErr("group", "origins: groups choose the tables of the split by group, not by %s", q.By)
 	}
 	return nil
 }
@@ -216,14 +216,14 @@ func ParseOriginFilter(country, asn, prefix, scanner string) (OriginFilter, erro
 	if country != "" {
 		c := strings.ToUpper(strings.TrimSpace(country))
 		if len(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' {
-			return f, fmt.Errorf("country %q: want a two-letter ISO 3166 code such as JP", country)
+			return f, paramErr("country", "country %q: want a two-letter ISO 3166 code such as JP", country)
 		}
 		f.Country = c
 	}
 	if asn != "" {
 		n, err := strconv.ParseUint(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(asn)), "AS"), 10, 32)
 		if err != nil || n == 0 {
-			return f, fmt.Errorf("asn %q: want an AS number such as AS64500", asn)
+			return f, paramErr("asn", "asn %q: want an AS number such as AS64500", asn)
 		}
 		f.ASN = uint32(n)
 	}
@@ -232,18 +232,30 @@ func ParseOriginFilter(country, asn, prefix, scanner string) (OriginFilter, erro
 		if err != nil {
 			a, aerr := netip.ParseAddr(prefix)
 			if aerr != nil {
-				return f, fmt.Errorf("prefix %q: want a network such as 192.0.2.0/24 or an address", prefix)
+				return f, paramErr("prefix", "prefix %q: want a network such as 192.0.2.0/24 or an address", prefix)
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
 		unmapped := netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-(p.Addr().BitLen()-p.Addr().Unmap().BitLen()))
 		if !unmapped.IsValid() {
-			return f, fmt.Errorf("prefix %q: an IPv4-mapped network shorter than /96", prefix)
+			return f, paramErr("prefix", "prefix %q: an IPv4-mapped network shorter than /96", prefix)
 		}
 		f.Prefix = unmapped.Masked()
 	}
 	f.Scanner = strings.TrimSpace(scanner)
 	return f, nil
+}
+
+// ParamError is a question's parameter that is wrong, named as the API
+// and the command line name it ("country"); the API answers it 400.
+type ParamError struct {
+	Param, Msg string
+}
+
+func (e *ParamError) Error() string { return e.Msg }
+
+func paramErr(param, format string, args ...any) error {
+	return &ParamError{Param: param, Msg: fmt.Sprintf(format, args...)}
 }
 
 // OriginPortsQuery asks for the ports that the sources of one origin
@@ -253,6 +265,14 @@ type OriginPortsQuery struct {
 	Origin  OriginFilter
 	N       int
 	Sensors []string // empty: all
+}
+
+// Check refuses a question without an origin.
+func (q OriginPortsQuery) Check() error {
+	if q.Origin.IsZero() {
+		return paramErr("country", "origin ports: name the origin: a country, an AS, a prefix or a scanner list")
+	}
+	return nil
 }
 
 // OriginPort is a port and the distinct sources of the origin that sent

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -37,7 +36,7 @@ func ParseVerdict(s string) (string, error) {
 	if s == "" || slices.Contains(Verdicts, s) {
 		return s, nil
 	}
-	return "", fmt.Errorf("verdict %q: want one of %s", s, strings.Join(Verdicts, ", "))
+	return "", paramErr("verdict", "verdict %q: want one of %s", s, strings.Join(Verdicts, ", "))
 }
 
 // ExploitPort is a destination port that only a known IoT exploit probes,

@@ -272,8 +272,8 @@ func (s *Store) OriginPorts(ctx context.Context, q store.OriginPortsQuery) ([]st
 	if err := store.CheckTop("origin ports", q.N); err != nil {
 		return nil, err
 	}
-	if q.Origin.IsZero() {
-		return nil, fmt.Errorf("origin ports: name a country, an AS, a prefix or a scanner list")
+	if err := q.Check(); err != nil {
+		return nil, err
 	}
 	filter, err := s.sensorFilter(ctx, q.Sensors)
 	if err != nil {
