@@ -25,7 +25,6 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/record"
 	"github.com/nightjar-telescope/nightjar/internal/simulate"
 	"github.com/nightjar-telescope/nightjar/internal/store"
-	"github.com/nightjar-telescope/nightjar/internal/store/duckdb"
 )
 
 // TestOriginsOfASimulatedFleet is issue 12's proof of §1: a simulated
@@ -91,36 +90,19 @@ func TestOriginsOfASimulatedFleet(t *testing.T) {
 		}
 	}
 
-	// The API answers as `query` does (the database is opened once the
-	// commands are done: it has one user at a time).
+	// The API answers as `query` does.
 	var fleetASes api.OriginsResponse
 	queryJSON(t, &fleetASes, "origins", "--db", db, "--period", "2024-07", "--kind", "asn", "--by", "fleet")
 	topAS := fleetASes.Tables[0].Origins[0].Key
 	if topAS == "unknown" {
 		topAS = fleetASes.Tables[0].Origins[1].Key
 	}
-	tests := []struct {
-		args   []string
-		target string
-	}{
+	h := apiEqualsQuery(t, db, []queryAPICase{
 		{[]string{"origins", "--period", "2024-07", "--kind", "asn", "--by", "group", "--top", "5"}, "/api/v1/origins?period=2024-07&kind=asn&by=group&top=5"},
 		{[]string{"origins", "--period", "2024-07", "--by", "fleet"}, "/api/v1/origins?period=2024-07&by=fleet"},
 		{[]string{"origin-ports", "--period", "2024-07", "--country", "CN"}, "/api/v1/origin-ports?period=2024-07&country=CN"},
 		{[]string{"top-sources", "--period", "2024-07", "--asn", topAS}, "/api/v1/top-sources?period=2024-07&asn=" + topAS},
-	}
-	wants := make([]any, len(tests))
-	for i, tt := range tests {
-		queryJSON(t, &wants[i], append(tt.args, "--db", db)...)
-	}
-	st, err := duckdb.Open(t.Context(), db, duckdb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	h := api.New(st, api.Options{})
-	for i, tt := range tests {
-		apiEqualsQuery(t, h, tt.target, tt.args, wants[i])
-	}
+	})
 	var bySources api.TopSourcesResponse
 	queryJSONFrom(t, h, &bySources, "/api/v1/top-sources?period=2024-07&top=1000&asn="+topAS)
 	if len(bySources.Sources) == 0 {

@@ -17,10 +17,7 @@ import (
 func TestQueryJSONEqualsAPI(t *testing.T) {
 	t.Parallel()
 	db, _, _ := ingestSmall(t)
-	tests := []struct {
-		args   []string
-		target string
-	}{
+	apiEqualsQuery(t, db, []queryAPICase{
 		{[]string{"top-ports", "--period", "2024Q3", "--top", "3"}, "/api/v1/top-ports?period=2024Q3&top=3"},
 		{[]string{"group-top-ports", "--period", "2024-07", "--group", "Japan"}, "/api/v1/group-top-ports?period=2024-07&group=Japan"},
 		{[]string{"group-averages", "--from", "2024-07-01", "--to", "2024-07-03"}, "/api/v1/group-averages?from=2024-07-01&to=2024-07-03"},
@@ -29,41 +26,43 @@ func TestQueryJSONEqualsAPI(t *testing.T) {
 		{[]string{"port-sources", "--period", "2024Q3", "--top", "4"}, "/api/v1/port-sources?period=2024Q3&top=4"},
 		{[]string{"tags", "--period", "2024Q3", "--sensor", "jp-1"}, "/api/v1/tags?period=2024Q3&sensor=jp-1"},
 		{[]string{"sensors"}, "/api/v1/sensors"},
-	}
-	want := make([]any, len(tests))
-	for i, tt := range tests {
-		args := append(append([]string{"query"}, tt.args...), "--db", db, "--format", "json")
-		code, stdout, stderr := nightjar(t, args...)
-		if code != 0 {
-			t.Fatalf("nightjar %v: exit %d: %s", args, code, stderr)
-		}
-		if err := json.Unmarshal([]byte(stdout), &want[i]); err != nil {
-			t.Fatal(err)
-		}
+	})
+}
+
+// queryAPICase is a question asked of `nightjar query` (args) and of the
+// API (target).
+type queryAPICase struct {
+	args   []string
+	target string
+}
+
+// apiEqualsQuery checks that the API over the database db answers each
+// case's target as `nightjar query args --format json` does, and returns
+// the API's handler (the database stays open for the test).
+func apiEqualsQuery(t *testing.T, db string, cases []queryAPICase) http.Handler {
+	t.Helper()
+	// The commands first: the database has one user at a time.
+	want := make([]any, len(cases))
+	for i, c := range cases {
+		queryJSON(t, &want[i], append(c.args, "--db", db)...)
 	}
 	st, err := duckdb.Open(t.Context(), db, duckdb.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	h := api.New(st, api.Options{})
-	for i, tt := range tests {
-		apiEqualsQuery(t, h, tt.target, tt.args, want[i])
+	for i, c := range cases {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, c.target, nil))
+		var got any
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); rec.Code != http.StatusOK || err != nil {
+			t.Errorf("GET %s: %d %s", c.target, rec.Code, rec.Body)
+			continue
+		}
+		if diff := cmp.Diff(got, want[i]); diff != "" {
+			t.Errorf("GET %s (-) differs from nightjar query %v (+):\n%s", c.target, c.args, diff)
+		}
 	}
-}
-
-// apiEqualsQuery checks that the API's answer to target is want, the
-// JSON answer of `nightjar query args`.
-func apiEqualsQuery(t *testing.T, h http.Handler, target string, args []string, want any) {
-	t.Helper()
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
-	var got any
-	if err := json.Unmarshal(rec.Body.Bytes(), &got); rec.Code != http.StatusOK || err != nil {
-		t.Errorf("GET %s: %d %s", target, rec.Code, rec.Body)
-		return
-	}
-	if diff := cmp.Diff(got, want); diff != "" {
-		t.Errorf("GET %s (-) differs from nightjar query %v (+):\n%s", target, args, diff)
-	}
+	return h
 }
