@@ -128,7 +128,10 @@ type Config struct {
 	Now func() time.Time `yaml:"-"`
 	// Enrichers, when set, returns the enrich stage of one stream's
 	// pipeline (internal/enrich: the records' origins): it runs after the
-	// collector's tagging, as the records are received.
+	// collector's tagging, as the records are received. nightjar
+	// collector's takes about 0.5 MiB per stream (a cache of 4,096
+	// sources and as many decoded database records), a term of the
+	// memory formula above.
 	Enrichers func() []pipeline.Enricher `yaml:"-"`
 }
 

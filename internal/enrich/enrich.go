@@ -49,12 +49,13 @@ type Enricher struct {
 
 	// The per-source cache, direct-mapped, valid for one generation of
 	// each source (a reload empties it).
-	cache    []entry
-	shift    uint // 64 - log2(len(cache))
-	geoGen   uint64
-	lists    *scanners.Set
-	decoded  map[origins.Location]record.Origin // by database record, this generation
-	geoValid bool                               // geoGen and decoded are of the databases in service
+	cache      []entry
+	shift      uint // 64 - log2(len(cache))
+	geoGen     uint64
+	lists      *scanners.Set
+	decoded    map[origins.Location]record.Origin // by database record, this generation
+	decodedMax int                                // the most records decoded kept; then decoded starts afresh
+	geoValid   bool                               // geoGen and decoded are of the databases in service
 }
 
 type entry struct {
@@ -68,7 +69,9 @@ const DefaultCacheSources = 1 << 14
 
 // New returns an Enricher with a cache of cacheSources (rounded up to a
 // power of two; DefaultCacheSources when 0) that counts into stats (shared
-// by the Enrichers of one service; nil: its own).
+// by the Enrichers of one service; nil: its own). It keeps as many decoded
+// database records, so that its memory is bounded whatever the database
+// (a City database holds millions): about 130 bytes per cached source.
 func New(src Sources, cacheSources int, stats *Stats) *Enricher {
 	if cacheSources <= 0 {
 		cacheSources = DefaultCacheSources
@@ -81,7 +84,8 @@ func New(src Sources, cacheSources int, stats *Stats) *Enricher {
 	if stats == nil {
 		stats = &Stats{}
 	}
-	return &Enricher{src: src, stats: stats, cache: make([]entry, size), shift: 64 - bits, decoded: map[origins.Location]record.Origin{}}
+	return &Enricher{src: src, stats: stats, cache: make([]entry, size), shift: 64 - bits,
+		decoded: map[origins.Location]record.Origin{}, decodedMax: size}
 }
 
 // Stats returns the counts.
@@ -174,6 +178,9 @@ func (e *Enricher) decode(set *origins.Set, loc origins.Location) (record.Origin
 	o := record.Origin{Country: record.CountryOf(found.Country), ASN: found.ASN}
 	if found.ASN != 0 {
 		o.Org = record.Intern(found.Org)
+	}
+	if len(e.decoded) >= e.decodedMax {
+		clear(e.decoded) // then allocation-free again once it fills
 	}
 	e.decoded[loc] = o
 	return o, nil

@@ -142,15 +142,21 @@ func TestNoSources(t *testing.T) {
 // allocates nothing, for cached sources and for new ones.
 func TestZeroAllocs(t *testing.T) {
 	geo, lists, _ := watchers(t)
-	e := New(Sources{Origins: geo, Scanners: lists}, 16, nil)
+	// 1,024 sources in 256 networks: more sources than the cache holds,
+	// as many database records as it keeps.
+	e := New(Sources{Origins: geo, Scanners: lists}, 256, nil)
 	var addrs []string
-	for k := range 256 {
-		addrs = append(addrs, netip.AddrFrom4([4]byte{10, byte(k), 1, 1}).String())
+	for k := range 1024 {
+		addrs = append(addrs, netip.AddrFrom4([4]byte{10, byte(k), 1, byte(k >> 8)}).String())
 	}
 	recs := recordsFrom(addrs...)
 	e.Enrich(recs, nil) // decodes every network's record once
+	misses := e.Stats().Misses.Load()
 	if n := testing.AllocsPerRun(20, func() { e.Enrich(recs, nil) }); n != 0 {
 		t.Errorf("Enrich allocates %.1f times per batch, want 0", n)
+	}
+	if e.Stats().Misses.Load() == misses {
+		t.Error("no source missed the cache: the test does not look up new sources")
 	}
 }
 
@@ -172,4 +178,26 @@ func BenchmarkEnrich(b *testing.B) {
 		e.Enrich(recs[off:off+256], nil)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*256), "ns/record")
+}
+
+// TestDecodedRecordsBounded: an Enricher keeps at most as many decoded
+// database records as its cache holds sources, and still answers right
+// after forgetting them.
+func TestDecodedRecordsBounded(t *testing.T) {
+	geo, lists, _ := watchers(t)
+	e := New(Sources{Origins: geo, Scanners: lists}, 16, nil)
+	var addrs []string
+	for k := range 256 { // 256 networks, each its own record
+		addrs = append(addrs, netip.AddrFrom4([4]byte{10, byte(k), 2, 2}).String())
+	}
+	recs := recordsFrom(addrs...)
+	e.Enrich(recs, nil)
+	if len(e.decoded) > 16 {
+		t.Errorf("%d decoded records kept, want at most 16", len(e.decoded))
+	}
+	for _, r := range recs {
+		if want, _ := geo.Lookup(r.Src.Netip()); r.Origin.ASN != want.ASN || r.Origin.Country.String() != want.Country {
+			t.Fatalf("%s: AS%d %s, want AS%d %s", r.Src, r.Origin.ASN, r.Origin.Country, want.ASN, want.Country)
+		}
+	}
 }
