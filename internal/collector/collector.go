@@ -129,7 +129,7 @@ type Config struct {
 	// Enrichers, when set, returns the enrich stage of one stream's
 	// pipeline (internal/enrich: the records' origins): it runs after the
 	// collector's tagging, as the records are received. nightjar
-	// collector's takes about 0.5 MiB per stream (a cache of 4,096
+X
 	// sources and as many decoded database records), a term of the
 	// memory formula above.
 	Enrichers func() []pipeline.Enricher `yaml:"-"`
