@@ -129,8 +129,8 @@ type Config struct {
 	// Enrichers, when set, returns the enrich stage of one stream's
 	// pipeline (internal/enrich: the records' origins): it runs after the
 	// collector's tagging, as the records are received. nightjar
-X
-	// sources and as many decoded database records), a term of the
+	// collector's takes 0.6 MiB per stream, measured full (a cache of
+	// 4,096 sources and as many decoded database records), a term of the
 	// memory formula above.
 	Enrichers func() []pipeline.Enricher `yaml:"-"`
 }
