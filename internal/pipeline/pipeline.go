@@ -25,9 +25,10 @@
 // nobody monitors never feed (or reset) that per-source state: the tags of
 // a kept packet depend only on the packets kept with it.
 //
-// Enrich runs the Enrichers (none yet; GeoIP and ASN later) on tagged
-// records, and the Sink receives the records, in packet order, a batch at
-// a time.
+// Enrich runs the Enrichers on tagged records (internal/enrich: each
+// source's country, network and research-scanner labels, set by ingest
+// and the collector, not by sensors), and the Sink receives the records,
+// in packet order, a batch at a time.
 //
 // A sensor runs the pipeline on its captures and sends the tagged records;
 // the collector runs them through a pipeline again (Record), so the stored

@@ -4,12 +4,15 @@
 // store/duckdb; ClickHouse later) implement Store and pass the shared
 // conformance suite in store/storetest; SQL dialects stay inside them.
 //
-// Data model (every backend): raw packet records with a bounded retention,
-// and rollups kept indefinitely — per hour × sensor × port (packets, bytes,
-// exact distinct sources, Mirai-tagged packets), summed per month and per
-// quarter for long periods; per hour × sensor × tag; per day × sensor ×
-// source. The rollups stay exact whatever order the data arrives in; a day
-// whose raw records were pruned is final.
+// Data model (every backend): raw packet records, each with its source's
+// origin (record.Origin), with a bounded retention, and rollups kept
+// indefinitely — per hour × sensor × port (packets, bytes, exact distinct
+// sources, Mirai-tagged packets), summed per month and per quarter for
+// long periods; per hour × sensor × tag; per day × sensor × source (with
+// its origin and its packets per tag, from which its tags are earned:
+// fingerprint.SourceEvidence); per day × sensor × origin. The rollups stay
+// exact whatever order the data arrives in; a day whose raw records were
+// pruned is final.
 //
 // What a reader sees of the writes — every backend keeps this contract, and
 // storetest checks it; it says nothing of how rollups are kept:
