@@ -15,6 +15,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/nightjar-telescope/nightjar/internal/record"
 	"github.com/nightjar-telescope/nightjar/internal/yamlstrict"
 	"go.yaml.in/yaml/v3"
 )
@@ -258,26 +259,11 @@ func parseASN(s string) (uint32, error) {
 	return uint32(n), nil
 }
 
-// parsePrefix reads a network ("192.0.2.0/24") or an address, which
-// stands for its /32 or /128.
+// parsePrefix reads a network or an address (record.ParseNetwork).
 func parsePrefix(s string) (netip.Prefix, error) {
-	text := strings.TrimSpace(s)
-	var p netip.Prefix
-	var err error
-	if strings.Contains(text, "/") {
-		p, err = netip.ParsePrefix(text)
-	} else {
-		var a netip.Addr
-		a, err = netip.ParseAddr(text)
-		p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
-	}
-	switch {
-	case err != nil || !p.IsValid() || p.Addr().Zone() != "":
-		return netip.Prefix{}, fmt.Errorf("prefix %q: want a network such as 192.0.2.0/24 or 2001:db8::/32, or an address", s)
-	case p.Addr().Is4In6():
-		return netip.Prefix{}, fmt.Errorf("prefix %q: write IPv4 networks in dotted form", s)
-	case p.Masked() != p:
-		return netip.Prefix{}, fmt.Errorf("prefix %q: bits set past /%d (did you mean %s?)", s, p.Bits(), p.Masked())
+	p, err := record.ParseNetwork(s)
+	if err != nil {
+		return p, fmt.Errorf("prefix %q: %w", s, err)
 	}
 	return p, nil
 }

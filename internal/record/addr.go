@@ -3,7 +3,10 @@ package record
 import (
 	"cmp"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"net/netip"
+	"strings"
 )
 
 // Addr is an IPv4 or IPv6 address held entirely by value. netip.Addr
@@ -120,4 +123,34 @@ func AddrFromHalves(hi, lo uint64, v4 bool) Addr {
 		return AddrFromUint32(uint32(lo))
 	}
 	return Addr{hi: hi, lo: lo}
+}
+
+// ParseNetwork reads a network ("192.0.2.0/24", "2001:db8::/32") or an
+// address, which stands for its /32 or /128: the syntax of the lists and
+// filters an operator writes (scanner lists, owner subscriptions, origin
+// filters). An IPv4 network written in IPv6 form and a network with bits
+// set past its length are refused: typos more often than not. The errors
+// say what is wrong, not which text: callers name it.
+func ParseNetwork(s string) (netip.Prefix, error) {
+	text := strings.TrimSpace(s)
+	var p netip.Prefix
+	var err error
+	zoned := false
+	if strings.Contains(text, "/") {
+		p, err = netip.ParsePrefix(text)
+	} else {
+		var a netip.Addr
+		a, err = netip.ParseAddr(text)
+		zoned = a.Zone() != "" // a prefix would drop it silently
+		p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+	}
+	switch {
+	case err != nil || !p.IsValid() || zoned:
+		return netip.Prefix{}, errors.New("want a network such as 192.0.2.0/24 or 2001:db8::/32, or an address")
+	case p.Addr().Is4In6():
+		return netip.Prefix{}, errors.New("write IPv4 networks in dotted form")
+	case p.Masked() != p:
+		return netip.Prefix{}, fmt.Errorf("bits set past /%d (did you mean %s?)", p.Bits(), p.Masked())
+	}
+	return p, nil
 }

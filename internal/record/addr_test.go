@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -76,6 +77,25 @@ func TestAddrHalves(t *testing.T) {
 		hi, lo := a.Halves()
 		if back := AddrFromHalves(hi, lo, a.Is4()); back != a {
 			t.Errorf("AddrFromHalves(Halves(%s)) = %s", a, back)
+		}
+	}
+}
+
+func TestParseNetwork(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.0/24": "192.0.2.0/24", " 192.0.2.7 ": "192.0.2.7/32", "2001:db8::/32": "2001:db8::/32",
+		"2001:db8::1": "2001:db8::1/128", "::ffff:192.0.2.7": "192.0.2.7/32",
+		"192.0.2.1/24": "error: bits set past /24 (did you mean 192.0.2.0/24?)", "192.0.2.0/33": "error: want a network",
+		"::ffff:192.0.2.0/120": "error: write IPv4 networks in dotted form", "fe80::1%eth0": "error: want a network",
+		"example.org": "error: want a network", "": "error: want a network",
+	} {
+		p, err := ParseNetwork(in)
+		got := p.String()
+		if err != nil {
+			got = "error: " + err.Error()
+		}
+		if !strings.HasPrefix(got, want) {
+			t.Errorf("ParseNetwork(%q) = %s, want %s", in, got, want)
 		}
 	}
 }

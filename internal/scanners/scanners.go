@@ -124,27 +124,11 @@ func LoadText(path, label string) (List, error) {
 	return l, nil
 }
 
-// parseNetwork reads "192.0.2.0/24" or a lone address ("192.0.2.7",
-// "2001:db8::1"). A network with host bits set is refused: it is a typo
-// more often than not.
+// parseNetwork reads a network or a lone address (record.ParseNetwork).
 func parseNetwork(s string) (netip.Prefix, error) {
-	if !strings.Contains(s, "/") {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("%q is neither an address nor a network", s)
-		}
-		a = a.Unmap()
-		return netip.PrefixFrom(a, a.BitLen()), nil
-	}
-	p, err := netip.ParsePrefix(s)
+	p, err := record.ParseNetwork(s)
 	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%q is not a network (want e.g. 192.0.2.0/24)", s)
-	}
-	if p.Addr().Is4In6() {
-		return netip.Prefix{}, fmt.Errorf("%q: write IPv4 networks as IPv4", s)
-	}
-	if p.Masked() != p {
-		return netip.Prefix{}, fmt.Errorf("%q has bits set past its /%d (did you mean %s?)", s, p.Bits(), p.Masked())
+		return p, fmt.Errorf("%q: %w", s, err)
 	}
 	return p, nil
 }

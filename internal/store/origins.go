@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/nightjar-telescope/nightjar/internal/period"
+	"github.com/nightjar-telescope/nightjar/internal/record"
 )
 
 // OriginKind is what an origin question ranks: countries or networks.
@@ -228,19 +229,11 @@ func ParseOriginFilter(country, asn, prefix, scanner string) (OriginFilter, erro
 		f.ASN = uint32(n)
 	}
 	if prefix != "" {
-		p, err := netip.ParsePrefix(prefix)
+		p, err := record.ParseNetwork(prefix)
 		if err != nil {
-			a, aerr := netip.ParseAddr(prefix)
-			if aerr != nil {
-				return f, paramErr("prefix", "prefix %q: want a network such as 192.0.2.0/24 or an address", prefix)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
+			return f, paramErr("prefix", "prefix %q: %v", prefix, err)
 		}
-		unmapped := netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-(p.Addr().BitLen()-p.Addr().Unmap().BitLen()))
-		if !unmapped.IsValid() {
-			return f, paramErr("prefix", "prefix %q: an IPv4-mapped network shorter than /96", prefix)
-		}
-		f.Prefix = unmapped.Masked()
+		f.Prefix = p
 	}
 	f.Scanner = strings.TrimSpace(scanner)
 	return f, nil
