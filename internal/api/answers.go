@@ -57,6 +57,7 @@ func (q *query) params() Params {
 			q.fail("kind", "%v", err)
 		}
 	}
+	p.Tag, p.Vendor, p.Bucket = q.one("tag"), q.one("vendor"), q.one("bucket")
 	var err error
 	if p.Verdict, err = store.ParseVerdict(q.one("verdict")); err != nil {
 		q.failWith(err)
@@ -150,5 +151,13 @@ func (h *handler) source(ctx context.Context, q *query) (any, error) {
 	}
 	q.fileTag = "-" + strings.ReplaceAll(ip.String(), ":", "_") + q.fileTag
 	ans, err := h.st.SourceHistory(ctx, store.SourceHistoryQuery{Period: p, IP: ip})
-	return done(SourceResponse{p.String(), ans}, err)
+	if err != nil {
+		return nil, err
+	}
+	resp := SourceResponse{Period: p.String(), SourceHistory: ans, Evidence: []store.DeviceEvidence{}}
+	dev, ev, ok, err := h.st.SourceDevice(ctx, ip)
+	if ok {
+		resp.Attribution, resp.Evidence = &dev, ev
+	}
+	return done(resp, err)
 }

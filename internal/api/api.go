@@ -165,6 +165,8 @@ func (h *handler) routes() []route {
 		{"/api/v1/top-sources", "top-sources", true, with("top", "sensor", "country", "asn", "prefix", "scanner", "verdict"), ask(h, AskTopSources)},
 		{"/api/v1/origins", "origins", true, with("kind", "top", "by", "sensor", "group"), ask(h, AskOrigins)},
 		{"/api/v1/origin-ports", "origin-ports", true, with("top", "sensor", "country", "asn", "prefix", "scanner"), ask(h, AskOriginPorts)},
+		{"/api/v1/devices", "devices", true, with("top", "sensor", "group", "tag", "vendor"), ask(h, AskDevices)},
+		{"/api/v1/device-series", "device-series", true, with("top", "sensor", "group", "tag", "vendor", "bucket"), ask(h, AskDeviceSeries)},
 		{"/api/v1/port-sources", "port-sources", true, with("top", "sensor"), ask(h, AskPortSources)},
 		{"/api/v1/tags", "tags", true, with("sensor"), ask(h, AskTags)},
 		{"/api/v1/sources/{ip}", "source", true, with(), h.source},

@@ -224,12 +224,12 @@ func endpointCases(t *testing.T, f *fixture) []endpointCase {
 			if len(ans.Days) < 2 {
 				t.Errorf("the top source has %d days; want a history", len(ans.Days))
 			}
-			return SourceResponse{p.String(), ans}
+			return SourceResponse{Period: p.String(), SourceHistory: ans, Evidence: []store.DeviceEvidence{}}
 		}},
 		// As a browser's encodeURIComponent writes an IPv6 address.
 		{"/api/v1/sources/2001%3Adb8%3A%3A99?from=2024-07-01T12:00:00Z&to=2024-07-02T12:00:00Z", func(t *testing.T) any {
 			p := mustPeriod(t, "2024-07-01T12:00:00Z..2024-07-02T12:00:00Z")
-			return SourceResponse{p.String(), store.SourceHistory{IP: "2001:db8::99", PortsExact: true, Tags: []string{}, SensorNames: []string{}, Days: []store.SourceDay{}}}
+			return SourceResponse{Period: p.String(), SourceHistory: store.SourceHistory{IP: "2001:db8::99", PortsExact: true, Tags: []string{}, SensorNames: []string{}, Days: []store.SourceDay{}}, Evidence: []store.DeviceEvidence{}}
 		}},
 	}
 }

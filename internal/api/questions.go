@@ -37,6 +37,10 @@ type Params struct {
 	// Verdict (verdict) limits top sources to benign, malicious or
 	// unknown ones.
 	Verdict string
+	// Tag (tag) and Vendor (vendor) limit the devices to the sources that
+	// earned a tag and to one vendor; Bucket (bucket) is a device
+	// series' day or month ("": chosen by the period's length).
+	Tag, Vendor, Bucket string
 }
 
 // DefaultParams are the values of the parameters not given.
@@ -92,6 +96,20 @@ func AskOrigins(ctx context.Context, st store.Questions, p Params) (OriginsRespo
 func AskOriginPorts(ctx context.Context, st store.Questions, p Params) (OriginPortsResponse, error) {
 	ans, err := st.OriginPorts(ctx, store.OriginPortsQuery{Period: p.Period, Origin: p.Origin, N: p.Top, Sensors: p.Sensors})
 	return OriginPortsResponse{p.Period.String(), p.Origin.String(), ans}, err
+}
+
+// AskDevices answers devices: the device models of the period's
+// sources.
+func AskDevices(ctx context.Context, st store.Questions, p Params) (DevicesResponse, error) {
+	ans, err := st.Devices(ctx, store.DevicesQuery{Period: p.Period, N: p.Top, Sensors: p.Sensors, Groups: p.Groups, Tag: p.Tag, Vendor: p.Vendor})
+	return DevicesResponse{p.Period.String(), ans}, err
+}
+
+// AskDeviceSeries answers device-series: the sources of the top models
+// per day or month.
+func AskDeviceSeries(ctx context.Context, st store.Questions, p Params) (DeviceSeriesResponse, error) {
+	ans, err := st.DeviceSeries(ctx, store.DeviceSeriesQuery{Period: p.Period, N: p.Top, Bucket: p.Bucket, Sensors: p.Sensors, Groups: p.Groups, Tag: p.Tag, Vendor: p.Vendor})
+	return DeviceSeriesResponse{p.Period.String(), ans}, err
 }
 
 // AskPortSources answers port-sources: the top ports with their distinct

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -421,6 +423,11 @@ func (r GroupsResponse) CSV() ([]string, [][]string) {
 type SourceResponse struct {
 	Period string `json:"period"`
 	store.SourceHistory
+	// Attribution is the device model behind the address (nil: none),
+	// and Evidence the banners that named it, with the rule that matched
+	// each (empty, not null).
+	Attribution *store.Device          `json:"attribution"`
+	Evidence    []store.DeviceEvidence `json:"evidence"`
 }
 
 // CSV is a row per day with packets.
@@ -435,3 +442,47 @@ func (r SourceResponse) CSV() ([]string, [][]string) {
 func u64(n uint64) string    { return strconv.FormatUint(n, 10) }
 func f64(x float64) string   { return strconv.FormatFloat(x, 'f', -1, 64) }
 func rfc(t time.Time) string { return t.Format(time.RFC3339Nano) }
+
+// DevicesResponse answers /api/v1/devices and `query devices`.
+type DevicesResponse struct {
+	Period string `json:"period"`
+	store.DeviceTable
+}
+
+// CSV is a row per model: its firmware versions as "version (sources)",
+// its top ports and countries likewise, space-separated.
+func (r DevicesResponse) CSV() ([]string, [][]string) {
+	rows := make([][]string, len(r.Models))
+	for i, m := range r.Models {
+		var fw, ports, countries []string
+		for _, f := range m.Firmware {
+			fw = append(fw, fmt.Sprintf("%s(%d)", cmp.Or(f.Version, "unknown"), f.Sources))
+		}
+		for _, p := range m.Ports {
+			ports = append(ports, fmt.Sprintf("%s(%d)", p.Port, p.Sources))
+		}
+		for _, c := range m.Countries {
+			countries = append(countries, fmt.Sprintf("%s(%d)", cmp.Or(c.Country, "unknown"), c.Sources))
+		}
+		rows[i] = []string{strconv.Itoa(m.Rank), m.Vendor, m.Model, m.Kind, u64(m.Sources), u64(m.Packets),
+			strings.Join(fw, " "), strings.Join(ports, " "), strings.Join(countries, " "), rfc(m.FirstSeen), rfc(m.LastSeen)}
+	}
+	return []string{"rank", "vendor", "model", "kind", "sources", "packets", "firmware", "ports", "countries", "first_seen", "last_seen"}, rows
+}
+
+// DeviceSeriesResponse answers /api/v1/device-series.
+type DeviceSeriesResponse struct {
+	Period string `json:"period"`
+	store.DeviceSeries
+}
+
+// CSV is a row per model and bucket.
+func (r DeviceSeriesResponse) CSV() ([]string, [][]string) {
+	var rows [][]string
+	for _, m := range r.Models {
+		for i, b := range r.Buckets {
+			rows = append(rows, []string{rfc(b), m.Vendor, m.Model, m.Kind, u64(m.Sources[i])})
+		}
+	}
+	return []string{"bucket", "vendor", "model", "kind", "sources"}, rows
+}

@@ -88,7 +88,7 @@ func writeHistory(t *testing.T, path string, n int) {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	for _, q := range append(duckdb.UndoSchema5(),
+	for _, q := range append(duckdb.UndoSince5(),
 		// This history is that of schema version 1 (no batch_ranges yet).
 		`UPDATE nightjar_schema SET version = 1`,
 		`DROP TABLE IF EXISTS batch_ranges`,

@@ -13,7 +13,6 @@ import (
 )
 
 // Store is what a report reads: the store's questions and its sensors.
-// A store that also implements Devices gets section 8's device table.
 type Store interface {
 	store.Questions
 	Sensors(ctx context.Context) ([]store.Sensor, error)
@@ -48,24 +47,6 @@ type Research struct {
 	Lists                  []store.RankedOrigin
 }
 
-// Devices is what section 8 needs from a store with device attribution
-// (the device model behind a source address, from banners or fingerprints
-// of the source's own services). No store implements it yet; the section
-// says so.
-type Devices interface {
-	// DeviceModels returns the top n device models of the sources of a
-	// period, by sources. ok is false when the store has no attribution
-	// for the period.
-	DeviceModels(ctx context.Context, p period.Period, n int) (models []DeviceModel, ok bool, err error)
-}
-
-// DeviceModel is a device model identified behind source addresses: "TP-Link
-// Archer AX3000" (a router) sent scans from 42 addresses.
-type DeviceModel struct {
-	Vendor, Model, Kind string
-	Sources, Packets    uint64
-}
-
 // The sizes and thresholds of the report's sections.
 const (
 	// FleetTopN ports of the fleet (section 2).
@@ -90,6 +71,10 @@ const (
 	SourcesTopN = 10
 	OriginsTopN = 10
 	DevicesTopN = 10
+	// OldFirmwareYears: section 8 counts the sources whose firmware was
+	// released before 1 January of the year this many years before the
+	// period's ("firmware older than 2023" in a report of 2024).
+	OldFirmwareYears = 1
 	// GroupOriginsTopN countries per group (section 7).
 	GroupOriginsTopN = 5
 	// researchListsTopN bounds the research-scanner lists asked about
@@ -124,9 +109,9 @@ type Data struct {
 	Origins *Origins
 
 	Sources []store.Source // section 8: the top SourcesTopN sources
-	// Devices are section 8's device models; nil when the store has no
-	// device attribution.
-	Devices []DeviceModel
+	// Devices is section 8's table of the device models behind the
+	// period's sources, with how many of them were identified.
+	Devices store.DeviceTable
 }
 
 // Sensor is a sensor and its packets in the period.
@@ -246,14 +231,8 @@ func Build(ctx context.Context, st Store, p period.Period, now time.Time) (*Data
 	if d.Origins, err = buildOrigins(ctx, st, p); err != nil {
 		return nil, fmt.Errorf("report: source origins: %w", err)
 	}
-	if dev, ok := st.(Devices); ok {
-		models, has, err := dev.DeviceModels(ctx, p, DevicesTopN)
-		if err != nil {
-			return nil, fmt.Errorf("report: device models: %w", err)
-		}
-		if has {
-			d.Devices = append([]DeviceModel{}, models...)
-		}
+	if d.Devices, err = st.Devices(ctx, store.DevicesQuery{Period: p, N: DevicesTopN}); err != nil {
+		return nil, fmt.Errorf("report: device models: %w", err)
 	}
 	return d, nil
 }

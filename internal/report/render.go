@@ -535,19 +535,41 @@ func (r *renderer) sources() (section, error) {
 		sec.Blocks = append(sec.Blocks, block{Table: t}, note(l.T("src.note")))
 	}
 	sec.Blocks = append(sec.Blocks, sub(l.T("dev.title")))
-	switch {
-	case d.Devices == nil:
-		sec.Blocks = append(sec.Blocks, para(l.T("dev.none")))
-	case len(d.Devices) == 0:
-		sec.Blocks = append(sec.Blocks, para(l.T("dev.empty")))
-	default:
-		t := &table{Caption: l.T("dev.caption", DevicesTopN, l.PeriodShort(d.Period)),
-			Head:  []string{l.T("col.rank"), l.T("dev.col.vendor"), l.T("dev.col.model"), l.T("dev.col.kind"), l.T("col.sources"), l.T("col.packets")},
-			Right: []bool{true, false, false, false, true, true}}
-		for i, m := range d.Devices {
-			t.Rows = append(t.Rows, []string{"#" + strconv.Itoa(i+1), m.Vendor, m.Model, dash(m.Kind), l.Int(m.Sources), l.Int(m.Packets)})
-		}
-		sec.Blocks = append(sec.Blocks, block{Table: t})
+	dt := d.Devices
+	if dt.Identified == 0 {
+		sec.Blocks = append(sec.Blocks, para(l.T("dev.empty", l.Int(dt.Sources))))
+		return sec, nil
 	}
+	sec.Blocks = append(sec.Blocks, para(l.T("dev.share", l.Int(dt.Identified), l.Int(dt.Sources), l.Pct(share(dt.Identified, dt.Sources)), l.Int(dt.Conflicts))))
+	cutoff := time.Date(d.Period.Start.UTC().Year()-OldFirmwareYears, 1, 1, 0, 0, 0, 0, time.UTC)
+	t := &table{Caption: l.T("dev.caption", DevicesTopN, l.PeriodShort(d.Period)),
+		Head: []string{l.T("col.rank"), l.T("dev.col.vendor"), l.T("dev.col.model"), l.T("dev.col.kind"), l.T("col.sources"), l.T("col.packets"),
+			l.T("dev.col.firmware"), l.T("dev.col.old", cutoff.Year()), l.T("src.col.first"), l.T("src.col.last")},
+		Right: []bool{true, false, false, false, true, true, false, true, false, false}}
+	for _, m := range dt.Models {
+		var versions []string
+		var old, dated uint64
+		for _, f := range m.Firmware {
+			v := f.Version
+			if v == "" {
+				v = l.T("dev.unknown")
+			}
+			if f.Released != nil {
+				dated += f.Sources
+				if f.Released.Before(cutoff) {
+					old += f.Sources
+				}
+				v += " (" + l.Date(*f.Released) + ")"
+			}
+			versions = append(versions, v+" ×"+l.Int(f.Sources))
+		}
+		oldText := "—"
+		if dated > 0 {
+			oldText = l.Int(old) + " / " + l.Int(dated)
+		}
+		t.Rows = append(t.Rows, []string{"#" + strconv.Itoa(m.Rank), m.Vendor, dash(m.Model), dash(m.Kind), l.Int(m.Sources), l.Int(m.Packets),
+			strings.Join(versions, "; "), oldText, l.Time(m.FirstSeen), l.Time(m.LastSeen)})
+	}
+	sec.Blocks = append(sec.Blocks, block{Table: t}, note(l.T("dev.note", cutoff.Year())))
 	return sec, nil
 }

@@ -3,10 +3,12 @@ package report
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
 	"github.com/nightjar-telescope/nightjar/internal/period"
@@ -153,16 +155,23 @@ func TestNoSensors(t *testing.T) {
 	}
 }
 
-// enriched is a store with device attribution, which no backend has yet:
-// section 8 shows its table.
+// enriched is a store with device attribution: section 8 shows its table,
+// with the firmware's age against 2023 (a report of 2024).
 type enriched struct {
 	Store
 	asked []string
 }
 
-func (e *enriched) DeviceModels(_ context.Context, p period.Period, n int) ([]DeviceModel, bool, error) {
-	e.asked = append(e.asked, "devices "+p.String())
-	return []DeviceModel{{Vendor: "TP-Link", Model: "Archer AX3000", Kind: "router", Sources: 42, Packets: 4200}}, true, nil
+func (e *enriched) Devices(_ context.Context, q store.DevicesQuery) (store.DeviceTable, error) {
+	e.asked = append(e.asked, fmt.Sprintf("devices %s %d", q.Period, q.N))
+	old, recent := time.Date(2021, 5, 27, 0, 0, 0, 0, time.UTC), time.Date(2023, 3, 10, 0, 0, 0, 0, time.UTC)
+	seen := time.Date(2024, 7, 2, 3, 4, 0, 0, time.UTC)
+	return store.DeviceTable{Sources: 400, Identified: 50, Conflicts: 2, Models: []store.DeviceModel{
+		{Rank: 1, Vendor: "TP-Link", Model: "Archer AX3000", Kind: "router", Sources: 42, Packets: 4200, FirstSeen: seen, LastSeen: seen.Add(time.Hour),
+			Firmware: []store.FirmwareCount{{Version: "1.0.6", Released: &old, Sources: 30}, {Version: "", Sources: 10}, {Version: "1.3.0", Released: &recent, Sources: 2}}},
+		{Rank: 2, Vendor: "MikroTik", Kind: "router", Sources: 8, Packets: 80, FirstSeen: seen, LastSeen: seen,
+			Firmware: []store.FirmwareCount{{Version: "", Sources: 8}}},
+	}}, nil
 }
 
 func TestEnrichmentTables(t *testing.T) {
@@ -175,18 +184,19 @@ func TestEnrichmentTables(t *testing.T) {
 		md := string(markdown(doc, "x-"))
 		checkText(t, string(lang)+" enriched", []byte(md))
 		l := newLocale(lang)
-		for _, want := range []string{"| #1 | TP-Link | Archer AX3000 | router | 42 | 4,200 |"} {
+		for _, want := range []string{"| #1 | TP-Link | Archer AX3000 | router | 42 | 4,200 | 1.0.6 (" + l.Date(time.Date(2021, 5, 27, 0, 0, 0, 0, time.UTC)) + ") ×30; " + l.T("dev.unknown") + " ×10; 1.3.0 (" + l.Date(time.Date(2023, 3, 10, 0, 0, 0, 0, time.UTC)) + ") ×2 | 30 / 32 |",
+			"| #2 | MikroTik | — | router | 8 | 80 | " + l.T("dev.unknown") + " ×8 | — |", "12.5"} {
 			if !strings.Contains(md, want) {
 				t.Errorf("%s: no %q in the report", lang, want)
 			}
 		}
-		for _, absent := range []string{l.T("org.none"), l.T("dev.none")} {
+		for _, absent := range []string{l.T("org.none"), l.T("dev.empty", "400")} {
 			if strings.Contains(md, absent) {
 				t.Errorf("%s: the report says %q although the store has the data", lang, absent)
 			}
 		}
 	}
-	if len(e.asked) != 2 || e.asked[0] != "devices 2024Q3" {
+	if len(e.asked) != 2 || e.asked[0] != "devices 2024Q3 10" {
 		t.Errorf("asked %q", e.asked)
 	}
 }

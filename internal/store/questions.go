@@ -62,6 +62,8 @@ type Questions interface {
 	// source, destination and port (events.go), from the raw records:
 	// the period's must be retained.
 	Events(ctx context.Context, q EventsQuery) ([]Event, error)
+	// DeviceQuestions: the device models behind the sources (devices.go).
+	DeviceQuestions
 }
 
 // TopPortsQuery asks for the top N ports per sensor of a period.
@@ -334,6 +336,9 @@ type Source struct {
 	// why ("" for unknown).
 	Verdict string `json:"verdict"`
 	Reason  string `json:"reason"`
+	// Device is the device model behind the address, nil when none is
+	// attributed (devices.go).
+	Device *DeviceLabel `json:"device"`
 }
 
 // PortSourcesQuery asks for the top N ports of a period with their sources.

@@ -38,6 +38,9 @@ type SourceHistory struct {
 	Days []SourceDay `json:"days"`
 	// SourceOrigin is the origin of its last packet of the period.
 	SourceOrigin
+	// Device is the device model behind the address, nil when none is
+	// attributed (devices.go).
+	Device *DeviceLabel `json:"device"`
 }
 
 // SourceOrigin is a source's origin as the databases gave it when its

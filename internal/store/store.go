@@ -76,11 +76,12 @@ var (
 )
 
 // Store is a storage backend: writes (this file), questions
-// (questions.go) and exports (export.go).
+// (questions.go), exports (export.go) and device attribution (devices.go).
 type Store interface {
 	Writer
 	Questions
 	Exporter
+	DeviceStore
 	// Close discards the records appended since the last Flush (only
 	// Flush makes records durable: the collector has not acknowledged
 	// them, and ingest has not recorded their file), makes what was

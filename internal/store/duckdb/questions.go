@@ -309,9 +309,9 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 			GROUP BY ALL
 		)
 		SELECT t.ip_version, t.src_hi, t.src_lo, t.packets, p.ports, t.sensors, t.tags, t.first_ns, t.last_ns,
-			t.country, t.asn, coalesce(n.org, ''), t.scanner, p.exploits
+			t.country, t.asn, coalesce(n.org, ''), t.scanner, p.exploits, `+deviceLabelColumns+`
 		FROM top t JOIN ports p ON p.ip_version = t.ip_version AND p.src_hi = t.src_hi AND p.src_lo = t.src_lo
-			LEFT JOIN as_names n ON n.asn = t.asn
+			LEFT JOIN as_names n ON n.asn = t.asn`+deviceJoin("t")+`
 		ORDER BY t.packets DESC, t.ip_version, t.src_hi, t.src_lo`, append(append(append([]any{from, to}, dayArgs...), q.N, from, to), portArgs...)
 	if !whole {
 		query, args = `WITH agg AS (
@@ -328,8 +328,8 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 				ORDER BY packets DESC, ip_version, src_hi, src_lo LIMIT ?
 			)
 			SELECT t.ip_version, t.src_hi, t.src_lo, t.packets, t.ports, t.sensors, t.tags, t.first_ns, t.last_ns,
-				t.country, t.asn, coalesce(n.org, ''), t.scanner, t.exploits
-			FROM top t LEFT JOIN as_names n ON n.asn = t.asn
+				t.country, t.asn, coalesce(n.org, ''), t.scanner, t.exploits, `+deviceLabelColumns+`
+			FROM top t LEFT JOIN as_names n ON n.asn = t.asn`+deviceJoin("t")+`
 			ORDER BY t.packets DESC, t.ip_version, t.src_hi, t.src_lo`,
 			append(append([]any{q.Period.Start.UnixNano(), q.Period.End.UnixNano()}, rawArgs...), q.N)
 	}
@@ -344,10 +344,12 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 			exploits       int32List
 		)
 		src := store.Source{PortsExact: true}
+		var dev deviceLabel
 		if err := scan(&version, &hi, &lo, &src.Packets, &src.Ports, &sensorsReached, &tags, &first, &last,
-			&src.Country, &src.ASN, &src.Org, &src.Scanner, &exploits); err != nil {
+			&src.Country, &src.ASN, &src.Org, &src.Scanner, &exploits, &dev.vendor, &dev.model, &dev.kind, &dev.firmware, &dev.conflict); err != nil {
 			return err
 		}
+		src.Device = dev.label()
 		src.IP = record.AddrFromHalves(hi, lo, version == 4).String()
 		src.Sensors = sensorsReached
 		src.Tags = store.TagNames(tags)

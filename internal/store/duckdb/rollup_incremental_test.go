@@ -249,7 +249,7 @@ func TestPendingDaysOfSchema3(t *testing.T) {
 		t.Fatal(err)
 	}
 	dayNum := day.Unix() / 86400
-	for _, q := range append(UndoSchema5(), // as schema 3 left it
+	for _, q := range append(UndoSince5(), // as schema 3 left it
 		`DROP TABLE pending_hours`, `DROP TABLE rollup_source_hour`, `DROP TABLE live_from`,
 		`CREATE TABLE pending_rollups (from_day BIGINT NOT NULL, to_day BIGINT NOT NULL)`,
 		fmt.Sprintf(`INSERT INTO pending_rollups VALUES (%d, %d)`, dayNum, dayNum+1),

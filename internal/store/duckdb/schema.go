@@ -213,6 +213,7 @@ var migrations = []string{
 	// no per-tag counts: they are taken as all of the row's packets for
 	// each of its tags, which keeps their tags as they were.
 	migrationOrigins,
+	migrationDevices,
 }
 
 // migrationOrigins is schema 5 (see migrations).
@@ -238,11 +239,12 @@ var migrationOrigins = `ALTER TABLE packets ADD COLUMN src_country USMALLINT DEF
 	);
 	INSERT INTO rollup_origin_day SELECT day, sensor, country, asn, scanner, sum(packets), count(*) FROM rollup_source_day GROUP BY ALL;`
 
-// UndoSchema5 is SQL that takes a database of schema 5 back to schema 4's
-// tables (the version number aside): tests of older schemas build their
-// databases with it.
-func UndoSchema5() []string {
-	out := []string{`ALTER TABLE packets DROP COLUMN src_country`, `ALTER TABLE packets DROP COLUMN src_asn`,
+// UndoSince5 is SQL that takes a database of this build's schema back to
+// schema 4's tables (the version number aside): tests of older schemas
+// build their databases with it.
+func UndoSince5() []string {
+	out := []string{`DROP TABLE device_evidence`, `DROP TABLE devices`, // schema 6
+		`ALTER TABLE packets DROP COLUMN src_country`, `ALTER TABLE packets DROP COLUMN src_asn`,
 		`ALTER TABLE packets DROP COLUMN src_scanner`, `DROP TABLE as_names`, `DROP TABLE rollup_origin_day`, `DROP TABLE scanner_labels`}
 	for _, table := range []string{"rollup_source_day", "rollup_source_hour"} {
 		for _, col := range []string{"country", "asn", "scanner"} {

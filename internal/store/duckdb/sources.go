@@ -95,6 +95,13 @@ func (s *Store) SourceHistory(ctx context.Context, q store.SourceHistoryQuery) (
 	if err != nil {
 		return store.SourceHistory{}, fmt.Errorf("history of source %s in %s: %w", out.IP, q.Period, err)
 	}
+	dev, _, ok, err := s.SourceDevice(ctx, q.IP)
+	if err != nil {
+		return store.SourceHistory{}, err
+	}
+	if ok {
+		out.Device = dev.Label()
+	}
 	return out, nil
 }
 

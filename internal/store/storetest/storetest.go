@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener, crash Crasher) {
 	runCounts(t, open)
 	runExports(t, open)
 	runOrigins(t, open)
+	runDevices(t, open)
 }
 
 var twoSensors = []fleet.Sensor{
