@@ -300,10 +300,13 @@ func TestFleetLoopback(t *testing.T) {
 	testFleet(t, testNet{
 		base: base, hp: hp, hp2: hp2, sp: sp,
 		listen:  listenTCP,
-		dial:    (&net.Dialer{}).DialContext,
+		dial:    netDial,
 		timeout: time.Second, rate: 100,
 	})
 }
+
+// netDial is the system's dialler.
+var netDial = (&net.Dialer{}).DialContext
 
 // listenTCP listens on ap, a loopback or test-namespace address.
 func listenTCP(t *testing.T, ap netip.AddrPort) net.Listener {
