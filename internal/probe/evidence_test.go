@@ -72,3 +72,19 @@ func TestCertDN(t *testing.T) {
 		t.Errorf("certEvidence() (-got, +want):\n%s", diff)
 	}
 }
+
+// FuzzPageEvidence: whatever a host answers, the record's body is valid
+// UTF-8 within banner.MaxBody and its title bounded.
+func FuzzPageEvidence(f *testing.F) {
+	f.Add("text/html", []byte(archerAX50Page))
+	f.Add("text/html; charset=Shift_JIS", []byte("<title>\x83\x8d\x83\x57</title>"))
+	f.Add("text/html; charset=utf-16", []byte("\xff\xfe<\x00t\x00"))
+	f.Add("", []byte("<title>"+strings.Repeat("\xe3\x81", 3000)))
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		var h banner.HTTP
+		pageEvidence(&h, 200, map[string][]string{"Content-Type": {contentType}}, body)
+		if !utf8.ValidString(h.Body) || len(h.Body) > banner.MaxBody || !utf8.ValidString(h.Title) || len(h.Title) > maxTitle {
+			t.Errorf("body %d bytes (valid %v), title %d bytes (valid %v)", len(h.Body), utf8.ValidString(h.Body), len(h.Title), utf8.ValidString(h.Title))
+		}
+	})
+}

@@ -48,16 +48,10 @@ func (r *run) fetch(ctx context.Context, s service, path string) answer {
 	a, err := r.exchange(ctx, s, path, &received)
 	req.Seconds = time.Since(start).Seconds()
 	req.Bytes = received.Load()
-	switch {
-	case err != nil && a.status == 0:
-		req.Outcome = classify(ctx, err)
-	case err != nil: // the status came, the body did not end
-		req.Outcome, req.Status = classify(ctx, err), a.status
-	default:
-		req.Outcome, req.Status = OutcomeStatus, a.status
-	}
+	// A status with an error: the body did not come to its end.
+	req.Status, req.Outcome = a.status, OutcomeStatus
 	if err != nil {
-		req.Error = err.Error()
+		req.Outcome, req.Error = classify(ctx, err), err.Error()
 	}
 	if a.status >= 300 && a.status < 400 {
 		req.Location = a.header.Get("Location")
