@@ -69,10 +69,12 @@ Questions:
   port-sources     the top N ports with their distinct sources and the share
                    of their packets tagged mirai
   tags             packets per fingerprint tag, for the fleet and per sensor
+  devices          the device models behind the sources (from imported or probed
+                   banners): sources, packets, firmware, ports, countries
   sensors          every sensor with its latest health report (no period)`,
 	}
 	cmd.AddCommand(newTopPortsCommand(), newGroupTopPortsCommand(), newGroupAveragesCommand(),
 		newPortSeriesCommand(), newTopSourcesCommand(), newOriginsCommand(), newOriginPortsCommand(), newPortSourcesCommand(),
-		newTagsCommand(), newSensorsQueryCommand())
+		newTagsCommand(), newDevicesQueryCommand(), newSensorsQueryCommand())
 	return cmd
 }

@@ -687,3 +687,72 @@ func tableTags(w io.Writer, p api.Params, resp api.TagsResponse) error {
 	}
 	return tw.Flush()
 }
+
+func newDevicesQueryCommand() *cobra.Command {
+	return question[api.DevicesResponse]{
+		use:   "devices --db PATH (--period P | --from D --to D) [--sensor S] [--group G] [--tag T] [--vendor V] [flags]",
+		short: "The device models behind the sources: sources, packets, firmware, ports, countries",
+		long: `Lists the device models identified behind the period's source addresses —
+the routers, cameras and CPE that send the scans — by distinct sources, with
+their packets, the firmware versions their banners carried ("unknown" when
+none did; never guessed) and the versions' release dates when known, the
+ports most of them sent to, their countries, and first and last seen. The
+first line says how many of the period's sources were identified.
+
+Devices are identified by nightjar devices import (banner scans: zgrab2,
+Shodan, Censys, Nmap, masscan) and nightjar devices probe; an address whose
+evidence names two models is counted under the deciding one and as a
+conflict.
+
+--sensor and --group keep the sources those sensors saw, --tag those that
+earned a fingerprint tag (mirai), --vendor one vendor's models.`,
+		example: `  nightjar query devices --db telescope.duckdb --period 2024Q3
+  nightjar query devices --db telescope.duckdb --period 2024-07 --tag mirai --vendor TP-Link
+  nightjar query devices --db telescope.duckdb --period 2024Q3 --group Japan --format csv`,
+		flags: func(f *pflag.FlagSet, pf *paramFlags) {
+			pf.top(f, "number of models")
+			pf.sensors(f, "only the sources these sensors saw (repeat or comma-separate)")
+			pf.groups(f, "only the sources the sensors of these groups saw")
+			f.StringVar(&pf.Tag, "tag", "", "only the sources that earned this fingerprint tag (mirai, zmap, masscan, ...)")
+			f.StringVar(&pf.Vendor, "vendor", "", "only this vendor's models (any case)")
+		},
+		ask:   api.AskDevices,
+		table: tableDevices,
+		empty: func(resp api.DevicesResponse) bool { return resp.Sources == 0 },
+		what:  "sources",
+	}.command()
+}
+
+func tableDevices(w io.Writer, p api.Params, resp api.DevicesResponse) error {
+	fmt.Fprintf(w, "Device models, %s: %s of %s sources identified (%.1f%%), %s with conflicting evidence\n", p.Period,
+		analyze.Thousands(resp.Identified), analyze.Thousands(resp.Sources), 100*float64(resp.Identified)/float64(max(resp.Sources, 1)), analyze.Thousands(resp.Conflicts))
+	if len(resp.Models) == 0 {
+		fmt.Fprintln(w, "No device model identified: import banners of the sources with nightjar devices import FILE...")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RANK\tVENDOR\tMODEL\tKIND\tSOURCES\tPACKETS\tFIRMWARE\tPORTS\tCOUNTRIES\tFIRST SEEN\tLAST SEEN")
+	for _, m := range resp.Models {
+		var fw, ports, countries []string
+		for _, f := range m.Firmware {
+			v := f.Version
+			if v == "" {
+				v = "unknown"
+			}
+			if f.Released != nil {
+				v += " (" + f.Released.Format(time.DateOnly) + ")"
+			}
+			fw = append(fw, fmt.Sprintf("%s ×%d", v, f.Sources))
+		}
+		for _, pc := range m.Ports {
+			ports = append(ports, pc.Port)
+		}
+		for _, c := range m.Countries {
+			countries = append(countries, fmt.Sprintf("%s %d", dash(c.Country), c.Sources))
+		}
+		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Rank, m.Vendor, dash(m.Model), dash(m.Kind), analyze.Thousands(m.Sources),
+			analyze.Thousands(m.Packets), strings.Join(fw, "; "), strings.Join(ports, ","), strings.Join(countries, ", "),
+			m.FirstSeen.Format(time.DateTime), m.LastSeen.Format(time.DateTime))
+	}
+	return tw.Flush()
+}

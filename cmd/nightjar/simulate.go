@@ -31,6 +31,10 @@ type simulateOptions struct {
 	// geography is where to write the simulated Internet's GeoIP/ASN
 	// database (simulate.Geography), for ingest --geoip.
 	geography string
+	// banners is the directory to write banner scans of the sources into,
+	// one file per format, with the attribution they call for
+	// (simulate.WriteBanners).
+	banners string
 	// end is where the period ends when --start is not given (default:
 	// the start of today by the wall clock; `nightjar simulate` and the
 	// demo end it now, by their clock).
@@ -128,6 +132,11 @@ func (o *simulateOptions) run(ctx context.Context, path string, stderr io.Writer
 			return nil, err
 		}
 	}
+	if o.banners != "" {
+		if _, err := simulate.WriteBanners(o.banners, truth); err != nil {
+			return nil, fmt.Errorf("write banners: %w", err)
+		}
+	}
 	fmt.Fprintf(stderr, "simulated %s packets for %d sensors from %s to %s\n",
 		analyze.Thousands(cfg.Packets), len(fl.Sensors), cfg.Start.Format(time.DateOnly), cfg.Start.Add(cfg.Duration).Format(time.DateOnly))
 	return fl, nil
@@ -166,7 +175,11 @@ period is --days from --start, or the --days up to now (the instant of
 (packets per sensor, port, month and tag; packets and tags per source) and
 --fleet-out the fleet, so that "nightjar analyze --sensors" can read it back;
 --geography-out the simulated Internet's GeoIP/ASN database, so that
-"nightjar ingest --geoip" places every source in a country and a network.
+"nightjar ingest --geoip" places every source in a country and a network;
+--banners-out DIR a banner scan of the sources' own services (the routers,
+cameras and CPE behind the Mirai-like and scanning sources), one file per
+format "nightjar devices import" reads, and devices-truth.json, the
+device each source must be attributed.
 A name ending in .gz or .zst is compressed; "-" writes to standard output.`,
 		Example: `  nightjar simulate --out sim.pcap --fleet-out fleet.yaml
   nightjar analyze --sensors fleet.yaml sim.pcap
@@ -190,6 +203,7 @@ A name ending in .gz or .zst is compressed; "-" writes to standard output.`,
 	f.StringVar(&o.truth, "truth", "", "write the ground truth as JSON to `FILE`")
 	f.StringVar(&o.fleetOut, "fleet-out", "", "write the fleet used as YAML to `FILE`")
 	f.StringVar(&o.geography, "geography-out", "", "write the simulated Internet's GeoIP/ASN database (countries and networks of every source) to `FILE`, for ingest --geoip")
+	f.StringVar(&o.banners, "banners-out", "", "write a banner scan of the sources into `DIR`: banners.zgrab2.json, banners.shodan.json.gz, banners.censys.json, banners.nmap.xml, banners.masscan.json, and devices-truth.json")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line on standard error")
 	o.addFlags(f, "")
 	return cmd
