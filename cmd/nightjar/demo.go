@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nightjar-telescope/nightjar/internal/analyze"
+	"github.com/nightjar-telescope/nightjar/internal/attribution"
+	"github.com/nightjar-telescope/nightjar/internal/banner"
 	"github.com/nightjar-telescope/nightjar/internal/clock"
 	"github.com/nightjar-telescope/nightjar/internal/collector"
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
@@ -337,6 +339,9 @@ func demoBackfill(ctx context.Context, st store.Store, fl *fleet.Fleet, dir stri
 	// Up to this instant, not to midnight: on the first minute of a day,
 	// month or quarter the dashboard has the history right before it.
 	so.cfg.Packets, so.days, so.end = packets, demoFleetDays, now.UTC()
+	// A banner scan of the simulated sources, so that the devices page
+	// and report section 8 have the devices behind them.
+	so.banners = filepath.Join(dir, "banners")
 	if _, err := so.run(ctx, path, stderr, false); err != nil {
 		return err
 	}
@@ -353,7 +358,18 @@ func demoBackfill(ctx context.Context, st store.Store, fl *fleet.Fleet, dir stri
 		return fmt.Errorf("backfill: %w", err)
 	}
 	fmt.Fprintf(stderr, "backfilled %s packets of the last %d days\n", analyze.Thousands(res.Packets), demoFleetDays)
-	return nil
+	return demoDevices(ctx, st, filepath.Join(so.banners, simulate.BannerFiles[banner.FormatShodan]), now, stderr)
+}
+
+// demoDevices imports the simulated banner scan (as a Shodan export) with
+// the shipped signatures, as nightjar devices import would.
+func demoDevices(ctx context.Context, st store.Store, path string, now time.Time, stderr io.Writer) error {
+	sig, err := loadSignatures(nil)
+	if err != nil {
+		return err
+	}
+	at := attribution.New(st, sig, func() time.Time { return now })
+	return importBanners(ctx, stderr, stderr, at, "", []string{path})
 }
 
 // demoSensorConfig writes and loads the configuration of one simulated
