@@ -2,6 +2,7 @@ package devices
 
 import (
 	"regexp/syntax"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -39,9 +40,10 @@ func requiredLiterals(pattern string) []string {
 }
 
 func literalsOf(re *syntax.Regexp) []string {
+	if lits, ok := exact(re); ok {
+		return lits
+	}
 	switch re.Op {
-	case syntax.OpLiteral:
-		return literalOf(re)
 	case syntax.OpCapture, syntax.OpPlus:
 		return literalsOf(re.Sub[0])
 	case syntax.OpRepeat:
@@ -49,11 +51,27 @@ func literalsOf(re *syntax.Regexp) []string {
 			return literalsOf(re.Sub[0])
 		}
 	case syntax.OpConcat:
-		var best []string
-		for _, sub := range re.Sub {
-			if l := literalsOf(sub); l != nil && better(l, best) {
-				best = l
+		// Runs of exact parts, across groups, make the longest literals
+		// (`realm="` and `DCS-` are `realm="dcs-`).
+		var best, run []string
+		for _, sub := range flatten(re.Sub, nil) {
+			if lits, ok := exact(sub); ok {
+				if run = cross(run, lits); run != nil {
+					continue
+				}
+				run = lits
+			} else if lits := literalsOf(sub); lits != nil && better(lits, best) {
+				best = lits
 			}
+			if run != nil && better(run, best) {
+				best = run
+			}
+			if _, ok := exact(sub); !ok {
+				run = nil
+			}
+		}
+		if run != nil && better(run, best) {
+			best = run
 		}
 		return best
 	case syntax.OpAlternate:
@@ -68,6 +86,88 @@ func literalsOf(re *syntax.Regexp) []string {
 		return all
 	}
 	return nil
+}
+
+// flatten splices the concatenations inside groups into one list.
+func flatten(subs, out []*syntax.Regexp) []*syntax.Regexp {
+	for _, sub := range subs {
+		for sub.Op == syntax.OpCapture {
+			sub = sub.Sub[0]
+		}
+		if sub.Op == syntax.OpConcat {
+			out = flatten(sub.Sub, out)
+		} else {
+			out = append(out, sub)
+		}
+	}
+	return out
+}
+
+// exact returns every string re matches, lower-cased, when they are few
+// and known: literals, small classes, anchors (the empty string), and
+// their groups, alternations and concatenations.
+func exact(re *syntax.Regexp) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		l := literalOf(re)
+		return l, l != nil
+	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return []string{""}, true
+	case syntax.OpCapture:
+		return exact(re.Sub[0])
+	case syntax.OpCharClass:
+		var set []string
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				if r >= utf8.RuneSelf || len(set) >= 4 {
+					return nil, false
+				}
+				if l := string(lower(byte(r))); !slices.Contains(set, l) {
+					set = append(set, l)
+				}
+			}
+		}
+		return set, len(set) > 0
+	case syntax.OpAlternate:
+		var all []string
+		for _, sub := range re.Sub {
+			l, ok := exact(sub)
+			if !ok || len(all)+len(l) > maxLiterals {
+				return nil, false
+			}
+			all = append(all, l...)
+		}
+		return all, true
+	case syntax.OpConcat:
+		out := []string{""}
+		for _, sub := range re.Sub {
+			l, ok := exact(sub)
+			if !ok {
+				return nil, false
+			}
+			if out = cross(out, l); out == nil {
+				return nil, false
+			}
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// cross is every a followed by every b; nil when a is nil or there would
+// be more than maxLiterals.
+func cross(a, b []string) []string {
+	if a == nil || len(a)*len(b) > maxLiterals {
+		return nil
+	}
+	out := make([]string, 0, len(a)*len(b))
+	for _, x := range a {
+		for _, y := range b {
+			out = append(out, x+y)
+		}
+	}
+	return out
 }
 
 // literalOf is a literal node's text, lower-cased; nil when case folding
@@ -121,10 +221,12 @@ func lower(c byte) byte {
 // dense transition table over the bytes the literals use (every other
 // byte is one class). Each state lists the rules whose literal ends there.
 type automaton struct {
-	class   [256]uint8
+	class   [256]uint8 // upper-case ASCII letters share their lower case's class
 	classes int
-	next    []int32   // state*classes + class → state
-	out     [][]int32 // state → rules (indexes in the field's rule list)
+	// next is state offset + class → the next state's offset
+	// (state*classes), complemented when the state has rules.
+	next []int32
+	out  [][]int32 // state → rules (indexes in the field's rule list)
 }
 
 func newAutomaton(lits map[string][]int32) *automaton {
@@ -136,6 +238,9 @@ func newAutomaton(lits map[string][]int32) *automaton {
 				a.classes++
 			}
 		}
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		a.class[c] = a.class[c+'a'-'A']
 	}
 	// The trie, with -1 for a missing edge.
 	trie := [][]int32{a.newState()}
@@ -177,6 +282,16 @@ func newAutomaton(lits map[string][]int32) *automaton {
 			}
 		}
 	}
+	// Premultiplied: an entry is its state's offset in next, complemented
+	// (negative) when the state has rules, which saves the scan a
+	// multiplication and a lookup per byte.
+	for i, t := range a.next {
+		off := t * int32(a.classes)
+		if len(a.out[t]) > 0 {
+			off = ^off
+		}
+		a.next[i] = off
+	}
 	return a
 }
 
@@ -191,11 +306,15 @@ func (a *automaton) newState() []int32 {
 // scan calls found with every rule whose literal occurs in v (a rule may
 // be reported more than once).
 func (a *automaton) scan(v string, found func(rule int32)) {
+	next, n := a.next, int32(a.classes)
 	s := int32(0)
 	for i := 0; i < len(v); i++ {
-		s = a.next[int(s)*a.classes+int(a.class[lower(v[i])])]
-		for _, r := range a.out[s] {
-			found(r)
+		s = next[s+int32(a.class[v[i]])]
+		if s < 0 {
+			s = ^s
+			for _, r := range a.out[s/n] {
+				found(r)
+			}
 		}
 	}
 }
