@@ -17,7 +17,7 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/attribution"
 	"github.com/nightjar-telescope/nightjar/internal/banner"
 	"github.com/nightjar-telescope/nightjar/internal/devices"
-	"github.com/nightjar-telescope/nightjar/internal/probe"
+	devprobe "github.com/nightjar-telescope/nightjar/internal/probe"
 )
 
 func newDevicesCommand(g *globalOptions) *cobra.Command {
@@ -112,7 +112,7 @@ any address; the questions join it with the sources that scanned.`,
 				return err
 			}
 			defer st.Close()
-			return importBanners(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), attribution.New(st, sig, g.now.Now), f, args)
+			return importBanners(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), attribution.New(st, sig, g.now), f, args)
 		},
 	}
 	fl := cmd.Flags()
@@ -123,8 +123,9 @@ any address; the questions join it with the sources that scanned.`,
 }
 
 func formatNames() string {
-	names := make([]string, len(banner.Formats))
-	for i, f := range banner.Formats {
+	formats := banner.Formats()
+	names := make([]string, len(formats))
+	for i, f := range formats {
 		names[i] = string(f)
 	}
 	return strings.Join(names, ", ")
@@ -200,12 +201,12 @@ func readBanners(ctx context.Context, errw io.Writer, r *banner.Reader, at *attr
 // probeSettings is the configuration of devices probe: the probe's, under
 // probe:, in the --config file.
 type probeSettings struct {
-	Probe probe.Config `yaml:"probe"`
+	Probe devprobe.Config `yaml:"probe"`
 }
 
 func (s probeSettings) check() error {
 	if !s.Probe.Enabled {
-		return probe.ErrDisabled
+		return devprobe.ErrDisabled
 	}
 	return s.Probe.Validate()
 }
@@ -250,7 +251,7 @@ research-scanner list. Every request is logged.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var cfg probeSettings
-			return runDaemon(cmd, &d, &cfg, probeSettings{Probe: probe.DefaultConfig()}, func(probeSettings) error {
+			return runDaemon(cmd, &d, &cfg, probeSettings{Probe: devprobe.DefaultConfig()}, func(probeSettings) error {
 				_, err := fmt.Fprintln(cmd.OutOrStdout(), "configuration ok: probing is enabled")
 				return err
 			}, func(cfg probeSettings) error {
@@ -266,7 +267,7 @@ research-scanner list. Every request is logged.`,
 					return err
 				}
 				logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-				prober, err := probe.New(logger, cfg.Probe, probe.Deps{Clock: g.now, Version: version})
+				prober, err := devprobe.New(logger, cfg.Probe, devprobe.Deps{Clock: g.now, Version: version})
 				if err != nil {
 					return err
 				}
@@ -275,7 +276,7 @@ research-scanner list. Every request is logged.`,
 					return err
 				}
 				defer st.Close()
-				res, err := attribution.ProbeSources(cmd.Context(), st, prober, attribution.New(st, sig, g.now.Now), p, top)
+				res, err := attribution.ProbeSources(cmd.Context(), st, prober, attribution.New(st, sig, g.now), p, top)
 				if err != nil {
 					return err
 				}
