@@ -51,6 +51,10 @@ type Record struct {
 	TLS  TLS
 	// The greetings of other protocols, as the scan printed them.
 	SSH, Telnet, FTP, UPnP string
+	// Product is the scanner's own name of the software that answered
+	// (Nmap -sV's "lighttpd 1.4.39", Shodan's product and version): kept
+	// as evidence to show, not a field signatures read.
+	Product string
 }
 
 // HTTP is the first page a service answered (Status 0: none).
