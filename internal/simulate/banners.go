@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -34,23 +35,29 @@ const (
 // research scanners' (zmap, masscan, nmap...) are servers, not devices.
 var deviceKinds = map[string]bool{"mirai": true, "scan": true}
 
-// DeviceTruth is what a banner scan of a simulated capture's sources
+// DeviceTruth is what one banner file of a simulated capture's sources
 // shows, and the attribution a correct importer gives: the expected
 // device of every source that answered, and the expected model table.
+// It depends on the format: a source whose only evidence is its
+// certificate is identified by a file that carries certificates, not by
+// one that does not.
 type DeviceTruth struct {
-	// Sources is keyed by address; a source that answered with a decoy
-	// page is absent (it must get no device).
+	// Sources is keyed by address: the sources whose banners identify a
+	// device. The others (decoys, devices whose identifying fields the
+	// format does not carry) must get none.
 	Sources map[string]SourceDevice `json:"sources"`
 	// Decoys are the sources that answered with a decoy page.
 	Decoys []string `json:"decoys"`
 	// Models are the device models with their sources, by sources
-	// descending, then vendor and model; the conflicting sources count
-	// under neither of their models.
+	// descending, then vendor and model; a conflicting source counts
+	// under neither of its models.
 	Models []ModelCount `json:"models"`
 }
 
-// SourceDevice is a source's expected device. A Conflict source answered
-// as the two devices of Both, and its attribution must say conflict.
+// SourceDevice is a source's expected device: Model "" when the file names
+// only the vendor, Firmware "" when it carries no version. A Conflict
+// source answered as the two devices of Both, and its attribution must
+// say conflict.
 type SourceDevice struct {
 	Vendor   string   `json:"vendor,omitempty"`
 	Model    string   `json:"model,omitempty"`
@@ -68,10 +75,18 @@ type ModelCount struct {
 	Sources int    `json:"sources"`
 }
 
+// scanned is one source of a banner scan and the profiles it answered as
+// (one; two for a NAT'd address).
+type scanned struct {
+	addr     netip.Addr
+	profiles []int
+	decoy    bool
+}
+
 // SourceBanners returns the banners a scan of the truth's sources would
-// record at the end of the run, one Record per service, in address order,
-// and the attribution they call for.
-func SourceBanners(t *Truth) ([]banner.Record, DeviceTruth) {
+// record at the end of the run, one Record per service, in address
+// order, and which source answered as which profile.
+func SourceBanners(t *Truth) ([]banner.Record, []scanned) {
 	profiles := DeviceProfiles()
 	var devs, decoys []int
 	for i, p := range profiles {
@@ -88,12 +103,11 @@ func SourceBanners(t *Truth) ([]banner.Record, DeviceTruth) {
 		}
 	}
 	slices.SortFunc(addrs, netip.Addr.Compare)
-	truth := DeviceTruth{Sources: map[string]SourceDevice{}, Decoys: []string{}, Models: []ModelCount{}}
-	counts := map[ModelCount]int{}
 	var recs []banner.Record
+	var out []scanned
 	seen := t.End.Add(-time.Hour).UTC()
-	add := func(a netip.Addr, p DeviceProfile, at time.Time) {
-		for _, svc := range p.Services {
+	add := func(a netip.Addr, p int, at time.Time) {
+		for _, svc := range profiles[p].Services {
 			r := svc
 			r.Addr, r.Time = a, at
 			r.TLS.SANs = slices.Clone(svc.TLS.SANs)
@@ -103,30 +117,140 @@ func SourceBanners(t *Truth) ([]banner.Record, DeviceTruth) {
 	for _, a := range addrs {
 		h := geoHash(addrKey(a) ^ t.Seed*0x9e3779b97f4a7c15)
 		x := int(h % 1000)
-		pick := func(salt uint64, from []int) DeviceProfile {
-			return profiles[from[int(geoHash(h+salt)%uint64(len(from)))]]
-		}
+		pick := func(salt uint64, from []int) int { return from[int(geoHash(h+salt)%uint64(len(from)))] }
 		switch {
 		case x < devicePerMille:
 			p := pick(1, devs)
 			add(a, p, seen)
-			truth.Sources[a.String()] = SourceDevice{Vendor: p.Vendor, Model: p.Model, Kind: p.Kind, Firmware: p.Firmware}
-			counts[ModelCount{Vendor: p.Vendor, Model: p.Model, Kind: p.Kind}]++
+			out = append(out, scanned{addr: a, profiles: []int{p}})
 		case x < devicePerMille+decoyPerMille:
-			add(a, pick(2, decoys), seen)
-			truth.Decoys = append(truth.Decoys, a.String())
+			p := pick(2, decoys)
+			add(a, p, seen)
+			out = append(out, scanned{addr: a, profiles: []int{p}, decoy: true})
 		case x < devicePerMille+decoyPerMille+natPerMille:
 			p, q := pick(3, devs), pick(4, devs)
-			for q.Vendor == p.Vendor && q.Model == p.Model {
-				h++
-				q = pick(4, devs)
+			for salt := uint64(5); q == p; salt++ {
+				q = pick(salt, devs)
 			}
 			add(a, p, seen)
 			add(a, q, seen.Add(-24*time.Hour))
-			both := []string{p.Vendor + " " + p.Model, q.Vendor + " " + q.Model}
-			slices.Sort(both)
-			truth.Sources[a.String()] = SourceDevice{Conflict: true, Both: both}
+			out = append(out, scanned{addr: a, profiles: []int{p, q}})
 		}
+	}
+	return recs, out
+}
+
+// carried returns the fields a format keeps of a profile's services: it
+// writes them and reads them back. What a format carries depends on the
+// records, not on their addresses, so one round trip per profile says it
+// for every source.
+func carried(f banner.Format, p DeviceProfile) (map[banner.Field]bool, error) {
+	var buf bytes.Buffer
+	w, err := banner.NewWriter(&buf, f)
+	if err != nil {
+		return nil, err
+	}
+	for i := range p.Services {
+		r := p.Services[i]
+		r.Addr, r.Time = netip.MustParseAddr("192.0.2.1"), time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		if err := w.Write(&r); err != nil && !errors.Is(err, banner.ErrNotCarried) {
+			return nil, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	out := map[banner.Field]bool{}
+	if buf.Len() == 0 {
+		return out, nil
+	}
+	r, err := banner.NewReader(&buf, f)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		var rec banner.Record
+		err := r.Next(&rec)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read back %s: %w", f, err)
+		}
+		for _, field := range banner.Fields() {
+			rec.Values(field, func(string) bool { out[field] = true; return false })
+		}
+	}
+}
+
+// expect is what a file whose carried fields are these says of profile p:
+// its model, its vendor only, or nothing.
+func expect(p DeviceProfile, has map[banner.Field]bool) (SourceDevice, bool) {
+	any := func(fs []banner.Field) bool { return slices.ContainsFunc(fs, func(f banner.Field) bool { return has[f] }) }
+	switch {
+	case p.Model == "":
+		return SourceDevice{}, false
+	case any(p.ModelFields):
+		d := SourceDevice{Vendor: p.Vendor, Model: p.Model, Kind: p.Kind}
+		if any(p.FirmwareFields) {
+			d.Firmware = p.Firmware
+		}
+		return d, true
+	case any(p.VendorFields):
+		return SourceDevice{Vendor: p.Vendor, Kind: p.Kind}, true
+	}
+	return SourceDevice{}, false
+}
+
+// truthOf is the DeviceTruth of a file of format f of the scanned sources.
+func truthOf(f banner.Format, sources []scanned) (DeviceTruth, error) {
+	profiles := DeviceProfiles()
+	expected := make([]SourceDevice, len(profiles))
+	identifies := make([]bool, len(profiles))
+	for i, p := range profiles {
+		has, err := carried(f, p)
+		if err != nil {
+			return DeviceTruth{}, err
+		}
+		expected[i], identifies[i] = expect(p, has)
+	}
+	truth := DeviceTruth{Sources: map[string]SourceDevice{}, Decoys: []string{}, Models: []ModelCount{}}
+	counts := map[ModelCount]int{}
+	for _, s := range sources {
+		if s.decoy {
+			truth.Decoys = append(truth.Decoys, s.addr.String())
+			continue
+		}
+		var named []int // the profiles this file identifies by model
+		var vendorOnly []int
+		for _, p := range s.profiles {
+			switch {
+			case identifies[p] && expected[p].Model != "":
+				named = append(named, p)
+			case identifies[p]:
+				vendorOnly = append(vendorOnly, p)
+			}
+		}
+		var d SourceDevice
+		switch {
+		case len(named) == 2:
+			both := []string{profiles[named[0]].Vendor + " " + profiles[named[0]].Model, profiles[named[1]].Vendor + " " + profiles[named[1]].Model}
+			slices.Sort(both)
+			truth.Sources[s.addr.String()] = SourceDevice{Conflict: true, Both: both}
+			continue
+		case len(named) == 1:
+			d = expected[named[0]]
+		case len(vendorOnly) == 1:
+			d = expected[vendorOnly[0]]
+		default: // nothing identified, or two vendors named without a model: no expectation to hold
+			if len(vendorOnly) == 0 {
+				continue
+			}
+			truth.Sources[s.addr.String()] = SourceDevice{Conflict: true}
+			continue
+		}
+		truth.Sources[s.addr.String()] = d
+		counts[ModelCount{Vendor: d.Vendor, Model: d.Model, Kind: d.Kind}]++
 	}
 	for m, n := range counts {
 		m.Sources = n
@@ -141,7 +265,7 @@ func SourceBanners(t *Truth) ([]banner.Record, DeviceTruth) {
 		}
 		return strings.Compare(a.Model, b.Model)
 	})
-	return recs, truth
+	return truth, nil
 }
 
 // addrKey is an address as a number to hash.
@@ -166,27 +290,34 @@ var BannerFiles = map[banner.Format]string{
 	banner.FormatMasscan: "banners.masscan.json",
 }
 
-// DeviceTruthFile is the file of the DeviceTruth WriteBanners writes.
+// DeviceTruthFile is the file of the DeviceTruths WriteBanners writes,
+// an object keyed by format.
 const DeviceTruthFile = "devices-truth.json"
 
 // WriteBanners writes into dir (created if missing) the banners of the
-// truth's sources (SourceBanners) in every format — each file alone calls
-// for the whole attribution — and the DeviceTruth as JSON.
-func WriteBanners(dir string, t *Truth) (DeviceTruth, error) {
-	recs, truth := SourceBanners(t)
+// truth's sources (SourceBanners) in every format, and the DeviceTruth of
+// each file, keyed by format, as JSON.
+func WriteBanners(dir string, t *Truth) (map[banner.Format]DeviceTruth, error) {
+	recs, sources := SourceBanners(t)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return truth, err
+		return nil, err
 	}
+	truths := map[banner.Format]DeviceTruth{}
 	for f, name := range BannerFiles {
 		if err := writeBannerFile(filepath.Join(dir, name), f, recs); err != nil {
-			return truth, fmt.Errorf("%s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
+		truth, err := truthOf(f, sources)
+		if err != nil {
+			return nil, err
+		}
+		truths[f] = truth
 	}
-	data, err := json.MarshalIndent(truth, "", "  ")
+	data, err := json.MarshalIndent(truths, "", "  ")
 	if err != nil {
-		return truth, err
+		return nil, err
 	}
-	return truth, os.WriteFile(filepath.Join(dir, DeviceTruthFile), append(data, '\n'), 0o644)
+	return truths, os.WriteFile(filepath.Join(dir, DeviceTruthFile), append(data, '\n'), 0o644)
 }
 
 func writeBannerFile(path string, f banner.Format, recs []banner.Record) error {
@@ -206,7 +337,9 @@ func writeBannerFile(path string, f banner.Format, recs []banner.Record) error {
 		return err
 	}
 	for i := range recs {
-		if err := bw.Write(&recs[i]); err != nil {
+		// A record the format has no place for is left out, as a real
+		// scan in that format would not have it.
+		if err := bw.Write(&recs[i]); err != nil && !errors.Is(err, banner.ErrNotCarried) {
 			file.Close()
 			return err
 		}
