@@ -39,7 +39,8 @@ func NewWriter(w io.Writer, f Format) (Writer, error) {
 		// masscan's own shape: "[", one object a line with a comma, "]".
 		return newJSONWriter(bw, masscanValue, "[\n", "]\n"), nil
 	case FormatCensys:
-		return &hostWriter{w: bw, flushHost: censysHostWriter(newJSONWriter(bw, nil, "", ""))}, nil
+		return &hostWriter{w: bw, check: func(rec *Record) error { _, err := censysValue(rec); return err },
+			flushHost: censysHostWriter(newJSONWriter(bw, nil, "", ""))}, nil
 	case FormatNmap:
 		return newNmapWriter(bw), nil
 	}
@@ -105,13 +106,18 @@ func (j *jsonWriter) Close() error {
 // hostWriter gathers consecutive Records of one address (and scan time)
 // into one host, as Censys and Nmap write them.
 type hostWriter struct {
-	w         *bufio.Writer
-	host      []*Record
+	w    *bufio.Writer
+	host []*Record
+	// check refuses a Record at Write, not when its host is written.
+	check     func(*Record) error
 	flushHost func(host []*Record) error
 	closeFn   func() error
 }
 
 func (h *hostWriter) Write(rec *Record) error {
+	if err := h.check(rec); err != nil {
+		return err
+	}
 	if len(h.host) > 0 && (h.host[0].Addr != rec.Addr || !h.host[0].Time.Equal(rec.Time)) {
 		if err := h.flush(); err != nil {
 			return err
@@ -171,7 +177,7 @@ func newNmapWriter(w *bufio.Writer) *hostWriter {
 			xml.Header, unixSeconds(start))
 		return err
 	}
-	hw := &hostWriter{w: w}
+	hw := &hostWriter{w: w, check: func(rec *Record) error { _, err := nmapPortOf(rec); return err }}
 	hw.flushHost = func(recs []*Record) error {
 		if !started {
 			if err := open(recs[0].Time); err != nil {
