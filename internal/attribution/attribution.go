@@ -28,7 +28,7 @@ type Store interface {
 
 // FlushEvidence is how many matches an Attributor holds before it writes
 // them and attributes their addresses.
-const FlushEvidence = 20_000
+const FlushEvidence = 100_000
 
 // Stats counts what an Attributor did.
 type Stats struct {
@@ -43,28 +43,47 @@ type Stats struct {
 }
 
 // Attributor matches banners and keeps the store's attributions. It is
-// not safe for concurrent use.
+// not safe for concurrent use. Matching runs in the caller's goroutine;
+// each full batch of evidence is written by one writer goroutine, in
+// order, while the next batch is matched — at most two batches are held.
 type Attributor struct {
 	st      Store
 	sig     *devices.Signatures
 	now     func() time.Time
-	pending []store.DeviceEvidence
-	touched map[netip.Addr]bool
+	pending batch
 	matches []devices.Match // scratch
 	stats   Stats
+	// batches go to the writer; done reports each batch's outcome.
+	batches  chan batch
+	done     chan result
+	inFlight bool
+}
+
+// batch is a batch of evidence and the addresses it touches.
+type batch struct {
+	ev      []store.DeviceEvidence
+	touched map[netip.Addr]bool
+}
+
+// result is what writing a batch did.
+type result struct {
+	evidence, attributed, conflicts int
+	err                             error
 }
 
 // New returns an Attributor writing to st; now stamps the evidence's
 // import and the attributions.
 func New(st Store, sig *devices.Signatures, now func() time.Time) *Attributor {
-	return &Attributor{st: st, sig: sig, now: now, touched: map[netip.Addr]bool{}}
+	return &Attributor{st: st, sig: sig, now: now, pending: batch{touched: map[netip.Addr]bool{}}}
 }
 
-// Stats returns the counts so far.
+// Stats returns the counts so far (of the batches written).
 func (a *Attributor) Stats() Stats { return a.stats }
 
 // Add matches one banner read from file ("" for the probe) and keeps its
-// matches as evidence; every FlushEvidence matches it flushes.
+// matches as evidence; every FlushEvidence matches the batch goes to the
+// writer (Add waits for the previous batch to be written first, and
+// returns its error).
 func (a *Attributor) Add(ctx context.Context, rec *banner.Record, file string) error {
 	if !rec.Addr.IsValid() {
 		return fmt.Errorf("banner without an address (%s, %s)", rec.Source, file)
@@ -78,64 +97,133 @@ func (a *Attributor) Add(ctx context.Context, rec *banner.Record, file string) e
 	addr := rec.Addr.Unmap()
 	now := a.now().UTC()
 	for _, m := range a.matches {
-		a.pending = append(a.pending, store.DeviceEvidence{
+		a.pending.ev = append(a.pending.ev, store.DeviceEvidence{
 			Addr: addr, Port: rec.Port, Transport: rec.Transport.String(), Seen: rec.Time.UTC(), Source: rec.Source, File: file,
 			Rule: m.Rule, Field: m.Field.String(), Value: m.Value,
 			Vendor: m.Vendor, Model: m.Model, Kind: m.Kind, Firmware: m.Firmware, Confidence: m.Confidence, Imported: now,
 		})
 	}
-	a.touched[addr] = true
-	if len(a.pending) >= FlushEvidence {
-		return a.Flush(ctx)
+	a.pending.touched[addr] = true
+	if len(a.pending.ev) >= FlushEvidence {
+		return a.send(ctx)
 	}
 	return nil
 }
 
-// Flush writes the evidence held, then attributes again every address
-// that gained some, from all of its stored evidence.
-func (a *Attributor) Flush(ctx context.Context) error {
-	if len(a.pending) == 0 {
-		return nil
-	}
-	n, err := a.st.PutDeviceEvidence(ctx, a.pending)
-	if err != nil {
+// send hands the pending batch to the writer, after the previous one is
+// written.
+func (a *Attributor) send(ctx context.Context) error {
+	if err := a.wait(); err != nil {
 		return err
 	}
-	a.stats.Evidence += n
-	a.pending = a.pending[:0]
-	addrs := make([]netip.Addr, 0, len(a.touched))
-	for addr := range a.touched {
+	if a.batches == nil {
+		a.batches, a.done = make(chan batch), make(chan result)
+		go a.writer(ctx)
+	}
+	a.batches <- a.pending
+	a.inFlight = true
+	a.pending = batch{touched: map[netip.Addr]bool{}}
+	return nil
+}
+
+// wait waits for the batch in flight, if any, and counts it.
+func (a *Attributor) wait() error {
+	if !a.inFlight {
+		return nil
+	}
+	r := <-a.done
+	a.inFlight = false
+	a.stats.Evidence += r.evidence
+	a.stats.Attributed += r.attributed
+	a.stats.Conflicts += r.conflicts
+	return r.err
+}
+
+// writer writes the batches it is given, one at a time, until the channel
+// is closed.
+func (a *Attributor) writer(ctx context.Context) {
+	for b := range a.batches {
+		a.done <- a.write(ctx, b)
+	}
+}
+
+// Flush writes every batch held and waits until they are written; the
+// Attributor may be used again afterwards.
+func (a *Attributor) Flush(ctx context.Context) error {
+	if len(a.pending.ev) > 0 {
+		if err := a.send(ctx); err != nil {
+			a.stop()
+			return err
+		}
+	}
+	err := a.wait()
+	a.stop()
+	return err
+}
+
+// stop ends the writer goroutine.
+func (a *Attributor) stop() {
+	if a.batches != nil {
+		close(a.batches)
+		a.batches = nil
+	}
+}
+
+// write stores a batch's evidence, then attributes again every address
+// it touches from all of its evidence: what was stored before (read back
+// for the addresses that had some) and what the batch adds.
+func (a *Attributor) write(ctx context.Context, b batch) result {
+	addrs := make([]netip.Addr, 0, len(b.touched))
+	for addr := range b.touched {
 		addrs = append(addrs, addr)
 	}
 	slices.SortFunc(addrs, netip.Addr.Compare)
-	clear(a.touched)
-	devs, err := Attribute(ctx, a.st, addrs, a.now().UTC())
+	stored, err := a.st.DeviceEvidence(ctx, addrs)
 	if err != nil {
-		return err
+		return result{err: err}
 	}
+	n, err := a.st.PutDeviceEvidence(ctx, b.ev)
+	if err != nil {
+		return result{err: err}
+	}
+	r := result{evidence: n}
+	devs := Attribute(addrs, append(stored, b.ev...), a.now().UTC())
 	for _, d := range devs {
 		if d.Vendor != "" {
-			a.stats.Attributed++
+			r.attributed++
 		}
 		if d.Conflict {
-			a.stats.Conflicts++
+			r.conflicts++
 		}
 	}
-	return a.st.PutDevices(ctx, devs)
+	r.err = a.st.PutDevices(ctx, devs)
+	return r
 }
 
-// Attribute decides the device of each address from its stored evidence
-// (devices.Attribute), stamped at now; an address whose evidence names no
-// device gets a Device with an empty Vendor, which PutDevices deletes.
-func Attribute(ctx context.Context, st Store, addrs []netip.Addr, now time.Time) ([]store.Device, error) {
-	ev, err := st.DeviceEvidence(ctx, addrs)
-	if err != nil {
-		return nil, err
-	}
+// key identifies a piece of evidence as the store does: the same banner
+// imported twice is one.
+type key struct {
+	addr                    netip.Addr
+	port                    uint16
+	transport, source, rule string
+	seen                    time.Time
+}
+
+// Attribute decides the device of each address from its evidence
+// (devices.Attribute, each piece counted once), stamped at now; an address
+// whose evidence names no device gets a Device with an empty Vendor,
+// which PutDevices deletes.
+func Attribute(addrs []netip.Addr, ev []store.DeviceEvidence, now time.Time) []store.Device {
 	byAddr := map[netip.Addr][]devices.Match{}
+	seen := map[key]bool{}
 	for _, e := range ev {
+		k := key{e.Addr.Unmap(), e.Port, e.Transport, e.Source, e.Rule, e.Seen.UTC()}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
 		field, _ := banner.ParseField(e.Field)
-		byAddr[e.Addr] = append(byAddr[e.Addr], devices.Match{Rule: e.Rule, Vendor: e.Vendor, Model: e.Model, Kind: e.Kind,
+		byAddr[k.addr] = append(byAddr[k.addr], devices.Match{Rule: e.Rule, Vendor: e.Vendor, Model: e.Model, Kind: e.Kind,
 			Firmware: e.Firmware, Confidence: e.Confidence, Field: field, Value: e.Value})
 	}
 	out := make([]store.Device, 0, len(addrs))
@@ -152,5 +240,5 @@ func Attribute(ctx context.Context, st Store, addrs []netip.Addr, now time.Time)
 		}
 		out = append(out, d)
 	}
-	return out, nil
+	return out
 }

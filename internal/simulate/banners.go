@@ -186,7 +186,9 @@ func carried(f banner.Format, p DeviceProfile) (map[banner.Field]bool, error) {
 // expect is what a file whose carried fields are these says of profile p:
 // its model, its vendor only, or nothing.
 func expect(p DeviceProfile, has map[banner.Field]bool) (SourceDevice, bool) {
-	any := func(fs []banner.Field) bool { return slices.ContainsFunc(fs, func(f banner.Field) bool { return has[f] }) }
+	any := func(fs []banner.Field) bool {
+		return slices.ContainsFunc(fs, func(f banner.Field) bool { return has[f] })
+	}
 	switch {
 	case p.Model == "":
 		return SourceDevice{}, false

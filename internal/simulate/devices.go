@@ -1,6 +1,9 @@
 package simulate
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+
 	"github.com/nightjar-telescope/nightjar/internal/banner"
 )
 
@@ -33,7 +36,10 @@ type DeviceProfile struct {
 // Logitec router, and devices common in darknet scans.
 func DeviceProfiles() []DeviceProfile {
 	tplinkCert := func(cn string) banner.TLS {
-		return banner.TLS{Subject: "CN=" + cn + ",O=TP-Link,C=CN", Issuer: "CN=" + cn + ",O=TP-Link,C=CN", SANs: []string{"tplinkwifi.net"}}
+		// Each router's self-signed certificate is its own: the
+		// fingerprint stands for one.
+		sum := sha256.Sum256([]byte("simulated certificate of " + cn))
+		return banner.TLS{Subject: "CN=" + cn + ",O=TP-Link,C=CN", Issuer: "CN=" + cn + ",O=TP-Link,C=CN", SHA256: hex.EncodeToString(sum[:]), SANs: []string{"tplinkwifi.net"}}
 	}
 	web := func(port uint16, title, server, body string) banner.Record {
 		return banner.Record{Port: port, HTTP: banner.HTTP{Status: 200, Title: title, Server: server, Body: body}}

@@ -3,11 +3,13 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
+
+	duck "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/nightjar-telescope/nightjar/internal/portcount"
 	"github.com/nightjar-telescope/nightjar/internal/record"
@@ -17,8 +19,11 @@ import (
 // migrationDevices is schema 6: the evidence of the device models behind
 // source addresses, and each address's attribution (store.DeviceStore).
 // Both are keyed by address like the source rollups, so that a question
-// joins them; evidence is de-duplicated by its key, so importing a file
-// twice stores it once.
+// joins them. Evidence is de-duplicated by its key (address, port,
+// transport, source, time, rule), so importing a file twice stores it
+// once; neither table has a PRIMARY KEY: maintaining the index of one
+// cost an import two thirds of its time, and the writes that need
+// uniqueness keep it themselves (an anti-join; DELETE then INSERT).
 var migrationDevices = `CREATE TABLE device_evidence (
 		ip_version UTINYINT NOT NULL,
 		src_hi UBIGINT NOT NULL, src_lo UBIGINT NOT NULL,
@@ -32,8 +37,7 @@ var migrationDevices = `CREATE TABLE device_evidence (
 		value VARCHAR NOT NULL,           -- what the rule matched
 		vendor VARCHAR NOT NULL, model VARCHAR NOT NULL, kind VARCHAR NOT NULL, firmware VARCHAR NOT NULL,
 		confidence DOUBLE NOT NULL,
-		imported_ns BIGINT NOT NULL,
-		PRIMARY KEY (ip_version, src_hi, src_lo, port, transport, source, seen_ns, rule)
+		imported_ns BIGINT NOT NULL
 	);
 	CREATE TABLE devices (                -- each address's attribution, from all of its evidence
 		ip_version UTINYINT NOT NULL,
@@ -45,8 +49,7 @@ var migrationDevices = `CREATE TABLE device_evidence (
 		conflict BOOLEAN NOT NULL,
 		alternatives VARCHAR NOT NULL,    -- the other models, newline-separated
 		evidence INTEGER NOT NULL,
-		attributed_ns BIGINT NOT NULL,
-		PRIMARY KEY (ip_version, src_hi, src_lo)
+		attributed_ns BIGINT NOT NULL
 	);`
 
 // addrKey is the SQL literal of an address's key columns: database/sql
@@ -82,57 +85,146 @@ func timeOf(ns int64) time.Time {
 	return time.Unix(0, ns).UTC()
 }
 
-// insertValues runs INSERT statements of up to perStatement rows each:
-// head is "INSERT ... VALUES ", row(i) the i-th row's SQL and arguments.
-// It returns the rows inserted.
-func insertValues(ctx context.Context, tx *sql.Tx, head string, n int, row func(i int) (string, []any)) (int, error) {
-	const perStatement = 400
-	inserted := 0
-	for start := 0; start < n; start += perStatement {
-		var (
-			values []string
-			args   []any
-		)
-		for i := start; i < min(n, start+perStatement); i++ {
-			v, a := row(i)
-			values, args = append(values, v), append(args, a...)
-		}
-		res, err := tx.ExecContext(ctx, head+strings.Join(values, ", "), args...)
-		if err != nil {
-			return inserted, err
-		}
-		if k, err := res.RowsAffected(); err == nil {
-			inserted += int(k)
-		}
+// withConn calls fn with a connection of its own: the temporary tables
+// it stages rows in are the connection's.
+func (s *Store) withConn(ctx context.Context, fn func(conn *sql.Conn) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
 	}
-	return inserted, nil
+	defer conn.Close()
+	return fn(conn)
 }
 
-// PutDeviceEvidence implements store.DeviceStore.
+// appendRows appends n rows to a table with DuckDB's appender — a
+// prepared INSERT per row ran at 2,000 rows a second — within the
+// connection's transaction, if it has one.
+func appendRows(conn *sql.Conn, catalog, table string, n int, row func(i int) []driver.Value) error {
+	return conn.Raw(func(dc any) error {
+		app, err := duck.NewAppender(dc.(driver.Conn), catalog, "main", table)
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			if err := app.AppendRow(row(i)...); err != nil {
+				app.Close()
+				return err
+			}
+		}
+		return app.Close()
+	})
+}
+
+// stageAddrs fills the connection's temporary table stage_addrs with the
+// key columns of addrs (emptied first).
+func stageAddrs(ctx context.Context, conn *sql.Conn, addrs []netip.Addr) error {
+	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS stage_addrs (ip_version UTINYINT, src_hi UBIGINT, src_lo UBIGINT);
+		DELETE FROM stage_addrs`); err != nil {
+		return err
+	}
+	return appendRows(conn, "temp", "stage_addrs", len(addrs), func(i int) []driver.Value { return keyValues(addrs[i]) })
+}
+
+// inTx runs fn in a transaction of conn.
+func inTx(ctx context.Context, conn *sql.Conn, fn func() error) error {
+	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		return err
+	}
+	_, err := conn.ExecContext(ctx, `COMMIT`)
+	return err
+}
+
+// keyValues are an address's key columns for the appender.
+func keyValues(a netip.Addr) []driver.Value {
+	a = a.Unmap()
+	hi, lo := record.AddrFromNetip(a).Halves()
+	version := uint8(6)
+	if a.Is4() {
+		version = 4
+	}
+	return []driver.Value{version, hi, lo}
+}
+
+// evidenceID is what identifies a piece of evidence (evidenceKey).
+type evidenceID struct {
+	addr      netip.Addr
+	port      uint16
+	transport string
+	source    string
+	seen      int64
+	rule      string
+}
+
+func idOf(e store.DeviceEvidence) evidenceID {
+	return evidenceID{e.Addr.Unmap(), e.Port, e.Transport, e.Source, nsOf(e.Seen), e.Rule}
+}
+
+// PutDeviceEvidence implements store.DeviceStore. The keys stored of the
+// evidence's addresses are read first, and only the new evidence is
+// appended: the addresses of a large import are mostly new, and for them
+// nothing is read.
 func (s *Store) PutDeviceEvidence(ctx context.Context, ev []store.DeviceEvidence) (int, error) {
+	addrs := make([]netip.Addr, 0, len(ev))
+	seenAddr := map[netip.Addr]bool{}
 	for _, e := range ev {
 		if !e.Addr.IsValid() {
 			return 0, fmt.Errorf("device evidence: invalid address (rule %q)", e.Rule)
 		}
+		if a := e.Addr.Unmap(); !seenAddr[a] {
+			seenAddr[a] = true
+			addrs = append(addrs, a)
+		}
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	n, err := insertValues(ctx, tx, `INSERT OR IGNORE INTO device_evidence VALUES `, len(ev), func(i int) (string, []any) {
-		e := ev[i]
-		return "(" + addrKey(e.Addr.Unmap()) + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", []any{
-			e.Port, e.Transport, nsOf(e.Seen), e.Source, e.File, e.Rule, e.Field, e.Value,
-			e.Vendor, e.Model, e.Kind, e.Firmware, e.Confidence, nsOf(e.Imported)}
+	var fresh []store.DeviceEvidence
+	err := s.withConn(ctx, func(conn *sql.Conn) error {
+		if err := stageAddrs(ctx, conn, addrs); err != nil {
+			return err
+		}
+		have := map[evidenceID]bool{}
+		rows, err := conn.QueryContext(ctx, `SELECT e.ip_version, e.src_hi, e.src_lo, e.port, e.transport, e.source, e.seen_ns, e.rule
+			FROM device_evidence e SEMI JOIN stage_addrs a ON a.ip_version = e.ip_version AND a.src_hi = e.src_hi AND a.src_lo = e.src_lo`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var (
+				id      evidenceID
+				version uint8
+				hi, lo  uint64
+			)
+			if err := rows.Scan(&version, &hi, &lo, &id.port, &id.transport, &id.source, &id.seen, &id.rule); err != nil {
+				rows.Close()
+				return err
+			}
+			id.addr = addrOf(version, hi, lo)
+			have[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, e := range ev {
+			if id := idOf(e); !have[id] {
+				have[id] = true // the same evidence twice in ev is stored once
+				fresh = append(fresh, e)
+			}
+		}
+		return inTx(ctx, conn, func() error {
+			return appendRows(conn, "", "device_evidence", len(fresh), func(i int) []driver.Value {
+				e := fresh[i]
+				return append(keyValues(e.Addr), e.Port, e.Transport, nsOf(e.Seen), e.Source, e.File, e.Rule, e.Field, e.Value,
+					e.Vendor, e.Model, e.Kind, e.Firmware, e.Confidence, nsOf(e.Imported))
+			})
+		})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store device evidence: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("store device evidence: %w", err)
-	}
-	return n, nil
+	return len(fresh), nil
 }
 
 // addrIn is the SQL condition of key columns (qualified by alias q) in
@@ -145,36 +237,38 @@ func addrIn(q string, addrs []netip.Addr) string {
 	return "(" + q + "ip_version, " + q + "src_hi, " + q + "src_lo) IN (" + strings.Join(keys, ", ") + ")"
 }
 
-const evidenceColumns = `ip_version, src_hi, src_lo, port, transport, seen_ns, source, file, rule, field, value,
-	vendor, model, kind, firmware, confidence, imported_ns`
+// evidenceKey are the columns that identify a piece of evidence.
+const evidenceKey = `ip_version, src_hi, src_lo, port, transport, source, seen_ns, rule`
+
+const evidenceColumns = `e.ip_version, e.src_hi, e.src_lo, e.port, e.transport, e.seen_ns, e.source, e.file, e.rule, e.field, e.value,
+	e.vendor, e.model, e.kind, e.firmware, e.confidence, e.imported_ns`
 
 // DeviceEvidence implements store.DeviceStore.
 func (s *Store) DeviceEvidence(ctx context.Context, addrs []netip.Addr) ([]store.DeviceEvidence, error) {
 	out := []store.DeviceEvidence{}
-	const perQuery = 500
-	for start := 0; start < len(addrs); start += perQuery {
-		part := addrs[start:min(len(addrs), start+perQuery)]
-		err := s.scanRows(ctx, func(scan func(...any) error) error {
-			e, err := scanEvidence(scan)
-			out = append(out, e)
+	err := s.withConn(ctx, func(conn *sql.Conn) error {
+		if err := stageAddrs(ctx, conn, addrs); err != nil {
 			return err
-		}, `SELECT `+evidenceColumns+` FROM device_evidence WHERE `+addrIn("", part))
+		}
+		rows, err := conn.QueryContext(ctx, `SELECT `+evidenceColumns+` FROM device_evidence e
+			SEMI JOIN stage_addrs a ON a.ip_version = e.ip_version AND a.src_hi = e.src_hi AND a.src_lo = e.src_lo
+			ORDER BY e.ip_version, e.src_hi, e.src_lo, e.seen_ns, e.port, e.rule`)
 		if err != nil {
-			return nil, fmt.Errorf("read device evidence: %w", err)
+			return err
 		}
-	}
-	slices.SortFunc(out, func(a, b store.DeviceEvidence) int {
-		if c := a.Addr.Compare(b.Addr); c != 0 {
-			return c
+		defer rows.Close()
+		for rows.Next() {
+			e, err := scanEvidence(rows.Scan)
+			if err != nil {
+				return err
+			}
+			out = append(out, e)
 		}
-		if c := a.Seen.Compare(b.Seen); c != 0 {
-			return c
-		}
-		if a.Port != b.Port {
-			return int(a.Port) - int(b.Port)
-		}
-		return strings.Compare(a.Rule, b.Rule)
+		return rows.Err()
 	})
+	if err != nil {
+		return nil, fmt.Errorf("read device evidence: %w", err)
+	}
 	return out, nil
 }
 
@@ -191,44 +285,47 @@ func scanEvidence(scan func(...any) error) (store.DeviceEvidence, error) {
 	return e, err
 }
 
-// PutDevices implements store.DeviceStore.
+// PutDevices implements store.DeviceStore: the addresses' rows are
+// deleted and the new ones appended, in one transaction.
 func (s *Store) PutDevices(ctx context.Context, devs []store.Device) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var addrs []netip.Addr
-	var put []store.Device
-	for _, d := range devs {
+	last := map[netip.Addr]int{} // the last attribution of each address wins
+	addrs := make([]netip.Addr, 0, len(devs))
+	for i, d := range devs {
 		if !d.Addr.IsValid() {
 			return fmt.Errorf("store devices: invalid address (%s %s)", d.Vendor, d.Model)
 		}
-		addrs = append(addrs, d.Addr)
-		if d.Vendor != "" {
+		a := d.Addr.Unmap()
+		if _, ok := last[a]; !ok {
+			addrs = append(addrs, a)
+		}
+		last[a] = i
+	}
+	var put []store.Device
+	for _, a := range addrs {
+		if d := devs[last[a]]; d.Vendor != "" {
 			put = append(put, d)
 		}
 	}
-	const perStatement = 500
-	for start := 0; start < len(addrs); start += perStatement {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE `+addrIn("", addrs[start:min(len(addrs), start+perStatement)])); err != nil {
-			return fmt.Errorf("store devices: %w", err)
+	err := s.withConn(ctx, func(conn *sql.Conn) error {
+		if err := stageAddrs(ctx, conn, addrs); err != nil {
+			return err
 		}
-	}
-	_, err = insertValues(ctx, tx, `INSERT INTO devices VALUES `, len(put), func(i int) (string, []any) {
-		d := put[i]
-		var released any
-		if !d.Released.IsZero() {
-			released = d.Released.UnixNano()
-		}
-		return "(" + addrKey(d.Addr.Unmap()) + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", []any{
-			d.Vendor, d.Model, d.Kind, d.Firmware, released, d.Confidence, d.Rule, d.Conflict,
-			strings.Join(d.Alternatives, "\n"), d.Evidence, nsOf(d.Attributed)}
+		return inTx(ctx, conn, func() error {
+			if _, err := conn.ExecContext(ctx, `DELETE FROM devices WHERE (ip_version, src_hi, src_lo) IN (SELECT ip_version, src_hi, src_lo FROM stage_addrs)`); err != nil {
+				return err
+			}
+			return appendRows(conn, "", "devices", len(put), func(i int) []driver.Value {
+				d := put[i]
+				var released driver.Value
+				if !d.Released.IsZero() {
+					released = d.Released.UnixNano()
+				}
+				return append(keyValues(d.Addr), d.Vendor, d.Model, d.Kind, d.Firmware, released, d.Confidence, d.Rule, d.Conflict,
+					strings.Join(d.Alternatives, "\n"), int32(d.Evidence), nsOf(d.Attributed))
+			})
+		})
 	})
 	if err != nil {
-		return fmt.Errorf("store devices: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store devices: %w", err)
 	}
 	return nil
