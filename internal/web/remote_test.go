@@ -153,7 +153,7 @@ func TestServedPagesAreLocal(t *testing.T) {
 	// An enrolled sensor, so that the admin page shows its tables.
 	enrolled := do(t, admin, "POST", s.URL+"/admin/enroll", url.Values{"csrf": {token}, "name": {"jp-1"}, "group": {"Japan"}, "addresses": {"198.18.0.1"}, "validity_days": {"30"}})
 	pages := map[string]string{"/admin/enroll (result)": enrolled.body}
-	for _, p := range []string{"/", "/ports?period=2024Q3&port=23/TCP", "/compare", "/sources", "/sources/192.0.2.1", "/sensors", "/admin", "/login"} {
+	for _, p := range []string{"/", "/ports?period=2024Q3&port=23/TCP", "/compare", "/sources", "/sources/192.0.2.1", "/origins", "/devices", "/sensors", "/admin", "/login"} {
 		res := do(t, admin, "GET", s.URL+p, nil)
 		if res.status != http.StatusOK {
 			t.Fatalf("GET %s = %d", p, res.status)

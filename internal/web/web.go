@@ -249,6 +249,7 @@ var dataPages = []dataPage{
 	{"/compare", "compare", "Sensor comparison", "compare.js", false},
 	{"/sources", "sources", "Sources", "sources.js", false},
 	{"/origins", "origins", "Origins", "origins.js", false},
+	{"/devices", "devices", "Devices", "devices.js", false},
 	{"/sources/{ip}", "source", "Source", "source.js", false},
 	{"/sensors", "sensors", "Sensors", "sensors.js", false},
 }
@@ -267,8 +268,11 @@ func (h *Handler) page(p dataPage) http.Handler {
 		}
 		d := h.pageData(r, id, p.name, p.title)
 		d.Script, d.Public = p.script, public
-		if p.name == "source" {
+		switch p.name {
+		case "source":
 			d.Title = "Source " + r.PathValue("ip")
+		case "devices":
+			d.Tags = api.TagNames()
 		}
 		h.render(w, http.StatusOK, "data", d)
 	})
@@ -332,6 +336,8 @@ type pageData struct {
 	AdminEnabled        bool // a registry is configured
 	Version             string
 	Nav                 []navItem
+	// Tags are the fingerprint tags a page may filter by.
+	Tags []string
 	// Now is the server's clock when the page was made (RFC 3339): the
 	// pages' default periods, "today" and "so far" follow the server (and
 	// its --now), not the visitor's computer.

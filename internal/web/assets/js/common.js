@@ -50,6 +50,13 @@ export function fmtDuration(ns) {
   return `${Math.floor(s / 86400)} d ${Math.round((s % 86400) / 3600)} h`;
 }
 
+// fmtDay shows an RFC 3339 time as its UTC day ("2020-09-15"), or ""
+// when it is not known (the zero time).
+export function fmtDay(s) {
+  const t = fmtTime(s);
+  return t === '—' ? '' : t.slice(0, 10);
+}
+
 export const fmtAgo = (t) => {
   const d = new Date(t);
   if (!t || isNaN(d) || d.getUTCFullYear() < 1970) return 'never';
@@ -116,6 +123,37 @@ export function rankChange(rank, previous) {
 export function tagList(tags) {
   return (tags || []).map((t) => h('span', { class: `tag ${t}` }, t));
 }
+
+// ---- devices ----
+
+// modelLabel names a device model: "TP-Link Archer AX50", or the vendor
+// alone when the evidence names no model.
+export const modelLabel = (vendor, model) => (model ? `${vendor} ${model}` : vendor);
+
+const CONFLICT = 'conflicting evidence: the banners of this address name more than one model '
+  + '(a NAT\'d address, or two devices over time)';
+
+// conflictMark is the ⚠ of an attribution whose evidence names two models.
+export const conflictMark = (title = CONFLICT) =>
+  h('span', { class: 'conflict', title, 'aria-label': 'conflicting evidence' }, '⚠');
+
+// deviceLabel shows the device of a source row ({vendor, model, kind,
+// firmware, conflict}, or null): "TP-Link Archer AX50", with ⚠ when its
+// evidence conflicts, "—" when none is identified. Banner values are
+// hostile input: they become text, never markup (h).
+export function deviceLabel(d) {
+  if (!d) return h('span', { class: 'muted', title: 'no device identified' }, '—');
+  const about = [d.kind, d.firmware ? `firmware ${d.firmware}` : 'firmware unknown'].filter(Boolean).join(', ');
+  return h('span', { class: 'device', title: about }, modelLabel(d.vendor, d.model), d.conflict ? [' ', conflictMark()] : null);
+}
+
+// devicesHowTo says how devices get identified, for the pages that have
+// none to show.
+export const devicesHowTo = () => [
+  'import banner scans with ', h('code', {}, 'nightjar devices import --db PATH FILE...'),
+  ' (zgrab2, Shodan, Censys, Nmap XML or masscan output), or fetch the banners of the top sources with ',
+  h('code', {}, 'nightjar devices probe'), '.',
+];
 
 // ---- the API ----
 

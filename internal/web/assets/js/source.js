@@ -1,7 +1,9 @@
 // One source address: its totals over the period (packets, distinct ports,
-// sensors reached, tags, first and last seen) and its history day by day.
+// sensors reached, tags, first and last seen), the device model its
+// banners name with the evidence, and its history day by day.
 import {
-  $, api, bounds, currentPeriod, emptyRow, fmtInt, fmtTime, h, periodPicker, periodQuery, run, table, tagList, timeChart,
+  $, api, bounds, conflictMark, currentPeriod, devicesHowTo, emptyRow, fmtDay, fmtInt, fmtPct, fmtTime, h, modelLabel,
+  periodPicker, periodQuery, run, table, tagList, timeChart,
 } from './common.js';
 
 const per = currentPeriod();
@@ -20,6 +22,47 @@ function everyDay() {
   return out;
 }
 
+// deviceCard shows the attribution (or how to get one) and its evidence.
+// Every value from a banner is hostile input: h() makes it text.
+function deviceCard(dev, evidence) {
+  const card = $('#device-card');
+  const evTable = $('#device-evidence');
+  if (!dev) {
+    card.replaceChildren(h('p', { class: 'empty-note', id: 'device-none' }, 'No device identified for this address: ', ...devicesHowTo()));
+    evTable.hidden = true;
+    return;
+  }
+  const released = fmtDay(dev.firmware_released);
+  const fact = (name, ...value) => [h('dt', {}, name), h('dd', {}, ...value)];
+  card.replaceChildren(h('dl', { class: 'facts' },
+    fact('Vendor', h('a', { href: `/devices?${periodQuery(per, { vendor: dev.vendor })}`, title: `the models of ${dev.vendor} in this period` }, dev.vendor)),
+    fact('Model', dev.model || h('span', { class: 'muted', title: 'the evidence names the vendor only' }, 'not known')),
+    fact('Kind', dev.kind || '—'),
+    fact('Firmware', dev.firmware ? h('span', { class: 'fw-version' }, dev.firmware) : h('span', { class: 'muted', title: 'no banner carried a version' }, 'unknown'),
+      dev.firmware ? (released ? ` (released ${released})` : h('span', { class: 'muted' }, ' (release date not known)')) : ''),
+    fact('Confidence', fmtPct(dev.confidence)),
+    fact('Deciding rule', h('code', {}, dev.rule)),
+    fact('Conflict', dev.conflict
+      ? h('span', { class: 'warn', id: 'device-conflict' }, conflictMark(), ' the evidence also names ', (dev.alternatives || []).join(', ') || 'another model')
+      : 'none: the evidence names one model'),
+    fact('Evidence', `${fmtInt(dev.evidence)} banner match${dev.evidence === 1 ? '' : 'es'}, attributed ${fmtTime(dev.attributed)}`),
+  ));
+  evTable.hidden = false;
+  if (evidence.length === 0) return emptyRow(evTable, 9, 'The evidence of this attribution is no longer stored.');
+  table(evTable, ['Port', 'Seen', 'Source format', 'File', 'Field', 'Matched value', 'Names', 'Rule', { v: 'Confidence', num: true }],
+    evidence.map((e) => [
+      `${e.port}/${e.transport}`,
+      e.seen && !e.seen.startsWith('0001-') ? fmtTime(e.seen) : h('span', { class: 'muted', title: 'the scan file does not say' }, 'not given'),
+      e.source,
+      e.file || '—',
+      h('code', {}, e.field),
+      h('code', { class: 'banner-value' }, e.value),
+      modelLabel(e.vendor, e.model),
+      h('code', {}, e.rule),
+      { v: fmtPct(e.confidence), num: true },
+    ]));
+}
+
 async function main() {
   const src = await api(`sources/${encodeURIComponent(ip)}`, periodQuery(per));
   const names = src.sensor_names || [];
@@ -33,6 +76,7 @@ async function main() {
     card('Network', src.asn ? `AS${src.asn}` : 'unknown', src.org || ''),
     card('Research-scanner lists', src.scanner || 'none'),
   );
+  deviceCard(src.attribution, src.evidence || []);
   const days = src.days || [];
   const byDay = Object.fromEntries(days.map((d) => [d.day, d.packets]));
   timeChart($('#chart-source'), {

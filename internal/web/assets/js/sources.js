@@ -1,7 +1,8 @@
 // Top sources: packets, distinct ports, sensors reached, tags, first and
-// last seen; each address links to its own page. And packets per tag.
+// last seen, origin, verdict and device model; each address links to its
+// own page. And packets per tag.
 import {
-  $, api, barChart, currentPeriod, emptyRow, fmtInt, fmtTime, h, navigate, params, periodPicker,
+  $, api, barChart, currentPeriod, deviceLabel, emptyRow, fmtInt, fmtTime, h, navigate, params, periodPicker,
   periodQuery, run, table, tagList,
 } from './common.js';
 
@@ -33,10 +34,10 @@ async function sources() {
   const ts = await api('top-sources', periodQuery(per, { top, ...filter }));
   const el = $('#sources');
   const list = ts.sources || [];
-  if (list.length === 0) return emptyRow(el, 12, Object.keys(filter).length ? 'No source of this kind in this period.' : 'No data for this period.');
+  if (list.length === 0) return emptyRow(el, 13, Object.keys(filter).length ? 'No source of this kind in this period.' : 'No data for this period.');
   const link = (ip) => `/sources/${encodeURIComponent(ip)}?${periodQuery(per)}`;
   table(el, ['#', 'Source', { v: 'Packets', num: true }, { v: 'Ports', num: true }, { v: 'Sensors', num: true }, 'Tags', 'First seen', 'Last seen',
-    'Country', 'Network', 'Scanner list', 'Verdict'],
+    'Country', 'Network', 'Scanner list', 'Verdict', 'Device'],
     list.map((s, i) => [
       { v: String(i + 1), num: true },
       h('a', { href: link(s.ip) }, h('code', {}, s.ip)),
@@ -50,6 +51,7 @@ async function sources() {
       s.asn ? h('a', { href: `/sources?${periodQuery(per, { top, asn: `AS${s.asn}` })}` }, network(s)) : '—',
       s.scanner || '—',
       h('span', { class: `verdict ${s.verdict}`, title: s.reason || 'no known rule applies' }, s.verdict),
+      deviceLabel(s.device),
     ]));
 }
 
