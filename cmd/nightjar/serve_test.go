@@ -682,3 +682,36 @@ func checkDemoOrigins(t *testing.T, b *webtest.Browser, base string) {
 	}
 	b.CheckConsole(t, "demo /origins networks")
 }
+
+// checkDemoDevices: the demo's sources have devices (its simulated banner
+// scans, imported): the devices page draws the models' sources over time
+// and lists three models or more, and an identified source's page shows
+// its device card with the evidence.
+func checkDemoDevices(t *testing.T, b *webtest.Browser, base string) {
+	t.Helper()
+	b.Open(t, base+"/devices")
+	b.CheckCharts(t, "demo /devices")
+	if n := webtest.Eval[int](t, b, `document.querySelectorAll('#devices tbody tr').length`); n < 3 {
+		t.Errorf("demo devices: %d model rows, want 3 or more", n)
+	}
+	b.Screenshot(t, "demo-devices")
+	b.CheckConsole(t, "demo /devices")
+	b.Open(t, base+"/sources?top=500")
+	ip := webtest.Eval[string](t, b, `(() => {
+  const tr = [...document.querySelectorAll('#sources tbody tr')].find((tr) => tr.querySelector('.device'));
+  return tr ? tr.querySelector('a code').textContent : '';
+})()`)
+	if ip == "" {
+		t.Fatal("demo sources: no device on any of the top 500 sources")
+	}
+	b.Open(t, base+"/sources/"+url.PathEscape(ip))
+	facts := webtest.Eval[map[string]string](t, b, `Object.fromEntries([...document.querySelectorAll('#device-card dt')].map((dt) => [dt.textContent, dt.nextElementSibling.textContent]))`)
+	if facts["Vendor"] == "" || facts["Deciding rule"] == "" || facts["Kind"] == "" {
+		t.Errorf("demo source %s: device card %q, want its vendor, kind and deciding rule", ip, facts)
+	}
+	if n := webtest.Eval[int](t, b, `document.querySelectorAll('#device-evidence tbody tr').length`); n == 0 {
+		t.Errorf("demo source %s: no evidence under the device card", ip)
+	}
+	b.Screenshot(t, "demo-source-device")
+	b.CheckConsole(t, "demo /sources/"+ip)
+}

@@ -52,6 +52,8 @@ const devicesLink = (changes) => {
   return `/devices?${periodQuery(per, q)}`;
 };
 
+const sourcesOf = (n) => `${fmtInt(n)} source${n === 1 ? '' : 's'}`;
+
 function summary(ans) {
   const el = $('#devices-summary');
   if (!ans.sources) {
@@ -59,7 +61,7 @@ function summary(ans) {
     return;
   }
   el.replaceChildren(
-    h('strong', {}, `${fmtInt(ans.identified)} of ${fmtInt(ans.sources)} sources identified`),
+    h('strong', {}, `${fmtInt(ans.identified)} of ${sourcesOf(ans.sources)} identified`),
     ` (${fmtPct(ans.identified / ans.sources)}), `,
     h('span', { class: ans.conflicts ? 'warn' : '' }, `${fmtInt(ans.conflicts)} with conflicting evidence`),
   );
@@ -89,7 +91,7 @@ function empty(ans) {
   } else if (filter.vendor) {
     el.replaceChildren(`No model of ${filter.vendor} among these sources in this period · `, h('a', { href: devicesLink({ vendor: null }) }, 'all vendors'));
   } else {
-    el.replaceChildren(`No device identified among these ${fmtInt(ans.sources)} sources: `, ...devicesHowTo());
+    el.replaceChildren(`No device identified among the ${sourcesOf(ans.sources)} of this period: `, ...devicesHowTo());
   }
 }
 
@@ -121,7 +123,7 @@ async function series() {
   const el = $('#chart-devices');
   const unit = ans.bucket === 'month' ? 'month' : 'day';
   const list = ans.models || [];
-  if (list.length === 0) return showEmpty(el, 'No device identified in this period.');
+  if (list.length === 0) return showEmpty(el, 'No data for this period: no device identified.');
   timeChart(el, {
     series: list.map((m) => ({ name: modelLabel(m.vendor, m.model), data: ans.buckets.map((b, i) => [b, m.sources[i]]) })),
     yName: `sources / ${unit}`, kind: 'bar', stack: true,

@@ -28,7 +28,7 @@ function deviceCard(dev, evidence) {
   const card = $('#device-card');
   const evTable = $('#device-evidence');
   if (!dev) {
-    card.replaceChildren(h('p', { class: 'empty-note', id: 'device-none' }, 'No device identified for this address: ', ...devicesHowTo()));
+    card.replaceChildren(h('p', { class: 'empty-note prose', id: 'device-none' }, 'No device identified for this address: ', ...devicesHowTo()));
     evTable.hidden = true;
     return;
   }
@@ -49,7 +49,7 @@ function deviceCard(dev, evidence) {
   ));
   evTable.hidden = false;
   if (evidence.length === 0) return emptyRow(evTable, 9, 'The evidence of this attribution is no longer stored.');
-  table(evTable, ['Port', 'Seen', 'Source format', 'File', 'Field', 'Matched value', 'Names', 'Rule', { v: 'Confidence', num: true }],
+  table(evTable, ['Port', 'Seen', 'Source format', 'File', 'Field', 'Matched value', 'Model named', 'Rule', { v: 'Confidence', num: true }],
     evidence.map((e) => [
       `${e.port}/${e.transport}`,
       e.seen && !e.seen.startsWith('0001-') ? fmtTime(e.seen) : h('span', { class: 'muted', title: 'the scan file does not say' }, 'not given'),
