@@ -99,6 +99,7 @@ async function models() {
   const ans = await api('devices', periodQuery(per, { ...filter, top }));
   summary(ans);
   const list = ans.models || [];
+  // The vendors are the answer's: with one chosen, that one and "all".
   choose('vendor', [...new Set(list.map((m) => m.vendor))].sort(), 'all vendors');
   if (list.length === 0) return empty(ans);
   table($('#devices'), ['#', 'Vendor', 'Model', 'Kind', { v: 'Sources', num: true }, { v: 'Packets', num: true }, 'Firmware',
