@@ -22,9 +22,9 @@ type Attribution struct {
 	// (the vendor when no match names a model).
 	Rule string
 	// Alternatives holds the deciding match of each other device whose
-	// own evidence reaches ConflictThreshold; Conflict says the winner's
-	// own evidence does too: two devices behind one address (NAT), or
-	// one after another.
+	// evidence against the winner reaches ConflictThreshold; Conflict
+	// says the winner's against it does too: two devices behind one
+	// address (NAT), or one after another.
 	Conflict     bool
 	Alternatives []Match
 }
@@ -52,11 +52,12 @@ type candidate struct {
 //     their confidences; among equals the higher confidence wins, then
 //     the more matches, then the lower rule id (the result does not
 //     depend on the matches' order).
-//   - Another candidate (another model, or another vendor) whose own
-//     evidence (its model's matches, without the vendor's shared ones)
-//     reaches ConflictThreshold is listed in Alternatives; when the
-//     winner's own evidence reaches it too, the attribution is a
-//     Conflict: it is never silently resolved.
+//   - Another candidate whose evidence against the winner reaches
+//     ConflictThreshold is listed in Alternatives; when the winner's
+//     against it reaches it too, the attribution is a Conflict: it is
+//     never silently resolved. Against another model of the same vendor
+//     a candidate's evidence is its own (its model's matches, without the
+//     vendor's shared ones); against another vendor it is all of it.
 //   - Kind is the surest supporting match's that is not the generic
 //     "device"; Firmware the surest supporting match's that carries one.
 func Attribute(matches []Match) Attribution {
@@ -96,12 +97,24 @@ func Attribute(matches []Match) Attribution {
 		at.Kind = d.Kind
 	}
 	for _, c := range cands[1:] {
-		if c.own() >= ConflictThreshold {
+		if c.against(win) >= ConflictThreshold {
 			at.Alternatives = append(at.Alternatives, c.deciding())
+			at.Conflict = at.Conflict || win.against(c) >= ConflictThreshold
 		}
 	}
-	at.Conflict = len(at.Alternatives) > 0 && win.own() >= ConflictThreshold
 	return at
+}
+
+// against is the confidence of c's evidence against another candidate: a
+// candidate of another vendor has all of its evidence (a strong realm of
+// Huawei's is evidence of a second device beside a MikroTik), one of the
+// same vendor only its own (own), since the vendor's model-less matches
+// are shared by both.
+func (c *candidate) against(other *candidate) float64 {
+	if c.vendorKey != other.vendorKey {
+		return c.score
+	}
+	return c.own()
 }
 
 // own is the confidence of the candidate's own evidence: its model's

@@ -54,8 +54,8 @@ type DeviceTruth struct {
 	Models []ModelCount `json:"models"`
 }
 
-// SourceDevice is a source's expected device: Model "" when the file names
-// only the vendor, Firmware "" when it carries no version. A Conflict
+// SourceDevice is a source's expected device: Model and Kind "" when the
+// file names only the vendor, Firmware "" when it carries no version. A Conflict
 // source answered as the two devices of Both, and its attribution must
 // say conflict.
 type SourceDevice struct {
@@ -88,11 +88,15 @@ type scanned struct {
 // order, and which source answered as which profile.
 func SourceBanners(t *Truth) ([]banner.Record, []scanned) {
 	profiles := DeviceProfiles()
-	var devs, decoys []int
+	var devs, decoys, natted []int
 	for i, p := range profiles {
-		if p.Model == "" {
+		switch {
+		case p.Model == "":
 			decoys = append(decoys, i)
-		} else {
+		case len(p.VendorFields) == 0:
+			natted = append(natted, i)
+			fallthrough
+		default:
 			devs = append(devs, i)
 		}
 	}
@@ -128,9 +132,12 @@ func SourceBanners(t *Truth) ([]banner.Record, []scanned) {
 			add(a, p, seen)
 			out = append(out, scanned{addr: a, profiles: []int{p}, decoy: true})
 		case x < devicePerMille+decoyPerMille+natPerMille:
-			p, q := pick(3, devs), pick(4, devs)
+			// Two devices that every format identifies by model or not
+			// at all: what a vendor-only match weighs against a model is
+			// the signatures' business, not the truth's.
+			p, q := pick(3, natted), pick(4, natted)
 			for salt := uint64(5); q == p; salt++ {
-				q = pick(salt, devs)
+				q = pick(salt, natted)
 			}
 			add(a, p, seen)
 			add(a, q, seen.Add(-24*time.Hour))
@@ -199,7 +206,9 @@ func expect(p DeviceProfile, has map[banner.Field]bool) (SourceDevice, bool) {
 		}
 		return d, true
 	case any(p.VendorFields):
-		return SourceDevice{Vendor: p.Vendor, Kind: p.Kind}, true
+		// The kind is the vendor rule's, which may be no more than
+		// "device": a file naming only the vendor is checked by vendor.
+		return SourceDevice{Vendor: p.Vendor}, true
 	}
 	return SourceDevice{}, false
 }
