@@ -146,7 +146,8 @@ func runNotify(cmd *cobra.Command, o notifyOptions) error {
 	events := make([]notify.Event, len(stored))
 	for i, e := range stored {
 		events[i] = notify.Event{Timestamp: e.Hour, Protocol: strings.ToLower(record.ProtocolName(e.Protocol)), SrcIP: e.Src,
-			SrcASN: e.ASN, SrcGeo: e.Country, DstIP: e.Dst, DstPort: e.DstPort, Tag: strings.Join(e.Tags, ","), Count: e.Packets}
+			SrcASN: e.ASN, SrcGeo: e.Country, DeviceVendor: e.DeviceVendor, DeviceModel: e.DeviceModel,
+			DstIP: e.Dst, DstPort: e.DstPort, Tag: strings.Join(e.Tags, ","), Count: e.Packets}
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err

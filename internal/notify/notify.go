@@ -21,8 +21,8 @@
 //	src_port       0: Nightjar counts per source and destination port, not per source port
 //	src_asn        the source's AS as recorded at ingest; empty when unknown
 //	src_geo        the source's country (ISO 3166-1 alpha-2) as recorded at ingest
-//	device_vendor  empty: Nightjar does not identify devices yet (the column is kept)
-//	device_model   empty, likewise
+//	device_vendor  the vendor of the device attributed to the source (nightjar devices import); empty when none
+//	device_model   its model; empty when none, or known by vendor only
 //	dst_ip         the sensor's address, only for an owner whose entry has
 //	               disclose_destinations: true; empty otherwise
 //	dst_port       the destination port (0 for ICMP)

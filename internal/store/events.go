@@ -31,4 +31,7 @@ type Event struct {
 	ASN      uint32
 	Tags     []string
 	Packets  uint64
+	// DeviceVendor and DeviceModel are the source's attributed device
+	// ("" when none; devices.go).
+	DeviceVendor, DeviceModel string
 }

@@ -67,7 +67,7 @@ func (s *Store) Events(ctx context.Context, q store.EventsQuery) ([]store.Event,
 			hasPort      bool
 		)
 		if err := scan(&hour, &version, &srcHi, &srcLo, &dstHi, &dstLo, &e.Protocol, &e.DstPort, &hasPort, &sensor,
-			&e.Country, &e.ASN, &tags, &e.Packets); err != nil {
+			&e.Country, &e.ASN, &tags, &e.Packets, &e.DeviceVendor, &e.DeviceModel); err != nil {
 			return err
 		}
 		e.Hour = time.Unix(hour*3600, 0).UTC()
@@ -85,8 +85,8 @@ func (s *Store) Events(ctx context.Context, q store.EventsQuery) ([]store.Event,
 		)
 		SELECT `+strings.ReplaceAll(hourOf, "time_ns", "p.time_ns")+` AS hour, p.ip_version, p.src_hi, p.src_lo, p.dst_hi, p.dst_lo, p.proto, p.dport,
 			p.slot < 131072 AS has_port, p.sensor, `+countryText("arg_max(p.src_country, p.time_ns)")+`, arg_max(p.src_asn, p.time_ns),
-			any_value(s.tags), count(*)::UBIGINT
-		FROM packets p JOIN src s ON s.ip_version = p.ip_version AND s.src_hi = p.src_hi AND s.src_lo = p.src_lo
+			any_value(s.tags), count(*)::UBIGINT, coalesce(any_value(d.vendor), ''), coalesce(any_value(d.model), '')
+		FROM packets p JOIN src s ON s.ip_version = p.ip_version AND s.src_hi = p.src_hi AND s.src_lo = p.src_lo`+deviceJoin("p")+`
 		WHERE `+inP+`
 		GROUP BY ALL
 		ORDER BY hour, p.ip_version, p.src_hi, p.src_lo, p.dst_hi, p.dst_lo, p.proto, p.dport`, append(srcArgs, pArgs...)...)

@@ -354,6 +354,24 @@ func testDevices(t *testing.T, s store.Store) {
 			t.Errorf("TopSources %s device (-got, +want):\n%s", src.IP, diff)
 		}
 	}
+	// So do the events of the owners' reports.
+	events, err := s.Events(ctx, store.EventsQuery{Period: days, Prefixes: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withDevice := 0
+	for _, e := range events {
+		d := deviceOf[e.Src]
+		if e.DeviceVendor != d.Vendor || e.DeviceModel != d.Model {
+			t.Errorf("event of %s: device %q %q, want %q %q", e.Src, e.DeviceVendor, e.DeviceModel, d.Vendor, d.Model)
+		}
+		if d.Vendor != "" {
+			withDevice++
+		}
+	}
+	if withDevice == 0 {
+		t.Error("no event has a device: the test is wrong")
+	}
 	hist, err := s.SourceHistory(ctx, store.SourceHistoryQuery{Period: days, IP: devs[0].Addr})
 	if err != nil {
 		t.Fatal(err)
