@@ -51,8 +51,10 @@ type Attributor struct {
 	sig     *devices.Signatures
 	now     func() time.Time
 	pending batch
-	matches []devices.Match // scratch
-	stats   Stats
+	// batchSize is FlushEvidence (tests make batches small).
+	batchSize int
+	matches   []devices.Match // scratch
+	stats     Stats
 	// batches go to the writer; done reports each batch's outcome.
 	batches  chan batch
 	done     chan result
@@ -74,7 +76,7 @@ type result struct {
 // New returns an Attributor writing to st; now stamps the evidence's
 // import and the attributions.
 func New(st Store, sig *devices.Signatures, now func() time.Time) *Attributor {
-	return &Attributor{st: st, sig: sig, now: now, pending: batch{touched: map[netip.Addr]bool{}}}
+	return &Attributor{st: st, sig: sig, now: now, batchSize: FlushEvidence, pending: batch{touched: map[netip.Addr]bool{}}}
 }
 
 // Stats returns the counts so far (of the batches written).
@@ -104,7 +106,7 @@ func (a *Attributor) Add(ctx context.Context, rec *banner.Record, file string) e
 		})
 	}
 	a.pending.touched[addr] = true
-	if len(a.pending.ev) >= FlushEvidence {
+	if len(a.pending.ev) >= a.batchSize {
 		return a.send(ctx)
 	}
 	return nil
