@@ -247,3 +247,60 @@ func TestDevicesImportErrors(t *testing.T) {
 		t.Errorf("devices signatures: exit %d:\n%s%s", code, stdout, stderr)
 	}
 }
+
+// TestDevicesProbe: probing needs the configuration's opt-in and a
+// contact; --check and --dump say what would run; a run over the sources
+// of the small capture (documentation addresses, none global) contacts
+// nobody and says so.
+func TestDevicesProbe(t *testing.T) {
+	t.Parallel()
+	dir, pcap, sensors := smallCapture(t)
+	db := filepath.Join(dir, "t.duckdb")
+	if code, _, stderr := nightjar(t, "ingest", "-q", "--db", db, "--sensors", sensors, pcap); code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, stderr)
+	}
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	off := write("off.yaml", "probe:\n  contact: https://telescope.example.org/probing\n")
+	noContact := write("nocontact.yaml", "probe:\n  enabled: true\n")
+	typo := write("typo.yaml", "probe:\n  enabled: true\n  contact: https://telescope.example.org/probing\n  rates: 5\n")
+	requests := filepath.Join(dir, "requests.jsonl")
+	on := write("on.yaml", "probe:\n  enabled: true\n  contact: https://telescope.example.org/probing\n  rate: 50\n  request_log: "+requests+"\n")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--db", db, "--period", "2024Q3"}, "probing is disabled"},
+		{[]string{"--db", db, "--period", "2024Q3", "--config", off}, "set enabled: true"},
+		{[]string{"--db", db, "--period", "2024Q3", "--config", noContact}, "contact"},
+		{[]string{"--db", db, "--period", "2024Q3", "--config", typo}, "rates"},
+		{[]string{"--period", "2024Q3", "--config", on}, "--db PATH is required"},
+		{[]string{"--db", filepath.Join(dir, "typo.duckdb"), "--period", "2024Q3", "--config", on}, "does not exist"},
+	} {
+		code, _, stderr := nightjar(t, append([]string{"devices", "probe"}, c.args...)...)
+		if code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("devices probe %s: exit %d, stderr %q; want an error with %q", strings.Join(c.args, " "), code, stderr, c.want)
+		}
+	}
+	if code, stdout, stderr := nightjar(t, "devices", "probe", "--config", on, "--check"); code != 0 || !strings.Contains(stdout, "probing is enabled") {
+		t.Errorf("devices probe --check: exit %d: %s%s", code, stdout, stderr)
+	}
+	if code, stdout, _ := nightjar(t, "devices", "probe", "--config", on, "--dump"); code != 0 || !strings.Contains(stdout, "max_targets: 100") {
+		t.Errorf("devices probe --dump: exit %d:\n%s", code, stdout)
+	}
+	code, stdout, stderr := nightjar(t, "devices", "probe", "--db", db, "--period", "2024Q3", "--config", on)
+	if code != 0 {
+		t.Fatalf("devices probe: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "probed 0 of the 5 top sources of 2024Q3") || !strings.Contains(stdout, "5 not global") || !strings.Contains(stdout, "0 requests") {
+		t.Errorf("devices probe of documentation addresses said:\n%s", stdout)
+	}
+	if data, err := os.ReadFile(requests); err != nil || strings.Count(string(data), "\n") != 5 || !strings.Contains(string(data), "192.0.2.11") {
+		t.Errorf("request log: %v\n%s", err, data)
+	}
+}

@@ -616,6 +616,7 @@ func TestDemoInBrowser(t *testing.T) {
 	}
 	b.Screenshot(t, "demo-sources")
 	checkDemoOrigins(t, b, d.url)
+	checkDemoDevices(t, b, d.url)
 	// Every sensor reports its health within a few seconds of starting.
 	deadline := time.Now().Add(time.Minute)
 	for {
