@@ -76,9 +76,9 @@ func TestAttributorAcrossBatches(t *testing.T) {
 	a := New(st, sig, func() time.Time { return at })
 	a.batchSize = 2
 	recs := []*banner.Record{
-		page("192.0.2.1", 80, "Opening..."),      // generic: no match
-		cert("192.0.2.1", "Archer AX3000"),       // the model only in the certificate
-		page("192.0.2.2", 80, "Archer AX50"),     // a model by its title
+		page("192.0.2.1", 80, "Opening..."),  // generic: no match
+		cert("192.0.2.1", "Archer AX3000"),   // the model only in the certificate
+		page("192.0.2.2", 80, "Archer AX50"), // a model by its title
 		page("192.0.2.3", 80, "RouterOS router configuration page"),
 		page("192.0.2.4", 8080, "Archer AX50"),
 		page("192.0.2.5", 80, "TP-Link Archer AX50 review"), // a page naming a vendor, no device
