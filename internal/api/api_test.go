@@ -62,8 +62,47 @@ func newFixture(tb testing.TB, packets int) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	putDevices(tb, st)
 	f.h = New(st, Options{Now: func() time.Time { return f.now }})
 	return f
+}
+
+// putDevices attributes devices to the top sources of 2024Q3: three in
+// four get one of three models, one of them a conflict, each with its
+// evidence.
+func putDevices(tb testing.TB, st store.Store) {
+	tb.Helper()
+	q3, _ := period.Parse("2024Q3")
+	top, err := st.TopSources(tb.Context(), store.TopSourcesQuery{Period: q3, N: 40})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	models := []store.Device{
+		{Vendor: "TP-Link", Model: "Archer AX50", Kind: "router", Firmware: "1.0.11 Build 20200915 rel.67051", Released: time.Date(2020, 9, 15, 0, 0, 0, 0, time.UTC), Rule: "tplink-archer-title", Confidence: 0.9},
+		{Vendor: "MikroTik", Model: "RouterOS", Kind: "router", Rule: "mikrotik-webfig-title", Confidence: 0.9},
+		{Vendor: "Hikvision", Model: "IP camera", Kind: "camera", Rule: "hikvision-webs-server", Confidence: 0.8, Conflict: true},
+	}
+	var devs []store.Device
+	var ev []store.DeviceEvidence
+	for i, s := range top {
+		if i%4 == 3 {
+			continue
+		}
+		d := models[i%3]
+		d.Addr, d.Evidence, d.Attributed, d.Alternatives = netip.MustParseAddr(s.IP), 1, time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC), []string{}
+		if d.Conflict {
+			d.Alternatives = []string{"Dahua DVR"}
+		}
+		devs = append(devs, d)
+		ev = append(ev, store.DeviceEvidence{Addr: d.Addr, Port: 80, Transport: "tcp", Seen: d.Attributed, Source: "shodan", File: "export.json.gz",
+			Rule: d.Rule, Field: "http.title", Value: d.Model, Vendor: d.Vendor, Model: d.Model, Kind: d.Kind, Firmware: d.Firmware, Confidence: d.Confidence, Imported: d.Attributed})
+	}
+	if _, err := st.PutDeviceEvidence(tb.Context(), ev); err != nil {
+		tb.Fatal(err)
+	}
+	if err := st.PutDevices(tb.Context(), devs); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // do serves a request of method to target (a path and query).
@@ -205,6 +244,33 @@ func endpointCases(t *testing.T, f *fixture) []endpointCase {
 			check(t, err)
 			return NewTopSourcesResponse(p, ans)
 		}},
+		{"/api/v1/devices?period=2024Q3&top=5", func(t *testing.T) any {
+			p := mustPeriod(t, "2024Q3")
+			ans, err := f.st.Devices(t.Context(), store.DevicesQuery{Period: p, N: 5})
+			check(t, err)
+			if len(ans.Models) != 3 || ans.Identified != 30 || ans.Conflicts != 10 {
+				t.Errorf("devices of 2024Q3: %d models, %d identified, %d conflicts; want the fixture's 3, 30, 10", len(ans.Models), ans.Identified, ans.Conflicts)
+			}
+			return DevicesResponse{p.String(), ans}
+		}},
+		{"/api/v1/devices?period=2024Q3&group=Japan&vendor=tp-link", func(t *testing.T) any {
+			p := mustPeriod(t, "2024Q3")
+			ans, err := f.st.Devices(t.Context(), store.DevicesQuery{Period: p, N: 10, Groups: []string{"Japan"}, Vendor: "tp-link"})
+			check(t, err)
+			if len(ans.Models) != 1 || ans.Models[0].Vendor != "TP-Link" {
+				t.Errorf("TP-Link devices of Japan's sources: %+v, want the Archer AX50s", ans.Models)
+			}
+			return DevicesResponse{p.String(), ans}
+		}},
+		{"/api/v1/device-series?period=2024Q3&bucket=month&top=2", func(t *testing.T) any {
+			p := mustPeriod(t, "2024Q3")
+			ans, err := f.st.DeviceSeries(t.Context(), store.DeviceSeriesQuery{Period: p, N: 2, Bucket: "month"})
+			check(t, err)
+			if len(ans.Buckets) != 3 || len(ans.Models) != 2 {
+				t.Errorf("device series: %d buckets, %d models; want 3 months of 2 models", len(ans.Buckets), len(ans.Models))
+			}
+			return DeviceSeriesResponse{p.String(), ans}
+		}},
 		{"/api/v1/port-sources?period=2024Q3&top=15", func(t *testing.T) any {
 			p := mustPeriod(t, "2024Q3")
 			ans, err := f.st.PortSources(t.Context(), store.PortSourcesQuery{Period: p, N: 15})
@@ -224,7 +290,12 @@ func endpointCases(t *testing.T, f *fixture) []endpointCase {
 			if len(ans.Days) < 2 {
 				t.Errorf("the top source has %d days; want a history", len(ans.Days))
 			}
-			return SourceResponse{Period: p.String(), SourceHistory: ans, Evidence: []store.DeviceEvidence{}}
+			dev, ev, ok, err := f.st.SourceDevice(t.Context(), netip.MustParseAddr(top))
+			check(t, err)
+			if !ok || ans.Device == nil || len(ev) != 1 {
+				t.Fatalf("the top source has no device (%v, %+v, %d evidence rows): the fixture is wrong", ok, ans.Device, len(ev))
+			}
+			return SourceResponse{Period: p.String(), SourceHistory: ans, Attribution: &dev, Evidence: ev}
 		}},
 		// As a browser's encodeURIComponent writes an IPv6 address.
 		{"/api/v1/sources/2001%3Adb8%3A%3A99?from=2024-07-01T12:00:00Z&to=2024-07-02T12:00:00Z", func(t *testing.T) any {
@@ -335,6 +406,7 @@ func tableOf(path string) Table {
 		"/api/v1/group-top-ports": &GroupTopPortsResponse{}, "/api/v1/group-averages": &GroupAveragesResponse{},
 		"/api/v1/port-series": &PortSeriesResponse{}, "/api/v1/top-sources": &TopSourcesResponse{},
 		"/api/v1/port-sources": &PortSourcesResponse{}, "/api/v1/tags": &TagsResponse{}, "/api/v1/sources/": &SourceResponse{},
+		"/api/v1/devices": &DevicesResponse{}, "/api/v1/device-series": &DeviceSeriesResponse{},
 	} {
 		if path == prefix || (strings.HasSuffix(prefix, "/") && strings.HasPrefix(path, prefix)) {
 			return t
