@@ -45,8 +45,8 @@ type Prober struct {
 var ErrDisabled = errors.New("probing is disabled: it connects to hosts you do not own; " +
 	"to opt in, set enabled: true and contact: <a URL or mailto: where their operators can reach you> in the probe configuration")
 
-// New returns a Prober for cfg, which must be valid and enabled. It does
-// no I/O.
+// New returns a Prober for cfg, which must be valid and enabled, logging
+// to logger (nil: nowhere). It does no I/O.
 func New(logger *slog.Logger, cfg Config, deps Deps) (*Prober, error) {
 	if !cfg.Enabled {
 		return nil, ErrDisabled
@@ -57,6 +57,9 @@ func New(logger *slog.Logger, cfg Config, deps Deps) (*Prober, error) {
 	excludes, err := cfg.excludes()
 	if err != nil {
 		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
 	if deps.Clock == nil {
 		deps.Clock = clock.System
