@@ -306,14 +306,18 @@ file, rule and line, and prints how many rules read each banner field.
 A rule file:
 
   rules:
-    - id: acme.router.title
+    - id: acme-router-title          # a rule with a shipped id replaces it
       vendor: ACME
-      model: "(from the pattern's (?P<model>...) group)"
-      kind: router
-      field: http.title
-      pattern: '^ACME (?P<model>R[0-9]+) login$'
-      firmware: 'fw_ver = "(?P<firmware>[0-9.]+)"'   # read from field firmware_field, default the body
-      confidence: 0.9
+      kind: router                   # router, camera, nas, ont, cpe, ap, ...
+      field: http.title              # http.title, http.server, http.www_authenticate,
+                                     # http.body, http.favicon_md5, tls.subject,
+                                     # tls.issuer, tls.san, ssh, telnet, ftp, upnp
+      pattern: '^ACME (?P<model>R[0-9]+) login$'   # RE2; the model from its group,
+                                     # or model: fixed text or "ACME ${model}"
+      firmware: 'fw_ver = "([0-9.]+)"'   # optional: one group, read from
+      firmware_field: http.body      # this field (default: the rule's field);
+                                     # or a (?P<firmware>...) group in the pattern
+      confidence: 0.9                # how sure one match alone is, (0, 1]
       source: "what the device shows, and how you know"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

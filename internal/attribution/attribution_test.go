@@ -21,7 +21,7 @@ import (
 
 var at = time.Date(2024, 7, 31, 12, 0, 0, 0, time.UTC)
 
-func open(t *testing.T) *duckdb.Store {
+func open(t testing.TB) *duckdb.Store {
 	t.Helper()
 	st, err := duckdb.Open(t.Context(), filepath.Join(t.TempDir(), "t.duckdb"), duckdb.Options{})
 	if err != nil {
@@ -31,7 +31,7 @@ func open(t *testing.T) *duckdb.Store {
 	return st
 }
 
-func signatures(t *testing.T) *devices.Signatures {
+func signatures(t testing.TB) *devices.Signatures {
 	t.Helper()
 	sig, err := devices.Load()
 	if err != nil {
