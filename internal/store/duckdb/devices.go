@@ -149,7 +149,8 @@ func keyValues(a netip.Addr) []driver.Value {
 	return []driver.Value{version, hi, lo}
 }
 
-// evidenceID is what identifies a piece of evidence (evidenceKey).
+// evidenceID is what identifies a piece of evidence: its address, port,
+// transport, source, time and rule.
 type evidenceID struct {
 	addr      netip.Addr
 	port      uint16
@@ -236,9 +237,6 @@ func addrIn(q string, addrs []netip.Addr) string {
 	}
 	return "(" + q + "ip_version, " + q + "src_hi, " + q + "src_lo) IN (" + strings.Join(keys, ", ") + ")"
 }
-
-// evidenceKey are the columns that identify a piece of evidence.
-const evidenceKey = `ip_version, src_hi, src_lo, port, transport, source, seen_ns, rule`
 
 const evidenceColumns = `e.ip_version, e.src_hi, e.src_lo, e.port, e.transport, e.seen_ns, e.source, e.file, e.rule, e.field, e.value,
 	e.vendor, e.model, e.kind, e.firmware, e.confidence, e.imported_ns`
