@@ -85,7 +85,7 @@ type censysSSH struct {
 
 func decodeCensys(v []byte, recs []Record) ([]Record, error) {
 	var h censysHost
-	if err := json.Unmarshal(v, &h); err != nil {
+	if err := unmarshalJSON(v, &h); err != nil {
 		return recs, err
 	}
 	addr, err := parseAddr(h.IP)

@@ -256,11 +256,11 @@ func unixTime(sec int64) time.Time {
 // an array of strings (header values); "" otherwise.
 func jsonString(raw json.RawMessage) string {
 	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if unmarshalJSON(raw, &s) == nil {
 		return s
 	}
 	var list []string
-	if json.Unmarshal(raw, &list) == nil && len(list) > 0 {
+	if unmarshalJSON(raw, &list) == nil && len(list) > 0 {
 		return list[0]
 	}
 	return ""

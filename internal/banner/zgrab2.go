@@ -108,7 +108,7 @@ var defaultPorts = map[string]uint16{"http": 80, "tls": 443, "https": 443, "ssh"
 
 func decodeZgrab2(v []byte, recs []Record) ([]Record, error) {
 	var line zgrab2Line
-	if err := json.Unmarshal(v, &line); err != nil {
+	if err := unmarshalJSON(v, &line); err != nil {
 		return recs, err
 	}
 	addr, err := parseAddr(line.IP)
