@@ -3,7 +3,6 @@ package banner
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"html"
 	"math"
@@ -250,20 +249,6 @@ func unixTime(sec int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(sec, 0).UTC()
-}
-
-// jsonString returns the first string of a JSON value that is a string or
-// an array of strings (header values); "" otherwise.
-func jsonString(raw json.RawMessage) string {
-	var s string
-	if unmarshalJSON(raw, &s) == nil {
-		return s
-	}
-	var list []string
-	if unmarshalJSON(raw, &list) == nil && len(list) > 0 {
-		return list[0]
-	}
-	return ""
 }
 
 // firstLine returns s up to its first line ending, trimmed.

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net"
 	"slices"
@@ -51,7 +50,7 @@ type zgrab2Response struct {
 	StatusCode int    `json:"status_code,omitempty"`
 	// Headers: known names lower-cased with "_" for "-", each a list of
 	// values; unknown ones under "unknown" as [{key, value}].
-	Headers    map[string]json.RawMessage `json:"headers,omitempty"`
+	Headers    zgrab2Headers              `json:"headers"`
 	Body       string                     `json:"body,omitempty"`
 	BodySHA256 string                     `json:"body_sha256,omitempty"` // base64 of the digest (zschema Binary)
 	Request    *zgrab2Request             `json:"request,omitempty"`
@@ -165,8 +164,8 @@ func (m *zgrab2Module) port(name string) (uint16, error) {
 func (r *zgrab2Result) fill(rec *Record, protocol string) bool {
 	if resp := r.Response; resp != nil {
 		rec.HTTP.Status = resp.StatusCode
-		rec.HTTP.Server = cleanText(zgrab2Header(resp.Headers, "server"))
-		rec.HTTP.WWWAuthenticate = cleanText(zgrab2Header(resp.Headers, "www_authenticate"))
+		rec.HTTP.Server = cleanText(resp.Headers.server)
+		rec.HTTP.WWWAuthenticate = cleanText(resp.Headers.wwwAuthenticate)
 		rec.HTTP.setBody(resp.Body, zgrab2Digest(resp.BodySHA256))
 		if resp.Request != nil && resp.Request.TLSLog != nil {
 			rec.TLS = r.tls(resp.Request.TLSLog.HandshakeLog)
@@ -210,14 +209,6 @@ func (r *zgrab2Result) tls(h *zgrab2Handshake) TLS {
 	return t
 }
 
-// zgrab2Header returns the first value of a header zgrab2 knows by name.
-func zgrab2Header(h map[string]json.RawMessage, name string) string {
-	if raw, ok := h[name]; ok {
-		return jsonString(raw)
-	}
-	return ""
-}
-
 // zgrab2Digest returns zgrab2's body_sha256 in hex: base64 in zgrab2's
 // JSON, hex in some post-processed files.
 func zgrab2Digest(s string) string {
@@ -250,14 +241,9 @@ func zgrab2Value(rec *Record) (any, error) {
 		resp := &zgrab2Response{
 			StatusCode: rec.HTTP.Status,
 			StatusLine: strconv.Itoa(rec.HTTP.Status),
-			Headers:    map[string]json.RawMessage{},
+			Headers:    zgrab2Headers{httpHeaders{server: rec.HTTP.Server, wwwAuthenticate: rec.HTTP.WWWAuthenticate}},
 			Body:       rec.HTTP.Body,
 			BodySHA256: zgrab2DigestOf(rec.HTTP.BodySHA256),
-		}
-		for k, v := range map[string]string{"server": rec.HTTP.Server, "www_authenticate": rec.HTTP.WWWAuthenticate} {
-			if v != "" {
-				resp.Headers[k], _ = json.Marshal([]string{v})
-			}
 		}
 		resp.Request = &zgrab2Request{}
 		if handshake != nil {
