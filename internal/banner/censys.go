@@ -46,11 +46,11 @@ type censysResponse struct {
 	StatusCode int `json:"status_code,omitempty"`
 	// Headers: names with "_" for "-" ("Www_Authenticate"), each a list;
 	// "_encoding" is an object.
-	Headers    censysHeaders              `json:"headers"`
-	Body       string                     `json:"body,omitempty"`
-	BodyHashes []string                   `json:"body_hashes,omitempty"` // "sha256:<hex>", "sha1:<hex>"
-	HTMLTitle  string                     `json:"html_title,omitempty"`
-	Favicons   []censysFavicon            `json:"favicons,omitempty"`
+	Headers    censysHeaders   `json:"headers"`
+	Body       string          `json:"body,omitempty"`
+	BodyHashes []string        `json:"body_hashes,omitempty"` // "sha256:<hex>", "sha1:<hex>"
+	HTMLTitle  string          `json:"html_title,omitempty"`
+	Favicons   []censysFavicon `json:"favicons,omitempty"`
 }
 
 type censysFavicon struct {

@@ -102,8 +102,8 @@ func (t *nmapTable) table(key string) *nmapTable {
 }
 
 type nmapDecoder struct {
-	d     *xml.Decoder
-	start int64 // <nmaprun start>: the time of hosts without their own
+	d      *xml.Decoder
+	start  int64 // <nmaprun start>: the time of hosts without their own
 	hosts  int
 	done   bool
 	closed bool

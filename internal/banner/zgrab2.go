@@ -50,10 +50,10 @@ type zgrab2Response struct {
 	StatusCode int    `json:"status_code,omitempty"`
 	// Headers: known names lower-cased with "_" for "-", each a list of
 	// values; unknown ones under "unknown" as [{key, value}].
-	Headers    zgrab2Headers              `json:"headers"`
-	Body       string                     `json:"body,omitempty"`
-	BodySHA256 string                     `json:"body_sha256,omitempty"` // base64 of the digest (zschema Binary)
-	Request    *zgrab2Request             `json:"request,omitempty"`
+	Headers    zgrab2Headers  `json:"headers"`
+	Body       string         `json:"body,omitempty"`
+	BodySHA256 string         `json:"body_sha256,omitempty"` // base64 of the digest (zschema Binary)
+	Request    *zgrab2Request `json:"request,omitempty"`
 }
 
 type zgrab2Request struct {
