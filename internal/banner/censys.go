@@ -1,7 +1,6 @@
 package banner
 
 import (
-	"cmp"
 	"fmt"
 	"strings"
 )
@@ -147,8 +146,8 @@ func (s *censysService) fill(rec *Record) error {
 	if s.TLS != nil && s.TLS.Certificates != nil && s.TLS.Certificates.LeafData != nil {
 		l := s.TLS.Certificates.LeafData
 		rec.TLS = TLS{
-			Subject: cmp.Or(dnFromMap(l.Subject), formatDN(parseDN(l.SubjectDN))),
-			Issuer:  cmp.Or(dnFromMap(l.Issuer), formatDN(parseDN(l.IssuerDN))),
+			Subject: certDN(l.Subject, l.SubjectDN),
+			Issuer:  certDN(l.Issuer, l.IssuerDN),
 			SHA256:  strings.ToLower(l.Fingerprint),
 			SANs:    l.Names,
 		}

@@ -81,11 +81,29 @@ func htmlTitle(body string) string {
 // cleanText trims s, collapses its runs of blanks into one space and
 // makes it valid UTF-8.
 func cleanText(s string) string {
+	if isCleanASCII(s) {
+		return s // most headers and titles: no copy
+	}
 	s = strings.Join(strings.Fields(s), " ")
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	return s
+}
+
+// isCleanASCII reports whether s is ASCII that cleanText leaves as it
+// is: no blank at either end, no blank but single spaces.
+func isCleanASCII(s string) bool {
+	if s != "" && (s[0] == ' ' || s[len(s)-1] == ' ') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf, c >= '\t' && c <= '\r', c == ' ' && s[i+1] == ' ':
+			return false
+		}
+	}
+	return true
 }
 
 // indexFold is strings.Index for an ASCII needle starting with "<",

@@ -195,8 +195,8 @@ func (r *zgrab2Result) tls(h *zgrab2Handshake) TLS {
 		t = certTLS(der)
 	}
 	if p := c.Parsed; p != nil {
-		t.Subject = cmp.Or(dnFromMap(p.Subject), formatDN(parseDN(p.SubjectDN)), t.Subject)
-		t.Issuer = cmp.Or(dnFromMap(p.Issuer), formatDN(parseDN(p.IssuerDN)), t.Issuer)
+		t.Subject = cmp.Or(certDN(p.Subject, p.SubjectDN), t.Subject)
+		t.Issuer = cmp.Or(certDN(p.Issuer, p.IssuerDN), t.Issuer)
 		t.SHA256 = cmp.Or(strings.ToLower(p.FingerprintSHA256), t.SHA256)
 		if p.Extensions != nil && p.Extensions.SubjectAltName != nil {
 			san := p.Extensions.SubjectAltName
