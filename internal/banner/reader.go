@@ -31,7 +31,9 @@ func (e *SkipError) Error() string {
 	return fmt.Sprintf("line %d skipped: %s", e.Line, e.Reason)
 }
 
-// Reader reads the banners of one file, one Record a call to Next.
+// Reader reads the banners of one file, one Record a call to Next, for
+// one goroutine. The JSON formats are decoded ahead on goroutines of the
+// Reader's own (a few batches of lines), which Close stops.
 type Reader struct {
 	format  Format
 	dec     decoder
