@@ -1,8 +1,6 @@
 package banner
 
 import (
-	"cmp"
-	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -47,11 +45,11 @@ type censysResponse struct {
 	StatusCode int `json:"status_code,omitempty"`
 	// Headers: names with "_" for "-" ("Www_Authenticate"), each a list;
 	// "_encoding" is an object.
-	Headers    map[string]json.RawMessage `json:"headers,omitempty"`
-	Body       string                     `json:"body,omitempty"`
-	BodyHashes []string                   `json:"body_hashes,omitempty"` // "sha256:<hex>", "sha1:<hex>"
-	HTMLTitle  string                     `json:"html_title,omitempty"`
-	Favicons   []censysFavicon            `json:"favicons,omitempty"`
+	Headers    censysHeaders   `json:"headers"`
+	Body       string          `json:"body,omitempty"`
+	BodyHashes []string        `json:"body_hashes,omitempty"` // "sha256:<hex>", "sha1:<hex>"
+	HTMLTitle  string          `json:"html_title,omitempty"`
+	Favicons   []censysFavicon `json:"favicons,omitempty"`
 }
 
 type censysFavicon struct {
@@ -85,7 +83,7 @@ type censysSSH struct {
 
 func decodeCensys(v []byte, recs []Record) ([]Record, error) {
 	var h censysHost
-	if err := json.Unmarshal(v, &h); err != nil {
+	if err := unmarshalJSON(v, &h); err != nil {
 		return recs, err
 	}
 	addr, err := parseAddr(h.IP)
@@ -130,8 +128,8 @@ func (s *censysService) fill(rec *Record) error {
 		r := s.HTTP.Response
 		rec.HTTP.Status = r.StatusCode
 		rec.HTTP.Title = cleanText(r.HTMLTitle)
-		rec.HTTP.Server = cleanText(censysHeader(r.Headers, "server"))
-		rec.HTTP.WWWAuthenticate = cleanText(censysHeader(r.Headers, "www_authenticate"))
+		rec.HTTP.Server = cleanText(r.Headers.server)
+		rec.HTTP.WWWAuthenticate = cleanText(r.Headers.wwwAuthenticate)
 		rec.HTTP.setBody(r.Body, censysSHA256(r.BodyHashes))
 		if len(r.Favicons) > 0 {
 			f := r.Favicons[0]
@@ -148,8 +146,8 @@ func (s *censysService) fill(rec *Record) error {
 	if s.TLS != nil && s.TLS.Certificates != nil && s.TLS.Certificates.LeafData != nil {
 		l := s.TLS.Certificates.LeafData
 		rec.TLS = TLS{
-			Subject: cmp.Or(dnFromMap(l.Subject), formatDN(parseDN(l.SubjectDN))),
-			Issuer:  cmp.Or(dnFromMap(l.Issuer), formatDN(parseDN(l.IssuerDN))),
+			Subject: certDN(l.Subject, l.SubjectDN),
+			Issuer:  certDN(l.Issuer, l.IssuerDN),
 			SHA256:  strings.ToLower(l.Fingerprint),
 			SANs:    l.Names,
 		}
@@ -168,17 +166,6 @@ func (s *censysService) fill(rec *Record) error {
 		rec.FTP = greeting(s.Banner)
 	}
 	return nil
-}
-
-// censysHeader returns the first value of a header, its name compared
-// without case and with "_" for "-".
-func censysHeader(h map[string]json.RawMessage, name string) string {
-	for k, raw := range h {
-		if strings.EqualFold(strings.ReplaceAll(k, "-", "_"), name) {
-			return jsonString(raw)
-		}
-	}
-	return ""
 }
 
 func censysSHA256(hashes []string) string {
@@ -203,14 +190,9 @@ func censysValue(rec *Record) (any, error) {
 	switch {
 	case rec.HTTP.Status != 0 || rec.HTTP.BodySHA256 != "":
 		s.ServiceName = "HTTP"
-		r := &censysResponse{StatusCode: rec.HTTP.Status, Body: rec.HTTP.Body, HTMLTitle: rec.HTTP.Title, Headers: map[string]json.RawMessage{}}
+		r := &censysResponse{StatusCode: rec.HTTP.Status, Body: rec.HTTP.Body, HTMLTitle: rec.HTTP.Title, Headers: censysHeaders{httpHeaders{server: rec.HTTP.Server, wwwAuthenticate: rec.HTTP.WWWAuthenticate}}}
 		if rec.HTTP.BodySHA256 != "" {
 			r.BodyHashes = []string{"sha256:" + rec.HTTP.BodySHA256}
-		}
-		for k, v := range map[string]string{"Server": rec.HTTP.Server, "Www_Authenticate": rec.HTTP.WWWAuthenticate} {
-			if v != "" {
-				r.Headers[k], _ = json.Marshal([]string{v})
-			}
 		}
 		if rec.HTTP.FaviconMD5 != "" || rec.HTTP.HasFaviconMMH3 {
 			f := censysFavicon{MD5Hash: rec.HTTP.FaviconMD5}

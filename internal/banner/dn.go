@@ -39,6 +39,9 @@ var dnKeys = map[string]string{
 var dnRank = map[string]int{"CN": 1, "OU": 2, "O": 3, "STREET": 4, "L": 5, "ST": 6, "C": 7}
 
 func dnKey(name string) string {
+	if k, ok := dnKeys[name]; ok { // the usual lower-case name: no copy
+		return k
+	}
 	if k, ok := dnKeys[strings.ToLower(name)]; ok {
 		return k
 	}
@@ -102,6 +105,15 @@ func dnFromMap(m map[string][]string) string {
 	// key keep their slice's order (the sort is stable).
 	slices.SortStableFunc(attrs, func(a, b dnAttr) int { return strings.Compare(dnKey(a.key), dnKey(b.key)) })
 	return formatDN(attrs)
+}
+
+// certDN is the DN of a certificate's subject or issuer that zgrab2 and
+// Censys give twice: from the attribute map, else from the DN string.
+func certDN(m map[string][]string, s string) string {
+	if dn := dnFromMap(m); dn != "" {
+		return dn
+	}
+	return formatDN(parseDN(s))
 }
 
 // parseDN reads a DN string as zcrypto writes it ("C=CN, ST=Guangdong,

@@ -5,51 +5,66 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
-// jsonLines reads the JSON formats: one value a line (NDJSON), an array
-// of one value a line with trailing commas (masscan, jq), or an array
-// of pretty-printed values (Censys's CLI, json.dump with indent), whose
-// value starts with a line holding only "{".
+// unmarshalJSON is encoding/json's Unmarshal as go-json-experiment/json
+// implements it (the code of the coming encoding/json/v2, in v1's
+// semantics): the same values for the same input, in half the time and
+// half the allocations (BENCHMARKS.md, FuzzUnmarshalLikeStdlib).
+func unmarshalJSON(data []byte, v any) error { return jsonv1.Unmarshal(data, v) }
+
+// jsonLines splits the JSON formats into values: one value a line
+// (NDJSON), an array of one value a line with trailing commas (masscan,
+// jq), or an array of pretty-printed values (Censys's CLI, json.dump with
+// indent), whose value starts with a line holding only "{".
 type jsonLines struct {
-	lr lineReader
-	// value appends the Records of one JSON value; an error skips it.
-	value  func(v []byte, recs []Record) ([]Record, error)
+	lr     lineReader
 	pretty []byte
+}
+
+// jsonValue is one value of the input, or why it is skipped.
+type jsonValue struct {
+	start, end int    // its first and last line
+	text       []byte // valid until the next call to next
+	skip       *SkipError
 }
 
 func (j *jsonLines) lines() int { return j.lr.n }
 
-func (j *jsonLines) decode(recs []Record) ([]Record, error) {
+// next returns the next value; io.EOF at the end and any other error
+// when the input cannot be read on.
+func (j *jsonLines) next() (jsonValue, error) {
 	for {
 		line, err := j.lr.next()
-		if err != nil {
-			return recs, err
-		}
-		v := trimJSONLine(line)
+		var skip *SkipError
 		switch {
-		case len(v) == 0, len(v) == 1 && (v[0] == '[' || v[0] == ']'):
+		case errors.As(err, &skip):
+			return jsonValue{start: skip.Line, end: skip.Line, skip: skip}, nil
+		case err != nil:
+			return jsonValue{}, err
+		}
+		v := jsonValue{start: j.lr.n, text: trimJSONLine(line)}
+		switch t := v.text; {
+		case len(t) == 0, len(t) == 1 && (t[0] == '[' || t[0] == ']'):
 			continue
-		case bytes.Equal(v, []byte("{finished: 1}")):
+		case bytes.Equal(t, []byte("{finished: 1}")):
 			continue // the end marker older masscan versions write (not JSON)
-		case len(v) == 1 && v[0] == '{':
-			if v, err = j.gather(line); err != nil {
-				return recs, err
+		case len(t) == 1 && t[0] == '{':
+			v.text, err = j.gather(line)
+			if errors.As(err, &v.skip) {
+				v.text = nil
+			} else if err != nil {
+				return jsonValue{}, err
 			}
 		}
-		start := j.lr.n
-		if v[0] != '{' {
-			return recs, &SkipError{Line: start, Reason: fmt.Sprintf("not a JSON object: %.40q", v)}
+		v.end = j.lr.n
+		if v.skip == nil && v.text[0] != '{' {
+			v.skip = &SkipError{Line: v.start, Reason: fmt.Sprintf("not a JSON object: %.40q", v.text)}
+			v.text = nil
 		}
-		n := len(recs)
-		if recs, err = j.value(v, recs); err != nil {
-			return recs[:n], &SkipError{Line: start, Reason: err.Error()}
-		}
-		if len(recs) > n {
-			return recs, nil
-		}
-		// A value without evidence (a port that answered nothing) gives
-		// no Record: read on.
+		return v, nil
 	}
 }
 

@@ -2,7 +2,6 @@ package banner
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -46,7 +45,7 @@ type masscanService struct {
 
 func decodeMasscan(v []byte, recs []Record) ([]Record, error) {
 	var line masscanLine
-	if err := json.Unmarshal(v, &line); err != nil {
+	if err := unmarshalJSON(v, &line); err != nil {
 		return recs, err
 	}
 	addr, err := parseAddr(line.IP)

@@ -102,10 +102,11 @@ func (t *nmapTable) table(key string) *nmapTable {
 }
 
 type nmapDecoder struct {
-	d     *xml.Decoder
-	start int64 // <nmaprun start>: the time of hosts without their own
-	hosts int
-	done  bool
+	d      *xml.Decoder
+	start  int64 // <nmaprun start>: the time of hosts without their own
+	hosts  int
+	done   bool
+	closed bool
 }
 
 func newNmapDecoder(br *bufio.Reader) *nmapDecoder {
@@ -121,7 +122,12 @@ func newNmapDecoder(br *bufio.Reader) *nmapDecoder {
 
 func (n *nmapDecoder) lines() int { return n.hosts }
 
+func (n *nmapDecoder) stop() { n.closed = true }
+
 func (n *nmapDecoder) decode(recs []Record) ([]Record, error) {
+	if n.closed {
+		return recs, errClosed
+	}
 	for !n.done {
 		line, _ := n.d.InputPos()
 		tok, err := n.d.Token()

@@ -3,7 +3,6 @@ package banner
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"html"
 	"math"
@@ -82,11 +81,29 @@ func htmlTitle(body string) string {
 // cleanText trims s, collapses its runs of blanks into one space and
 // makes it valid UTF-8.
 func cleanText(s string) string {
+	if isCleanASCII(s) {
+		return s // most headers and titles: no copy
+	}
 	s = strings.Join(strings.Fields(s), " ")
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	return s
+}
+
+// isCleanASCII reports whether s is ASCII that cleanText leaves as it
+// is: no blank at either end, no blank but single spaces.
+func isCleanASCII(s string) bool {
+	if s != "" && (s[0] == ' ' || s[len(s)-1] == ' ') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf, c >= '\t' && c <= '\r', c == ' ' && s[i+1] == ' ':
+			return false
+		}
+	}
+	return true
 }
 
 // indexFold is strings.Index for an ASCII needle starting with "<",
@@ -250,20 +267,6 @@ func unixTime(sec int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(sec, 0).UTC()
-}
-
-// jsonString returns the first string of a JSON value that is a string or
-// an array of strings (header values); "" otherwise.
-func jsonString(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var list []string
-	if json.Unmarshal(raw, &list) == nil && len(list) > 0 {
-		return list[0]
-	}
-	return ""
 }
 
 // firstLine returns s up to its first line ending, trimmed.

@@ -31,7 +31,9 @@ func (e *SkipError) Error() string {
 	return fmt.Sprintf("line %d skipped: %s", e.Line, e.Reason)
 }
 
-// Reader reads the banners of one file, one Record a call to Next.
+// Reader reads the banners of one file, one Record a call to Next, for
+// one goroutine. The JSON formats are decoded ahead on goroutines of the
+// Reader's own (a few batches of lines), which Close stops.
 type Reader struct {
 	format  Format
 	dec     decoder
@@ -46,6 +48,8 @@ type Reader struct {
 type decoder interface {
 	decode(recs []Record) ([]Record, error)
 	lines() int
+	// stop ends the goroutines the decoder runs; decode then fails.
+	stop()
 }
 
 // Open reads the banner file at path in format f ("" detects it from the
@@ -100,13 +104,13 @@ func newDecoder(br *bufio.Reader, f Format) decoder {
 	case FormatNmap:
 		return newNmapDecoder(br)
 	case FormatShodan:
-		return &jsonLines{lr: lineReader{br: br}, value: decodeShodan}
+		return newPipeline(&jsonLines{lr: lineReader{br: br}}, decodeShodan)
 	case FormatCensys:
-		return &jsonLines{lr: lineReader{br: br}, value: decodeCensys}
+		return newPipeline(&jsonLines{lr: lineReader{br: br}}, decodeCensys)
 	case FormatMasscan:
-		return &jsonLines{lr: lineReader{br: br}, value: decodeMasscan}
+		return newPipeline(&jsonLines{lr: lineReader{br: br}}, decodeMasscan)
 	default:
-		return &jsonLines{lr: lineReader{br: br}, value: decodeZgrab2}
+		return newPipeline(&jsonLines{lr: lineReader{br: br}}, decodeZgrab2)
 	}
 }
 
@@ -133,8 +137,10 @@ func (r *Reader) Format() Format { return r.format }
 // Lines returns how many lines (Nmap: hosts) were read so far.
 func (r *Reader) Lines() int { return r.dec.lines() }
 
-// Close closes the file Open opened and the gzip stream.
+// Close stops the decoding goroutines (waiting for the read under way)
+// and closes the gzip stream and the file Open opened; Next then fails.
 func (r *Reader) Close() error {
+	r.dec.stop()
 	var errs []error
 	for _, c := range r.closers {
 		errs = append(errs, c.Close())

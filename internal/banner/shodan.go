@@ -5,7 +5,6 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -65,7 +64,7 @@ type shodanCert struct {
 
 func decodeShodan(v []byte, recs []Record) ([]Record, error) {
 	var b shodanBanner
-	if err := json.Unmarshal(v, &b); err != nil {
+	if err := unmarshalJSON(v, &b); err != nil {
 		return recs, err
 	}
 	rec := Record{Source: string(FormatShodan), Product: strings.TrimSpace(b.Product + " " + b.Version)}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net"
 	"slices"
@@ -51,10 +50,10 @@ type zgrab2Response struct {
 	StatusCode int    `json:"status_code,omitempty"`
 	// Headers: known names lower-cased with "_" for "-", each a list of
 	// values; unknown ones under "unknown" as [{key, value}].
-	Headers    map[string]json.RawMessage `json:"headers,omitempty"`
-	Body       string                     `json:"body,omitempty"`
-	BodySHA256 string                     `json:"body_sha256,omitempty"` // base64 of the digest (zschema Binary)
-	Request    *zgrab2Request             `json:"request,omitempty"`
+	Headers    zgrab2Headers  `json:"headers"`
+	Body       string         `json:"body,omitempty"`
+	BodySHA256 string         `json:"body_sha256,omitempty"` // base64 of the digest (zschema Binary)
+	Request    *zgrab2Request `json:"request,omitempty"`
 }
 
 type zgrab2Request struct {
@@ -108,7 +107,7 @@ var defaultPorts = map[string]uint16{"http": 80, "tls": 443, "https": 443, "ssh"
 
 func decodeZgrab2(v []byte, recs []Record) ([]Record, error) {
 	var line zgrab2Line
-	if err := json.Unmarshal(v, &line); err != nil {
+	if err := unmarshalJSON(v, &line); err != nil {
 		return recs, err
 	}
 	addr, err := parseAddr(line.IP)
@@ -165,8 +164,8 @@ func (m *zgrab2Module) port(name string) (uint16, error) {
 func (r *zgrab2Result) fill(rec *Record, protocol string) bool {
 	if resp := r.Response; resp != nil {
 		rec.HTTP.Status = resp.StatusCode
-		rec.HTTP.Server = cleanText(zgrab2Header(resp.Headers, "server"))
-		rec.HTTP.WWWAuthenticate = cleanText(zgrab2Header(resp.Headers, "www_authenticate"))
+		rec.HTTP.Server = cleanText(resp.Headers.server)
+		rec.HTTP.WWWAuthenticate = cleanText(resp.Headers.wwwAuthenticate)
 		rec.HTTP.setBody(resp.Body, zgrab2Digest(resp.BodySHA256))
 		if resp.Request != nil && resp.Request.TLSLog != nil {
 			rec.TLS = r.tls(resp.Request.TLSLog.HandshakeLog)
@@ -196,8 +195,8 @@ func (r *zgrab2Result) tls(h *zgrab2Handshake) TLS {
 		t = certTLS(der)
 	}
 	if p := c.Parsed; p != nil {
-		t.Subject = cmp.Or(dnFromMap(p.Subject), formatDN(parseDN(p.SubjectDN)), t.Subject)
-		t.Issuer = cmp.Or(dnFromMap(p.Issuer), formatDN(parseDN(p.IssuerDN)), t.Issuer)
+		t.Subject = cmp.Or(certDN(p.Subject, p.SubjectDN), t.Subject)
+		t.Issuer = cmp.Or(certDN(p.Issuer, p.IssuerDN), t.Issuer)
 		t.SHA256 = cmp.Or(strings.ToLower(p.FingerprintSHA256), t.SHA256)
 		if p.Extensions != nil && p.Extensions.SubjectAltName != nil {
 			san := p.Extensions.SubjectAltName
@@ -208,14 +207,6 @@ func (r *zgrab2Result) tls(h *zgrab2Handshake) TLS {
 		return TLS{}
 	}
 	return t
-}
-
-// zgrab2Header returns the first value of a header zgrab2 knows by name.
-func zgrab2Header(h map[string]json.RawMessage, name string) string {
-	if raw, ok := h[name]; ok {
-		return jsonString(raw)
-	}
-	return ""
 }
 
 // zgrab2Digest returns zgrab2's body_sha256 in hex: base64 in zgrab2's
@@ -250,14 +241,9 @@ func zgrab2Value(rec *Record) (any, error) {
 		resp := &zgrab2Response{
 			StatusCode: rec.HTTP.Status,
 			StatusLine: strconv.Itoa(rec.HTTP.Status),
-			Headers:    map[string]json.RawMessage{},
+			Headers:    zgrab2Headers{httpHeaders{server: rec.HTTP.Server, wwwAuthenticate: rec.HTTP.WWWAuthenticate}},
 			Body:       rec.HTTP.Body,
 			BodySHA256: zgrab2DigestOf(rec.HTTP.BodySHA256),
-		}
-		for k, v := range map[string]string{"server": rec.HTTP.Server, "www_authenticate": rec.HTTP.WWWAuthenticate} {
-			if v != "" {
-				resp.Headers[k], _ = json.Marshal([]string{v})
-			}
 		}
 		resp.Request = &zgrab2Request{}
 		if handshake != nil {
