@@ -25,6 +25,7 @@ func FuzzRead(f *testing.F) {
 		if err != nil {
 			return
 		}
+		defer r.Close()
 		for range 10000 {
 			var rec Record
 			err := r.Next(&rec)
