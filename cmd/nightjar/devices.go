@@ -136,13 +136,16 @@ func formatNames() string {
 func importBanners(ctx context.Context, out, errw io.Writer, at *attribution.Attributor, f banner.Format, paths []string) error {
 	start := time.Now()
 	lines := 0
+	progress := newProgressLine(errw, len(paths)).counting("lines")
+	defer progress.done()
 	for _, path := range paths {
 		before := at.Stats()
 		r, err := banner.Open(path, f)
 		if err != nil {
 			return err
 		}
-		skips, err := readBanners(ctx, errw, r, at, path)
+		progress.nextFile(uint64(lines))
+		skips, err := readBanners(ctx, errw, r, at, path, func() { progress.update(path, 0, 0, uint64(r.Lines())) })
 		lines += r.Lines()
 		if cerr := r.Close(); err == nil {
 			err = cerr
@@ -166,14 +169,17 @@ func importBanners(ctx context.Context, out, errw io.Writer, at *attribution.Att
 }
 
 // readBanners adds every banner of r, printing the first malformed lines
-// and counting all of them.
-func readBanners(ctx context.Context, errw io.Writer, r *banner.Reader, at *attribution.Attributor, path string) (int, error) {
+// and counting all of them, and calling progress now and then.
+func readBanners(ctx context.Context, errw io.Writer, r *banner.Reader, at *attribution.Attributor, path string, progress func()) (int, error) {
 	name := filepath.Base(path)
 	skips := 0
 	var rec banner.Record
 	for n := 0; ; n++ {
-		if n%4096 == 0 && ctx.Err() != nil {
-			return skips, ctx.Err()
+		if n%4096 == 0 {
+			if ctx.Err() != nil {
+				return skips, ctx.Err()
+			}
+			progress()
 		}
 		err := r.Next(&rec)
 		var skip *banner.SkipError

@@ -22,6 +22,7 @@ type progressLine struct {
 	fileNo   int
 	files    int
 	previous uint64 // frames of the files already finished
+	unit     string // what is counted: "frames" unless set
 }
 
 func newProgressLine(w io.Writer, files int) *progressLine {
@@ -29,7 +30,15 @@ func newProgressLine(w io.Writer, files int) *progressLine {
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil
 	}
-	return &progressLine{w: w, started: time.Now(), files: files}
+	return &progressLine{w: w, started: time.Now(), files: files, unit: "frames"}
+}
+
+// counting sets what the line counts ("lines"); a nil line stays nil.
+func (p *progressLine) counting(unit string) *progressLine {
+	if p != nil {
+		p.unit = unit
+	}
+	return p
 }
 
 func (p *progressLine) nextFile(frames uint64) {
@@ -56,7 +65,7 @@ func (p *progressLine) update(file string, done, total int64, frames uint64) {
 	if total > 0 {
 		pct = fmt.Sprintf(" %3.0f%%", 100*float64(done)/float64(total))
 	}
-	fmt.Fprintf(p.w, "\r\033[K[%d/%d] %s%s  %s frames  %.1fM frames/s", p.fileNo, p.files, file, pct, analyze.Thousands(all), rate/1e6)
+	fmt.Fprintf(p.w, "\r\033[K[%d/%d] %s%s  %s %s  %.2fM %[6]s/s", p.fileNo, p.files, file, pct, analyze.Thousands(all), p.unit, rate/1e6)
 	p.shown = true
 }
 

@@ -14,7 +14,7 @@ func TestProgressLine(t *testing.T) {
 	if p := newProgressLine(&buf, 2); p != nil {
 		t.Fatal("progress line on a non-terminal writer")
 	}
-	p := &progressLine{w: &buf, started: time.Now().Add(-time.Second), files: 2}
+	p := &progressLine{w: &buf, started: time.Now().Add(-time.Second), files: 2, unit: "frames"}
 	p.nextFile(0)
 	p.update("a.pcap", 50, 100, 2_500_000)
 	got := buf.String()
@@ -35,4 +35,15 @@ func TestProgressLine(t *testing.T) {
 	var none *progressLine
 	none.nextFile(1) // a nil line (no terminal) is a no-op
 	none.done()
+	if none.counting("lines") != nil {
+		t.Error("counting made a line of no terminal")
+	}
+	// devices import counts banner lines.
+	buf.Reset()
+	p = (&progressLine{w: &buf, started: time.Now().Add(-time.Second), files: 1}).counting("lines")
+	p.nextFile(0)
+	p.update("shodan.json.gz", 0, 0, 120_000)
+	if got := buf.String(); !strings.Contains(got, "120,000 lines") || !strings.Contains(got, "M lines/s") || strings.Contains(got, "%") {
+		t.Errorf("progress line of lines %q", got)
+	}
 }
