@@ -184,12 +184,20 @@ func (a *Attributor) write(ctx context.Context, b batch) result {
 	if err != nil {
 		return result{err: err}
 	}
+	// The attribution (Go) runs while the store writes the evidence
+	// (DuckDB); both only read the batch.
+	var devs []store.Device
+	attributed := make(chan struct{})
+	go func() {
+		defer close(attributed)
+		devs = Attribute(addrs, append(stored, b.ev...), a.now().UTC())
+	}()
 	n, err := a.st.PutDeviceEvidence(ctx, b.ev)
+	<-attributed
 	if err != nil {
 		return result{err: err}
 	}
 	r := result{evidence: n}
-	devs := Attribute(addrs, append(stored, b.ev...), a.now().UTC())
 	for _, d := range devs {
 		if d.Vendor != "" {
 			r.attributed++
