@@ -173,6 +173,20 @@ func TestDevicesImportHeldOut(t *testing.T) {
 				t.Errorf("devices import said:\n%s", stdout)
 			}
 			checkAttribution(t, db, truth)
+			if f == banner.FormatShodan { // the table a person reads
+				code, stdout, stderr := nightjar(t, "query", "devices", "--db", db, "--from", "2024-07-01", "--to", "2024-07-07", "--vendor", "tp-link")
+				first := truth.Models[0]
+				for _, m := range truth.Models {
+					if m.Vendor == "TP-Link" && m.Model != "" {
+						first = m
+						break
+					}
+				}
+				if code != 0 || !strings.Contains(stdout, fmt.Sprintf("of %d sources identified", sourceCount(t, db))) ||
+					!strings.Contains(stdout, "RANK  VENDOR") || !strings.Contains(stdout, "TP-Link  "+first.Model) || strings.Contains(stdout, "MikroTik") {
+					t.Errorf("query devices --vendor tp-link: exit %d:\n%s%s", code, stdout, stderr)
+				}
+			}
 			// Importing it again adds no evidence and changes nothing.
 			code, stdout, _ = nightjar(t, "devices", "import", "--db", db, "--format", string(f), file)
 			if code != 0 || !strings.Contains(stdout, ": 0 new evidence rows") {
@@ -303,4 +317,12 @@ func TestDevicesProbe(t *testing.T) {
 	if data, err := os.ReadFile(requests); err != nil || strings.Count(string(data), "\n") != 5 || !strings.Contains(string(data), "192.0.2.11") {
 		t.Errorf("request log: %v\n%s", err, data)
 	}
+}
+
+// sourceCount is the number of distinct sources of the held-out week.
+func sourceCount(t *testing.T, db string) int {
+	t.Helper()
+	var sources api.TopSourcesResponse
+	queryJSON(t, &sources, "top-sources", "--db", db, "--top", "1000", "--from", "2024-07-01", "--to", "2024-07-07")
+	return len(sources.Sources)
 }
