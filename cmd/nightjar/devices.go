@@ -132,26 +132,35 @@ func formatNames() string {
 }
 
 // importBanners reads each file into the Attributor, reporting malformed
-// lines on errw, and prints what each file and the whole import gave.
-func importBanners(ctx context.Context, out, errw io.Writer, at *attribution.Attributor, f banner.Format, paths []string) error {
+// lines on errw, and prints what each file and the whole import gave. A
+// file that fails (unreadable, a truncated gzip) or an interrupt stops the
+// import, but what was read up to there is stored.
+func importBanners(ctx context.Context, out, errw io.Writer, at *attribution.Attributor, f banner.Format, paths []string) (err error) {
+	defer func() {
+		if err != nil {
+			if ferr := at.Flush(context.WithoutCancel(ctx)); ferr != nil {
+				err = errors.Join(err, fmt.Errorf("store what was read before: %w", ferr))
+			}
+		}
+	}()
 	start := time.Now()
 	lines := 0
 	progress := newProgressLine(errw, len(paths)).counting("lines")
 	defer progress.done()
 	for _, path := range paths {
 		before := at.Stats()
-		r, err := banner.Open(path, f)
-		if err != nil {
-			return err
+		r, oerr := banner.Open(path, f)
+		if oerr != nil {
+			return oerr
 		}
 		progress.nextFile(uint64(lines))
-		skips, err := readBanners(ctx, errw, r, at, path, func() { progress.update(path, 0, 0, uint64(r.Lines())) })
+		skips, rerr := readBanners(ctx, errw, r, at, path, func() { progress.update(path, 0, 0, uint64(r.Lines())) })
 		lines += r.Lines()
-		if cerr := r.Close(); err == nil {
-			err = cerr
+		if cerr := r.Close(); rerr == nil {
+			rerr = cerr
 		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+		if rerr != nil {
+			return fmt.Errorf("%s: %w", path, rerr)
 		}
 		got := at.Stats()
 		fmt.Fprintf(out, "%s: %s lines (%s), %s banners, %s matched a signature, %s malformed lines skipped\n", path, analyze.Thousands(uint64(r.Lines())),

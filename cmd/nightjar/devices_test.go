@@ -1,6 +1,7 @@
 package main
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -325,4 +326,48 @@ func sourceCount(t *testing.T, db string) int {
 	var sources api.TopSourcesResponse
 	queryJSON(t, &sources, "top-sources", "--db", db, "--top", "1000", "--from", "2024-07-01", "--to", "2024-07-07")
 	return len(sources.Sources)
+}
+
+// TestDevicesImportKeepsWhatWasRead: a truncated gzip after a good file
+// fails the import with the file's name, and the good file's devices are
+// stored all the same.
+func TestDevicesImportKeepsWhatWasRead(t *testing.T) {
+	t.Parallel()
+	dir, pcap, sensors := smallCapture(t)
+	db := filepath.Join(dir, "t.duckdb")
+	if code, _, stderr := nightjar(t, "ingest", "-q", "--db", db, "--sensors", sensors, pcap); code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, stderr)
+	}
+	good := filepath.Join(dir, "good.json")
+	line := `{"ip_str": "192.0.2.11", "port": 80, "transport": "tcp", "timestamp": "2024-07-01T12:00:00.000000", "http": {"status": 200, "title": "Archer AX50", "html": "<title>Archer AX50</title>"}}` + "\n"
+	if err := os.WriteFile(good, []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var gz strings.Builder
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(strings.Repeat(strings.ReplaceAll(line, "192.0.2.11", "192.0.2.22"), 100)))
+	zw.Close()
+	truncated := filepath.Join(dir, "truncated.json.gz")
+	if err := os.WriteFile(truncated, []byte(gz.String()[:gz.Len()/2]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := nightjar(t, "devices", "import", "--db", db, good, truncated)
+	if code == 0 || !strings.Contains(stderr, "truncated.json.gz") {
+		t.Errorf("devices import of a truncated gzip: exit %d, stderr %q", code, stderr)
+	}
+	var src api.TopSourcesResponse
+	queryJSON(t, &src, "top-sources", "--db", db, "--period", "2024-07", "--top", "10")
+	found := false
+	for _, s := range src.Sources {
+		if s.IP != "192.0.2.11" {
+			continue
+		}
+		found = true
+		if s.Device == nil || s.Device.Model != "Archer AX50" {
+			t.Errorf("192.0.2.11 after the failed import: device %+v, want the good file's Archer AX50", s.Device)
+		}
+	}
+	if !found {
+		t.Error("192.0.2.11 is not among the sources of 2024-07: the test is wrong")
+	}
 }
