@@ -124,7 +124,9 @@ func (a *Attributor) send(ctx context.Context) error {
 	}
 	a.batches <- a.pending
 	a.inFlight = true
-	a.pending = batch{touched: map[netip.Addr]bool{}}
+	// Sized as the last: a batch's slice and map grow once, not by
+	// doubling (half of an import's allocations were those copies).
+	a.pending = batch{ev: make([]store.DeviceEvidence, 0, cap(a.pending.ev)), touched: make(map[netip.Addr]bool, len(a.pending.touched))}
 	return nil
 }
 
@@ -224,8 +226,8 @@ type key struct {
 // whose evidence names no device gets a Device with an empty Vendor,
 // which PutDevices deletes.
 func Attribute(addrs []netip.Addr, ev []store.DeviceEvidence, now time.Time) []store.Device {
-	byAddr := map[netip.Addr][]devices.Match{}
-	seen := map[key]bool{}
+	byAddr := make(map[netip.Addr][]devices.Match, len(addrs))
+	seen := make(map[key]bool, len(ev))
 	for _, e := range ev {
 		k := key{e.Addr.Unmap(), e.Port, e.Transport, e.Source, e.Rule, e.Seen.UTC()}
 		if seen[k] {

@@ -170,7 +170,7 @@ func idOf(e store.DeviceEvidence) evidenceID {
 // nothing is read.
 func (s *Store) PutDeviceEvidence(ctx context.Context, ev []store.DeviceEvidence) (int, error) {
 	addrs := make([]netip.Addr, 0, len(ev))
-	seenAddr := map[netip.Addr]bool{}
+	seenAddr := make(map[netip.Addr]bool, len(ev))
 	for _, e := range ev {
 		if !e.Addr.IsValid() {
 			return 0, fmt.Errorf("device evidence: invalid address (rule %q)", e.Rule)
@@ -180,12 +180,12 @@ func (s *Store) PutDeviceEvidence(ctx context.Context, ev []store.DeviceEvidence
 			addrs = append(addrs, a)
 		}
 	}
-	var fresh []store.DeviceEvidence
+	fresh := make([]store.DeviceEvidence, 0, len(ev))
 	err := s.withConn(ctx, func(conn *sql.Conn) error {
 		if err := stageAddrs(ctx, conn, addrs); err != nil {
 			return err
 		}
-		have := map[evidenceID]bool{}
+		have := make(map[evidenceID]bool, len(ev))
 		rows, err := conn.QueryContext(ctx, `SELECT e.ip_version, e.src_hi, e.src_lo, e.port, e.transport, e.source, e.seen_ns, e.rule
 			FROM device_evidence e SEMI JOIN stage_addrs a ON a.ip_version = e.ip_version AND a.src_hi = e.src_hi AND a.src_lo = e.src_lo`)
 		if err != nil {
@@ -286,7 +286,7 @@ func scanEvidence(scan func(...any) error) (store.DeviceEvidence, error) {
 // PutDevices implements store.DeviceStore: the addresses' rows are
 // deleted and the new ones appended, in one transaction.
 func (s *Store) PutDevices(ctx context.Context, devs []store.Device) error {
-	last := map[netip.Addr]int{} // the last attribution of each address wins
+	last := make(map[netip.Addr]int, len(devs)) // the last attribution of each address wins
 	addrs := make([]netip.Addr, 0, len(devs))
 	for i, d := range devs {
 		if !d.Addr.IsValid() {
@@ -298,7 +298,7 @@ func (s *Store) PutDevices(ctx context.Context, devs []store.Device) error {
 		}
 		last[a] = i
 	}
-	var put []store.Device
+	put := make([]store.Device, 0, len(addrs))
 	for _, a := range addrs {
 		if d := devs[last[a]]; d.Vendor != "" {
 			put = append(put, d)
