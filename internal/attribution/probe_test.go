@@ -1,14 +1,9 @@
 package attribution
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"net/netip"
@@ -22,6 +17,7 @@ import (
 	"github.com/nightjar-telescope/nightjar/internal/period"
 	"github.com/nightjar-telescope/nightjar/internal/probe"
 	"github.com/nightjar-telescope/nightjar/internal/record"
+	"github.com/nightjar-telescope/nightjar/internal/testenv"
 )
 
 // fakeDevices serves, on one HTTP port and one HTTPS port of several
@@ -71,7 +67,7 @@ func fakeDevices(t *testing.T) (httpPort, httpsPort int) {
 	for _, a := range []string{"127.0.0.3", "127.0.0.4", "127.0.0.6"} {
 		serve(listen(a, httpPort), pages[a], nil)
 	}
-	serve(firstTLS, pages["127.0.0.6"], &tls.Config{Certificates: []tls.Certificate{selfSigned(t, "Archer AX3000")}})
+	serve(firstTLS, pages["127.0.0.6"], &tls.Config{Certificates: []tls.Certificate{testenv.SelfSigned(t, pkix.Name{CommonName: "Archer AX3000", Organization: []string{"TP-Link"}, Country: []string{"CN"}})}})
 	// 127.0.0.5 accepts and says nothing.
 	silent := listen("127.0.0.5", httpPort)
 	go func() {
@@ -84,21 +80,6 @@ func fakeDevices(t *testing.T) (httpPort, httpsPort int) {
 		}
 	}()
 	return httpPort, httpsPort
-}
-
-func selfSigned(t *testing.T, cn string) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := pkix.Name{CommonName: cn, Organization: []string{"TP-Link"}, Country: []string{"CN"}}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: name, Issuer: name, NotBefore: at.Add(-time.Hour), NotAfter: at.Add(365 * 24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // TestProbeAttributesFakeDevices: the real prober, against fake devices on

@@ -9,6 +9,7 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/nightjar-telescope/nightjar/internal/banner"
+	"github.com/nightjar-telescope/nightjar/internal/testenv"
 )
 
 func TestTitle(t *testing.T) {
@@ -65,7 +66,7 @@ func TestPageEvidence(t *testing.T) {
 func TestCertDN(t *testing.T) {
 	name := pkix.Name{CommonName: "TP-LINK CA", Organization: []string{"TP-LINK Technologies CO., LTD."},
 		Locality: []string{"Shenzhen"}, Province: []string{"Guangdong"}, Country: []string{"CN"}}
-	c := selfSigned(t, name, "tplinkwifi.net")
+	c := testenv.SelfSigned(t, name, "tplinkwifi.net")
 	got := certEvidence(c.Leaf)
 	want := certOf(c, `CN=TP-LINK CA,O=TP-LINK Technologies CO.\, LTD.,L=Shenzhen,ST=Guangdong,C=CN`, "tplinkwifi.net")
 	if diff := gocmp.Diff(got, want); diff != "" {

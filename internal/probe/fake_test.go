@@ -2,14 +2,8 @@ package probe
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"net/netip"
@@ -102,29 +96,6 @@ func serve(t testing.TB, l net.Listener, b behaviour, s *seen) {
 	var wg sync.WaitGroup
 	wg.Go(func() { srv.Serve(l) }) //nolint:errcheck // ErrServerClosed at the end
 	t.Cleanup(func() { srv.Close(); wg.Wait() })
-}
-
-// selfSigned returns a self-signed certificate with the given subject, as
-// devices make for their web interface.
-func selfSigned(t testing.TB, subject pkix.Name, dnsNames ...string) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: subject, DNSNames: dnsNames,
-		NotBefore: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
 
 // pipeNet is an in-memory network for tests under testing/synctest:

@@ -59,8 +59,8 @@ type testNet struct {
 // connection, that the prober dialled only its targets, the stats and the
 // request log.
 func testFleet(t *testing.T, n testNet) {
-	archerCert := selfSigned(t, archerSubject, "tplinkwifi.net")
-	nvrCert := selfSigned(t, nvrSubject)
+	archerCert := testenv.SelfSigned(t, archerSubject, "tplinkwifi.net")
+	nvrCert := testenv.SelfSigned(t, nvrSubject)
 	nth := func(i int) netip.Addr {
 		a := n.base
 		for range i {
