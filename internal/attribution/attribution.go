@@ -79,7 +79,8 @@ func New(st Store, sig *devices.Signatures, now func() time.Time) *Attributor {
 	return &Attributor{st: st, sig: sig, now: now, batchSize: FlushEvidence, pending: batch{touched: map[netip.Addr]bool{}}}
 }
 
-// Stats returns the counts so far (of the batches written).
+// Stats returns the counts so far: the banners added and matched, and
+// what the batches written so far stored and attributed.
 func (a *Attributor) Stats() Stats { return a.stats }
 
 // Add matches one banner read from file ("" for the probe) and keeps its

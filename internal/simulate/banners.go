@@ -83,10 +83,10 @@ type scanned struct {
 	decoy    bool
 }
 
-// SourceBanners returns the banners a scan of the truth's sources would
+// sourceBanners returns the banners a scan of the truth's sources would
 // record at the end of the run, one Record per service, in address
 // order, and which source answered as which profile.
-func SourceBanners(t *Truth) ([]banner.Record, []scanned) {
+func sourceBanners(t *Truth) ([]banner.Record, []scanned) {
 	profiles := DeviceProfiles()
 	var devs, decoys, natted []int
 	for i, p := range profiles {
@@ -306,10 +306,10 @@ var BannerFiles = map[banner.Format]string{
 const DeviceTruthFile = "devices-truth.json"
 
 // WriteBanners writes into dir (created if missing) the banners of the
-// truth's sources (SourceBanners) in every format, and the DeviceTruth of
+// truth's sources (sourceBanners) in every format, and the DeviceTruth of
 // each file, keyed by format, as JSON.
 func WriteBanners(dir string, t *Truth) (map[banner.Format]DeviceTruth, error) {
-	recs, sources := SourceBanners(t)
+	recs, sources := sourceBanners(t)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}

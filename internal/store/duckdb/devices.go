@@ -52,16 +52,12 @@ var migrationDevices = `CREATE TABLE device_evidence (
 		attributed_ns BIGINT NOT NULL
 	);`
 
-// addrKey is the SQL literal of an address's key columns: database/sql
-// refuses uint64 arguments with the high bit set, so the halves are
-// literals (numbers, never text from a banner).
+// addrKey is the SQL literal of an address's key columns (keyValues):
+// database/sql refuses uint64 arguments with the high bit set, so the
+// halves are literals (numbers, never text from a banner).
 func addrKey(a netip.Addr) string {
-	hi, lo := record.AddrFromNetip(a).Halves()
-	version := 6
-	if a.Is4() {
-		version = 4
-	}
-	return fmt.Sprintf("%d, %d::UBIGINT, %d::UBIGINT", version, hi, lo)
+	k := keyValues(a)
+	return fmt.Sprintf("%d, %d::UBIGINT, %d::UBIGINT", k[0], k[1], k[2])
 }
 
 // addrOf is the address of key columns.
@@ -332,13 +328,13 @@ func (s *Store) PutDevices(ctx context.Context, devs []store.Device) error {
 const deviceColumns = `d.vendor, d.model, d.kind, d.firmware, d.released_ns, d.confidence, d.rule, d.conflict, d.alternatives, d.evidence, d.attributed_ns`
 
 // scanDevice scans deviceColumns into d.
-func scanDevice(scan func(...any) error, d *store.Device, more ...any) error {
+func scanDevice(scan func(...any) error, d *store.Device) error {
 	var (
 		released   sql.NullInt64
 		alts       string
 		attributed int64
 	)
-	err := scan(append([]any{&d.Vendor, &d.Model, &d.Kind, &d.Firmware, &released, &d.Confidence, &d.Rule, &d.Conflict, &alts, &d.Evidence, &attributed}, more...)...)
+	err := scan(&d.Vendor, &d.Model, &d.Kind, &d.Firmware, &released, &d.Confidence, &d.Rule, &d.Conflict, &alts, &d.Evidence, &attributed)
 	if released.Valid {
 		d.Released = time.Unix(0, released.Int64).UTC()
 	}
