@@ -269,11 +269,8 @@ func TestDevicesImportErrors(t *testing.T) {
 // nobody and says so.
 func TestDevicesProbe(t *testing.T) {
 	t.Parallel()
-	dir, pcap, sensors := smallCapture(t)
-	db := filepath.Join(dir, "t.duckdb")
-	if code, _, stderr := nightjar(t, "ingest", "-q", "--db", db, "--sensors", sensors, pcap); code != 0 {
-		t.Fatalf("ingest: exit %d: %s", code, stderr)
-	}
+	db, _, _ := ingestSmall(t)
+	dir := filepath.Dir(db)
 	write := func(name, text string) string {
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
@@ -333,11 +330,8 @@ func sourceCount(t *testing.T, db string) int {
 // stored all the same.
 func TestDevicesImportKeepsWhatWasRead(t *testing.T) {
 	t.Parallel()
-	dir, pcap, sensors := smallCapture(t)
-	db := filepath.Join(dir, "t.duckdb")
-	if code, _, stderr := nightjar(t, "ingest", "-q", "--db", db, "--sensors", sensors, pcap); code != 0 {
-		t.Fatalf("ingest: exit %d: %s", code, stderr)
-	}
+	db, _, _ := ingestSmall(t)
+	dir := filepath.Dir(db)
 	good := filepath.Join(dir, "good.json")
 	line := `{"ip_str": "192.0.2.11", "port": 80, "transport": "tcp", "timestamp": "2024-07-01T12:00:00.000000", "http": {"status": 200, "title": "Archer AX50", "html": "<title>Archer AX50</title>"}}` + "\n"
 	if err := os.WriteFile(good, []byte(line), 0o644); err != nil {
