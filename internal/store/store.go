@@ -76,7 +76,8 @@ var (
 )
 
 // Store is a storage backend: writes (this file), questions
-// (questions.go), exports (export.go) and device attribution (devices.go).
+// (questions.go), exports (export.go), device attribution (devices.go)
+// and alerts (alerts.go).
 type Store interface {
 	Writer
 	Questions
