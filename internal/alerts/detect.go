@@ -56,6 +56,10 @@ type detector struct {
 	fleet   *owner
 	// sums caches the ports of groups and of the fleet per hour.
 	sums map[sumKey]map[int32]counts
+	// alerted is the last hour each slot had a port finding.
+	alerted map[int32]time.Time
+	// runs are the changes of ports going on, by owner and slot.
+	runs map[runKey]run
 	// frac is the share of the hour being evaluated that has passed: 1
 	// for a whole hour; live, the current hour is looked at before it
 	// ends, against its baseline scaled by frac.
@@ -68,7 +72,7 @@ type sumKey struct {
 }
 
 func newDetector(cfg *Config, win *Window, sensors []store.Sensor) *detector {
-	d := &detector{cfg: cfg, win: win, sums: map[sumKey]map[int32]counts{}, frac: 1}
+	d := &detector{cfg: cfg, win: win, sums: map[sumKey]map[int32]counts{}, alerted: map[int32]time.Time{}, runs: map[runKey]run{}, frac: 1}
 	var all []int32
 	var fleetSince time.Time
 	for _, g := range store.GroupsOf(sensors) {
@@ -216,11 +220,33 @@ func (d *detector) portChange(o *owner, slot int32, h time.Time, th Thresholds) 
 			best = m
 		}
 	}
-	if best.fired && float64(cur.sources) >= float64(th.MinSources)*d.frac {
-		best.newPort = d.quietWeek(o, slot, h, th.QuietSources)
+	if best.fired {
+		start := d.runStart(o, slot, h)
+		best.newPort = float64(cur.sources) >= float64(th.MinSources)*d.frac && d.quietWeek(o, slot, start, th.QuietSources)
 	}
 	return best
 }
+
+// runStart returns the first hour of the change of an owner's port that
+// fired at h: the change goes on while it fires at least every
+// ResolveAfter, so that it stays "new" for as long as it lasts.
+func (d *detector) runStart(o *owner, slot int32, h time.Time) time.Time {
+	k := runKey{o, slot}
+	r, ok := d.runs[k]
+	if !ok || h.Sub(r.last) > d.cfg.ResolveAfter || h.Before(r.start) {
+		r.start = h
+	}
+	r.last = h
+	d.runs[k] = r
+	return r.start
+}
+
+type runKey struct {
+	owner *owner
+	slot  int32
+}
+
+type run struct{ start, last time.Time }
 
 // quietWeek reports whether no hour of the week before h had more than
 // quiet sources on the port at the owner (and the owner had a week).
@@ -306,7 +332,7 @@ func (d *detector) portFindings(h time.Time, silent map[string]bool) []Finding {
 			}
 			byOwner[o] = d.portChange(o, slot, h, th)
 		}
-		out = append(out, d.place(h, port, byOwner, func(o *owner, m measured, local bool) Finding {
+		found := d.place(h, port, byOwner, func(o *owner, m measured, local bool) Finding {
 			det, what := DetectPortSurge, "surge"
 			if m.newPort {
 				det, what = DetectNewCampaign, "new campaign"
@@ -320,7 +346,11 @@ func (d *detector) portFindings(h time.Time, silent map[string]bool) []Finding {
 				Summary: fmt.Sprintf("%s at %s (%s): %s %s in the hour against %s usually", port, o.name(), what,
 					count(m.observed), m.measure, count(m.base.median)),
 				Evidence: m.evidence(h, weeklyMethod)}
-		})...)
+		})
+		if len(found) > 0 {
+			d.alerted[slot] = h
+		}
+		out = append(out, found...)
 	}
 	return out
 }
@@ -363,7 +393,9 @@ func (d *detector) place(h time.Time, key string, at map[*owner]measured, findin
 	if len(fired) == 0 && !fleetFired && !slices.ContainsFunc(d.groups, func(g *owner) bool { return at[g].fired }) {
 		return nil
 	}
-	wide := len(fired) >= 2 && float64(len(fired)) >= th.FleetShare*float64(len(d.sensors))
+	oneGroup := len(fired) >= 2 && !slices.ContainsFunc(fired, func(o *owner) bool { return o.group != fired[0].group })
+	wide := len(fired) >= 2 && float64(len(fired)) >= th.FleetShare*float64(len(d.sensors)) &&
+		!(oneGroup && len(d.groups) > 1 && quiet(d.othersThan(fired[0].group), at, th.PeerScore))
 	if wide || (len(fired) == 0 && fleetFired && !slices.ContainsFunc(d.groups, func(g *owner) bool { return at[g].fired })) {
 		m := at[d.fleet]
 		if !m.fired {
@@ -378,12 +410,12 @@ func (d *detector) place(h time.Time, key string, at map[*owner]measured, findin
 	done := map[*owner]bool{}
 	for _, g := range d.groups {
 		inGroup := func(o *owner) bool { return o.group == g.group }
-		mine := slices.IndexFunc(fired, inGroup) >= 0
+		mine := slices.ContainsFunc(fired, inGroup)
 		elsewhere := slices.ContainsFunc(fired, func(o *owner) bool { return !inGroup(o) })
-		if len(g.ids) < 2 || elsewhere || !(at[g].fired || mine && countIf(fired, inGroup) >= 2) {
+		if len(g.ids) < 2 || elsewhere || !(countIf(fired, inGroup) >= 2 || at[g].fired && !mine) {
 			continue
 		}
-		others := slices.DeleteFunc(slices.Clone(d.groups), func(o *owner) bool { return o == g })
+		others := d.othersThan(g.group)
 		if !quiet(others, at, th.PeerScore) {
 			continue
 		}
@@ -411,6 +443,11 @@ func (d *detector) place(h time.Time, key string, at map[*owner]measured, findin
 		out = append(out, f)
 	}
 	return out
+}
+
+// othersThan returns the groups but one.
+func (d *detector) othersThan(group string) []*owner {
+	return slices.DeleteFunc(slices.Clone(d.groups), func(g *owner) bool { return g.group == group })
 }
 
 func countIf(os []*owner, f func(*owner) bool) int {
@@ -603,10 +640,16 @@ func (d *detector) silentSensors(h time.Time, out *[]Finding) map[string]bool {
 
 // topEntries, at the last hour of a day, finds the ports in an owner's
 // top N of the day that were not in its top 2N on any of the seven days
-// before: a port entering the top, not one moving within it.
+// before: a port entering the top, not one moving within it. A port
+// another detector alerted on that day is left to that alert; each entry
+// is placed as any change.
 func (d *detector) topEntries(h time.Time) []Finding {
 	day := h.Truncate(24 * time.Hour)
-	var out []Finding
+	type entry struct {
+		rank    int
+		packets uint64
+	}
+	entries := map[int32]map[*owner]entry{}
 	for _, o := range d.owners {
 		if day.Add(-7 * 24 * time.Hour).Before(o.since) {
 			continue
@@ -616,27 +659,44 @@ func (d *detector) topEntries(h time.Time) []Finding {
 			continue
 		}
 		today := d.dayTotals(o, day)
-		top := ranked(today, th.TopN)
 		before := map[int32]bool{}
 		for k := 1; k <= 7; k++ {
 			for _, s := range ranked(d.dayTotals(o, day.Add(-time.Duration(k)*24*time.Hour)), 2*th.TopN) {
 				before[s] = true
 			}
 		}
-		for rank, slot := range top {
-			if before[slot] || today[slot] < th.MinPackets*24/10 {
-				continue
-			}
+		for rank, slot := range ranked(today, th.TopN) {
 			sc := o.scope
 			sc.Port = portcount.Key(uint32(slot)).Label()
-			if _, on := d.cfg.thresholds(DetectTopEntry, sc); !on {
+			if _, on := d.cfg.thresholds(DetectTopEntry, sc); !on || before[slot] || today[slot] < th.MinPackets*24/10 || d.alerted[slot].After(day) {
 				continue
 			}
-			out = append(out, Finding{Detector: DetectTopEntry, Scope: sc, Hour: h, Severity: store.SeverityWarning,
-				Summary: fmt.Sprintf("%s entered the top %d of %s on %s at rank %d, with %s packets; it was not in the top %d on any of the 7 days before",
-					sc.Port, th.TopN, o.name(), day.Format(time.DateOnly), rank+1, count(float64(today[slot])), 2*th.TopN),
-				Evidence: store.Evidence{Measure: "packets per day", Hour: day, Observed: float64(today[slot]), Method: "rank among the day's ports against the 7 days before"}})
+			if entries[slot] == nil {
+				entries[slot] = map[*owner]entry{}
+			}
+			entries[slot][o] = entry{rank + 1, today[slot]}
 		}
+	}
+	var out []Finding
+	for _, slot := range slices.Sorted(maps.Keys(entries)) {
+		port := portcount.Key(uint32(slot)).Label()
+		at := map[*owner]measured{}
+		for _, o := range d.owners {
+			e, in := entries[slot][o]
+			if in { // a score above PeerScore: the owner moved
+				at[o] = measured{measure: "packets", observed: float64(e.packets), fired: true, score: d.cfg.Thresholds.PeerScore + 1}
+			}
+		}
+		out = append(out, d.place(h, port, at, func(o *owner, m measured, local bool) Finding {
+			sc := o.scope
+			sc.Port = port
+			e := entries[slot][o]
+			th, _ := d.cfg.thresholds(DetectTopEntry, sc)
+			return Finding{Detector: DetectTopEntry, Scope: sc, Hour: h, Severity: store.SeverityWarning,
+				Summary: fmt.Sprintf("%s entered the top %d of %s on %s at rank %d, with %s packets; it was not in the top %d on any of the 7 days before",
+					port, th.TopN, o.name(), day.Format(time.DateOnly), e.rank, count(float64(e.packets)), 2*th.TopN),
+				Evidence: store.Evidence{Measure: "packets per day", Hour: day, Observed: float64(e.packets), Method: "rank among the day's ports against the 7 days before"}}
+		})...)
 	}
 	return out
 }

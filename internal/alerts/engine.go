@@ -45,6 +45,8 @@ type Engine struct {
 	mu     sync.Mutex // one Step at a time
 	win    *Window
 	done   time.Time // the start of the last whole hour looked at
+	det    *detector
+	fleet  string // the sensors det was made for
 	health map[string]store.Health
 
 	cancel context.CancelFunc
@@ -132,7 +134,7 @@ func (e *Engine) Step(ctx context.Context) error {
 	if err := e.win.Load(ctx, first.Add(-span(&e.cfg)), cur.Add(time.Hour)); err != nil {
 		return fmt.Errorf("alerts: %w", err)
 	}
-	det := newDetector(&e.cfg, e.win, sensors)
+	det := e.detector(sensors)
 	var writes []store.AlertWrite
 	look := func(h time.Time, frac float64, extra []Finding) error {
 		fs, err := e.research(ctx, append(det.evaluate(h, frac), extra...))
@@ -166,6 +168,21 @@ func (e *Engine) Step(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// detector returns the detector of the sensors, made anew when they
+// changed (one enrolled, or its first packet), keeping what it noted.
+func (e *Engine) detector(sensors []store.Sensor) *detector {
+	key := fmt.Sprint(sensors)
+	if e.det == nil || key != e.fleet {
+		det := newDetector(&e.cfg, e.win, sensors)
+		if e.det != nil {
+			det.alerted = e.det.alerted
+			det.runs = map[runKey]run{} // keyed by the old owners
+		}
+		e.det, e.fleet = det, key
+	}
+	return e.det
 }
 
 // research marks the findings of research scanners.
