@@ -2,8 +2,8 @@ package alerts
 
 import (
 	"context"
-	"math"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -350,7 +350,7 @@ func TestLifecycle(t *testing.T) {
 func TestEngineLive(t *testing.T) {
 	tr := newTraffic(t, 5)
 	now := surgeAt.Add(25 * time.Minute)
-	tr.scale(surgeAt, 25.0/60)                              // the hour so far
+	tr.scale(surgeAt, 25.0/60)                             // the hour so far
 	tr.add(surgeAt, 3, slotOf(t, "4444/TCP"), 800, 120, 0) // started 5 minutes ago
 	var changed []store.AlertWrite
 	cfg := DefaultConfig()
@@ -393,7 +393,5 @@ func TestEngineHealth(t *testing.T) {
 		t.Errorf("opened %q, want %q", got, want)
 	}
 }
-
-
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
