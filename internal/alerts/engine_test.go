@@ -395,3 +395,33 @@ func TestEngineHealth(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func TestEvaluate(t *testing.T) {
+	h := surgeAt
+	events := []Expected{
+		{Kind: "port-campaign", Sensor: "os-1", Port: "4444/TCP", Start: h.Add(20 * time.Minute), End: h.Add(3 * time.Hour)},
+		{Kind: "sensor-outage", Sensor: "jp-2", Detector: DetectSensorSilent, Start: h.Add(24 * time.Hour), End: h.Add(30 * time.Hour)},
+		{Kind: "fleet-surge", Port: "22/TCP", Start: h.Add(48 * time.Hour), End: h.Add(50 * time.Hour)},
+	}
+	as := []store.Alert{
+		{Detector: DetectLocalChange, Scope: store.Scope{Sensor: "os-1", Port: "4444/TCP"}, Start: h},
+		{Detector: DetectPortSurge, Scope: store.Scope{Sensor: "os-1", Port: "22/TCP"}, Start: h.Add(49 * time.Hour)},
+		{Detector: DetectPortSurge, Scope: store.Scope{Port: "80/TCP"}, Start: h.Add(100 * time.Hour)},
+	}
+	quiet := [][2]time.Time{{h.Add(96 * time.Hour), h.Add(96*time.Hour + 7*24*time.Hour)}}
+	v := Evaluate(as, events, quiet, 4)
+	if v.Events != 3 || v.Found != 2 || v.Placed != 1 || v.True != 2 || v.Alerts != 3 || v.QuietFalse != 1 || v.SensorWeeks != 4 {
+		t.Errorf("evaluation %+v", v)
+	}
+	if v.Recall() != 2.0/3 || v.Precision() != 2.0/3 || v.FalsePerSensorWeek() != 0.25 {
+		t.Errorf("recall %g, precision %g, false %g", v.Recall(), v.Precision(), v.FalsePerSensorWeek())
+	}
+	// Detection: the campaign at the end of its first hour (40 min), the
+	// surge at the end of hour 49 (2 h): the median of two is the later.
+	if v.Kinds[0].MedianDetection != 40*time.Minute || v.MedianDetection != 2*time.Hour {
+		t.Errorf("detection %s, %s", v.Kinds[0].MedianDetection, v.MedianDetection)
+	}
+	if len(v.Missed) != 1 || v.Missed[0].Kind != "sensor-outage" {
+		t.Errorf("missed %+v", v.Missed)
+	}
+}
