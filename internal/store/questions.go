@@ -311,6 +311,11 @@ type TopSourcesQuery struct {
 	// Verdict limits it to the sources of one verdict (verdict.go); ""
 	// takes every source.
 	Verdict string
+	// Port limits the answer to the packets to one port ("23/TCP"):
+	// each source's packets, ports (1), sensors, tags and times are those
+	// of its packets to it. It is answered from the raw records, so the
+	// period's must be retained.
+	Port string
 }
 
 // Source is one of the top sources, shaped like a source of `nightjar

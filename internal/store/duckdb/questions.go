@@ -274,6 +274,19 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 		return nil, fmt.Errorf("top sources: %w", err)
 	}
 	from, to, whole := wholeDays(q.Period)
+	slotCond := ""
+	if q.Port != "" {
+		slot, err := portcount.ParseLabel(q.Port)
+		if err != nil {
+			return nil, fmt.Errorf("top sources: %w", err)
+		}
+		if horizon := s.PrunedBefore(); q.Period.Start.Before(horizon) {
+			return nil, fmt.Errorf("top sources of %s in %s: %w: the raw records before %s were pruned, and only they know the sources of one port",
+				q.Port, q.Period, store.ErrPruned, horizon.Format(time.DateOnly))
+		}
+		whole = false
+		slotCond = fmt.Sprintf(" AND slot = %d", slot)
+	}
 	dayCond, dayArgs := originCondition(q.Origin, true, "")
 	portCond, portArgs := originCondition(q.Origin, true, "r")
 	rawCond, rawArgs := originCondition(q.Origin, false, "")
@@ -321,7 +334,7 @@ func (s *Store) TopSources(ctx context.Context, q store.TopSourcesQuery) ([]stor
 					`+countryText("arg_max(src_country, time_ns)")+` AS country, arg_max(src_asn, time_ns) AS asn,
 					`+scannerText("arg_max(src_scanner, time_ns)")+` AS scanner,
 					list_intersect(list(DISTINCT slot), `+exploits+`) AS exploits`+rawExploit+`
-				FROM packets WHERE time_ns >= ? AND time_ns < ?`+inList("sensor", filter)+rawCond+`
+				FROM packets WHERE time_ns >= ? AND time_ns < ?`+inList("sensor", filter)+slotCond+rawCond+`
 				GROUP BY ip_version, src_hi, src_lo
 			), top AS (
 				`+judged+`

@@ -246,6 +246,19 @@ func testSmallMonth(t *testing.T, s store.Store) {
 		if diff := cmp.Diff(got, []store.Source{atUS, d}); diff != "" {
 			t.Errorf("TopSources(us-1) (-got, +want):\n%s", diff)
 		}
+		// Of one port: the packets to it only.
+		at2323 := b
+		at2323.Packets, at2323.Ports, at2323.Sensors, at2323.FirstSeen, at2323.LastSeen = 1, 1, 1, at("2024-07-03T12:00:00Z"), at("2024-07-03T12:00:00Z")
+		got, err = s.TopSources(ctx, store.TopSourcesQuery{Period: july, N: 3, Port: "2323/TCP"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(got, []store.Source{at2323}); diff != "" {
+			t.Errorf("TopSources(2323/TCP) (-got, +want):\n%s", diff)
+		}
+		if _, err := s.TopSources(ctx, store.TopSourcesQuery{Period: july, N: 3, Port: "23/XYZ"}); err == nil {
+			t.Error("TopSources(23/XYZ): no error")
+		}
 	})
 
 	t.Run("port sources", func(t *testing.T) {
