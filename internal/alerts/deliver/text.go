@@ -39,7 +39,7 @@ func evidenceText(e store.Evidence) string {
 		how = append(how, e.Method)
 	}
 	if e.Spread != 0 || e.Score != 0 {
-		how = append(how, "spread "+num(e.Spread), "score "+num(e.Score))
+		how = append(how, "spread "+num(e.Spread)+", score "+num(e.Score))
 	}
 	if len(how) > 0 {
 		s += " (" + strings.Join(how, "; ") + ")"
