@@ -187,6 +187,28 @@ func (m *Mailer) send(ctx context.Context, p period.Period, f File) ([]string, e
 	return m.deliver(ctx, text, o.Contact)
 }
 
+// SendText mails a message of plain text alone to the addresses, over
+// one connection dialled, secured and authenticated as Send's are, within
+// the configured timeout. The subject is given whole (MailConfig.Subject
+// is Send's). It returns the addresses the server accepted; the error
+// names those it refused.
+func (m *Mailer) SendText(ctx context.Context, to []*mail.Address, subject, body string) ([]string, error) {
+	switch {
+	case len(to) == 0:
+		return nil, errors.New("mail: no recipient")
+	case strings.ContainsFunc(subject, unicode.IsControl):
+		return nil, errors.New("mail: the subject holds a control character")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	text, err := textMessage(m.from, to, subject, m.cfg.Now(), body)
+	if err != nil {
+		return nil, err
+	}
+	return m.deliver(ctx, text, to)
+}
+
 // deliver sends text to the addresses over one connection, within the
 // configured timeout. It returns the addresses the server accepted; the
 // error names those it refused.

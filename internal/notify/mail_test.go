@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"mime/quotedprintable"
 	"net"
 	"net/mail"
 	"net/textproto"
@@ -174,6 +175,49 @@ func checkMail(t *testing.T, data []byte, f File, subject string) {
 	}
 	if _, err := mr.NextPart(); err != io.EOF {
 		t.Errorf("mail to %q: more than two parts (%v)", o.Name, err)
+	}
+}
+
+// TestSendText: a plain-text mail goes over the same STARTTLS and AUTH as
+// Send's, one part, its subject and non-ASCII text intact.
+func TestSendText(t *testing.T) {
+	s := &smtptest.Sink{User: "telescope", Pass: "s3cret", Refuse: map[string]bool{"gone@nightjar.example": true}}
+	addr, pool := smtptest.Start(t, s, smtptest.StartTLS)
+	m := newMailer(t, addr, pool, nil)
+	to := []*mail.Address{{Address: "soc@nightjar.example"}, {Address: "gone@nightjar.example"}}
+	subject, body := "[Nightjar] critical 23/TCP at tokyo-1 — 4,210 packets", "23/TCP surged at tokyo-1.\nOpen: https://nightjar.example/ports?port=23%2FTCP\n"
+	accepted, err := m.SendText(t.Context(), to, subject, body)
+	if err == nil || !strings.Contains(err.Error(), "gone@nightjar.example") {
+		t.Errorf("SendText() error = %v, want the refused recipient named", err)
+	}
+	if diff := cmp.Diff(accepted, []string{"soc@nightjar.example"}); diff != "" {
+		t.Errorf("SendText() accepted (-got, +want):\n%s", diff)
+	}
+	mails, _ := s.Received()
+	if len(mails) != 1 || !mails[0].TLS {
+		t.Fatalf("the sink received %d mails (over TLS: %v), want 1 over TLS", len(mails), len(mails) == 1 && mails[0].TLS)
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(mails[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dec mime.WordDecoder
+	if got, err := dec.DecodeHeader(msg.Header.Get("Subject")); err != nil || got != subject {
+		t.Errorf("Subject %q (%v), want %q", got, err, subject)
+	}
+	if got := msg.Header.Get("Content-Type"); got != "text/plain; charset=utf-8" {
+		t.Errorf("Content-Type %q, want text/plain", got)
+	}
+	text, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(text), strings.ReplaceAll(body, "\n", "\r\n")); diff != "" {
+		t.Errorf("body (-got, +want):\n%s", diff)
+	}
+
+	if _, err := m.SendText(t.Context(), to, "two\nlines", body); err == nil {
+		t.Error("SendText(subject with a newline) succeeded, want an error")
 	}
 }
 

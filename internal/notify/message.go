@@ -41,23 +41,9 @@ var contentTypes = map[Format]string{
 // needs to re-encode it.
 func (m message) bytes() ([]byte, error) {
 	var b bytes.Buffer
-	to := make([]string, len(m.to))
-	for i, a := range m.to {
-		to[i] = a.String()
-	}
 	mw := multipart.NewWriter(&b)
-	header := []struct{ key, value string }{
-		{"From", m.from.String()},
-		{"To", strings.Join(to, ",\r\n ")}, // folded: many contacts stay under the line limit
-		{"Subject", mime.QEncoding.Encode("utf-8", m.subject)},
-		{"Date", m.date.Format(time.RFC1123Z)},
-		{"Message-ID", "<" + rand.Text() + "@" + domain(m.from.Address) + ">"},
-		{"MIME-Version", "1.0"},
-		{"Content-Type", mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": mw.Boundary()})},
-	}
-	for _, h := range header {
-		fmt.Fprintf(&b, "%s: %s\r\n", h.key, h.value)
-	}
+	writeHeader(&b, m.from, m.to, m.subject, m.date,
+		mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": mw.Boundary()}))
 	b.WriteString("\r\n")
 
 	text, err := mw.CreatePart(textproto.MIMEHeader{
@@ -67,9 +53,7 @@ func (m message) bytes() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	qp := quotedprintable.NewWriter(text)
-	qp.Write([]byte(strings.ReplaceAll(m.body, "\n", "\r\n")))
-	if err := qp.Close(); err != nil {
+	if err := writeQuotedPrintable(text, m.body); err != nil {
 		return nil, err
 	}
 
@@ -86,6 +70,46 @@ func (m message) bytes() ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// textMessage returns a mail of one plain-text part in RFC 5322 form,
+// quoted-printable as message.bytes writes its text.
+func textMessage(from *mail.Address, to []*mail.Address, subject string, date time.Time, body string) ([]byte, error) {
+	var b bytes.Buffer
+	writeHeader(&b, from, to, subject, date, "text/plain; charset=utf-8")
+	b.WriteString("Content-Transfer-Encoding: quoted-printable\r\n\r\n")
+	if err := writeQuotedPrintable(&b, body); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// writeHeader writes a mail's header up to its Content-Type; the caller
+// ends it (after any further field) with an empty line.
+func writeHeader(b *bytes.Buffer, from *mail.Address, to []*mail.Address, subject string, date time.Time, contentType string) {
+	addrs := make([]string, len(to))
+	for i, a := range to {
+		addrs[i] = a.String()
+	}
+	header := []struct{ key, value string }{
+		{"From", from.String()},
+		{"To", strings.Join(addrs, ",\r\n ")}, // folded: many contacts stay under the line limit
+		{"Subject", mime.QEncoding.Encode("utf-8", subject)},
+		{"Date", date.Format(time.RFC1123Z)},
+		{"Message-ID", "<" + rand.Text() + "@" + domain(from.Address) + ">"},
+		{"MIME-Version", "1.0"},
+		{"Content-Type", contentType},
+	}
+	for _, h := range header {
+		fmt.Fprintf(b, "%s: %s\r\n", h.key, h.value)
+	}
+}
+
+// writeQuotedPrintable writes text quoted-printable, with CRLF line ends.
+func writeQuotedPrintable(w io.Writer, text string) error {
+	qp := quotedprintable.NewWriter(w)
+	qp.Write([]byte(strings.ReplaceAll(text, "\n", "\r\n")))
+	return qp.Close()
 }
 
 // writeBase64Lines writes data in base64, 76 characters a line (RFC 2045).
