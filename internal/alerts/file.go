@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/nightjar-telescope/nightjar/internal/alerts/deliver"
 	"github.com/nightjar-telescope/nightjar/internal/yamlstrict"
 )
 
@@ -14,10 +15,13 @@ import (
 // (their alerts_file setting), and so do the alerts commands.
 type File struct {
 	Alerts Config `yaml:",inline"`
+	// Delivery: the receivers (webhooks, mailboxes) and the dashboard's
+	// address for the links.
+	Delivery deliver.Config `yaml:"delivery"`
 }
 
 // DefaultFile returns the defaults: DefaultConfig, no receivers.
-func DefaultFile() File { return File{Alerts: DefaultConfig()} }
+func DefaultFile() File { return File{Alerts: DefaultConfig(), Delivery: deliver.DefaultConfig()} }
 
 // LoadFile reads an alerts file over the defaults, strictly (an unknown
 // key is an error), and validates it.
@@ -33,9 +37,13 @@ func LoadFile(path string) (File, error) {
 	if err := f.Alerts.Validate(); err != nil {
 		return File{}, fmt.Errorf("alerts file %s: %w", path, err)
 	}
+	if err := f.Delivery.Check(); err != nil {
+		return File{}, fmt.Errorf("alerts file %s: delivery: %w", path, err)
+	}
+	f.Alerts.Receivers = f.Delivery.ReceiverNames()
 	return f, nil
 }
 
 // ReceiverNames are the names of the file's receivers, for whom each
 // notifiable change is queued.
-func (f File) ReceiverNames() []string { return f.Alerts.Receivers }
+func (f File) ReceiverNames() []string { return f.Delivery.ReceiverNames() }
