@@ -260,10 +260,12 @@ func dropSeverity(batches uint64) store.Severity {
 
 // Backtest runs the detectors over the whole hours of [from, to) as if
 // live at the end of each, into a MemoryBook, and returns every alert
-// that would have been written, oldest start first. progress, when set,
-// is called after each hour. Health is not in the store's history, so
-// only its rollups' silences are found.
-func Backtest(ctx context.Context, cfg Config, src Source, from, to time.Time, progress func(done, total int)) ([]store.Alert, error) {
+// that would have been written, oldest start first. research, when set,
+// is the engine's research test (Deps.Research); progress, when set, is
+// called after each hour. Health is not in the store's history, so only
+// its rollups' silences are found.
+func Backtest(ctx context.Context, cfg Config, src Source, research func(context.Context, Finding) (bool, error),
+	from, to time.Time, progress func(done, total int)) ([]store.Alert, error) {
 	from, to = from.UTC().Truncate(time.Hour), to.UTC().Truncate(time.Hour)
 	if !from.Before(to) {
 		return nil, errors.New("backtest: the period is empty")
@@ -284,7 +286,11 @@ func Backtest(ctx context.Context, cfg Config, src Source, from, to time.Time, p
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if _, err := life.Observe(ctx, h.Add(time.Hour), h, det.evaluate(h, 1)); err != nil {
+		fs, err := markResearch(ctx, research, det.evaluate(h, 1))
+		if err != nil {
+			return nil, err
+		}
+		if _, err := life.Observe(ctx, h.Add(time.Hour), h, fs); err != nil {
 			return nil, fmt.Errorf("backtest at %s: %w", h.Format(time.RFC3339), err)
 		}
 		if progress != nil {

@@ -152,7 +152,7 @@ func backtest(t *testing.T, tr *traffic, cfg Config) []store.Alert {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Backtest(context.Background(), cfg, tr, t0.Add(4*7*24*time.Hour), t0.Add(5*7*24*time.Hour), nil)
+	got, err := Backtest(context.Background(), cfg, tr, nil, t0.Add(4*7*24*time.Hour), t0.Add(5*7*24*time.Hour), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
