@@ -80,6 +80,10 @@ type Thresholds struct {
 	// ports do not alert on a handful of packets.
 	MinPackets uint64 `yaml:"min_packets"`
 	MinSources uint64 `yaml:"min_sources"`
+	// ShareRatio: how many times its baseline share of the owner's
+	// traffic a port's (or a tag's) share must be (default 2): a port
+	// that rises only with the owner's whole volume has not changed.
+	ShareRatio float64 `yaml:"share_ratio"`
 	// QuietSources: a port is new to an owner when no hour of the
 	// previous week had more distinct sources than this (default 2).
 	QuietSources uint64 `yaml:"quiet_sources"`
@@ -123,6 +127,7 @@ type Override struct {
 type PartialThresholds struct {
 	MinScore     *float64 `yaml:"min_score"`
 	MinRatio     *float64 `yaml:"min_ratio"`
+	ShareRatio   *float64 `yaml:"share_ratio"`
 	MinPackets   *uint64  `yaml:"min_packets"`
 	MinSources   *uint64  `yaml:"min_sources"`
 	QuietSources *uint64  `yaml:"quiet_sources"`
@@ -138,7 +143,7 @@ func DefaultConfig() Config {
 		ResolveAfter: 3 * time.Hour,
 		ReopenWithin: 24 * time.Hour,
 		Thresholds: Thresholds{
-			MinScore: 6, MinRatio: 3, MinPackets: 200, MinSources: 25, QuietSources: 2,
+			MinScore: 6, MinRatio: 3, ShareRatio: 2, MinPackets: 200, MinSources: 25, QuietSources: 2,
 			FleetShare: 0.5, PeerScore: 3, TopN: 10, MinMirai: 100, SilentBaseline: 100,
 			HealthSilence: 10 * time.Minute, DropShare: 0.01, BacklogBatches: 100,
 		},
@@ -170,6 +175,9 @@ func (c *Config) Validate() error {
 	}
 	if t.MinRatio < 1 {
 		bad("thresholds.min_ratio", "%g is under 1", t.MinRatio)
+	}
+	if t.ShareRatio < 1 {
+		bad("thresholds.share_ratio", "%g is under 1", t.ShareRatio)
 	}
 	if t.FleetShare <= 0 || t.FleetShare > 1 {
 		bad("thresholds.fleet_share", "%g is not in (0, 1]", t.FleetShare)
@@ -220,6 +228,7 @@ func (c *Config) thresholds(detector string, at store.Scope) (Thresholds, bool) 
 		p := o.Thresholds
 		set(&t.MinScore, p.MinScore)
 		set(&t.MinRatio, p.MinRatio)
+		set(&t.ShareRatio, p.ShareRatio)
 		set(&t.MinPackets, p.MinPackets)
 		set(&t.MinSources, p.MinSources)
 		set(&t.QuietSources, p.QuietSources)

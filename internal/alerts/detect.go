@@ -135,6 +135,44 @@ func (d *detector) ports(o *owner, t time.Time) map[int32]counts {
 	return m
 }
 
+// total returns an owner's sums over its ports in the hour t, and
+// whether the window holds the hour.
+func (d *detector) total(o *owner, t time.Time) (counts, bool) {
+	h := d.win.at(t)
+	if h == nil {
+		return counts{}, false
+	}
+	var c counts
+	for _, id := range o.ids {
+		c.add(h.total[id])
+	}
+	return c, true
+}
+
+// shareRose reports whether the share x/all of an owner's traffic at h
+// is at least ShareRatio times its baseline share, the median over the
+// baseline's hours of value/total there. A port's change is then a
+// change of the port, not of the owner's whole volume: a sensor whose
+// prefix grew, an upstream that stopped filtering, a demo whose live rate
+// is not its history's.
+func (d *detector) shareRose(o *owner, h time.Time, x, all float64, value, total func(t time.Time) (float64, bool), ratio float64) bool {
+	if all == 0 {
+		return false
+	}
+	var shares []float64
+	for _, t := range d.sampleHours(o, h) {
+		v, ok := value(t)
+		n, _ := total(t)
+		if ok && n > 0 {
+			shares = append(shares, v/n)
+		}
+	}
+	if len(shares) == 0 {
+		return true // nothing before: any share is a rise
+	}
+	return x/all >= ratio*median(shares)
+}
+
 // forget drops the sums of hours before t.
 func (d *detector) forget(t time.Time) {
 	for k := range d.sums {
@@ -145,27 +183,38 @@ func (d *detector) forget(t time.Time) {
 }
 
 // weekly returns the samples of a series for the hour h: its value at
-// the same hour of each of the previous weeks the owner has data for;
-// when it has under two weeks yet, the same hour of the previous days.
+// each of sampleHours (scaled by frac, the share of h that has passed).
 func (d *detector) weekly(o *owner, h time.Time, value func(t time.Time) (float64, bool)) []float64 {
 	var out []float64
-	collect := func(step time.Duration, n int) {
-		out = out[:0]
+	for _, t := range d.sampleHours(o, h) {
+		if v, ok := value(t); ok {
+			out = append(out, v*d.frac)
+		}
+	}
+	return out
+}
+
+// sampleHours are the hours a baseline for h is made of: the same hour of
+// each of the previous weeks the owner has data for; when it has under
+// two weeks yet, the same hour of the previous days.
+func (d *detector) sampleHours(o *owner, h time.Time) []time.Time {
+	collect := func(step time.Duration, n int) []time.Time {
+		var out []time.Time
 		for k := 1; k <= n; k++ {
 			t := h.Add(-time.Duration(k) * step)
 			if t.Before(o.since) {
 				break
 			}
-			if v, ok := value(t); ok {
-				out = append(out, v*d.frac)
+			if d.win.at(t) != nil {
+				out = append(out, t)
 			}
 		}
+		return out
 	}
-	collect(7*24*time.Hour, d.cfg.Weeks)
-	if len(out) < minSamples {
-		collect(24*time.Hour, 6)
+	if out := collect(7*24*time.Hour, d.cfg.Weeks); len(out) >= minSamples {
+		return out
 	}
-	return out
+	return collect(24*time.Hour, 6)
 }
 
 // measured is one series' hour against its baseline.
@@ -200,6 +249,13 @@ func (d *detector) portChange(o *owner, slot int32, h time.Time, th Thresholds) 
 			return float64(get(m[slot])), true
 		}
 	}
+	all, _ := d.total(o, h)
+	totalOf := func(get func(counts) uint64) func(t time.Time) (float64, bool) {
+		return func(t time.Time) (float64, bool) {
+			c, ok := d.total(o, t)
+			return float64(get(c)), ok
+		}
+	}
 	var best measured
 	for _, ms := range []struct {
 		name string
@@ -215,7 +271,8 @@ func (d *detector) portChange(o *owner, slot int32, h time.Time, th Thresholds) 
 			continue
 		}
 		m := measured{measure: ms.name, observed: x, base: b, score: b.score(x), ratio: b.ratio(x)}
-		m.fired = x >= float64(ms.min)*d.frac && m.score >= th.MinScore && m.ratio >= th.MinRatio
+		m.fired = x >= float64(ms.min)*d.frac && m.score >= th.MinScore && m.ratio >= th.MinRatio &&
+			d.shareRose(o, h, x, float64(ms.get(all)), valueOf(ms.get), totalOf(ms.get), th.ShareRatio)
 		if (m.fired && !best.fired) || (m.fired == best.fired && m.score > best.score) || best.measure == "" {
 			best = m
 		}
@@ -505,11 +562,17 @@ func (d *detector) miraiSpread(h time.Time, silent map[string]bool) []Finding {
 			if !on || h.Add(-7*24*time.Hour).Before(o.since) {
 				continue
 			}
+			// The most of any hour of the week before, as a share of the
+			// owner's mirai-tagged packets then, brought to this hour's.
 			var before float64
 			for k := 1; k <= 7*24; k++ {
-				before = max(before, float64(d.ports(o, h.Add(-time.Duration(k)*time.Hour))[slot].mirai))
+				t := h.Add(-time.Duration(k) * time.Hour)
+				if all, _ := d.total(o, t); all.mirai > 0 {
+					before = max(before, float64(d.ports(o, t)[slot].mirai)/float64(all.mirai))
+				}
 			}
-			before *= d.frac
+			now, _ := d.total(o, h)
+			before *= float64(now.mirai)
 			b := baseline{median: before, spread: math.Sqrt(before + 1)}
 			m := measured{measure: "mirai-tagged packets", observed: float64(x), base: b, score: b.score(float64(x)), ratio: b.ratio(float64(x))}
 			m.fired = float64(x) >= float64(th.MinMirai)*d.frac && before*20 <= float64(x)
@@ -585,7 +648,10 @@ func (d *detector) tagSurges(h time.Time, silent map[string]bool) []Finding {
 				continue
 			}
 			m := measured{measure: tag + " packets", observed: x, base: b, score: b.score(x), ratio: b.ratio(x)}
-			m.fired = x >= float64(th.MinPackets)*d.frac && m.score >= th.MinScore && m.ratio >= th.MinRatio
+			all, _ := d.total(o, h)
+			packets := func(t time.Time) (float64, bool) { c, ok := d.total(o, t); return float64(c.packets), ok }
+			m.fired = x >= float64(th.MinPackets)*d.frac && m.score >= th.MinScore && m.ratio >= th.MinRatio &&
+				d.shareRose(o, h, x, float64(all.packets), value, packets, th.ShareRatio)
 			at[o] = m
 		}
 		out = append(out, d.place(h, tag, at, func(o *owner, m measured, local bool) Finding {
@@ -622,7 +688,7 @@ func (d *detector) silentSensors(h time.Time, out *[]Finding) map[string]bool {
 			if hh == nil {
 				return 0, false
 			}
-			return float64(hh.total[o.ids[0]]), true
+			return float64(hh.total[o.ids[0]].packets), true
 		}
 		x, _ := value(h)
 		b, ok := newBaseline(d.weekly(o, h, value))

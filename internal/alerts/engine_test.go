@@ -425,3 +425,29 @@ func TestEvaluate(t *testing.T) {
 		t.Errorf("missed %+v", v.Missed)
 	}
 }
+
+// TestVolumeIsNotAChange: a sensor whose whole traffic grows tenfold (its
+// prefix grew; a demo whose live rate is not its history's) has no port
+// that changed.
+func TestVolumeIsNotAChange(t *testing.T) {
+	tr := newTraffic(t, 5)
+	for k := 0; k < 3; k++ {
+		tr.scaleSensor(surgeAt.Add(time.Duration(k)*time.Hour), 3, 10)
+	}
+	if got := backtest(t, tr, DefaultConfig()); len(got) != 0 {
+		t.Errorf("alerts %q, want none", keys(got))
+	}
+}
+
+func (tr *traffic) scaleSensor(h time.Time, sensor int32, f uint64) {
+	for i := range tr.ports[hourKey(h)] {
+		if p := &tr.ports[hourKey(h)][i]; p.Sensor == sensor {
+			p.Packets, p.Sources, p.Mirai = p.Packets*f, p.Sources*f, p.Mirai*f
+		}
+	}
+	for i := range tr.tags[hourKey(h)] {
+		if p := &tr.tags[hourKey(h)][i]; p.Sensor == sensor {
+			p.Packets *= f
+		}
+	}
+}

@@ -26,12 +26,13 @@ type hour struct {
 	start time.Time
 	ports map[int32]map[int32]counts
 	tags  map[int32]map[string]uint64
-	// packets per sensor, all ports.
-	total map[int32]uint64
+	// total is per sensor the sum over its ports: packets, sources (a
+	// source counted once per port) and mirai-tagged packets.
+	total map[int32]counts
 }
 
 func newHour(start time.Time) *hour {
-	return &hour{start: start, ports: map[int32]map[int32]counts{}, tags: map[int32]map[string]uint64{}, total: map[int32]uint64{}}
+	return &hour{start: start, ports: map[int32]map[int32]counts{}, tags: map[int32]map[string]uint64{}, total: map[int32]counts{}}
 }
 
 // Activity is what the Window reads: store.ActivityQuestions.
@@ -101,7 +102,9 @@ func (w *Window) Load(ctx context.Context, from, to time.Time) error {
 		c := m[ph.Slot]
 		c.add(counts{ph.Packets, ph.Sources, ph.Mirai})
 		m[ph.Slot] = c
-		h.total[ph.Sensor] += ph.Packets
+		t := h.total[ph.Sensor]
+		t.add(counts{ph.Packets, ph.Sources, ph.Mirai})
+		h.total[ph.Sensor] = t
 		return nil
 	})
 	if err != nil {
