@@ -25,8 +25,10 @@ type AlertStore interface {
 	// first, then by ID descending.
 	Alerts(ctx context.Context, q AlertQuery) ([]Alert, error)
 
-	// PutSilence stores a silence (ID 0: a new one; otherwise it
-	// replaces that silence) and returns its ID.
+	// PutSilence stores a silence (ID 0: a new one, with an ID never
+	// given before, also after a deletion; otherwise it replaces that
+	// silence, and an unknown ID fails with ErrUnknownSilence) and
+	// returns its ID.
 	PutSilence(ctx context.Context, s Silence) (int64, error)
 	// Silences returns the silences that have not ended by at (all when
 	// at is zero), ordered by ID.
@@ -36,8 +38,10 @@ type AlertStore interface {
 	DeleteSilence(ctx context.Context, id int64) error
 
 	// PendingNotifications returns up to limit undelivered notifications
-	// due by now (NextAttempt not after it), oldest first; receiver ""
-	// means every receiver's.
+	// due by now (NextAttempt not after it), oldest first (by Queued,
+	// then ID); receiver "" means every receiver's. A write's
+	// notifications are queued at its alert's Updated time, due at once,
+	// with IDs in the order of the receivers.
 	PendingNotifications(ctx context.Context, receiver string, now time.Time, limit int) ([]Notification, error)
 	// PutNotification records the outcome of a delivery attempt: its
 	// Attempts, NextAttempt, LastError and Delivered (non-zero once

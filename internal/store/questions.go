@@ -64,6 +64,9 @@ type Questions interface {
 	Events(ctx context.Context, q EventsQuery) ([]Event, error)
 	// DeviceQuestions: the device models behind the sources (devices.go).
 	DeviceQuestions
+	// ActivityQuestions: the hourly counts the alert detectors read
+	// (alerts.go).
+	ActivityQuestions
 }
 
 // TopPortsQuery asks for the top N ports per sensor of a period.

@@ -83,6 +83,7 @@ type Store interface {
 	Questions
 	Exporter
 	DeviceStore
+	AlertStore
 	// Close discards the records appended since the last Flush (only
 	// Flush makes records durable: the collector has not acknowledged
 	// them, and ingest has not recorded their file), makes what was

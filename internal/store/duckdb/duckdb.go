@@ -60,6 +60,12 @@ type Store struct {
 	// (0 keeps them forever); atomic because an admin may change it
 	// (SetRetention) while the writer syncs.
 	retention atomic.Int64
+	// alertWrites serialises the writes of the alert store: the engine,
+	// the notifier and the API's acknowledgements write from goroutines
+	// of their own, and DuckDB fails the second of two transactions that
+	// update one row.
+	alertWrites sync.Mutex
+
 	// prunedBefore is the retention horizon in ns: raw records before it
 	// were deleted, and Append refuses records of the days before it that
 	// have (final) rollups. math.MinInt64 until the first prune.

@@ -36,13 +36,13 @@ func wholeDays(p period.Period) (from, to int64, whole bool) {
 
 // inList is the SQL condition "AND col IN (...)" for integers, or "" for
 // none (meaning no restriction).
-func inList(col string, values []int32) string {
+func inList[T int32 | int64](col string, values []T) string {
 	if len(values) == 0 {
 		return ""
 	}
 	parts := make([]string, len(values))
 	for i, v := range values {
-		parts[i] = strconv.Itoa(int(v))
+		parts[i] = strconv.FormatInt(int64(v), 10)
 	}
 	return " AND " + col + " IN (" + strings.Join(parts, ",") + ")"
 }

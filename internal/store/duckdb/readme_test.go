@@ -4,15 +4,17 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nightjar-telescope/nightjar/internal/fleet"
 	"github.com/nightjar-telescope/nightjar/internal/record"
+	"github.com/nightjar-telescope/nightjar/internal/store"
 )
 
 // TestReadmeSQL runs the SQL examples of the README, as a user would type
-// them into the DuckDB CLI, against a database that holds packets: each
-// must run and return rows, and the source example must print dotted
-// IPv4 addresses.
+// them into the DuckDB CLI, against a database that holds packets and an
+// alert: each must run and return rows, and the source example must print
+// dotted IPv4 addresses.
 func TestReadmeSQL(t *testing.T) {
 	readme, err := os.ReadFile("../../../README.md")
 	if err != nil {
@@ -40,6 +42,13 @@ func TestReadmeSQL(t *testing.T) {
 	if err := s.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
+	hour := time.Unix(0, recs[0].Time).UTC().Truncate(time.Hour)
+	alert := store.Alert{Detector: "port-surge", Scope: store.Scope{Sensor: "s1", Port: "23/TCP"}, State: store.AlertOpen,
+		Severity: store.SeverityWarning, Start: hour, LastSeen: hour, Updated: hour.Add(time.Hour),
+		Summary: "23/TCP at s1: 1 packet in the hour", Evidence: store.Evidence{Measure: "packets", Hour: hour, Observed: 1}}
+	if _, err := s.PutAlerts(ctx, []store.AlertWrite{{Alert: alert}}, nil); err != nil {
+		t.Fatal(err)
+	}
 	n := 0
 	for _, stmt := range strings.Split(block, ";") {
 		if strings.TrimSpace(stripComments(stmt)) == "" {
@@ -60,8 +69,8 @@ func TestReadmeSQL(t *testing.T) {
 			}
 		}
 	}
-	if n != 2 {
-		t.Errorf("ran %d README statements, want 2", n)
+	if n != 3 {
+		t.Errorf("ran %d README statements, want 3", n)
 	}
 }
 

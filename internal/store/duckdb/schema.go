@@ -214,6 +214,7 @@ var migrations = []string{
 	// each of its tags, which keeps their tags as they were.
 	migrationOrigins,
 	migrationDevices,
+	migrationAlerts,
 }
 
 // migrationOrigins is schema 5 (see migrations).
@@ -243,7 +244,9 @@ var migrationOrigins = `ALTER TABLE packets ADD COLUMN src_country USMALLINT DEF
 // schema 4's tables (the version number aside): tests of older schemas
 // build their databases with it.
 func UndoSince5() []string {
-	out := []string{`DROP TABLE device_evidence`, `DROP TABLE devices`, // schema 6
+	out := []string{`DROP TABLE alerts`, `DROP TABLE silences`, `DROP TABLE notifications`, // schema 7
+		`DROP SEQUENCE alert_ids`, `DROP SEQUENCE silence_ids`, `DROP SEQUENCE notification_ids`,
+		`DROP TABLE device_evidence`, `DROP TABLE devices`, // schema 6
 		`ALTER TABLE packets DROP COLUMN src_country`, `ALTER TABLE packets DROP COLUMN src_asn`,
 		`ALTER TABLE packets DROP COLUMN src_scanner`, `DROP TABLE as_names`, `DROP TABLE rollup_origin_day`, `DROP TABLE scanner_labels`}
 	for _, table := range []string{"rollup_source_day", "rollup_source_hour"} {

@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener, crash Crasher) {
 	runExports(t, open)
 	runOrigins(t, open)
 	runDevices(t, open)
+	runAlerts(t, open)
 }
 
 var twoSensors = []fleet.Sensor{

@@ -86,6 +86,8 @@ func testQuestionsTruth(t *testing.T, s store.Store, crash Crasher) {
 		groupSensors[sen.Group]++
 	}
 
+	t.Run("port and tag hours", func(t *testing.T) { testActivity(t, s, model, truth) })
+
 	t.Run("group top ports", func(t *testing.T) {
 		want := map[string]map[string]uint64{"": {}}
 		for name, st := range truth.Sensors {
