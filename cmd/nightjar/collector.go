@@ -45,6 +45,10 @@ type collectorConfig struct {
 	// Enrich: the GeoIP/ASN databases and research-scanner lists, reloaded
 	// when they change.
 	Enrich enrichOptions `yaml:",inline"`
+	// AlertsFile configures the alert detectors and their receivers
+	// (nightjar alerts --help); "" runs the detectors with the defaults
+	// and no receivers, "off" does not run them.
+	AlertsFile string `yaml:"alerts_file"`
 }
 
 func defaultCollectorConfig() collectorConfig {
@@ -65,6 +69,11 @@ func (c collectorConfig) check() error {
 	}
 	if err := c.Collector.Check(); err != nil {
 		return err
+	}
+	if c.AlertsFile != "off" {
+		if _, err := loadAlertsConfig(c.AlertsFile); err != nil {
+			return err
+		}
 	}
 	if c.Enrich.ReloadInterval < time.Second/10 {
 		return fmt.Errorf("reload_interval %s: at least 100ms", c.Enrich.ReloadInterval)
@@ -112,6 +121,10 @@ batches wait in the sensors' spools.
 It also serves the dashboard and the JSON API over the same database on
 --ui (127.0.0.1:8080 by default; --users, --tls-cert/--tls-key,
 --insecure-listen and --public-port-graphs as for "nightjar serve").
+
+It runs the alert detectors over what it stores, every minute: unusual
+change at a sensor, a group or the fleet (nightjar alerts --help), and
+tells the receivers of --alerts-file (webhooks, mail) of each alert.
 
 --geoip FILE (GeoLite2/GeoIP2 Country, City or ASN .mmdb, DB-IP Lite, IPinfo
 Lite) stores each source's country and network with its packets, and
@@ -162,6 +175,7 @@ given. --check checks them and exits.`,
 	f.DurationVar(&cfg.Collector.RollupInterval, "rollup-interval", cfg.Collector.RollupInterval, "how often the rollups the questions read are rebuilt")
 	cfg.Enrich.addFlags(f)
 	f.DurationVar(&cfg.Enrich.ReloadInterval, "reload-interval", cfg.Enrich.ReloadInterval, "how often the --geoip and --scanner-list files are checked for a change and reloaded")
+	f.StringVar(&cfg.AlertsFile, "alerts-file", "", `alerts FILE: the detectors' thresholds and the receivers told of alerts (nightjar alerts --help); "off" runs no detector`)
 	cfg.UI.addFlags(f, "ui", `address of the dashboard and JSON API ("off" disables it; a non-loopback address needs --tls-cert/--tls-key or --insecure-listen)`)
 	addVerbose(f, &cfg.LogLevel)
 	d.add(f, "collector")
@@ -187,7 +201,9 @@ func collectorRunner(cfg collectorConfig, logger *slog.Logger, uiReady func(stri
 		r.Add("dashboard", ui)
 	}
 	r.Add("collector", col)
-	r.Add("metrics", &metricsComponent{listen: cfg.Metrics, collector: col, ui: ui, log: logger})
+	al := &alertsComponent{file: cfg.AlertsFile, now: cfg.Collector.Now, store: st, log: logger}
+	r.Add("alerts", al)
+	r.Add("metrics", &metricsComponent{listen: cfg.Metrics, collector: col, ui: ui, alerts: al, log: logger})
 	return r
 }
 

@@ -187,6 +187,7 @@ type metricsComponent struct {
 	listen    string
 	collector *collectorComponent
 	ui        *uiComponent
+	alerts    *alertsComponent
 	log       *slog.Logger
 	srv       *http.Server
 }
@@ -201,6 +202,9 @@ func (c *metricsComponent) Start(context.Context) error {
 	}
 	if c.ui != nil {
 		cs = append(cs, c.ui.srv.metrics...)
+	}
+	if c.alerts != nil {
+		cs = append(cs, c.alerts.metrics()...)
 	}
 	srv, addr, err := metrics.Serve(c.listen, cs...)
 	if err != nil {

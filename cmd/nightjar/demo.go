@@ -50,6 +50,9 @@ type demoConfig struct {
 	LogLevel logLevel `yaml:"log_level"`
 	// HeavyQueries is the dashboard's (uiOptions.HeavyQueries).
 	HeavyQueries int `yaml:"heavy_queries"`
+	// AlertsFile configures the alert detectors and their receivers, as
+	// the collector's ("" the defaults, "off" none).
+	AlertsFile string `yaml:"alerts_file"`
 }
 
 func defaultDemoConfig() demoConfig {
@@ -66,6 +69,11 @@ func (c demoConfig) check() error {
 	}
 	if _, err := c.LogLevel.parse(); err != nil {
 		return err
+	}
+	if c.AlertsFile != "off" {
+		if _, err := loadAlertsConfig(c.AlertsFile); err != nil {
+			return err
+		}
 	}
 	return web.CheckListen(c.Listen, false, false)
 }
@@ -90,6 +98,8 @@ func newDemoCommand(g *globalOptions) *cobra.Command {
     second in all) through the real sensor protocol: capture replay,
     decoding, fingerprints, batches, spool, mutual TLS, acknowledgements;
   - the dashboard and JSON API, at the URL it prints;
+  - the alert detectors, looking every minute at what is stored, and the
+    receivers of --alerts-file told of each alert;
   - a GeoIP/ASN database and a research-scanner list of the simulated
     Internet (written into the data directory), so that sources have
     countries, networks and labels.
@@ -128,6 +138,7 @@ Settings come from the defaults, then --config FILE (YAML, the keys that
 	f.IntVar(&cfg.HeavyQueries, "heavy-queries", cfg.HeavyQueries, "how many API requests of more than a quarter ask the database at once (`N`); the others wait their turn")
 	f.Uint64Var(&cfg.Backfill, "backfill", cfg.Backfill, "packets of simulated history (90 days) stored on the first run")
 	f.Float64Var(&cfg.LiveRate, "live-rate", cfg.LiveRate, "live packets per second, over all sensors")
+	f.StringVar(&cfg.AlertsFile, "alerts-file", "", `alerts FILE: the detectors' thresholds and the receivers told of alerts (nightjar alerts --help); "off" runs no detector`)
 	f.StringVar(&cfg.CollectorListen, "collector-listen", cfg.CollectorListen, "address of the collector's sensor protocol (mutual TLS)")
 	addVerbose(f, &cfg.LogLevel)
 	d.add(f, "demo")
@@ -186,6 +197,7 @@ func runDemo(ctx context.Context, cfg demoConfig, now clock.Clock, stdout, stder
 	r.Add("live capture", lifecycle.Funcs{OnStart: func(ctx context.Context) error { return demoLiveCapture(ctx, live) }})
 	r.Add("collector", col)
 	r.Add("sensors", sensors)
+	r.Add("alerts", &alertsComponent{file: cfg.AlertsFile, now: now, store: st, log: logger})
 	r.Add("dashboard", ui)
 	if err := r.Start(ctx); err != nil {
 		return err

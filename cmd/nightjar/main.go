@@ -123,6 +123,6 @@ tells a monitoring team which ports are scanned, on which sensors, by whom
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newAnalyzeCommand(), newSimulateCommand(g), newIngestCommand(), newQueryCommand(), newExportCommand(),
-		newCACommand(), newCollectorCommand(g), newServeCommand(g), newUserCommand(), sensorcli.New("sensor", version), newDemoCommand(g), newReportCommand(g), newNotifyCommand(g), newDevicesCommand(g))
+		newCACommand(), newCollectorCommand(g), newServeCommand(g), newUserCommand(), sensorcli.New("sensor", version), newDemoCommand(g), newReportCommand(g), newNotifyCommand(g), newDevicesCommand(g), newAlertsCommand(g))
 	return root, g
 }
