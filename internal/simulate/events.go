@@ -109,7 +109,7 @@ type Event struct {
 }
 
 // End returns the exclusive end of the event.
-func (e *Event) End() time.Time { return e.Start.Add(e.Duration) }
+func (e Event) End() time.Time { return e.Start.Add(e.Duration) }
 
 // withDefaults returns e with the kind's defaults filled in.
 func (e Event) withDefaults() Event {
@@ -136,7 +136,7 @@ func (e Event) withDefaults() Event {
 // port ("23/TCP"), or "" for the kinds whose packets have no one port (the
 // outage, and the backscatter-burst, whose replies go to the ephemeral
 // ports the attacker forged).
-func (e *Event) PortLabel() string {
+func (e Event) PortLabel() string {
 	if e.Kind == EventSensorOutage || e.Kind == EventBackscatterBurst || e.Port == 0 {
 		return ""
 	}
@@ -149,7 +149,7 @@ func (e *Event) PortLabel() string {
 
 // Tag returns the name of the fingerprint tag every packet of the event
 // carries, or "" when none.
-func (e *Event) Tag() string {
+func (e Event) Tag() string {
 	switch e.Kind {
 	case EventMiraiSpread:
 		return "mirai"
