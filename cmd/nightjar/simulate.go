@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,6 +36,12 @@ type simulateOptions struct {
 	// one file per format, with the attribution they call for
 	// (simulate.WriteBanners).
 	banners string
+	// events is a YAML list of events to inject (simulate.LoadEvents);
+	// scenario lays out simulate.AlertScenario instead. Either writes the
+	// events' ground truth to eventsTruth.
+	events      string
+	scenario    bool
+	eventsTruth string
 	// end is where the period ends when --start is not given (default:
 	// the start of today by the wall clock; `nightjar simulate` and the
 	// demo end it now, by their clock).
@@ -93,6 +100,9 @@ func (o *simulateOptions) run(ctx context.Context, path string, stderr io.Writer
 	if err != nil {
 		return nil, err
 	}
+	if cfg, err = o.withEvents(cfg); err != nil {
+		return nil, err
+	}
 	w, err := capfile.Create(path, uint32(decode.LinkEthernet))
 	if err != nil {
 		return nil, err
@@ -118,6 +128,11 @@ func (o *simulateOptions) run(ctx context.Context, path string, stderr io.Writer
 			return nil, fmt.Errorf("write ground truth: %w", err)
 		}
 	}
+	if truth.Events != nil && o.eventsTruth != "" {
+		if err := writeFile(o.eventsTruth, truth.Events.WriteJSON); err != nil {
+			return nil, fmt.Errorf("write the events' ground truth: %w", err)
+		}
+	}
 	if o.fleetOut != "" {
 		data, err := fl.Marshal()
 		if err != nil {
@@ -139,7 +154,44 @@ func (o *simulateOptions) run(ctx context.Context, path string, stderr io.Writer
 	}
 	fmt.Fprintf(stderr, "simulated %s packets for %d sensors from %s to %s\n",
 		analyze.Thousands(cfg.Packets), len(fl.Sensors), cfg.Start.Format(time.DateOnly), cfg.Start.Add(cfg.Duration).Format(time.DateOnly))
+	if truth.Events != nil {
+		var packets, dropped uint64
+		for _, e := range truth.Events.Events {
+			packets += e.Packets
+			dropped += e.Dropped
+		}
+		fmt.Fprintf(stderr, "injected %d events: %s packets written, %s dropped by outages; their ground truth is in %s\n",
+			len(truth.Events.Events), analyze.Thousands(packets), analyze.Thousands(dropped), o.eventsTruth)
+	}
 	return fl, nil
+}
+
+// withEvents adds to cfg the events of --events, or lays out the alert
+// scenario over cfg's start, fleet and seed (keeping --packets and
+// --sources).
+func (o *simulateOptions) withEvents(cfg simulate.Config) (simulate.Config, error) {
+	switch {
+	case o.scenario:
+		sc, err := simulate.AlertScenario(cfg.Start, cfg.Fleet, cfg.Seed)
+		if err != nil {
+			return cfg, err
+		}
+		sc.Packets, sc.Sources = cfg.Packets, cfg.Sources
+		return sc, sc.Validate()
+	case o.events != "":
+		f, err := os.Open(o.events)
+		if err != nil {
+			return cfg, fmt.Errorf("read events: %w", err)
+		}
+		defer f.Close()
+		if cfg.Events, err = simulate.LoadEvents(f); err != nil {
+			return cfg, fmt.Errorf("%s: %w", o.events, err)
+		}
+		if err := cfg.Validate(); err != nil {
+			return cfg, fmt.Errorf("%s: %w", o.events, err)
+		}
+	}
+	return cfg, nil
 }
 
 func writeFile(path string, write func(io.Writer) error) error {
@@ -180,6 +232,13 @@ period is --days from --start, or the --days up to now (the instant of
 cameras and CPE behind the Mirai-like and scanning sources), one file per
 format "nightjar devices import" reads, and devices-truth.json, the
 device each source must be attributed.
+--events FILE injects labelled events (a YAML list: kind port-campaign,
+fleet-surge, mirai-spread, sensor-outage, backscatter-burst or
+research-scan; start, duration, and sensor, group, port, protocol, rate,
+sources as the kind takes them), and --alert-scenario a quarter of them
+laid out to evaluate alert detectors (13 weeks from --start); either writes
+the events' ground truth to --events-truth (default events-truth.json
+beside --out).
 A name ending in .gz or .zst is compressed; "-" writes to standard output.`,
 		Example: `  nightjar simulate --out sim.pcap --fleet-out fleet.yaml
   nightjar analyze --sensors fleet.yaml sim.pcap
@@ -193,6 +252,22 @@ A name ending in .gz or .zst is compressed; "-" writes to standard output.`,
 				return errors.New("--out FILE is required (\"-\" for standard output)")
 			}
 			o.end = g.now().UTC()
+			if o.scenario {
+				if o.events != "" {
+					return errors.New("--alert-scenario lays out its own events: leave --events out")
+				}
+				if cmd.Flags().Changed("days") {
+					return fmt.Errorf("--alert-scenario lasts %d weeks: leave --days out", simulate.AlertScenarioWeeks)
+				}
+				o.days = simulate.AlertScenarioWeeks * 7
+			}
+			if (o.events != "" || o.scenario) && o.eventsTruth == "" {
+				dir := "."
+				if out != "-" {
+					dir = filepath.Dir(out)
+				}
+				o.eventsTruth = filepath.Join(dir, simulate.EventsTruthFile)
+			}
 			_, err := o.run(cmd.Context(), out, cmd.ErrOrStderr(), quiet || out == "-")
 			return err
 		},
@@ -204,6 +279,9 @@ A name ending in .gz or .zst is compressed; "-" writes to standard output.`,
 	f.StringVar(&o.fleetOut, "fleet-out", "", "write the fleet used as YAML to `FILE`")
 	f.StringVar(&o.geography, "geography-out", "", "write the simulated Internet's GeoIP/ASN database (countries and networks of every source) to `FILE`, for ingest --geoip")
 	f.StringVar(&o.banners, "banners-out", "", "write a banner scan of the sources into `DIR`: banners.zgrab2.json, banners.shodan.json.gz, banners.censys.json, banners.nmap.xml, banners.masscan.json, and devices-truth.json")
+	f.StringVar(&o.events, "events", "", "inject the events of the YAML `FILE` (a list of kind, start, duration, sensor, group, port, protocol, rate, sources)")
+	f.BoolVar(&o.scenario, "alert-scenario", false, "inject the alert-evaluation quarter's events (13 weeks from --start, laid out from --seed)")
+	f.StringVar(&o.eventsTruth, "events-truth", "", "write the events' ground truth as JSON to `FILE` (default: "+simulate.EventsTruthFile+" beside --out)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line on standard error")
 	o.addFlags(f, "")
 	return cmd

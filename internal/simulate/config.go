@@ -51,6 +51,12 @@ type Config struct {
 	// Default 13: evening in East Asia, where much IoT-botnet traffic comes
 	// from.
 	PeakHour float64 `yaml:"peak-hour"`
+	// WeeklyFactor is the ratio of the packet rate on weekdays to the rate
+	// on weekends (Saturday and Sunday, UTC days). 1 disables the weekly
+	// cycle. Default 1, so that captures made before it existed are made
+	// again byte for byte; AlertScenario sets one, as the bots of home
+	// devices and the scanners run by people follow the working week.
+	WeeklyFactor float64 `yaml:"weekly-factor"`
 
 	// ParetoAlpha is the tail index of the per-source activity (Pareto):
 	// smaller means heavier, a few sources sending most packets. Default
@@ -79,6 +85,11 @@ type Config struct {
 	// A sensor's volume is also proportional to the square root of its
 	// number of monitored addresses.
 	SensorWeights map[string]float64 `yaml:"sensor-weights"`
+
+	// Events are the labelled events injected into the capture (see
+	// Event): their packets are extra to Packets, and Truth.Events is
+	// their ground truth.
+	Events []Event `yaml:"events"`
 }
 
 // Mix gives each traffic class's share of the packets. Shares need not sum
@@ -165,6 +176,7 @@ func DefaultConfig() Config {
 		Mix:             DefaultMix(),
 		DiurnalFactor:   1.6,
 		PeakHour:        13,
+		WeeklyFactor:    1,
 		ParetoAlpha:     1.1,
 		Campaigns:       true,
 		AllSensorsShare: 0.5,
@@ -211,6 +223,9 @@ func (c *Config) Validate() error {
 	if !(c.DiurnalFactor >= 1) || math.IsInf(c.DiurnalFactor, 0) {
 		return fmt.Errorf("simulate: diurnal factor must be >= 1, got %v", c.DiurnalFactor)
 	}
+	if !(c.WeeklyFactor > 0) || math.IsInf(c.WeeklyFactor, 0) {
+		return fmt.Errorf("simulate: weekly factor must be positive, got %v", c.WeeklyFactor)
+	}
 	if !(c.PeakHour >= 0 && c.PeakHour <= 24) {
 		return fmt.Errorf("simulate: peak hour must be within [0, 24], got %v", c.PeakHour)
 	}
@@ -228,6 +243,16 @@ func (c *Config) Validate() error {
 	for name, w := range c.SensorWeights {
 		if !(w > 0) || math.IsInf(w, 0) {
 			return fmt.Errorf("simulate: sensor weight %q must be positive, got %v", name, w)
+		}
+	}
+	f := c.Fleet
+	if f == nil {
+		f = DefaultFleet()
+	}
+	for i := range c.Events {
+		e := &c.Events[i]
+		if err := e.validate(time.Unix(0, start).UTC(), time.Unix(0, end).UTC(), f); err != nil {
+			return fmt.Errorf("simulate: event #%d (%s): %w", i+1, e.Kind, err)
 		}
 	}
 	return nil

@@ -7,7 +7,9 @@
 // benchmarks and demos.
 //
 // It owns the traffic model (config.go, world.go, traffic.go, ports.go),
-// and the frame encoder (frame.go). The truth's tags come from package
+// the injected events with their ground truth, for measuring alert
+// detectors (events.go, inject.go, events_truth.go, and the labelled
+// quarter of scenario.go), and the frame encoder (frame.go). The truth's tags come from package
 // fingerprint itself, applied to each packet's headers before it is
 // encoded (rules.go): every packet is redrawn until the rules give it the
 // tags it is meant to carry, and the tests check the result against an

@@ -36,6 +36,9 @@ type frame struct {
 	tcp       *layers.TCP
 	icmpType  uint8
 	label     string
+	// set by recountCapture when it keeps the frames
+	sensor int
+	tags   record.Tags
 }
 
 // decodeFrame decodes and checks one Ethernet frame.
@@ -360,7 +363,7 @@ func recountCapture(pcap []byte, f *fleet.Fleet, start, end time.Time, keep bool
 		src.Months[month] = inMonth
 		rc.reached[fr.src][si] = true
 		if keep {
-			fr.tcp = nil
+			fr.tcp, fr.sensor, fr.tags = nil, si, tags
 			rc.frames = append(rc.frames, fr)
 		}
 		return nil

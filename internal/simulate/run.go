@@ -23,9 +23,12 @@ const LinkType = linkTypeEN
 // rules give the intended tags; reaching it is a bug in the generator.
 const maxAttempts = 64
 
-// Run generates cfg.Packets packets in non-decreasing time order, writes
-// them to w and returns the ground truth. progress, if not nil, is called
-// from Run's goroutine now and then and once at the end.
+// Run generates cfg.Packets ordinary packets and the packets of
+// cfg.Events in non-decreasing time order, writes them to w (but those a
+// sensor-outage drops) and returns the ground truth. progress, if not nil,
+// is called from Run's goroutine now and then and once at the end, with
+// the packets generated so far (written or dropped) and the total to
+// generate.
 //
 // Generation runs in a goroutine of its own while Run's goroutine writes,
 // so that a compressing writer and the generator use two cores. Memory is
@@ -54,6 +57,7 @@ func Run(ctx context.Context, cfg Config, w PacketWriter, progress func(done, to
 		genErr <- g.run(ctx, free, full)
 	}()
 
+	total := cfg.Packets + wd.plannedEventPackets()
 	var done uint64
 	var writeErr error
 	for b := range full {
@@ -65,9 +69,9 @@ func Run(ctx context.Context, cfg Config, w PacketWriter, progress func(done, to
 					break
 				}
 			}
-			done += uint64(b.n)
+			done += uint64(b.gen)
 			if progress != nil && writeErr == nil {
-				progress(done, cfg.Packets)
+				progress(done, total)
 			}
 		}
 		b.reset()
@@ -81,7 +85,7 @@ func Run(ctx context.Context, cfg Config, w PacketWriter, progress func(done, to
 		return nil, gerr
 	}
 	if progress != nil && done == 0 {
-		progress(0, cfg.Packets)
+		progress(0, total)
 	}
 	return wd.truth(&g.kinds, g.monthNames), nil
 }
@@ -92,6 +96,7 @@ type batch struct {
 	ts  []int64
 	off []int // frame i is buf[off[i]:off[i+1]]
 	n   int
+	gen int // packets generated: the n written and those an outage dropped
 }
 
 const (
@@ -105,7 +110,7 @@ func newBatch() *batch {
 }
 
 func (b *batch) reset() {
-	b.buf, b.ts, b.off, b.n = b.buf[:0], b.ts[:0], b.off[:1], 0
+	b.buf, b.ts, b.off, b.n, b.gen = b.buf[:0], b.ts[:0], b.off[:1], 0, 0
 }
 
 func (b *batch) full() bool { return b.n >= batchPackets || len(b.buf) >= batchBytes }
@@ -136,14 +141,33 @@ type generator struct {
 	monthNames []string
 	monthEnd   int64
 	month      int
+
+	// the injected events (inject.go): er is their random stream, apart
+	// from r so that the ordinary packets are the same with or without
+	// events; evq holds the current slice's event packets.
+	er      *rng
+	outages []*injection
+	evq     []evPacket
+
+	// batches: b is being filled; full ones go to out, empty ones come
+	// from free.
+	ctx  context.Context
+	b    *batch
+	free <-chan *batch
+	out  chan<- *batch
 }
 
 func newGenerator(w *world) *generator {
-	g := &generator{w: w, r: newRNG(w.cfg.Seed, 2), next: -1}
-	g.pos = make([]int32, len(w.sources))
+	g := &generator{w: w, r: newRNG(w.cfg.Seed, 2), er: newRNG(w.cfg.Seed, 6), next: -1}
+	for _, in := range w.inj {
+		if in.Kind == EventSensorOutage {
+			g.outages = append(g.outages, in)
+		}
+	}
+	g.pos = make([]int32, len(w.lives))
 	g.byFirst = make([][]int32, w.nEpochs+1)
 	g.byLast = make([][]int32, w.nEpochs+1)
-	for i := range w.sources {
+	for i := range w.lives { // the ordinary sources: events draw their own
 		l := &w.lives[i]
 		g.pos[i] = -1
 		g.byFirst[l.first] = append(g.byFirst[l.first], int32(i))
@@ -208,6 +232,7 @@ func (g *generator) epochWeights() []float64 {
 // ones from free.
 func (g *generator) run(ctx context.Context, free <-chan *batch, out chan<- *batch) error {
 	w := g.w
+	g.ctx, g.free, g.out = ctx, free, out
 	total := w.cfg.Packets
 	ew := g.epochWeights()
 	var mass float64
@@ -222,7 +247,7 @@ func (g *generator) run(ctx context.Context, free <-chan *batch, out chan<- *bat
 	var cum float64
 	var done uint64
 	epoch := -1
-	b := <-free
+	g.b = <-free
 	var p pkt
 	for k := range w.nSlices {
 		if e := k / w.epochSlices; e != epoch {
@@ -237,41 +262,62 @@ func (g *generator) run(ctx context.Context, free <-chan *batch, out chan<- *bat
 		if k == w.nSlices-1 || upto > total {
 			upto = total
 		}
-		if upto <= done {
+		var n uint64
+		if upto > done {
+			n = upto - done
+			done = upto
+		}
+		s0, s1 := w.slice(k)
+		var events []evPacket
+		if len(w.inj) > 0 {
+			events = g.plan(s0, s1)
+		}
+		if n == 0 && len(events) == 0 {
 			continue
 		}
-		n := upto - done
-		done = upto
-		s0, s1 := w.slice(k)
 		step := float64(s1-s0) / float64(n)
+		j := 0
 		for i := range n {
 			ts := s0 + int64((float64(i)+g.r.float())*step)
 			if ts >= s1 {
 				ts = s1 - 1
 			}
-			if b.full() {
-				select {
-				case out <- b:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-				select {
-				case b = <-free:
-				case <-ctx.Done():
-					return ctx.Err()
+			for ; j < len(events) && events[j].ts < ts; j++ {
+				if err := g.eventPacket(&events[j], &p); err != nil {
+					return err
 				}
 			}
-			if err := g.packet(b, ts, &p); err != nil {
+			if err := g.packet(ts, &p); err != nil {
+				return err
+			}
+		}
+		for ; j < len(events); j++ {
+			if err := g.eventPacket(&events[j], &p); err != nil {
 				return err
 			}
 		}
 	}
-	if b.n > 0 {
+	if g.b.gen > 0 {
 		select {
-		case out <- b:
+		case out <- g.b:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+	return nil
+}
+
+// swap sends the current batch, when full, and takes an empty one.
+func (g *generator) swap() error {
+	select {
+	case g.out <- g.b:
+	case <-g.ctx.Done():
+		return g.ctx.Err()
+	}
+	select {
+	case g.b = <-g.free:
+	case <-g.ctx.Done():
+		return g.ctx.Err()
 	}
 	return nil
 }
@@ -286,23 +332,36 @@ func (g *generator) initMonths() {
 	g.monthEnd = time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
 }
 
-// packet generates one packet at time ts into b.
-func (g *generator) packet(b *batch, ts int64, p *pkt) error {
+// packet generates one ordinary packet at time ts.
+func (g *generator) packet(ts int64, p *pkt) error {
 	w := g.w
-	for ts >= g.monthEnd {
-		g.month++
-		t := time.Unix(0, g.monthEnd).UTC()
-		g.monthEnd = t.AddDate(0, 1, 0).UnixNano()
-	}
 	si := g.next
 	if si < 0 {
 		si = g.active[g.pick.pick(g.r)]
 	}
 	g.next = g.active[g.pick.pick(g.r)]
 	g.touch += w.sources[g.next].ttl
+	_, err := g.emit(ts, si, g.sensorFor(&w.sources[si]), p)
+	return err
+}
+
+// emit generates the packet of source si that sensor receives at ts, and
+// encodes it into the current batch unless an outage drops it; it
+// reports whether it was written.
+func (g *generator) emit(ts int64, si int32, sensor int, p *pkt) (bool, error) {
+	w := g.w
+	if g.b.full() {
+		if err := g.swap(); err != nil {
+			return false, err
+		}
+	}
+	for ts >= g.monthEnd {
+		g.month++
+		t := time.Unix(0, g.monthEnd).UTC()
+		g.monthEnd = t.AddDate(0, 1, 0).UnixNano()
+	}
 	g.ts = ts
 	s := &w.sources[si]
-	sensor := g.sensorFor(s)
 	sen := &w.sensors[sensor]
 
 	var want, got record.Tags
@@ -338,13 +397,18 @@ func (g *generator) packet(b *batch, ts int64, p *pkt) error {
 			break
 		}
 		if attempt == maxAttempts {
-			return fmt.Errorf("simulate: bug: a %s packet meant to be tagged %q is tagged %q after %d draws", s.kind, want, got, maxAttempts)
+			return false, fmt.Errorf("simulate: bug: a %s packet meant to be tagged %q is tagged %q after %d draws", s.kind, want, got, maxAttempts)
 		}
+	}
+	// The host sent it, captured or not: its own counters go on.
+	s.packets++
+	g.b.gen++
+	if len(g.outages) > 0 && g.drop(si, sensor, ts) {
+		return false, nil
 	}
 	s.uni = uni
 
 	// account
-	s.packets++
 	w.countMonth(si, g.month, got)
 	if sensor < 64 {
 		s.sensors |= 1 << sensor
@@ -353,6 +417,7 @@ func (g *generator) packet(b *batch, ts int64, p *pkt) error {
 	sen.count.count(keyOf(p), g.month, got)
 
 	// encode
+	b := g.b
 	off := len(b.buf)
 	b.buf = b.buf[:off+maxFrame]
 	n := encode(b.buf[off:], p, sen.mac)
@@ -360,7 +425,7 @@ func (g *generator) packet(b *batch, ts int64, p *pkt) error {
 	b.ts = append(b.ts, ts)
 	b.off = append(b.off, off+n)
 	b.n++
-	return nil
+	return true, nil
 }
 
 // keyOf returns the report key (record.PortKey) of p.

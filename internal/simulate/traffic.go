@@ -10,6 +10,7 @@ const (
 	// Mirai
 	miraiClassic uint8 = iota // 23 (90%) and 2323 (10%), as mirai/bot/scanner.c
 	miraiVariant              // later variants: 37215 (Huawei HG532), 52869 (Realtek UPnP), 8080
+	miraiPort                 // a variant spreading to a new port, ports[0] (EventMiraiSpread)
 )
 
 const (
@@ -329,13 +330,16 @@ func (g *generator) fill(s *source, p *pkt) record.Tags {
 		p.id, p.sport = r.u16(), r.u16()
 		p.seq = p.dst // mirai/bot/scanner.c: tcph->seq = iph->daddr
 		p.window = s.window
-		if s.variant == miraiClassic {
+		switch s.variant {
+		case miraiClassic:
 			p.dport = 23
 			if r.intn(10) == 0 {
 				p.dport = 2323
 			}
-		} else {
+		case miraiVariant:
 			p.dport = []uint16{23, 23, 23, 23, 23, 23, 23, 2323, 37215, 37215, 52869, 8080}[r.intn(12)]
+		default:
+			p.dport = s.ports[0]
 		}
 		return record.TagMirai
 	case kindZMap:
@@ -388,7 +392,9 @@ func (g *generator) fill(s *source, p *pkt) record.Tags {
 		p.seq = s.key ^ p.dst ^ (uint32(p.dport)<<16 + uint32(p.sport))
 		p.id = r.u16()
 		p.window = s.window
-		if s.packets > 0 { // the rule needs the source's previous probe
+		// The rule needs the source's previous probe as captured: a
+		// probe an outage dropped does not count.
+		if s.uni != (fingerprint.UnicornState{}) {
 			return record.TagUnicornscan
 		}
 		return 0

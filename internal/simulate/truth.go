@@ -19,6 +19,10 @@ import (
 // source. A packet's tags are those the fingerprint rules assign to the
 // written headers (see tagsOf); a source's, those its packets earn by the
 // evidence rules (fingerprint.SourceTags), per month or over the run.
+//
+// Packets, and everything counted by sensor, port, tag and source, is what
+// was written: the ordinary packets an outage did not drop, and the
+// events' packets.
 type Truth struct {
 	Seed    uint64    `json:"seed"`
 	Start   time.Time `json:"start"`
@@ -35,6 +39,11 @@ type Truth struct {
 	// Sources is keyed by source address ("203.0.113.7", "2001:db8::1");
 	// only sources that sent at least one packet appear.
 	Sources map[string]*SourceTruth `json:"sources"`
+	// Events is the ground truth of the injected events (Config.Events),
+	// written apart (EventsTruth.WriteJSON), so that the truth's JSON is
+	// what it was before events existed. Nil when Config.Events is nil; an
+	// empty list of events gives the quiet weeks of the period.
+	Events *EventsTruth `json:"-"`
 }
 
 // GroupTruth describes a group of sensors.
@@ -183,6 +192,9 @@ func (w *world) truth(kinds *[numKinds]uint64, monthNames []string) *Truth {
 		Sensors: map[string]*SensorTruth{},
 		Sources: map[string]*SourceTruth{},
 	}
+	if w.cfg.Events != nil {
+		t.Events = w.eventsTruth()
+	}
 	for k, n := range kinds {
 		if n > 0 {
 			t.Kinds[kind(k).String()] = n
@@ -216,12 +228,13 @@ func (w *world) truth(kinds *[numKinds]uint64, monthNames []string) *Truth {
 	}
 	for i := range w.sources {
 		s := &w.sources[i]
-		if s.packets == 0 {
+		packets := s.packets - w.dropped[int32(i)]
+		if packets == 0 {
 			continue
 		}
 		// Source addresses are unique (world.used4, used6), so each
 		// source is one entry.
-		st := &SourceTruth{Packets: s.packets, Kind: s.kind.String(), Sensors: bits.OnesCount64(s.sensors), Months: map[string]SourceCount{}}
+		st := &SourceTruth{Packets: packets, Kind: s.kind.String(), Sensors: bits.OnesCount64(s.sensors), Months: map[string]SourceCount{}}
 		var hits [record.NumTags]uint64
 		for _, m := range w.months[i] {
 			st.Months[monthNames[m.month]] = SourceCount{Packets: m.packets, TagPackets: tagPackets(&m.hits)}
@@ -230,7 +243,7 @@ func (w *world) truth(kinds *[numKinds]uint64, monthNames []string) *Truth {
 			}
 		}
 		st.TagPackets = tagPackets(&hits)
-		st.Tags = sortedNames(fingerprint.SourceTags(s.packets, &hits))
+		st.Tags = sortedNames(fingerprint.SourceTags(packets, &hits))
 		t.Sources[w.sourceAddr(s).String()] = st
 	}
 	return t

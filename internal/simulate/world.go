@@ -131,6 +131,12 @@ type world struct {
 	// order: the truth of its tags (fingerprint.SourceTags) in any period
 	// of months. It lives apart from sources, which fit a cache line.
 	months [][]sourceMonth
+	// inj are the injected events (inject.go); their sources follow the
+	// ordinary ones in sources, which alone have lives.
+	inj []*injection
+	// dropped counts, by source, the packets an outage took away: sent,
+	// and counted in the source's host counters, but not captured.
+	dropped map[int32]uint64
 
 	// time model
 	sliceLen    int64 // ns
@@ -157,7 +163,7 @@ var reserved4 = []string{
 var reserved6 = []string{"2001:db8::/32", "2001::/23", "2002::/16", "3fff::/20"}
 
 func newWorld(cfg Config) (*world, error) {
-	w := &world{cfg: cfg, used4: map[uint32]bool{}, used6: map[[16]byte]bool{}}
+	w := &world{cfg: cfg, used4: map[uint32]bool{}, used6: map[[16]byte]bool{}, dropped: map[int32]uint64{}}
 	w.start, w.end = cfg.period()
 	f := cfg.Fleet
 	if f == nil {
@@ -178,6 +184,9 @@ func newWorld(cfg Config) (*world, error) {
 	w.bsPorts = newTable(backscatterPorts)
 	w.setupTime()
 	if err := w.setupSources(); err != nil {
+		return nil, err
+	}
+	if err := w.setupEvents(); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -345,7 +354,23 @@ func (w *world) sliceMass(k int) float64 {
 	}
 	h := float64(tod) / 3600e9
 	rate := 1 + w.amp*math.Cos(2*math.Pi*(h-w.cfg.PeakHour)/24)
+	if f := w.cfg.WeeklyFactor; f != 1 && weekend(mid) {
+		rate /= f
+	}
 	return float64(s1-s0) / 1e9 * rate
+}
+
+// weekend reports whether the instant t (Unix nanoseconds) is on a
+// Saturday or a Sunday, UTC.
+func weekend(t int64) bool {
+	const dayNS = 86400e9
+	d := t / dayNS
+	if t%dayNS < 0 {
+		d--
+	}
+	// 1970-01-01 was a Thursday: weekday 4, counting from Sunday.
+	wd := (d%7 + 7 + 4) % 7
+	return wd == 0 || wd == 6
 }
 
 func (w *world) setupSources() error {
