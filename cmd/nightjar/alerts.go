@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nightjar-telescope/nightjar/internal/alerts"
+	"github.com/nightjar-telescope/nightjar/internal/simulate"
 	"github.com/nightjar-telescope/nightjar/internal/store"
 )
 
@@ -35,12 +38,13 @@ setting configures them); these commands work on the database.
   silences   the silences in force
   unsilence  remove a silence
   backtest   run the detectors over a past period: what would have fired, when
+  evaluate   score a backtest against the events a simulation injected
 
 An alert lasts while its change does: it is updated each hour, resolved
 after some hours without it, re-opened if it comes back within a day.`,
 	}
 	cmd.AddCommand(newAlertsListCommand(), newAlertsStateCommand(g, "ack"), newAlertsStateCommand(g, "resolve"),
-		newAlertsSilenceCommand(g), newAlertsSilencesCommand(g), newAlertsUnsilenceCommand(), newAlertsBacktestCommand(g))
+		newAlertsSilenceCommand(g), newAlertsSilencesCommand(g), newAlertsUnsilenceCommand(), newAlertsBacktestCommand(g), newAlertsEvaluateCommand())
 	return cmd
 }
 
@@ -458,4 +462,99 @@ silences (from the packets) are found.`,
 	f.StringVar(&file, "config", "", "alerts `FILE` with the thresholds to try (default: the defaults)")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// expectedOf turns the simulator's truth of its injected events into the
+// events the detectors should find.
+func expectedOf(t simulate.EventsTruth) ([]alerts.Expected, [][2]time.Time) {
+	var out []alerts.Expected
+	for _, e := range t.Events {
+		x := alerts.Expected{Kind: string(e.Kind), Start: e.Start, End: e.End, Port: e.Port, Group: e.Group}
+		switch e.Kind {
+		case simulate.EventPortCampaign:
+			x.Sensor, x.Group = e.Sensors[0], ""
+		case simulate.EventSensorOutage:
+			x.Sensor, x.Group, x.Detector = e.Sensors[0], "", alerts.DetectSensorSilent
+		case simulate.EventBackscatterBurst:
+			x.Port, x.Tag = "", "backscatter"
+		case simulate.EventResearchScan:
+			x.Research = true
+		}
+		out = append(out, x)
+	}
+	var quiet [][2]time.Time
+	for _, w := range t.QuietWeeks {
+		quiet = append(quiet, [2]time.Time{w.Start, w.End})
+	}
+	return out, quiet
+}
+
+func newAlertsEvaluateCommand() *cobra.Command {
+	var truthFile string
+	var sensors int
+	var from, until string
+	cmd := &cobra.Command{
+		Use:   "evaluate --truth EVENTS-TRUTH.json ALERTS.json",
+		Short: "Score a backtest's alerts against the events a simulation injected",
+		Long: `Reads the alerts of "nightjar alerts backtest --json" and the ground truth
+that "nightjar simulate --events/--alert-scenario" wrote (events-truth.json),
+and prints per kind of event how many were found, found at their place (the
+one sensor of a one-sensor event; not one sensor for a fleet-wide one),
+labelled research, and the median time from an event's start to the end of
+the hour of its first alert; then recall, precision, and the false alerts
+per sensor-week on the weeks without events. --from and --until limit the
+events to those of the period backtested.`,
+		Example: `  nightjar simulate --out q.pcap.zst --alert-scenario --start 2024-07-01 --packets 10000000 --fleet-out fleet.yaml
+  nightjar ingest --db q.duckdb --sensors fleet.yaml q.pcap.zst
+  nightjar alerts backtest --db q.duckdb --from 2024-07-29 --to 2024-09-29 --json > alerts.json
+  nightjar alerts evaluate --truth events-truth.json --from 2024-07-29 alerts.json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var truth simulate.EventsTruth
+			if err := readJSONFile(truthFile, &truth); err != nil {
+				return fmt.Errorf("--truth: %w", err)
+			}
+			var found []store.Alert
+			if err := readJSONFile(args[0], &found); err != nil {
+				return err
+			}
+			lo, err := parseInstant("--from", from)
+			if err != nil {
+				return err
+			}
+			hi, err := parseInstant("--until", until)
+			if err != nil {
+				return err
+			}
+			events, quiet := expectedOf(truth)
+			events = slices.DeleteFunc(events, func(e alerts.Expected) bool {
+				return e.Start.Before(lo) || !hi.IsZero() && !e.End.Before(hi)
+			})
+			quiet = slices.DeleteFunc(quiet, func(q [2]time.Time) bool { return q[0].Before(lo) || !hi.IsZero() && q[1].After(hi) })
+			if sensors == 0 {
+				for _, e := range truth.Events {
+					sensors = max(sensors, len(e.Sensors))
+				}
+			}
+			return alerts.Evaluate(found, events, quiet, sensors).Write(cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&truthFile, "truth", "", "the events' ground truth (`FILE`, events-truth.json)")
+	cmd.Flags().IntVar(&sensors, "sensors", 0, "sensors in the fleet, for false alerts per sensor-week (default: the most an event reached)")
+	cmd.Flags().StringVar(&from, "from", "", "only the events and quiet weeks from `T` (the backtest's start)")
+	cmd.Flags().StringVar(&until, "until", "", "only those before `T`")
+	cmd.MarkFlagRequired("truth")
+	return cmd
+}
+
+// readJSONFile decodes a JSON file, naming it in errors.
+func readJSONFile(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }

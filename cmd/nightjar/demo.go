@@ -229,12 +229,18 @@ func writeDemoOrigins(dir string) error {
 	if err := origins.Write(opts.GeoIP[0], "Nightjar-Demo-Geography", simulate.Geography()); err != nil {
 		return err
 	}
+	_, path, _ := strings.Cut(opts.ScannerLists[0], "=")
+	return writeResearchList(path)
+}
+
+// writeResearchList writes the research networks of the simulated
+// Internet (simulate.ResearchNetworks) as a scanner list.
+func writeResearchList(path string) error {
 	var list strings.Builder
-	list.WriteString("# The research scanners of the demo's simulated Internet (nightjar demo writes this file).\n")
+	list.WriteString("# The research scanners of Nightjar's simulated Internet (nightjar demo and nightjar simulate --research-out write this file).\n")
 	for _, p := range simulate.ResearchNetworks() {
 		list.WriteString(p.String() + "\n")
 	}
-	_, path, _ := strings.Cut(opts.ScannerLists[0], "=")
 	return os.WriteFile(path, []byte(list.String()), 0o644)
 }
 

@@ -32,6 +32,9 @@ type simulateOptions struct {
 	// geography is where to write the simulated Internet's GeoIP/ASN
 	// database (simulate.Geography), for ingest --geoip.
 	geography string
+	// research is where to write the simulated Internet's research
+	// scanners as a scanner list, for ingest --scanner-list.
+	research string
 	// banners is the directory to write banner scans of the sources into,
 	// one file per format, with the attribution they call for
 	// (simulate.WriteBanners).
@@ -147,6 +150,11 @@ func (o *simulateOptions) run(ctx context.Context, path string, stderr io.Writer
 			return nil, err
 		}
 	}
+	if o.research != "" {
+		if err := writeResearchList(o.research); err != nil {
+			return nil, err
+		}
+	}
 	if o.banners != "" {
 		if _, err := simulate.WriteBanners(o.banners, truth); err != nil {
 			return nil, fmt.Errorf("write banners: %w", err)
@@ -228,6 +236,8 @@ period is --days from --start, or the --days up to now (the instant of
 --fleet-out the fleet, so that "nightjar analyze --sensors" can read it back;
 --geography-out the simulated Internet's GeoIP/ASN database, so that
 "nightjar ingest --geoip" places every source in a country and a network;
+--research-out its research scanners' networks as a scanner list, for
+"nightjar ingest --scanner-list";
 --banners-out DIR a banner scan of the sources' own services (the routers,
 cameras and CPE behind the Mirai-like and scanning sources), one file per
 format "nightjar devices import" reads, and devices-truth.json, the
@@ -277,6 +287,7 @@ A name ending in .gz or .zst is compressed; "-" writes to standard output.`,
 	f.StringVar(&o.sensors, "sensors", "", "YAML `FILE` describing the fleet (default: 3 sensors in Japan, 3 overseas)")
 	f.StringVar(&o.truth, "truth", "", "write the ground truth as JSON to `FILE`")
 	f.StringVar(&o.fleetOut, "fleet-out", "", "write the fleet used as YAML to `FILE`")
+	f.StringVar(&o.research, "research-out", "", "write the simulated Internet's research scanners' networks as a scanner list to `FILE`, for ingest --scanner-list")
 	f.StringVar(&o.geography, "geography-out", "", "write the simulated Internet's GeoIP/ASN database (countries and networks of every source) to `FILE`, for ingest --geoip")
 	f.StringVar(&o.banners, "banners-out", "", "write a banner scan of the sources into `DIR`: banners.zgrab2.json, banners.shodan.json.gz, banners.censys.json, banners.nmap.xml, banners.masscan.json, and devices-truth.json")
 	f.StringVar(&o.events, "events", "", "inject the events of the YAML `FILE` (a list of kind, start, duration, sensor, group, port, protocol, rate, sources)")
