@@ -76,20 +76,18 @@ type ExtraGroup struct {
 	Peak                 *store.PeerChange
 }
 
-// HourlyChart is the chart of the alert, one value per hour of Hours.
-// For an alert of a port (FromStore), Hours are every hour of Window,
-// Observed that port's packets at the alert's sensors (the store's port
-// series) and Baseline the evidence's baseline in the hours it has one,
-// NaN in the others (and in all when the evidence counts something else
-// than packets per hour). Without a port, they are the evidence's own
-// series, in its Measure.
+// HourlyChart is the chart of the alert: every hour of Window, the
+// alert's sensors' Measure in it (the alert's port's packets, sources or
+// Mirai-tagged packets; its tag's packets; or all their packets), summed
+// over the sensors as the detectors sum them, and the evidence's
+// baseline in the hours the evidence has one, when it is of the same
+// measure (NaN in the other hours).
 type HourlyChart struct {
 	Window   period.Period
 	Hours    []time.Time
 	Observed []float64
 	Baseline []float64
-	// FromStore: Observed comes from the port series, not the evidence.
-	FromStore bool
+	Measure  string
 }
 
 // ExtraSources are the top sources of the packets the alert's sensors
@@ -116,9 +114,6 @@ type TagPackets struct {
 	Packets uint64
 }
 
-// measurePackets is the evidence measure that a port series charts.
-const measurePackets = "packets per hour"
-
 // BuildExtra asks the store what the extra issue of a shows. now is the
 // draft's generation time: the chart ends at its hour at the latest.
 func BuildExtra(ctx context.Context, st Store, a store.Alert, now time.Time) (*Extra, error) {
@@ -137,15 +132,15 @@ func BuildExtra(ctx context.Context, st Store, a store.Alert, now time.Time) (*E
 	scope := x.scopeSensors()
 	for _, step := range []struct {
 		what string
-		ask  func(context.Context, Store, []string) error
+		ask  func() error
 	}{
-		{"packets of the sensors", x.buildPackets},
-		{"chart", x.buildChart},
-		{"top sources", x.buildSources},
-		{"tags", x.buildTags},
-		{"source countries", x.buildCountries},
+		{"packets of the sensors", func() error { return x.buildPackets(ctx, st) }},
+		{"chart", func() error { return x.buildChart(ctx, st, sensors) }},
+		{"top sources", func() error { return x.buildSources(ctx, st, scope) }},
+		{"tags", func() error { return x.buildTags(ctx, st, scope) }},
+		{"source countries", func() error { return x.buildCountries(ctx, st) }},
 	} {
-		if err := step.ask(ctx, st, scope); err != nil {
+		if err := step.ask(); err != nil {
 			return nil, fmt.Errorf("extra issue of alert %d: %s: %w", a.ID, step.what, err)
 		}
 	}
@@ -176,7 +171,7 @@ func (x *Extra) placeSensors(sensors []store.Sensor) error {
 		x.Groups = append(x.Groups, xg)
 	}
 	for _, s := range sensors {
-		in := sc.Sensor == s.Name || sc.Sensor == "" && (sc.Group == "" || sc.Group == s.Group)
+		in := x.inScope(s.Name, s.Group)
 		xs := ExtraSensor{Name: s.Name, Group: s.Group, InScope: in, Peak: peer(s.Name, "")}
 		if sc.Sensor == s.Name {
 			xs.Peak = own
@@ -195,6 +190,13 @@ func (x *Extra) placeSensors(sensors []store.Sensor) error {
 		return fmt.Errorf("its group %q is not in the store", sc.Group)
 	}
 	return nil
+}
+
+// inScope reports whether the sensor is one of the alert's: its sensor,
+// a sensor of its group, or any for the fleet.
+func (x *Extra) inScope(sensor, group string) bool {
+	sc := x.Alert.Scope
+	return sc.Sensor == sensor || sc.Sensor == "" && (sc.Group == "" || sc.Group == group)
 }
 
 func (x *Extra) group(name string) *ExtraGroup {
@@ -237,7 +239,7 @@ func (x *Extra) ScopePackets() (all, port uint64) {
 
 // buildPackets gives every sensor (and group) its packets in the alert's
 // hours, and those to the alert's port.
-func (x *Extra) buildPackets(ctx context.Context, st Store, _ []string) error {
+func (x *Extra) buildPackets(ctx context.Context, st Store) error {
 	top, err := st.TopPorts(ctx, store.TopPortsQuery{Period: x.Hours, N: 1})
 	if err != nil {
 		return err
@@ -283,52 +285,91 @@ func (x *Extra) chartWindow() period.Period {
 	return w
 }
 
-// buildChart fills the chart: the port series of the alert's sensors
-// around the alert when it has a port; the evidence's series otherwise.
-func (x *Extra) buildChart(ctx context.Context, st Store, scope []string) error {
-	c, ev, port := &x.Chart, x.Alert.Evidence, x.Alert.Scope.Port
-	if port == "" {
-		for _, p := range ev.Series {
-			c.Hours = append(c.Hours, p.Hour.UTC())
-			c.Observed, c.Baseline = append(c.Observed, p.Observed), append(c.Baseline, p.Baseline)
-		}
-		if len(c.Hours) > 0 {
-			c.Window = period.Period{Start: c.Hours[0], End: c.Hours[len(c.Hours)-1].Add(time.Hour), Kind: period.Custom}
-		}
-		return nil
-	}
-	c.Window, c.FromStore = x.chartWindow(), true
+// buildChart fills the chart from the store's hourly counts of the
+// alert's sensors around the alert (the activity questions, which the
+// detectors read too): its port's, its tag's, or all their packets.
+func (x *Extra) buildChart(ctx context.Context, st Store, sensors []store.Sensor) error {
+	c, sc := &x.Chart, x.Alert.Scope
+	c.Window = x.chartWindow()
 	for t := c.Window.Start; t.Before(c.Window.End); t = t.Add(time.Hour) {
 		c.Hours = append(c.Hours, t)
 		c.Baseline = append(c.Baseline, math.NaN())
 	}
 	c.Observed = make([]float64, len(c.Hours))
-	at := func(t time.Time) int {
-		i, found := slices.BinarySearchFunc(c.Hours, t.UTC().Truncate(time.Hour), time.Time.Compare)
-		if !found {
-			return -1
+	in := map[int32]bool{}
+	for _, sen := range sensors {
+		if x.inScope(sen.Name, sen.Group) {
+			in[sen.ID] = true
 		}
-		return i
 	}
-	ps, err := st.PortSeries(ctx, store.PortSeriesQuery{Period: c.Window, Resolution: store.Hour, Ports: []string{port}, By: store.BySensor, Sensors: scope})
+	at := func(t time.Time) int { return int(t.Sub(c.Window.Start) / time.Hour) }
+	var err error
+	switch c.Measure = chartMeasure(x.Alert); {
+	case sc.Port != "":
+		slot, perr := portcount.ParseLabel(sc.Port)
+		if perr != nil {
+			return fmt.Errorf("the alert's port: %w", perr)
+		}
+		value := func(h store.PortHour) uint64 { return h.Packets }
+		switch c.Measure {
+		case measureSources:
+			value = func(h store.PortHour) uint64 { return h.Sources }
+		case measureMirai:
+			value = func(h store.PortHour) uint64 { return h.Mirai }
+		}
+		err = st.PortHours(ctx, c.Window.Start, c.Window.End, func(h store.PortHour) error {
+			if in[h.Sensor] && uint32(h.Slot) == slot {
+				c.Observed[at(h.Hour)] += float64(value(h))
+			}
+			return nil
+		})
+	case sc.Tag != "":
+		err = st.TagHours(ctx, c.Window.Start, c.Window.End, func(h store.TagHour) error {
+			if in[h.Sensor] && h.Tag == sc.Tag {
+				c.Observed[at(h.Hour)] += float64(h.Packets)
+			}
+			return nil
+		})
+	default:
+		err = st.PortHours(ctx, c.Window.Start, c.Window.End, func(h store.PortHour) error {
+			if in[h.Sensor] {
+				c.Observed[at(h.Hour)] += float64(h.Packets)
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return err
 	}
-	for _, s := range ps.Series {
-		for j, n := range s.Packets {
-			if i := at(ps.Buckets[j]); i >= 0 {
-				c.Observed[i] += float64(n)
-			}
-		}
-	}
-	if ev.Measure == measurePackets {
+	if ev := x.Alert.Evidence; ev.Measure == c.Measure {
 		for _, p := range ev.Series {
-			if i := at(p.Hour); i >= 0 {
+			if i := at(p.Hour.UTC().Truncate(time.Hour)); i >= 0 && i < len(c.Hours) {
 				c.Baseline[i] = p.Baseline
 			}
 		}
 	}
 	return nil
+}
+
+// The measures of the detectors' evidence that the chart draws.
+const (
+	measurePackets = "packets per hour"
+	measureSources = "sources per hour"
+	measureMirai   = "mirai-tagged packets per hour"
+)
+
+// chartMeasure is what the chart counts per hour: the evidence's measure
+// when the hourly counts have it, else packets (of the port, the tag or
+// the sensors).
+func chartMeasure(a store.Alert) string {
+	m := a.Evidence.Measure
+	switch {
+	case a.Scope.Port != "" && (m == measurePackets || m == measureSources || m == measureMirai):
+		return m
+	case a.Scope.Port == "" && a.Scope.Tag != "":
+		return a.Scope.Tag + " " + measurePackets
+	}
+	return measurePackets
 }
 
 // buildSources asks for the top sources of the alert's sensors in its
@@ -418,7 +459,7 @@ func (x *Extra) buildTags(ctx context.Context, st Store, scope []string) error {
 
 // buildCountries ranks the countries of the sources of the alert's
 // owner (its sensor, its group or the fleet) in the sources' period.
-func (x *Extra) buildCountries(ctx context.Context, st Store, _ []string) error {
+func (x *Extra) buildCountries(ctx context.Context, st Store) error {
 	q := store.OriginsQuery{Period: x.Sources.Period, Kind: store.ByCountry, N: ExtraOriginsTopN, By: store.ByFleet}
 	switch sc := x.Alert.Scope; {
 	case sc.Sensor != "":

@@ -78,9 +78,15 @@ func (r *extraRenderer) owner(l locale) string {
 	return l.T("x.owner.fleet")
 }
 
-func (r *extraRenderer) measure() string {
-	m := r.x.Alert.Evidence.Measure
-	return r.l.known("measure."+m, m)
+func (r *extraRenderer) measure() string { return measureText(r.l, r.x.Alert.Evidence.Measure) }
+
+// measureText names a measure of the evidence in l: those the catalogue
+// has, a tag's packets per hour, else as the detector wrote it.
+func measureText(l locale, m string) string {
+	if tag, ok := strings.CutSuffix(m, " "+measurePackets); ok && !l.has("measure."+m) && !strings.Contains(tag, " ") {
+		return l.T("measure.tag", tag)
+	}
+	return l.known("measure."+m, m)
 }
 
 // value formats a count, with one decimal when it has a fraction (a
@@ -253,32 +259,24 @@ func pctOr(l locale, part, all uint64) string {
 func (r *extraRenderer) chart() (section, error) {
 	l, x, c := r.l, r.x, r.x.Chart
 	sec := section{ID: "chart", Title: l.T("x.chart.title", r.subject(l))}
-	cl, m := r.charts.l, x.Alert.Evidence.Measure
-	ch := chart{YLabel: cl.known("measure."+m, m), XLabel: cl.T("x.chart.x")}
-	obs := series{Name: cl.T("x.chart.observed")}
-	if c.FromStore {
-		ch.YLabel, obs.Name = cl.T("measure."+measurePackets), cl.T("x.chart.toport", x.Alert.Scope.Port)
-	}
+	cl := r.charts.l
+	ch := chart{YLabel: measureText(cl, c.Measure), XLabel: cl.T("x.chart.x")}
 	for i, h := range c.Hours {
 		ch.Categories = append(ch.Categories, l.Time(h))
 		ch.Labels = append(ch.Labels, hourLabel(h, i, len(c.Hours)))
 	}
-	obs.Values = c.Observed
-	ch.Series = []series{obs}
+	ch.Series = []series{{Name: cl.T("x.chart.observed"), Values: c.Observed}}
 	if slices.ContainsFunc(c.Baseline, func(v float64) bool { return !math.IsNaN(v) }) {
 		ch.Lines = []series{{Name: cl.T("x.chart.baseline"), Values: c.Baseline}}
 	}
 	if !ch.hasData() {
-		sec.Blocks = append(sec.Blocks, para(l.T("x.chart.none", l.Period(x.Hours))))
+		sec.Blocks = append(sec.Blocks, para(l.T("x.chart.none", l.Period(c.Window))))
 	} else {
-		text := l.T("x.chart.evidence", r.measure(), r.owner(l))
-		if c.FromStore {
-			text = l.T("x.chart.text", x.Alert.Scope.Port, r.owner(l), l.Time(c.Window.Start), l.Time(c.Window.End))
-			if ch.Lines != nil {
-				text += l.T("x.chart.line")
-			} else {
-				text += l.T("x.chart.nobase", r.measure())
-			}
+		text := l.T("x.chart.text", measureText(l, c.Measure), r.subject(l), r.owner(l), l.Time(c.Window.Start), l.Time(c.Window.End))
+		if ch.Lines != nil {
+			text += l.T("x.chart.line")
+		} else {
+			text += l.T("x.chart.nobase", r.measure())
 		}
 		fig, err := r.figure("chart", l.T("x.chart.figure", r.subject(l), r.owner(l), l.Period(c.Window)), ch)
 		if err != nil {

@@ -56,8 +56,9 @@ type Config struct {
 	// and .png beside it) and report-LANG.pdf, so that both languages fit
 	// in one directory; existing files of those names are replaced.
 	Dir string
-	// Name, when set, replaces "report-LANG" in the files' names: NAME.md,
-	// NAME-figN-NAME.svg...
+	// Name, when set, replaces "report-LANG" in the files' names
+	// (NAME.html, NAME.md, NAME-fig1-chart.svg...): the extra issue of an
+	// alert is written to the file the user names.
 	Name string
 	// Font is a TrueType/OpenType font with Japanese glyphs for the
 	// charts of Japanese reports; empty searches CJKFonts.
