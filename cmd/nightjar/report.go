@@ -145,6 +145,9 @@ type extraOptions struct {
 
 // run drafts the extra issue of the alert and writes it to one file.
 func (o extraOptions) run(cmd *cobra.Command, g *globalOptions) error {
+	if o.id <= 0 {
+		return fmt.Errorf("--alert %d: want a positive alert ID (nightjar alerts list shows them)", o.id)
+	}
 	cfg := report.DefaultConfig()
 	var err error
 	if cfg.Lang, err = report.ParseLang(o.lang); err != nil {
@@ -167,7 +170,7 @@ func (o extraOptions) run(cmd *cobra.Command, g *globalOptions) error {
 		return err
 	}
 	if len(found) == 0 {
-		return fmt.Errorf("alert %d: %w in %s (nightjar alerts list --db %s lists them)", o.id, store.ErrUnknownAlert, o.db, o.db)
+		return fmt.Errorf("alert %d: %w (nightjar alerts list --db %s shows the alerts)", o.id, store.ErrUnknownAlert, o.db)
 	}
 	res, err := report.WriteExtra(cmd.Context(), st, found[0], cfg)
 	if err := printWritten(cmd, res, err); err != nil {

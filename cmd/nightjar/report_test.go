@@ -191,7 +191,8 @@ func TestReportAlert(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown alert", []string{"--alert", "999"}, "alert 999: unknown alert in " + db + " (nightjar alerts list --db " + db + " lists them)"},
+		{"unknown alert", []string{"--alert", "999"}, "alert 999: unknown alert (nightjar alerts list --db " + db + " shows the alerts)"},
+		{"bad ID", []string{"--alert", "0"}, "--alert 0: want a positive alert ID"},
 		{"no chromium", []string{"--alert", id, "--out", filepath.Join(dir, "x.pdf"), "--chromium", "/nonexistent/chromium"}, "PDF not produced: chromium not found: looked for /nonexistent/chromium"},
 		{"two formats", []string{"--alert", id, "--format", "md,html"}, `--alert writes one file, in one format (html, md or pdf), not "md,html"`},
 		{"extension", []string{"--alert", id, "--out", filepath.Join(dir, "x.txt")}, "the file's extension chooses the format: end it with .html, .md or .pdf"},
