@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"codeberg.org/go-fonts/liberation/liberationsansregular"
@@ -23,10 +24,15 @@ import (
 )
 
 // chart is a grouped bar chart: a bar per category and series. Values are
-// in the unit of YLabel; Percent charts run from 0 to 100.
+// in the unit of YLabel; Percent charts run from 0 to 100. Lines are drawn
+// over the bars, a point per category (NaN: none, a gap in the line).
+// Labels, when set, label the categories on the axis instead of their
+// names ("" leaves one unlabelled: an hourly axis labels its midnights).
 type chart struct {
 	Categories []string
 	Series     []series
+	Lines      []series
+	Labels     []string
 	XLabel     string
 	YLabel     string
 	Percent    bool
@@ -146,9 +152,11 @@ func (c chart) hasData() bool { return c.max() > 0 }
 // max is the largest value of the chart.
 func (c chart) max() float64 {
 	var m float64
-	for _, s := range c.Series {
+	for _, s := range append(slices.Clip(c.Series), c.Lines...) {
 		for _, v := range s.Values {
-			m = max(m, v)
+			if !math.IsNaN(v) {
+				m = max(m, v)
+			}
 		}
 	}
 	return m
@@ -193,7 +201,7 @@ func (ch *charter) drawOn(dc draw.Canvas, c chart) (err error) {
 	legend.Top, legend.Left = true, true
 	legend.ThumbnailWidth = vg.Points(14)
 	legendWidth := vg.Length(0)
-	for _, s := range c.Series {
+	for _, s := range append(slices.Clip(c.Series), c.Lines...) {
 		legendWidth = max(legendWidth, legend.TextStyle.Width(s.Name))
 	}
 	legendWidth += legend.ThumbnailWidth + vg.Points(16)
@@ -213,13 +221,65 @@ func (ch *charter) drawOn(dc draw.Canvas, c chart) (err error) {
 		p.Add(bc)
 		legend.Add(s.Name, bc)
 	}
-	p.NominalX(c.Categories...)
+	for i, s := range c.Lines {
+		if err := addLine(p, &legend, s, palette[(len(c.Series)+i)%len(palette)]); err != nil {
+			return err
+		}
+	}
+	if c.Labels != nil {
+		p.NominalX(c.Labels...)
+	} else {
+		p.NominalX(c.Categories...)
+	}
 	if len(c.Categories) > 6 {
 		p.X.Tick.Label.Rotation = math.Pi / 6
 		p.X.Tick.Label.XAlign = draw.XRight
 	}
 	p.Draw(draw.Crop(dc, vg.Points(2), -legendWidth, vg.Points(2), -vg.Points(8)))
 	legend.Draw(draw.Crop(dc, dc.Max.X-dc.Min.X-legendWidth+vg.Points(8), 0, 0, -vg.Points(8)))
+	return nil
+}
+
+// addLine draws s over the categories: a line through each run of
+// values, a point on each value.
+func addLine(p *plot.Plot, legend *plot.Legend, s series, col color.RGBA) error {
+	var run plotter.XYs
+	var points plotter.XYs
+	flush := func() error {
+		if len(run) > 1 {
+			l, err := plotter.NewLine(run)
+			if err != nil {
+				return err
+			}
+			l.Color, l.Width = col, vg.Points(1.5)
+			p.Add(l)
+		}
+		run = nil
+		return nil
+	}
+	for i, v := range s.Values {
+		if math.IsNaN(v) {
+			if err := flush(); err != nil {
+				return err
+			}
+			continue
+		}
+		run = append(run, plotter.XY{X: float64(i), Y: v})
+		points = append(points, plotter.XY{X: float64(i), Y: v})
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if len(points) == 0 {
+		return nil
+	}
+	sc, err := plotter.NewScatter(points)
+	if err != nil {
+		return err
+	}
+	sc.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(1.6), Shape: draw.CircleGlyph{}}
+	p.Add(sc)
+	legend.Add(s.Name, sc)
 	return nil
 }
 

@@ -12,4 +12,10 @@
 // almost every sensor and ports prominent at one sensor only, Mirai-type
 // activity, source countries and ASNs, notable sources and device models.
 // Nothing is fetched from the network while rendering.
+//
+// The extra issue of an alert (extra.go, extra_render.go; WriteExtra)
+// is the draft a team publishes when it sees an unusual change: what
+// changed, where (the sensors and groups that saw it and those that did
+// not), since when, the chart of its port or tag against the baseline,
+// and the top sources, with the same catalogues, charts and formats.
 package report

@@ -55,17 +55,22 @@ type figure struct {
 
 // renderer builds a document from Data in one language.
 type renderer struct {
-	d       *Data
+	drawing
+	d   *Data
+	doc *document
+}
+
+// drawing numbers and draws a document's figures, labelled in l.
+type drawing struct {
 	l       locale
 	charts  *charter
 	figures int
-	doc     *document
 }
 
 // renderDoc turns the report's data into a document in lang, drawing its
 // figures with charts.
 func renderDoc(d *Data, lang Lang, charts *charter) (*document, error) {
-	r := &renderer{d: d, l: newLocale(lang), charts: charts, doc: &document{Lang: lang}}
+	r := &renderer{drawing: drawing{l: newLocale(lang), charts: charts}, d: d, doc: &document{Lang: lang}}
 	l := r.l
 	r.doc.Title = l.T("title", l.Period(d.Period))
 	r.doc.Meta = []string{
@@ -88,7 +93,7 @@ func note(text string) block { return block{Text: text, Note: true} }
 func sub(text string) block  { return block{Text: text, Sub: true} }
 
 // figure draws a chart and numbers it.
-func (r *renderer) figure(name string, caption string, c chart) (block, error) {
+func (r *drawing) figure(name string, caption string, c chart) (block, error) {
 	r.figures++
 	svg, png, err := r.charts.draw(c)
 	if err != nil {

@@ -158,15 +158,21 @@ func render(t *testing.T, st Store, p period.Period, lang Lang) (*Data, *documen
 // renderData renders a report's data.
 func renderData(t *testing.T, d *Data, lang Lang) *document {
 	t.Helper()
-	ch, _, err := newCharter(lang, "", CJKFonts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := renderDoc(d, lang, ch)
+	doc, err := renderDoc(d, lang, testCharter(t, lang))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return doc
+}
+
+// testCharter is the charter of lang with the fonts of the machine.
+func testCharter(t *testing.T, lang Lang) *charter {
+	t.Helper()
+	ch, _, err := newCharter(lang, "", CJKFonts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
 }
 
 // TestGolden: the Markdown of the fixture's 2024Q3 report in both

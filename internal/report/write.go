@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nightjar-telescope/nightjar/internal/period"
+	"github.com/nightjar-telescope/nightjar/internal/store"
 )
 
 // Format is an output format of a report.
@@ -55,6 +56,10 @@ type Config struct {
 	// and .png beside it) and report-LANG.pdf, so that both languages fit
 	// in one directory; existing files of those names are replaced.
 	Dir string
+	// Name, when set, replaces "report-LANG" in the files' names
+	// (NAME.html, NAME.md, NAME-fig1-chart.svg...): the extra issue of an
+	// alert is written to the file the user names.
+	Name string
 	// Font is a TrueType/OpenType font with Japanese glyphs for the
 	// charts of Japanese reports; empty searches CJKFonts.
 	Font string
@@ -85,33 +90,11 @@ type Result struct {
 // Write builds the report of p from st and writes it in the formats of
 // cfg. A missing Chromium does not fail it: Result.NoPDF says so.
 func Write(ctx context.Context, st Store, p period.Period, cfg Config) (Result, error) {
-	var res Result
-	if _, err := ParseLang(string(cfg.Lang)); err != nil {
+	charts, res, err := cfg.prepare()
+	if err != nil {
 		return res, err
 	}
-	if len(cfg.Formats) == 0 {
-		return res, errors.New("no output format (want html, md or pdf)")
-	}
-	for _, f := range cfg.Formats {
-		if !slices.Contains(Formats, f) {
-			return res, fmt.Errorf("unknown format %q (want html, md or pdf)", f)
-		}
-	}
-	if cfg.Dir == "" {
-		return res, errors.New("no output directory")
-	}
-	charts, warning, err := newCharter(cfg.Lang, cfg.Font, CJKFonts)
-	if err != nil {
-		return res, fmt.Errorf("report: %w", err)
-	}
-	if warning != "" {
-		res.Warnings = append(res.Warnings, warning)
-	}
-	now := time.Now
-	if cfg.Now != nil {
-		now = cfg.Now
-	}
-	data, err := Build(ctx, st, p, now())
+	data, err := Build(ctx, st, p, cfg.now())
 	if err != nil {
 		return res, err
 	}
@@ -119,10 +102,75 @@ func Write(ctx context.Context, st Store, p period.Period, cfg Config) (Result, 
 	if err != nil {
 		return res, fmt.Errorf("report: %w", err)
 	}
+	return cfg.emit(ctx, doc, res)
+}
+
+// WriteExtra drafts the extra issue of alert a from st (BuildExtra) and
+// writes it as Write writes a report.
+func WriteExtra(ctx context.Context, st Store, a store.Alert, cfg Config) (Result, error) {
+	charts, res, err := cfg.prepare()
+	if err != nil {
+		return res, err
+	}
+	x, err := BuildExtra(ctx, st, a, cfg.now())
+	if err != nil {
+		return res, err
+	}
+	doc, err := renderExtra(x, cfg.Lang, charts)
+	if err != nil {
+		return res, fmt.Errorf("extra issue: %w", err)
+	}
+	return cfg.emit(ctx, doc, res)
+}
+
+// prepare checks cfg before the store is asked anything, and returns the
+// charter of its language (with its warning in Result).
+func (cfg Config) prepare() (*charter, Result, error) {
+	var res Result
+	if _, err := ParseLang(string(cfg.Lang)); err != nil {
+		return nil, res, err
+	}
+	if len(cfg.Formats) == 0 {
+		return nil, res, errors.New("no output format (want html, md or pdf)")
+	}
+	for _, f := range cfg.Formats {
+		if !slices.Contains(Formats, f) {
+			return nil, res, fmt.Errorf("unknown format %q (want html, md or pdf)", f)
+		}
+	}
+	if cfg.Dir == "" {
+		return nil, res, errors.New("no output directory")
+	}
+	if cfg.Name != "" && (cfg.Name != filepath.Base(cfg.Name) || cfg.Name == "." || cfg.Name == "..") {
+		return nil, res, fmt.Errorf("file name %q has a directory (give it in Dir)", cfg.Name)
+	}
+	charts, warning, err := newCharter(cfg.Lang, cfg.Font, CJKFonts)
+	if err != nil {
+		return nil, res, fmt.Errorf("report: %w", err)
+	}
+	if warning != "" {
+		res.Warnings = append(res.Warnings, warning)
+	}
+	return charts, res, nil
+}
+
+func (cfg Config) now() time.Time {
+	if cfg.Now != nil {
+		return cfg.Now()
+	}
+	return time.Now()
+}
+
+// emit writes doc in cfg's formats into cfg.Dir.
+func (cfg Config) emit(ctx context.Context, doc *document, res Result) (Result, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return res, fmt.Errorf("report: output directory: %w", err)
 	}
-	base := filepath.Join(cfg.Dir, "report-"+string(cfg.Lang))
+	name := cfg.Name
+	if name == "" {
+		name = "report-" + string(cfg.Lang)
+	}
+	base := filepath.Join(cfg.Dir, name)
 	write := func(path string, b []byte) error {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			return fmt.Errorf("report: %w", err)
@@ -131,6 +179,7 @@ func Write(ctx context.Context, st Store, p period.Period, cfg Config) (Result, 
 		return nil
 	}
 	var page []byte
+	var err error
 	if slices.Contains(cfg.Formats, HTML) || slices.Contains(cfg.Formats, PDF) {
 		if page, err = htmlReport(doc); err != nil {
 			return res, fmt.Errorf("report: html: %w", err)
@@ -144,7 +193,7 @@ func Write(ctx context.Context, st Store, p period.Period, cfg Config) (Result, 
 		case HTML:
 			err = write(base+".html", page)
 		case Markdown:
-			prefix := filepath.Base(base) + "-"
+			prefix := name + "-"
 			if err = write(base+".md", markdown(doc, prefix)); err != nil {
 				break
 			}
