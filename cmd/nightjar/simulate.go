@@ -45,6 +45,9 @@ type simulateOptions struct {
 	events      string
 	scenario    bool
 	eventsTruth string
+	// packetsSet is true when --packets was given: it then wins over the
+	// scenario's own count.
+	packetsSet bool
 	// end is where the period ends when --start is not given (default:
 	// the start of today by the wall clock; `nightjar simulate` and the
 	// demo end it now, by their clock).
@@ -175,8 +178,8 @@ func (o *simulateOptions) run(ctx context.Context, path string, stderr io.Writer
 }
 
 // withEvents adds to cfg the events of --events, or lays out the alert
-// scenario over cfg's start, fleet and seed (keeping --packets and
-// --sources).
+// scenario over cfg's start, fleet and seed (keeping --sources, and
+// --packets when given).
 func (o *simulateOptions) withEvents(cfg simulate.Config) (simulate.Config, error) {
 	switch {
 	case o.scenario:
@@ -184,7 +187,10 @@ func (o *simulateOptions) withEvents(cfg simulate.Config) (simulate.Config, erro
 		if err != nil {
 			return cfg, err
 		}
-		sc.Packets, sc.Sources = cfg.Packets, cfg.Sources
+		sc.Sources = cfg.Sources
+		if o.packetsSet {
+			sc.Packets = cfg.Packets
+		}
 		return sc, sc.Validate()
 	case o.events != "":
 		f, err := os.Open(o.events)
@@ -270,6 +276,7 @@ A name ending in .gz or .zst is compressed; "-" writes to standard output.`,
 					return fmt.Errorf("--alert-scenario lasts %d weeks: leave --days out", simulate.AlertScenarioWeeks)
 				}
 				o.days = simulate.AlertScenarioWeeks * 7
+				o.packetsSet = cmd.Flags().Changed("packets")
 			}
 			if (o.events != "" || o.scenario) && o.eventsTruth == "" {
 				dir := "."
@@ -291,7 +298,7 @@ A name ending in .gz or .zst is compressed; "-" writes to standard output.`,
 	f.StringVar(&o.geography, "geography-out", "", "write the simulated Internet's GeoIP/ASN database (countries and networks of every source) to `FILE`, for ingest --geoip")
 	f.StringVar(&o.banners, "banners-out", "", "write a banner scan of the sources into `DIR`: banners.zgrab2.json, banners.shodan.json.gz, banners.censys.json, banners.nmap.xml, banners.masscan.json, and devices-truth.json")
 	f.StringVar(&o.events, "events", "", "inject the events of the YAML `FILE` (a list of kind, start, duration, sensor, group, port, protocol, rate, sources)")
-	f.BoolVar(&o.scenario, "alert-scenario", false, "inject the alert-evaluation quarter's events (13 weeks from --start, laid out from --seed)")
+	f.BoolVar(&o.scenario, "alert-scenario", false, "inject the alert-evaluation quarter's events (13 weeks from --start, laid out from --seed; 10,000,000 packets unless --packets)")
 	f.StringVar(&o.eventsTruth, "events-truth", "", "write the events' ground truth as JSON to `FILE` (default: "+simulate.EventsTruthFile+" beside --out)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line on standard error")
 	o.addFlags(f, "")
