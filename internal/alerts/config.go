@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nightjar-telescope/nightjar/internal/record"
 	"github.com/nightjar-telescope/nightjar/internal/store"
 )
 
@@ -59,6 +60,11 @@ type Config struct {
 	Overrides []Override `yaml:"overrides"`
 	// Disabled lists detectors that never run.
 	Disabled []string `yaml:"disabled"`
+	// SurgeTags are the fingerprint tags whose surges alert (default
+	// mirai; backscatter always does, as its own detector). The tags of
+	// single-host tools (nmap, unicornscan) surge with every scan one
+	// host runs: that is no unusual change of the telescope's traffic.
+	SurgeTags []string `yaml:"surge_tags"`
 	// ResolveAfter: an alert not seen for this long is resolved
 	// (default 3h). ReopenWithin: a resolved alert that comes back
 	// within this is re-opened rather than opened anew (default 24h).
@@ -76,14 +82,17 @@ type Thresholds struct {
 	// MinRatio: how many times the baseline (default 3).
 	MinRatio float64 `yaml:"min_ratio"`
 	// MinPackets and MinSources: the least an hour must have for a surge
-	// of packets or of sources (default 200 and 25), so that small
-	// ports do not alert on a handful of packets.
+	// of packets or of sources (default 30 and 8), so that small ports
+	// do not alert on a handful of packets.
 	MinPackets uint64 `yaml:"min_packets"`
 	MinSources uint64 `yaml:"min_sources"`
 	// ShareRatio: how many times its baseline share of the owner's
 	// traffic a port's (or a tag's) share must be (default 2): a port
 	// that rises only with the owner's whole volume has not changed.
 	ShareRatio float64 `yaml:"share_ratio"`
+	// CampaignSources: the sources an hour that make a new campaign of a
+	// port that was quiet (default 5).
+	CampaignSources uint64 `yaml:"campaign_sources"`
 	// QuietSources: a port is new to an owner when no hour of the
 	// previous week had more distinct sources than this (default 2).
 	QuietSources uint64 `yaml:"quiet_sources"`
@@ -125,13 +134,14 @@ type Override struct {
 // PartialThresholds are the thresholds an override changes; nil keeps
 // the default's.
 type PartialThresholds struct {
-	MinScore     *float64 `yaml:"min_score"`
-	MinRatio     *float64 `yaml:"min_ratio"`
-	ShareRatio   *float64 `yaml:"share_ratio"`
-	MinPackets   *uint64  `yaml:"min_packets"`
-	MinSources   *uint64  `yaml:"min_sources"`
-	QuietSources *uint64  `yaml:"quiet_sources"`
-	MinMirai     *uint64  `yaml:"min_mirai"`
+	MinScore        *float64 `yaml:"min_score"`
+	MinRatio        *float64 `yaml:"min_ratio"`
+	ShareRatio      *float64 `yaml:"share_ratio"`
+	MinPackets      *uint64  `yaml:"min_packets"`
+	MinSources      *uint64  `yaml:"min_sources"`
+	QuietSources    *uint64  `yaml:"quiet_sources"`
+	CampaignSources *uint64  `yaml:"campaign_sources"`
+	MinMirai        *uint64  `yaml:"min_mirai"`
 }
 
 // DefaultConfig returns the defaults.
@@ -142,8 +152,9 @@ func DefaultConfig() Config {
 		Weeks:        4,
 		ResolveAfter: 3 * time.Hour,
 		ReopenWithin: 24 * time.Hour,
+		SurgeTags:    []string{"mirai"},
 		Thresholds: Thresholds{
-			MinScore: 6, MinRatio: 3, ShareRatio: 2, MinPackets: 200, MinSources: 25, QuietSources: 2,
+			MinScore: 6, MinRatio: 3, ShareRatio: 2, MinPackets: 30, MinSources: 8, CampaignSources: 5, QuietSources: 2,
 			FleetShare: 0.5, PeerScore: 3, TopN: 10, MinMirai: 100, SilentBaseline: 100,
 			HealthSilence: 10 * time.Minute, DropShare: 0.01, BacklogBatches: 100,
 		},
@@ -194,6 +205,11 @@ func (c *Config) Validate() error {
 	if t.HealthSilence < time.Minute {
 		bad("thresholds.health_silence", "%s is under a minute", t.HealthSilence)
 	}
+	for _, tag := range c.SurgeTags {
+		if _, err := record.ParseTag(tag); err != nil {
+			bad("surge_tags", "%v", err)
+		}
+	}
 	for _, d := range c.Disabled {
 		if !slices.Contains(Detectors, d) {
 			bad("disabled", "unknown detector %q (want one of %s)", d, strings.Join(Detectors, ", "))
@@ -232,6 +248,7 @@ func (c *Config) thresholds(detector string, at store.Scope) (Thresholds, bool) 
 		set(&t.MinPackets, p.MinPackets)
 		set(&t.MinSources, p.MinSources)
 		set(&t.QuietSources, p.QuietSources)
+		set(&t.CampaignSources, p.CampaignSources)
 		set(&t.MinMirai, p.MinMirai)
 	}
 	return t, on

@@ -23,6 +23,11 @@ type Finding struct {
 	Research bool
 	Summary  string
 	Evidence store.Evidence
+	// FewSources: a port's packets rose and its sources did not — one
+	// scanner hammering it. Such a finding is kept only when it is the
+	// research scanners' (Deps.Research): a survey adding a port is
+	// worth showing, one bot's burst is not an unusual change.
+	FewSources bool
 }
 
 // owner is what a series belongs to: one sensor, a group, or the fleet,
@@ -173,6 +178,25 @@ func (d *detector) shareRose(o *owner, h time.Time, x, all float64, value, total
 	return x/all >= ratio*median(shares)
 }
 
+// volume is how many times its baseline the owner's whole traffic (its
+// sources summed over ports) is at h, at least 1: a new campaign must
+// stand out of the owner's volume, so that a telescope that grew (or a
+// demo whose live rate is not its history's) does not see a campaign on
+// every port its tail of single probes touches.
+func (d *detector) volume(o *owner, h time.Time) float64 {
+	now, _ := d.total(o, h)
+	var before []float64
+	for _, t := range d.sampleHours(o, h) {
+		if c, ok := d.total(o, t); ok {
+			before = append(before, float64(c.sources)*d.frac)
+		}
+	}
+	if len(before) == 0 {
+		return 1
+	}
+	return max(1, float64(now.sources)/max(median(before), 1))
+}
+
 // forget drops the sums of hours before t.
 func (d *detector) forget(t time.Time) {
 	for k := range d.sums {
@@ -224,6 +248,9 @@ type measured struct {
 	base           baseline
 	score, ratio   float64
 	fired, newPort bool
+	// fewSources: the packets rose, the sources did not (one scanner
+	// hammering a port).
+	fewSources bool
 }
 
 func (m measured) evidence(h time.Time, method string) store.Evidence {
@@ -256,7 +283,7 @@ func (d *detector) portChange(o *owner, slot int32, h time.Time, th Thresholds) 
 			return float64(get(c)), ok
 		}
 	}
-	var best measured
+	var best, bySources measured
 	for _, ms := range []struct {
 		name string
 		get  func(counts) uint64
@@ -273,14 +300,28 @@ func (d *detector) portChange(o *owner, slot int32, h time.Time, th Thresholds) 
 		m := measured{measure: ms.name, observed: x, base: b, score: b.score(x), ratio: b.ratio(x)}
 		m.fired = x >= float64(ms.min)*d.frac && m.score >= th.MinScore && m.ratio >= th.MinRatio &&
 			d.shareRose(o, h, x, float64(ms.get(all)), valueOf(ms.get), totalOf(ms.get), th.ShareRatio)
+		if ms.name == "sources" {
+			bySources = m
+		}
 		if (m.fired && !best.fired) || (m.fired == best.fired && m.score > best.score) || best.measure == "" {
 			best = m
 		}
 	}
-	if best.fired {
-		start := d.runStart(o, slot, h)
-		best.newPort = float64(cur.sources) >= float64(th.MinSources)*d.frac && d.quietWeek(o, slot, start, th.QuietSources)
+	// A new campaign: CampaignSources on a port that had at most
+	// QuietSources in every hour of the week before the change began —
+	// the week is its baseline, however few the sources.
+	campaign := bySources.measure != "" && float64(cur.sources) >= float64(th.CampaignSources)*d.frac*d.volume(o, h)
+	if best.fired || campaign {
+		if campaign && d.quietWeek(o, slot, d.runStart(o, slot, h), th.QuietSources) {
+			if !bySources.fired {
+				best = bySources
+			}
+			best.fired, best.newPort = true, true
+		} else if best.fired {
+			d.runStart(o, slot, h)
+		}
 	}
+	best.fewSources = best.fired && !best.newPort && !bySources.fired
 	return best
 }
 
@@ -399,12 +440,12 @@ func (d *detector) portFindings(h time.Time, silent map[string]bool) []Finding {
 			}
 			sc := o.scope
 			sc.Port = port
-			return Finding{Detector: det, Scope: sc, Hour: h, Severity: severity(m, d.cfg.Thresholds),
+			return Finding{Detector: det, Scope: sc, Hour: h, Severity: severity(m, d.cfg.Thresholds), FewSources: m.fewSources,
 				Summary: fmt.Sprintf("%s at %s (%s): %s %s in the hour against %s usually", port, o.name(), what,
 					count(m.observed), m.measure, count(m.base.median)),
 				Evidence: m.evidence(h, weeklyMethod)}
 		})
-		if len(found) > 0 {
+		if slices.ContainsFunc(found, func(f Finding) bool { return !f.FewSources }) {
 			d.alerted[slot] = h
 		}
 		out = append(out, found...)
@@ -616,6 +657,9 @@ func (d *detector) tagSurges(h time.Time, silent map[string]bool) []Finding {
 	}
 	var out []Finding
 	for _, tag := range slices.Sorted(maps.Keys(tags)) {
+		if tag != "backscatter" && !slices.Contains(d.cfg.SurgeTags, tag) {
+			continue
+		}
 		det := DetectTagSurge
 		if tag == "backscatter" {
 			det = DetectBackscatter

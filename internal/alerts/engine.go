@@ -191,24 +191,25 @@ func (e *Engine) research(ctx context.Context, fs []Finding) ([]Finding, error) 
 }
 
 func markResearch(ctx context.Context, research func(context.Context, Finding) (bool, error), fs []Finding) ([]Finding, error) {
-	if research == nil {
-		return fs, nil
-	}
-	for i := range fs {
-		if fs[i].Scope.Port == "" {
+	out := fs[:0]
+	for _, f := range fs {
+		if research != nil && f.Scope.Port != "" {
+			ok, err := research(ctx, f)
+			if err != nil {
+				return nil, fmt.Errorf("alerts: research scanners of %s: %w", f.key(), err)
+			}
+			if ok {
+				f.Research = true
+				f.Severity = store.SeverityInfo
+				f.Summary += " — research scanners"
+			}
+		}
+		if f.FewSources && !f.Research {
 			continue
 		}
-		ok, err := research(ctx, fs[i])
-		if err != nil {
-			return nil, fmt.Errorf("alerts: research scanners of %s: %w", fs[i].key(), err)
-		}
-		if ok {
-			fs[i].Research = true
-			fs[i].Severity = store.SeverityInfo
-			fs[i].Summary += " — research scanners"
-		}
+		out = append(out, f)
 	}
-	return fs, nil
+	return out, nil
 }
 
 // healthFindings compares each sensor's health report with the one

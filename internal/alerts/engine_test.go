@@ -251,8 +251,8 @@ func TestMiraiSpreadAndBackscatter(t *testing.T) {
 func TestTopEntry(t *testing.T) {
 	tr := newTraffic(t, 5)
 	day := surgeAt.Truncate(24 * time.Hour)
-	for k := 0; k < 24; k++ { // 60 an hour: under every hourly threshold, 3rd of the day
-		tr.add(day.Add(time.Duration(k)*time.Hour), 1, slotOf(t, "8728/TCP"), 150, 2, 0)
+	for k := 0; k < 24; k++ { // under every hourly threshold, 3rd of the day
+		tr.add(day.Add(time.Duration(k)*time.Hour), 1, slotOf(t, "8728/TCP"), 150, 4, 0) // too few sources for a campaign
 	}
 	got := keys(backtest(t, tr, DefaultConfig()))
 	if !slices.Equal(got, []string{"top-entry sensor=jp-1,port=8728/TCP"}) {
@@ -439,10 +439,22 @@ func TestVolumeIsNotAChange(t *testing.T) {
 	}
 }
 
+// scaleSensor multiplies a sensor's traffic in the hour h by f: f times
+// the packets and the scanners on its ports, and f times the single
+// probes of its tail, each on a port of its own.
 func (tr *traffic) scaleSensor(h time.Time, sensor int32, f uint64) {
-	for i := range tr.ports[hourKey(h)] {
-		if p := &tr.ports[hourKey(h)][i]; p.Sensor == sensor {
+	r := rand.New(rand.NewPCG(uint64(h.Unix()), uint64(sensor)))
+	for i, n := 0, len(tr.ports[hourKey(h)]); i < n; i++ {
+		p := &tr.ports[hourKey(h)][i]
+		if p.Sensor != sensor {
+			continue
+		}
+		if p.Sources > 1 {
 			p.Packets, p.Sources, p.Mirai = p.Packets*f, p.Sources*f, p.Mirai*f
+			continue
+		}
+		for k := uint64(1); k < f; k++ {
+			tr.add(h, sensor, int32(1000+r.IntN(60000)), p.Packets, 1, 0)
 		}
 	}
 	for i := range tr.tags[hourKey(h)] {
