@@ -28,7 +28,19 @@ func testOpenAPI(t *testing.T, f *fixture) {
 	for _, rt := range routes {
 		served = append(served, rt.path)
 	}
-	documented := keys(paths)
+	// The API answers the GETs; the POSTs are the admins' actions on
+	// alerts, which the web UI serves (its tests check them).
+	var documented []string
+	for _, path := range keys(paths) {
+		for _, method := range keys(paths[path].(map[string]any)) {
+			if method != "get" && method != "post" {
+				t.Errorf("%s: operation %s (the API answers get, the web UI post)", path, method)
+			}
+		}
+		if lookup(paths, path, "get") != nil {
+			documented = append(documented, path)
+		}
+	}
 	slices.Sort(served)
 	if !slices.Equal(documented, served) {
 		t.Errorf("documented paths %v, served routes %v", documented, served)
