@@ -377,13 +377,27 @@ func asSlice(v any) []any {
 func (c *schemaChecker) operation(paths map[string]any, target string) map[string]any {
 	path, _, _ := strings.Cut(target, "?")
 	for tmpl, item := range paths {
-		pre, _, isTemplate := strings.Cut(tmpl, "{")
-		if tmpl == path || (isTemplate && strings.HasPrefix(path, pre) && !strings.Contains(path[len(pre):], "/")) {
+		if matchesTemplate(tmpl, path) {
 			op, _ := lookup(item, "get").(map[string]any)
 			return op
 		}
 	}
 	return nil
+}
+
+// matchesTemplate reports whether path is of the path template tmpl:
+// the same segments, a {parameter} standing for any one.
+func matchesTemplate(tmpl, path string) bool {
+	ts, ps := strings.Split(tmpl, "/"), strings.Split(path, "/")
+	if len(ts) != len(ps) {
+		return false
+	}
+	for i, seg := range ts {
+		if seg != ps[i] && !(strings.HasPrefix(seg, "{") && ps[i] != "") {
+			return false
+		}
+	}
+	return true
 }
 
 // checkAnswer validates a JSON answer against the schema op documents for
