@@ -171,7 +171,8 @@ async function detail(id) {
   const chartEl = h('div', { class: 'chart', id: 'chart-evidence' });
   const peers = h('table', { class: 'data', id: 'alert-peers' });
   panel.hidden = false;
-  panel.replaceChildren(
+  // replaceChildren takes nodes only: no lists, no nulls.
+  panel.replaceChildren(...[
     h('h2', {}, `Alert ${a.id}: `, a.summary),
     h('p', {}, severityMark(a.severity), ' ', labels(a), a.link ? [' · ', h('a', { href: a.link }, 'the dashboard view that shows it')] : ''),
     actions(a),
@@ -188,7 +189,7 @@ async function detail(id) {
     (ev.others || []).length ? [h('h3', {}, 'The others in the same hour'), h('div', { class: 'scroll' }, peers)] : null,
     h('h3', {}, 'The hours around it'),
     chartEl,
-  );
+  ].flat().filter(Boolean));
   if ((ev.others || []).length) {
     table(peers, ['Peer', { v: 'Observed', num: true }, { v: 'Baseline', num: true }, { v: 'Score', num: true }],
       ev.others.map((p) => [p.sensor || `group ${p.group}`, { v: fmtAvg(p.observed), num: true }, { v: fmtAvg(p.baseline), num: true }, { v: fmtAvg(p.score), num: true }]));
