@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 
+	"github.com/nightjar-telescope/nightjar/internal/alerts"
 	"github.com/nightjar-telescope/nightjar/internal/api"
 	"github.com/nightjar-telescope/nightjar/internal/clock"
 	"github.com/nightjar-telescope/nightjar/internal/pki"
@@ -52,6 +53,10 @@ type uiOptions struct {
 	// timeouts bound slow clients (web.DefaultTimeouts where zero; tests
 	// shorten them).
 	timeouts web.Timeouts
+	// alerts is the alerts configuration whose receivers the admins'
+	// acknowledgements and resolutions are queued for (the defaults, with
+	// no receiver, when nil).
+	alerts *alerts.Config
 }
 
 // defaultUIOptions are the dashboard's defaults.
@@ -119,11 +124,21 @@ func startUI(st api.Store, reg *pki.Registry, o uiOptions, logger *slog.Logger) 
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
-	opts := web.Options{Public: o.PublicPortGraphs, PublicMinSensors: o.PublicMinGroupSensors, AllowedHosts: o.AllowedHosts, Secure: useTLS, Logger: logger, Version: version, Registry: reg, Now: o.now,
-		API: api.New(st, api.Options{Logger: logger, Now: o.now, Limits: api.Limits{MaxHeavy: o.HeavyQueries}})}
+	opts := web.Options{Public: o.PublicPortGraphs, PublicMinSensors: o.PublicMinGroupSensors, AllowedHosts: o.AllowedHosts, Secure: useTLS, Logger: logger, Version: version, Registry: reg, Now: o.now}
+	apiOpts := api.Options{Logger: logger, Now: o.now, Limits: api.Limits{MaxHeavy: o.HeavyQueries}}
 	if settings, ok := st.(store.RetentionSetter); ok {
 		opts.Settings = settings
 	}
+	if book, ok := st.(store.AlertStore); ok {
+		cfg := o.alerts
+		if cfg == nil {
+			def := alerts.DefaultConfig()
+			cfg = &def
+		}
+		apiOpts.Alerts, opts.Silences = book, book
+		opts.Alerts = alerts.NewLifecycle(book, cfg, cfg.Receivers)
+	}
+	opts.API = api.New(st, apiOpts)
 	if o.Users != "" {
 		users, err := web.OpenUsers(o.Users)
 		if err != nil {

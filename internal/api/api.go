@@ -45,6 +45,9 @@ type Options struct {
 	// Logger receives the errors of the store (answered with 500). Nil:
 	// they are not logged.
 	Logger *slog.Logger
+	// Alerts are the store's alerts and silences, when it keeps them (a
+	// store.AlertStore). Nil: the alerts endpoints answer 404.
+	Alerts Alerts
 }
 
 // DefaultDays is the length of the default period (no period, from or
@@ -89,6 +92,7 @@ func DefaultLimits() Limits {
 // handler serves the API.
 type handler struct {
 	st     Store
+	alerts Alerts // nil: no alerts
 	limits Limits
 	now    func() time.Time
 	log    *slog.Logger
@@ -104,7 +108,7 @@ type handler struct {
 // New returns the API's handler. It serves paths under /api/v1/ (mount it
 // there with the request's full path); any other path is 404.
 func New(st Store, opts Options) http.Handler {
-	h := &handler{st: st, limits: withDefaults(opts.Limits), now: opts.Now, log: opts.Logger, mux: http.NewServeMux()}
+	h := &handler{st: st, alerts: opts.Alerts, limits: withDefaults(opts.Limits), now: opts.Now, log: opts.Logger, mux: http.NewServeMux()}
 	h.turns = make(chan struct{}, h.limits.MaxHeavy)
 	h.doc, h.docErr = openAPIJSON()
 	if h.now == nil {
@@ -170,6 +174,9 @@ func (h *handler) routes() []route {
 		{"/api/v1/port-sources", "port-sources", true, with("top", "sensor"), ask(h, AskPortSources)},
 		{"/api/v1/tags", "tags", true, with("sensor"), ask(h, AskTags)},
 		{"/api/v1/sources/{ip}", "source", true, with(), h.source},
+		{"/api/v1/alerts", "alerts", false, []string{"state", "severity", "detector", "sensor", "group", "port", "tag", "since", "until", "limit", "format"}, h.alertList},
+		{"/api/v1/alerts/{id}", "alert", false, []string{"format"}, h.alert},
+		{"/api/v1/silences", "silences", false, []string{"format"}, h.silences},
 		{"/api/v1/openapi.json", "openapi", false, nil, h.openAPI},
 	}
 }
@@ -242,14 +249,18 @@ func (h *handler) waitTurn(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// fail answers an error: 400 for bad input (an *Error, or a sensor or
-// group the store does not know), 500 otherwise.
+// fail answers an error: its own status for an *Error that has one (404:
+// no such alert), 400 for bad input (an *Error, or a sensor or group the
+// store does not know), 500 otherwise.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var (
 		e  *Error
 		pe *store.ParamError
 	)
 	switch {
+	case errors.As(err, &e) && e.status != 0:
+		writeError(w, e.status, e)
+		return
 	case errors.As(err, &e):
 	case errors.As(err, &pe):
 		e = &Error{Message: pe.Msg, Param: pe.Param}

@@ -63,7 +63,8 @@ func newFixture(tb testing.TB, packets int) *fixture {
 		tb.Fatal(err)
 	}
 	putDevices(tb, st)
-	f.h = New(st, Options{Now: func() time.Time { return f.now }})
+	putAlerts(tb, st, f.now)
+	f.h = New(st, Options{Now: func() time.Time { return f.now }, Alerts: st})
 	return f
 }
 
@@ -165,6 +166,7 @@ func TestAPI(t *testing.T) {
 	t.Run("methods and paths", func(t *testing.T) { testMethods(t, f) })
 	t.Run("edge periods", func(t *testing.T) { testEdgePeriods(t, f) })
 	t.Run("openapi", func(t *testing.T) { testOpenAPI(t, f) })
+	t.Run("alerts", func(t *testing.T) { testAlerts(t, f) })
 }
 
 // endpointCase is a request and the store's answer it must equal.
@@ -522,6 +524,21 @@ var badInputs = []struct {
 	{"/api/v1/top-sources?asn=ASX", "asn", "want an AS number"},
 	{"/api/v1/top-sources?prefix=192.0.2.0/33", "prefix", "want a network"},
 	{"/api/v1/top-sources?verdict=evil", "verdict", "want one of benign, malicious, unknown"},
+	{"/api/v1/alerts?state=closed", "state", `unknown alert state "closed" (want open, acknowledged or resolved)`},
+	{"/api/v1/alerts?severity=high", "severity", `unknown severity "high" (want info, warning or critical)`},
+	{"/api/v1/alerts?detector=magic", "detector", `unknown detector "magic" (want one of port-surge, new-campaign`},
+	{"/api/v1/alerts?sensor=mars-1", "sensor", `unknown sensor: "mars-1"`},
+	{"/api/v1/alerts?group=Mars", "group", `unknown group: "Mars"`},
+	{"/api/v1/alerts?sensor=a&sensor=b", "sensor", "sensor is given 2 times"},
+	{"/api/v1/alerts?port=telnet", "port", "want PORT/TCP"},
+	{"/api/v1/alerts?tag=evil", "tag", `unknown tag "evil" (want one of`},
+	{"/api/v1/alerts?since=yesterday", "since", `since: "yesterday" is neither an RFC 3339 time`},
+	{"/api/v1/alerts?since=2024-08-01&until=2024-07-01", "until", "until (2024-07-01T00:00:00Z) must be after since (2024-08-01T00:00:00Z)"},
+	{"/api/v1/alerts?limit=0", "limit", "limit must be between 1 and 1000, got 0"},
+	{"/api/v1/alerts?period=2024Q3", "period", `unknown parameter "period" (/api/v1/alerts accepts: state, severity`},
+	{"/api/v1/alerts?format=csv", "format", "/api/v1/alerts answers in JSON only"},
+	{"/api/v1/alerts/-1", "id", `alert ID "-1" is not a positive whole number`},
+	{"/api/v1/silences?state=open", "state", `unknown parameter "state" (/api/v1/silences accepts: format)`},
 }
 
 func testBadInput(t *testing.T, f *fixture) {

@@ -19,6 +19,7 @@ import (
 type Error struct {
 	Message string `json:"error"`
 	Param   string `json:"param,omitempty"`
+	status  int    // the answer's status when not 400
 }
 
 func (e *Error) Error() string { return e.Message }

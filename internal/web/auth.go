@@ -150,14 +150,12 @@ func (h *Handler) admin(next identified) http.HandlerFunc {
 		case !id.LoggedIn() && h.opts.Users != nil && r.Method == http.MethodGet:
 			h.toLogin(w, r)
 		default:
-			d := h.pageData(r, id, "admin", "Admin")
+			msg := "This needs an admin login."
 			if h.opts.Users == nil {
-				d.Error = "Administration needs a login: start the server with --users FILE (nightjar user add --role admin)."
-			} else {
-				d.Error = "This needs an admin login."
+				msg = "Administration needs a login: start the server with --users FILE (nightjar user add --role admin)."
 			}
 			h.opts.Logger.Warn("admin action refused", "user", id.Name, "path", r.URL.Path, "client", clientIP(r))
-			h.render(w, http.StatusForbidden, "message", d)
+			h.refuse(w, r, id, "Admin", msg)
 		}
 	}
 }
@@ -176,11 +174,21 @@ func (h *Handler) checkCSRF(next identified) identified {
 		}
 		if id.sess == nil || !sameToken(token, id.sess.csrf) {
 			h.opts.Logger.Warn("request refused: missing or wrong CSRF token", "user", id.Name, "path", r.URL.Path, "client", clientIP(r))
-			d := h.pageData(r, id, "admin", "Refused")
-			d.Error = "The form expired or came from another page: reload the page and try again."
-			h.render(w, http.StatusForbidden, "message", d)
+			h.refuse(w, r, id, "Refused", "The form expired or came from another page: reload the page and try again.")
 			return
 		}
 		next(w, r, id)
 	}
+}
+
+// refuse answers 403 with msg: JSON to the API's paths (the admins'
+// actions on alerts), a page otherwise.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, id identity, title, msg string) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeJSONError(w, http.StatusForbidden, msg)
+		return
+	}
+	d := h.pageData(r, id, "admin", title)
+	d.Error = msg
+	h.render(w, http.StatusForbidden, "message", d)
 }

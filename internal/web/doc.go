@@ -3,7 +3,8 @@
 // loads anything from the network), and access control — viewer and admin
 // users, sessions, CSRF protection, login rate limiting, the listening-address
 // rule — in front of the JSON API (package api) and of the admin actions
-// (sensor enrollment and revocation through package pki).
+// (sensor enrollment and revocation through package pki; acknowledging,
+// resolving and silencing alerts through package alerts and the store).
 //
 // A program mounts the whole UI with New:
 //
@@ -20,6 +21,8 @@
 //
 //	/                 overview: packets today and this period, active sensors,
 //	                  fleet top ports with rank change, the last 90 days
+//	/alerts           the alerts of the period, one with its evidence; admins
+//	                  acknowledge, resolve and silence them
 //	/ports            port graphs: average packets per sensor, per group and
 //	                  per sensor, by hour, day or month
 //	/compare          top-10 ports of every sensor side by side, and the

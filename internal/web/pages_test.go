@@ -66,7 +66,7 @@ func TestDataPages(t *testing.T) {
 		}
 		return hrefs
 	}
-	order := []string{"/", "/ports", "/compare", "/sources", "/origins", "/devices", "/sensors"}
+	order := []string{"/", "/alerts", "/ports", "/compare", "/sources", "/origins", "/devices", "/sensors"}
 	for page, current := range map[string]string{"/devices": "/devices", "/sources/192.0.2.1": "/sources", "/": "/"} {
 		if diff := cmp.Diff(nav(page), append(slices.Clone(order), "current "+current)); diff != "" {
 			t.Errorf("the navigation bar of %s (-got, +want):\n%s", page, diff)

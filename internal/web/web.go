@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nightjar-telescope/nightjar/internal/alerts"
 	"github.com/nightjar-telescope/nightjar/internal/api"
 	"github.com/nightjar-telescope/nightjar/internal/pki"
 )
@@ -43,6 +43,13 @@ type Options struct {
 	// Settings are the store's settings an admin may change on /admin;
 	// nil hides them.
 	Settings Settings
+	// Alerts lets admins acknowledge and resolve alerts on /alerts (an
+	// alerts.Lifecycle over the store the API reads them from); nil:
+	// nobody changes them from the UI.
+	Alerts AlertLifecycle
+	// Silences lets admins add and delete silences on /alerts (the
+	// store's store.AlertStore); nil: none from the UI.
+	Silences SilenceBook
 	// Public lets anonymous clients see the port graphs (per group and
 	// for the fleet, never per sensor) when Users is set.
 	Public bool
@@ -129,6 +136,7 @@ func New(opts Options) *Handler {
 	mux.HandleFunc("POST /admin/revoke", h.admin(h.checkCSRF(h.revoke)))
 	mux.HandleFunc("POST /admin/settings", h.admin(h.checkCSRF(h.setRetention)))
 	mux.HandleFunc("GET /admin/download/{token}", h.admin(h.download))
+	h.alertActions(mux)
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/assets/favicon.svg", http.StatusMovedPermanently)
 	})
@@ -245,6 +253,7 @@ type dataPage struct {
 // dataPages are the pages of the navigation bar, in its order.
 var dataPages = []dataPage{
 	{"/{$}", "overview", "Overview", "overview.js", false},
+	{"/alerts", "alerts", "Alerts", "alerts.js", false},
 	{"/ports", "ports", "Port graphs", "ports.js", true},
 	{"/compare", "compare", "Sensor comparison", "compare.js", false},
 	{"/sources", "sources", "Sources", "sources.js", false},
@@ -273,6 +282,10 @@ func (h *Handler) page(p dataPage) http.Handler {
 			d.Title = "Source " + r.PathValue("ip")
 		case "devices":
 			d.Tags = api.TagNames()
+		case "alerts":
+			d.Detectors = alerts.Detectors
+			d.AlertAdmin = id.Admin() && h.opts.Alerts != nil
+			d.SilenceAdmin = id.Admin() && h.opts.Silences != nil
 		}
 		h.render(w, http.StatusOK, "data", d)
 	})
@@ -302,9 +315,11 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 }
 
 // publicAPI reports whether an anonymous client of the public port graphs
-// may make this API request: port series per group or for the fleet, and
-// the groups' top ports (which suggest ports). Nothing names a sensor, and
-// the API leaves out the groups of fewer than PublicMinSensors sensors.
+// may make this API request: port series per group or for the fleet, the
+// groups' top ports (which suggest ports), and the alerts (the graphs'
+// markers). Nothing names a sensor, and the API leaves out the groups of
+// fewer than PublicMinSensors sensors, and their alerts and those of
+// sensors.
 func publicAPI(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
@@ -314,16 +329,14 @@ func publicAPI(r *http.Request) bool {
 	case "/api/v1/port-series":
 		by := q.Get("by")
 		return (by == "group" || by == "fleet") && !q.Has("sensor")
-	case "/api/v1/group-top-ports":
+	case "/api/v1/group-top-ports", "/api/v1/alerts":
 		return !q.Has("sensor")
 	}
 	return false
 }
 
 func writeJSONError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	writeJSON(w, status, map[string]string{"error": msg})
 }
 
 // pageData is what every template receives.
@@ -336,8 +349,12 @@ type pageData struct {
 	AdminEnabled        bool // a registry is configured
 	Version             string
 	Nav                 []navItem
-	// Tags are the fingerprint tags a page may filter by.
-	Tags []string
+	// Tags are the fingerprint tags a page may filter by; Detectors the
+	// alert detectors.
+	Tags, Detectors []string
+	// AlertAdmin and SilenceAdmin: the visitor may acknowledge and
+	// resolve alerts, and add and delete silences.
+	AlertAdmin, SilenceAdmin bool
 	// Now is the server's clock when the page was made (RFC 3339): the
 	// pages' default periods, "today" and "so far" follow the server (and
 	// its --now), not the visitor's computer.

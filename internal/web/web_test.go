@@ -393,6 +393,10 @@ func TestPublicPortGraphs(t *testing.T) {
 			"/api/v1/top-ports?period=2024Q3":                                    false,
 			"/api/v1/sensors":                                                    false,
 			"/api/v1/sources/192.0.2.1":                                          false,
+			"/api/v1/alerts?port=23/TCP":                                         true,
+			"/api/v1/alerts?sensor=jp-1":                                         false,
+			"/api/v1/alerts/1":                                                   false,
+			"/api/v1/silences":                                                   false,
 		} {
 			want := http.StatusUnauthorized
 			if allowed && public {
