@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -438,8 +439,18 @@ silences (from the packets) are found.`,
 				return err
 			}
 			defer st.Close()
+			end, err := dataEnd(cmd.Context(), st, p.End)
+			if err != nil {
+				return err
+			}
+			if end.Before(p.End) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "the stored packets end at %s: backtesting up to there (the hours after it are not silent, they are not stored yet)\n", end.Format(time.RFC3339))
+			}
+			if !p.Start.Before(end) {
+				return fmt.Errorf("no packets stored in %s (they end at %s)", p, end.Format(time.RFC3339))
+			}
 			bar := newProgressLine(cmd.ErrOrStderr(), 1).counting("hours")
-			found, err := alerts.Backtest(cmd.Context(), cfg.Alerts, st, alerts.Research(st), p.Start, p.End, func(done, total int) {
+			found, err := alerts.Backtest(cmd.Context(), cfg.Alerts, st, alerts.Research(st), p.Start, end, func(done, total int) {
 				bar.update("backtest "+p.String(), int64(done), int64(total), uint64(done))
 			})
 			bar.done()
@@ -557,4 +568,26 @@ func readJSONFile(path string, v any) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// dataEnd is the end of the last whole hour of stored packets, if it is
+// before end; end otherwise.
+func dataEnd(ctx context.Context, st store.Store, end time.Time) (time.Time, error) {
+	sensors, err := st.Sensors(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var last time.Time
+	for _, s := range sensors {
+		if s.LastSeen.After(last) {
+			last = s.LastSeen
+		}
+	}
+	if last.IsZero() {
+		return time.Time{}, errors.New("the database has no packets")
+	}
+	if h := last.UTC().Truncate(time.Hour).Add(time.Hour); h.Before(end) {
+		return h, nil
+	}
+	return end, nil
 }

@@ -183,8 +183,9 @@ given. --check checks them and exits.`,
 }
 
 // collectorRunner wires the collector's components: the database and the
-// registry, the dashboard (unless off), the sensor listener and writer,
-// and the metrics endpoint — started in that order, stopped in reverse.
+// registry, the alert detectors, the dashboard (unless off), the sensor
+// listener and writer, and the metrics endpoint — started in that order,
+// stopped in reverse.
 func collectorRunner(cfg collectorConfig, logger *slog.Logger, uiReady func(string), ready func(net.Addr)) *lifecycle.Runner {
 	opts, _ := cfg.storeOptions() // checked by cfg.check
 	st := &storeComponent{location: cfg.DB, opts: opts}
@@ -195,14 +196,14 @@ func collectorRunner(cfg collectorConfig, logger *slog.Logger, uiReady func(stri
 	r.Add("store", st)
 	r.Add("registry", reg)
 	r.Add("enrich", enrich)
+	al := &alertsComponent{file: cfg.AlertsFile, now: cfg.Collector.Now, store: st, log: logger}
+	r.Add("alerts", al)
 	var ui *uiComponent
 	if cfg.UI.Listen != "off" {
-		ui = &uiComponent{opts: cfg.UI, store: st, registry: reg, log: logger.With("component", "web"), ready: uiReady}
+		ui = &uiComponent{opts: cfg.UI, store: st, registry: reg, alerts: al, log: logger.With("component", "web"), ready: uiReady}
 		r.Add("dashboard", ui)
 	}
 	r.Add("collector", col)
-	al := &alertsComponent{file: cfg.AlertsFile, now: cfg.Collector.Now, store: st, log: logger}
-	r.Add("alerts", al)
 	r.Add("metrics", &metricsComponent{listen: cfg.Metrics, collector: col, ui: ui, alerts: al, log: logger})
 	return r
 }

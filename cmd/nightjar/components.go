@@ -67,12 +67,19 @@ type uiComponent struct {
 	opts     uiOptions
 	store    *storeComponent
 	registry *registryComponent
-	log      *slog.Logger
-	ready    func(url string)
-	srv      *uiServer
+	// alerts, when set, gives the receivers told of the admins'
+	// acknowledgements and resolutions (started before the dashboard).
+	alerts *alertsComponent
+	log    *slog.Logger
+	ready  func(url string)
+	srv    *uiServer
 }
 
 func (c *uiComponent) Start(context.Context) error {
+	if c.alerts != nil && !c.alerts.off() {
+		cfg := c.alerts.cfg.Alerts
+		c.opts.alerts = &cfg
+	}
 	var err error
 	if c.srv, err = startUI(c.store.st, c.registry.reg, c.opts, c.log); err != nil {
 		return err

@@ -197,7 +197,8 @@ func runDemo(ctx context.Context, cfg demoConfig, now clock.Clock, stdout, stder
 	r.Add("live capture", lifecycle.Funcs{OnStart: func(ctx context.Context) error { return demoLiveCapture(ctx, live) }})
 	r.Add("collector", col)
 	r.Add("sensors", sensors)
-	r.Add("alerts", &alertsComponent{file: cfg.AlertsFile, now: now, store: st, log: logger})
+	ui.alerts = &alertsComponent{file: cfg.AlertsFile, now: now, store: st, log: logger}
+	r.Add("alerts", ui.alerts)
 	r.Add("dashboard", ui)
 	if err := r.Start(ctx); err != nil {
 		return err

@@ -79,7 +79,7 @@ type Config struct {
 type Thresholds struct {
 	// MinScore: how many robust spreads above the baseline (default 6).
 	MinScore float64 `yaml:"min_score"`
-	// MinRatio: how many times the baseline (default 3).
+	// MinRatio: how many times the baseline (default 2).
 	MinRatio float64 `yaml:"min_ratio"`
 	// MinPackets and MinSources: the least an hour must have for a surge
 	// of packets or of sources (default 30 and 8), so that small ports
@@ -106,9 +106,11 @@ type Thresholds struct {
 	TopN int `yaml:"top_n"`
 	// MinMirai: Mirai-tagged packets in an hour for a spread (default 100).
 	MinMirai uint64 `yaml:"min_mirai"`
-	// SilentBaseline: a sensor is silent when an hour has under 5 % of
-	// its baseline and the baseline is at least this (default 100).
+	// SilentBaseline and SilentShare: a sensor is silent when an hour
+	// has under SilentShare of its baseline (default 0.25) and the
+	// baseline is at least SilentBaseline (default 100).
 	SilentBaseline float64 `yaml:"silent_baseline"`
+	SilentShare    float64 `yaml:"silent_share"`
 	// HealthSilence: a sensor that has not reported its health for this
 	// long is silent (default 10m); DropShare: the share of its packets
 	// the kernel dropped between two reports that is a problem (default
@@ -154,8 +156,8 @@ func DefaultConfig() Config {
 		ReopenWithin: 24 * time.Hour,
 		SurgeTags:    []string{"mirai"},
 		Thresholds: Thresholds{
-			MinScore: 6, MinRatio: 3, ShareRatio: 2, MinPackets: 30, MinSources: 8, CampaignSources: 5, QuietSources: 2,
-			FleetShare: 0.5, PeerScore: 3, TopN: 10, MinMirai: 100, SilentBaseline: 100,
+			MinScore: 6, MinRatio: 2, ShareRatio: 2, MinPackets: 30, MinSources: 8, CampaignSources: 5, QuietSources: 2,
+			FleetShare: 0.5, PeerScore: 3, TopN: 10, MinMirai: 100, SilentBaseline: 100, SilentShare: 0.25,
 			HealthSilence: 10 * time.Minute, DropShare: 0.01, BacklogBatches: 100,
 		},
 	}
@@ -198,6 +200,9 @@ func (c *Config) Validate() error {
 	}
 	if t.TopN < 1 {
 		bad("thresholds.top_n", "%d is under 1", t.TopN)
+	}
+	if t.SilentShare <= 0 || t.SilentShare >= 1 {
+		bad("thresholds.silent_share", "%g is not in (0, 1)", t.SilentShare)
 	}
 	if t.DropShare <= 0 || t.DropShare >= 1 {
 		bad("thresholds.drop_share", "%g is not in (0, 1)", t.DropShare)

@@ -41,6 +41,11 @@ type owner struct {
 	group  string // the sensor's group, or the group's name
 }
 
+// width is the owner's number of sensors: its sources are summed over
+// them (a source seen at each of n sensors counts n times), so the
+// thresholds of sources scale with it.
+func (o *owner) width() uint64 { return uint64(len(o.ids)) }
+
 func (o *owner) name() string {
 	switch {
 	case o.scope.Sensor != "":
@@ -290,7 +295,7 @@ func (d *detector) portChange(o *owner, slot int32, h time.Time, th Thresholds) 
 		min  uint64
 	}{
 		{"packets", func(c counts) uint64 { return c.packets }, th.MinPackets},
-		{"sources", func(c counts) uint64 { return c.sources }, th.MinSources},
+		{"sources", func(c counts) uint64 { return c.sources }, th.MinSources * o.width()},
 	} {
 		x := float64(ms.get(cur))
 		b, ok := newBaseline(d.weekly(o, h, valueOf(ms.get)))
@@ -310,9 +315,9 @@ func (d *detector) portChange(o *owner, slot int32, h time.Time, th Thresholds) 
 	// A new campaign: CampaignSources on a port that had at most
 	// QuietSources in every hour of the week before the change began —
 	// the week is its baseline, however few the sources.
-	campaign := bySources.measure != "" && float64(cur.sources) >= float64(th.CampaignSources)*d.frac*d.volume(o, h)
+	campaign := bySources.measure != "" && float64(cur.sources) >= float64(th.CampaignSources*o.width())*d.frac*d.volume(o, h)
 	if best.fired || campaign {
-		if campaign && d.quietWeek(o, slot, d.runStart(o, slot, h), th.QuietSources) {
+		if campaign && d.quietWeek(o, slot, d.runStart(o, slot, h), th.QuietSources*o.width()) {
 			if !bySources.fired {
 				best = bySources
 			}
@@ -468,33 +473,35 @@ func severity(m measured, th Thresholds) store.Severity {
 	return store.SeverityWarning
 }
 
-// place decides where a change is, from its measures at every owner:
-//   - seen by at least FleetShare of the sensors (and two), or by the
-//     fleet alone: one finding for the fleet, the sensors' figures as
-//     evidence;
-//   - seen by sensors of one group only (or by the group alone), the
-//     other groups quiet: a local change of the group;
-//   - seen by a sensor, the other sensors quiet: a local change of the
-//     sensor; when some other sensor also moved (under the fleet's
-//     share), the sensor's own change, not local.
-//
-// The evidence's Others lists the peers the decision compared with.
+// place decides where a change is, from its measures at every owner. A
+// sensor "moved" when its score is at least PeerScore, fired or not:
+//   - moved at FleetShare of the sensors (and two), in more than one
+//     group, or the fleet fired and no sensor moved: one finding for the
+//     fleet, the sensors' figures as evidence;
+//   - moved only in one group, where two sensors fired (or the group
+//     did): a local change of the group, the other groups as evidence;
+//   - fired at a sensor, no other sensor moved: a local change of the
+//     sensor; when some other sensor moved too (under the fleet's share),
+//     the sensor's own change, not local.
 func (d *detector) place(h time.Time, key string, at map[*owner]measured, finding func(o *owner, m measured, local bool) Finding) []Finding {
 	th := d.cfg.Thresholds
-	var fired []*owner
+	var fired, moved []*owner
+	groups := map[string]bool{}
 	for _, o := range d.sensors {
-		if at[o].fired {
-			fired = append(fired, o)
+		if m := at[o]; m.fired || m.measure != "" && m.score >= th.PeerScore {
+			moved = append(moved, o)
+			groups[o.group] = true
+			if m.fired {
+				fired = append(fired, o)
+			}
 		}
 	}
-	fleetFired := at[d.fleet].fired
-	if len(fired) == 0 && !fleetFired && !slices.ContainsFunc(d.groups, func(g *owner) bool { return at[g].fired }) {
+	groupFired := slices.ContainsFunc(d.groups, func(g *owner) bool { return at[g].fired })
+	if len(fired) == 0 && !at[d.fleet].fired && !groupFired {
 		return nil
 	}
-	oneGroup := len(fired) >= 2 && !slices.ContainsFunc(fired, func(o *owner) bool { return o.group != fired[0].group })
-	wide := len(fired) >= 2 && float64(len(fired)) >= th.FleetShare*float64(len(d.sensors)) &&
-		!(oneGroup && len(d.groups) > 1 && quiet(d.othersThan(fired[0].group), at, th.PeerScore))
-	if wide || (len(fired) == 0 && fleetFired && !slices.ContainsFunc(d.groups, func(g *owner) bool { return at[g].fired })) {
+	wide := len(moved) >= 2 && float64(len(moved)) >= th.FleetShare*float64(len(d.sensors)) && (len(groups) > 1 || len(d.groups) == 1)
+	if wide || len(moved) == 0 && !groupFired {
 		m := at[d.fleet]
 		if !m.fired {
 			m = strongest(fired, at)
@@ -503,49 +510,29 @@ func (d *detector) place(h time.Time, key string, at map[*owner]measured, findin
 		f.Evidence.Others = peers(d.sensors, at)
 		return []Finding{f}
 	}
-	// One group: its sensors fired (or it did) and no sensor elsewhere.
-	var out []Finding
-	done := map[*owner]bool{}
-	for _, g := range d.groups {
-		inGroup := func(o *owner) bool { return o.group == g.group }
-		mine := slices.ContainsFunc(fired, inGroup)
-		elsewhere := slices.ContainsFunc(fired, func(o *owner) bool { return !inGroup(o) })
-		if len(g.ids) < 2 || elsewhere || !(countIf(fired, inGroup) >= 2 || at[g].fired && !mine) {
-			continue
-		}
-		others := d.othersThan(g.group)
-		if !quiet(others, at, th.PeerScore) {
-			continue
-		}
-		m := at[g]
-		if !m.fired {
-			m = strongest(fired, at)
-		}
-		f := finding(g, m, len(d.groups) > 1)
-		f.Evidence.Others = peers(others, at)
-		out = append(out, f)
-		for _, o := range fired {
-			if inGroup(o) {
-				done[o] = true
+	if len(groups) <= 1 && len(d.groups) > 1 {
+		for _, g := range d.groups {
+			inGroup := func(o *owner) bool { return o.group == g.group }
+			if len(g.ids) < 2 || len(moved) > 0 && !inGroup(moved[0]) || !(countIf(fired, inGroup) >= 2 || at[g].fired && len(fired) == 0) {
+				continue
 			}
+			m := at[g]
+			if !m.fired {
+				m = strongest(fired, at)
+			}
+			f := finding(g, m, true)
+			f.Evidence.Others = peers(d.othersThan(g.group), at)
+			return []Finding{f}
 		}
 	}
+	var out []Finding
 	for _, o := range fired {
-		if done[o] {
-			continue
-		}
 		others := slices.DeleteFunc(slices.Clone(d.sensors), func(p *owner) bool { return p == o })
-		local := len(d.sensors) > 1 && quiet(others, at, th.PeerScore)
-		f := finding(o, at[o], local)
+		f := finding(o, at[o], len(d.sensors) > 1 && len(moved) == 1)
 		f.Evidence.Others = peers(others, at)
 		out = append(out, f)
 	}
 	return out
-}
-
-// othersThan returns the groups but one.
-func (d *detector) othersThan(group string) []*owner {
-	return slices.DeleteFunc(slices.Clone(d.groups), func(g *owner) bool { return g.group == group })
 }
 
 func countIf(os []*owner, f func(*owner) bool) int {
@@ -568,9 +555,9 @@ func strongest(os []*owner, at map[*owner]measured) measured {
 	return best
 }
 
-// quiet reports whether none of os moved: every score below peer.
-func quiet(os []*owner, at map[*owner]measured, peer float64) bool {
-	return !slices.ContainsFunc(os, func(o *owner) bool { m, ok := at[o]; return ok && m.score >= peer })
+// othersThan returns the groups but one.
+func (d *detector) othersThan(group string) []*owner {
+	return slices.DeleteFunc(slices.Clone(d.groups), func(g *owner) bool { return g.group == group })
 }
 
 func peers(os []*owner, at map[*owner]measured) []store.PeerChange {
@@ -666,7 +653,10 @@ func (d *detector) tagSurges(h time.Time, silent map[string]bool) []Finding {
 		}
 		at := map[*owner]measured{}
 		for _, o := range d.owners {
-			if silent[o.scope.Sensor] {
+			// Without its sources, a tag's surge at one sensor is as
+			// likely one host's as a change: only backscatter (one
+			// victim's replies by nature) is measured per sensor.
+			if silent[o.scope.Sensor] || o.sensor && det != DetectBackscatter {
 				continue
 			}
 			sc := o.scope
@@ -713,9 +703,11 @@ func (d *detector) tagSurges(h time.Time, silent map[string]bool) []Finding {
 	return out
 }
 
-// silentSensors finds the sensors whose hour had under 5 % of their
-// baseline, and adds a finding for each; their other changes are not
-// measured that hour.
+// silentSensors finds the sensors whose hour had under SilentShare of
+// their baseline (far under it: MinScore spreads), and adds a finding for
+// each — or one for the fleet when at least FleetShare of the sensors
+// (and two) are silent at once: the collector or its store, not the
+// sensors. Their other changes are not measured that hour.
 func (d *detector) silentSensors(h time.Time, out *[]Finding) map[string]bool {
 	silent := map[string]bool{}
 	hr := d.win.at(h)
@@ -736,7 +728,7 @@ func (d *detector) silentSensors(h time.Time, out *[]Finding) map[string]bool {
 		}
 		x, _ := value(h)
 		b, ok := newBaseline(d.weekly(o, h, value))
-		if !ok || b.median < th.SilentBaseline || x >= b.median/20 {
+		if !ok || b.median < th.SilentBaseline || x >= th.SilentShare*b.median || b.score(x) > -th.MinScore {
 			continue
 		}
 		silent[o.scope.Sensor] = true
@@ -745,12 +737,23 @@ func (d *detector) silentSensors(h time.Time, out *[]Finding) map[string]bool {
 			Evidence: store.Evidence{Measure: "packets per hour", Hour: h, Observed: x, Baseline: b.median, Spread: b.spread,
 				Score: round2(b.score(x)), Method: weeklyMethod}})
 	}
+	if n := len(silent); n >= 2 && float64(n) >= d.cfg.Thresholds.FleetShare*float64(len(d.sensors)) {
+		found := (*out)[len(*out)-n:]
+		var peers []store.PeerChange
+		for _, f := range found {
+			peers = append(peers, store.PeerChange{Sensor: f.Scope.Sensor, Observed: f.Evidence.Observed, Baseline: f.Evidence.Baseline, Score: f.Evidence.Score})
+		}
+		*out = append((*out)[:len(*out)-n], Finding{Detector: DetectSensorSilent, Hour: h, Severity: store.SeverityCritical,
+			Summary:  fmt.Sprintf("%d of %d sensors are silent at once: the collector or its store rather than the sensors", n, len(d.sensors)),
+			Evidence: store.Evidence{Measure: "sensors silent", Hour: h, Observed: float64(n), Baseline: 0, Method: weeklyMethod, Others: peers}})
+	}
 	return silent
 }
 
 // topEntries, at the last hour of a day, finds the ports in an owner's
 // top N of the day that were not in its top 2N on any of the seven days
-// before: a port entering the top, not one moving within it. A port
+// before, with CampaignSources in some hour: a port entering the top, not
+// one moving within it, nor one scanner's day. A port
 // another detector alerted on that day is left to that alert; each entry
 // is placed as any change.
 func (d *detector) topEntries(h time.Time) []Finding {
@@ -778,7 +781,8 @@ func (d *detector) topEntries(h time.Time) []Finding {
 		for rank, slot := range ranked(today, th.TopN) {
 			sc := o.scope
 			sc.Port = portcount.Key(uint32(slot)).Label()
-			if _, on := d.cfg.thresholds(DetectTopEntry, sc); !on || before[slot] || today[slot] < th.MinPackets*24/10 || d.alerted[slot].After(day) {
+			if _, on := d.cfg.thresholds(DetectTopEntry, sc); !on || before[slot] || today[slot] < th.MinPackets*24/10 || d.alerted[slot].After(day) ||
+				d.peakSources(o, slot, day) < th.CampaignSources*o.width() {
 				continue
 			}
 			if entries[slot] == nil {
@@ -809,6 +813,15 @@ func (d *detector) topEntries(h time.Time) []Finding {
 		})...)
 	}
 	return out
+}
+
+// peakSources is the most sources of any hour of the day at the port.
+func (d *detector) peakSources(o *owner, slot int32, day time.Time) uint64 {
+	var peak uint64
+	for k := 0; k < 24; k++ {
+		peak = max(peak, d.ports(o, day.Add(time.Duration(k)*time.Hour))[slot].sources)
+	}
+	return peak
 }
 
 func (d *detector) dayTotals(o *owner, day time.Time) map[int32]uint64 {

@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -250,9 +251,21 @@ func TestMiraiSpreadAndBackscatter(t *testing.T) {
 
 func TestTopEntry(t *testing.T) {
 	tr := newTraffic(t, 5)
+	// jp-1 has 25 ports of middling traffic, and 8728/TCP a few packets
+	// from three sources once a day: not quiet, far from the top 20.
+	for h := t0; h.Before(t0.Add(5 * 7 * 24 * time.Hour)); h = h.Add(time.Hour) {
+		for p := int32(0); p < 25; p++ {
+			tr.add(h, 1, slotOf(t, fmt.Sprintf("%d/TCP", 2000+p)), 10, 3, 0)
+		}
+		if h.Hour() == 4 {
+			tr.add(h, 1, slotOf(t, "8728/TCP"), 5, 3, 0)
+		}
+	}
+	// One day it is 3rd of jp-1's ports, from six sources an hour: under
+	// the thresholds of a surge of sources.
 	day := surgeAt.Truncate(24 * time.Hour)
-	for k := 0; k < 24; k++ { // under every hourly threshold, 3rd of the day
-		tr.add(day.Add(time.Duration(k)*time.Hour), 1, slotOf(t, "8728/TCP"), 150, 4, 0) // too few sources for a campaign
+	for k := 0; k < 24; k++ {
+		tr.add(day.Add(time.Duration(k)*time.Hour), 1, slotOf(t, "8728/TCP"), 150, 6, 0)
 	}
 	got := keys(backtest(t, tr, DefaultConfig()))
 	if !slices.Equal(got, []string{"top-entry sensor=jp-1,port=8728/TCP"}) {

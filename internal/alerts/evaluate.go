@@ -31,12 +31,35 @@ type Expected struct {
 // be its (the hour it ended in, and the next).
 const grace = 2 * time.Hour
 
-// finds reports whether alert a is about event e.
+// finds reports whether alert a is about event e: of its scope, and
+// seen first, or again (re-opened), in the event's hours.
 func (e Expected) finds(a store.Alert) bool {
-	start := e.Start.Truncate(time.Hour)
-	if a.Start.Before(start) || !a.Start.Before(e.End.Add(grace)) {
-		return false
+	_, ok := e.firstHour(a)
+	return ok
+}
+
+// firstHour is the first hour of the event's in which alert a was seen
+// (from its evidence's series of hours: an alert re-opened for a second
+// event started before it).
+func (e Expected) firstHour(a store.Alert) (time.Time, bool) {
+	if !e.about(a) {
+		return time.Time{}, false
 	}
+	start, end := e.Start.Truncate(time.Hour), e.End.Add(grace)
+	hours := []time.Time{a.Start}
+	for _, p := range a.Evidence.Series {
+		hours = append(hours, p.Hour)
+	}
+	for _, h := range hours {
+		if !h.Before(start) && h.Before(end) {
+			return h, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// about reports whether alert a's detector and scope are the event's.
+func (e Expected) about(a store.Alert) bool {
 	switch {
 	case e.Detector != "":
 		return a.Detector == e.Detector && (e.Sensor == "" || a.Scope.Sensor == e.Sensor)
@@ -141,19 +164,20 @@ func Evaluate(alerts []store.Alert, events []Expected, quiet [][2]time.Time, sen
 		}
 		k.Events++
 		v.Events++
-		var first *store.Alert
+		var first time.Time
 		placed, research := false, false
-		for i, a := range alerts {
-			if !e.finds(a) {
+		for _, a := range alerts {
+			h, ok := e.firstHour(a)
+			if !ok {
 				continue
 			}
-			if first == nil || a.Start.Before(first.Start) {
-				first = &alerts[i]
+			if first.IsZero() || h.Before(first) {
+				first = h
 			}
 			placed = placed || e.placed(a)
 			research = research || a.Research
 		}
-		if first == nil {
+		if first.IsZero() {
 			v.Missed = append(v.Missed, e)
 			continue
 		}
@@ -167,7 +191,7 @@ func Evaluate(alerts []store.Alert, events []Expected, quiet [][2]time.Time, sen
 			k.Research++
 		}
 		if e.End.Sub(e.Start) >= time.Hour {
-			d := first.Start.Add(time.Hour).Sub(e.Start)
+			d := first.Add(time.Hour).Sub(e.Start)
 			detections[e.Kind] = append(detections[e.Kind], d)
 			detections[""] = append(detections[""], d)
 		}
