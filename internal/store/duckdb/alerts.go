@@ -123,7 +123,7 @@ func (s *Store) PutAlerts(ctx context.Context, writes []store.AlertWrite, receiv
 			if err != nil {
 				return err
 			}
-			fresh, err := nextIDs(ctx, conn, "alert_ids", len(writes)-len(replaced))
+			fresh, err := nextIDs(ctx, conn, "alert_ids", countNew(writes))
 			if err != nil {
 				return err
 			}
@@ -170,6 +170,17 @@ func knownAlerts(ctx context.Context, conn *sql.Conn, writes []store.AlertWrite)
 		return nil, fmt.Errorf("%w: ID %d", store.ErrUnknownAlert, want[i])
 	}
 	return want, nil
+}
+
+// countNew counts the writes of new alerts (ID 0).
+func countNew(writes []store.AlertWrite) int {
+	n := 0
+	for _, w := range writes {
+		if w.Alert.ID == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // storedIDs returns which of ids a table holds.

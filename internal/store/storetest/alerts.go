@@ -72,9 +72,10 @@ func checkAlerts(t *testing.T, s store.Store, when string, want ...store.Alert) 
 	}
 }
 
-// testAlertWrites: a new alert gets the next ID, in the order given; one
-// with an ID replaces it (the last of a call standing); an unknown ID or
-// a bad alert fails the whole call and stores nothing.
+// testAlertWrites: a new alert gets the next ID, in the order given (a
+// refused call takes none); one with an ID replaces it (the last of a
+// call standing); an unknown ID or a bad alert fails the whole call and
+// stores nothing.
 func testAlertWrites(t *testing.T, s store.Store) {
 	defer s.Close()
 	ctx := t.Context()
@@ -85,8 +86,8 @@ func testAlertWrites(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ids) != 2 || ids[0] <= 0 || ids[1] <= ids[0] {
-		t.Fatalf("PutAlerts() IDs = %v, want two increasing", ids)
+	if len(ids) != 2 || ids[0] <= 0 || ids[1] != ids[0]+1 {
+		t.Fatalf("PutAlerts() IDs = %v, want two in order", ids)
 	}
 	surge, silent = withID(surge, ids[0]), withID(silent, ids[1])
 	checkAlerts(t, s, "after two new alerts", surge, silent)
@@ -101,8 +102,8 @@ func testAlertWrites(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(again) != 3 || again[0] != surge.ID || again[2] != surge.ID || again[1] <= ids[1] {
-		t.Fatalf("PutAlerts(replace, new, replace) IDs = %v, want %d, a new one above %d, %d", again, surge.ID, ids[1], surge.ID)
+	if want := []int64{surge.ID, ids[1] + 1, surge.ID}; !slices.Equal(again, want) {
+		t.Fatalf("PutAlerts(replace, new, replace) IDs = %v, want %v", again, want)
 	}
 	third = withID(third, again[1])
 	checkAlerts(t, s, "after a replacement", third, later, silent)
@@ -125,8 +126,8 @@ func testAlertWrites(t *testing.T, s store.Store) {
 	checkAlerts(t, s, "after refused calls", third, later, silent)
 
 	next, err := s.PutAlerts(ctx, writes(fresh), nil)
-	if err != nil || len(next) != 1 || next[0] <= third.ID {
-		t.Errorf("PutAlerts(new) after refused calls = %v, %v; want an ID above %d", next, err, third.ID)
+	if err != nil || len(next) != 1 || next[0] != third.ID+1 {
+		t.Errorf("PutAlerts(new) after refused calls = %v, %v; want ID %d (a refused call takes none)", next, err, third.ID+1)
 	}
 }
 
