@@ -180,6 +180,8 @@ func testOutbox(t *testing.T, s store.Store) {
 	}
 	check("after a failed attempt", pending("", queued.Add(time.Minute), 10), mail)
 	check("once the retry is due", pending("", queued.Add(5*time.Minute), 10), webhook, mail)
+	farFuture := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC) // every undelivered one, due or not
+	check("at the end of time", pending("", farFuture, 10), webhook, mail)
 
 	// The mail is delivered, and stays delivered.
 	delivered := mail
@@ -273,6 +275,8 @@ func testAlertQuery(t *testing.T, s store.Store) {
 		{name: "since and until: overlapping the hour", q: store.AlertQuery{Since: h(2), Until: h(3)}, want: "c a"},
 		{name: "since and until: within an alert", q: store.AlertQuery{Since: h(5), Until: h(6)}, want: "c"},
 		{name: "limit", q: store.AlertQuery{Limit: 2}, want: "e d"},
+		{name: "since and until beyond any time stored", q: store.AlertQuery{Since: time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC),
+			Until: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, want: "e d b c a"},
 		{name: "everything together", q: store.AlertQuery{Detector: "port-surge", States: []store.AlertState{store.AlertOpen},
 			Scope: store.Scope{Port: "23/TCP"}, Since: h(1), Limit: 1}, want: "e"},
 	} {
@@ -339,6 +343,7 @@ func testSilences(t *testing.T, s store.Store) {
 	check("before either ends", alertHour.Add(time.Hour), maint, scanner)
 	check("when the first ends", maint.End, scanner)
 	check("after both ended", scanner.End.Add(time.Hour))
+	check("at the end of time", time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))
 
 	longer := scanner
 	longer.End, longer.Comment = scanner.End.Add(24*time.Hour), "longer"
