@@ -123,7 +123,7 @@ func (s *Store) PutAlerts(ctx context.Context, writes []store.AlertWrite, receiv
 			if err != nil {
 				return err
 			}
-			fresh, err := nextIDs(ctx, conn, "alert_ids", len(writes)-len(replaced))
+			fresh, err := nextIDs(ctx, conn, "alert_ids", countNew(writes))
 			if err != nil {
 				return err
 			}
@@ -170,6 +170,17 @@ func knownAlerts(ctx context.Context, conn *sql.Conn, writes []store.AlertWrite)
 		return nil, fmt.Errorf("%w: ID %d", store.ErrUnknownAlert, want[i])
 	}
 	return want, nil
+}
+
+// countNew counts the writes of new alerts (ID 0).
+func countNew(writes []store.AlertWrite) int {
+	n := 0
+	for _, w := range writes {
+		if w.Alert.ID == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // storedIDs returns which of ids a table holds.
@@ -312,18 +323,12 @@ func alertFilter(q store.AlertQuery) (string, []any, error) {
 	cond, scopeArgs := coveredBy(q.Scope)
 	where, args = where+cond, append(args, scopeArgs...)
 	if !q.Since.IsZero() {
-		if err := checkTime("since", q.Since); err != nil {
-			return "", nil, err
-		}
 		where += ` AND last_seen_ns >= ?`
-		args = append(args, q.Since.UnixNano())
+		args = append(args, boundNs(q.Since))
 	}
 	if !q.Until.IsZero() {
-		if err := checkTime("until", q.Until); err != nil {
-			return "", nil, err
-		}
 		where += ` AND start_ns < ?`
-		args = append(args, q.Until.UnixNano())
+		args = append(args, boundNs(q.Until))
 	}
 	return where, args, nil
 }
@@ -408,10 +413,7 @@ func (s *Store) PutSilence(ctx context.Context, sil store.Silence) (int64, error
 func (s *Store) Silences(ctx context.Context, at time.Time) ([]store.Silence, error) {
 	query, args := `SELECT `+silenceSelect+` FROM silences ORDER BY id`, []any(nil)
 	if !at.IsZero() {
-		if err := checkTime("time", at); err != nil {
-			return nil, fmt.Errorf("read silences: %w", err)
-		}
-		query, args = `SELECT `+silenceSelect+` FROM silences WHERE end_ns > ? ORDER BY id`, []any{at.UnixNano()}
+		query, args = `SELECT `+silenceSelect+` FROM silences WHERE end_ns > ? ORDER BY id`, []any{boundNs(at)}
 	}
 	out := []store.Silence{}
 	err := s.scanRows(ctx, func(scan func(...any) error) error {
@@ -458,10 +460,7 @@ func (s *Store) PendingNotifications(ctx context.Context, receiver string, now t
 	if limit < 1 {
 		return nil, fmt.Errorf("pending notifications: limit %d: want at least 1", limit)
 	}
-	if err := checkTime("now", now); err != nil {
-		return nil, fmt.Errorf("pending notifications: %w", err)
-	}
-	query, args := `SELECT `+notificationSelect+` FROM notifications WHERE delivered_ns IS NULL AND next_attempt_ns <= ?`, []any{now.UnixNano()}
+	query, args := `SELECT `+notificationSelect+` FROM notifications WHERE delivered_ns IS NULL AND next_attempt_ns <= ?`, []any{boundNs(now)}
 	if receiver != "" {
 		query, args = query+` AND receiver = ?`, append(args, receiver)
 	}
@@ -607,6 +606,20 @@ func checkTime(what string, t time.Time) error {
 		return fmt.Errorf("%s %s is out of the range the store keeps (1678 to 2262)", what, t.UTC().Format(time.RFC3339))
 	}
 	return nil
+}
+
+// boundNs is a query's bound in ns since the epoch, clamped to what
+// int64 holds: every stored time is within (checkTime), so a bound
+// beyond selects as the far end does (the notifier reads every pending
+// notification with a now of 9999).
+func boundNs(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
 // checkTimes checks pairs of a time's name and the time (checkTime),

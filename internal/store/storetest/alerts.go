@@ -72,9 +72,10 @@ func checkAlerts(t *testing.T, s store.Store, when string, want ...store.Alert) 
 	}
 }
 
-// testAlertWrites: a new alert gets the next ID, in the order given; one
-// with an ID replaces it (the last of a call standing); an unknown ID or
-// a bad alert fails the whole call and stores nothing.
+// testAlertWrites: a new alert gets the next ID, in the order given (a
+// refused call takes none); one with an ID replaces it (the last of a
+// call standing); an unknown ID or a bad alert fails the whole call and
+// stores nothing.
 func testAlertWrites(t *testing.T, s store.Store) {
 	defer s.Close()
 	ctx := t.Context()
@@ -85,8 +86,8 @@ func testAlertWrites(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ids) != 2 || ids[0] <= 0 || ids[1] <= ids[0] {
-		t.Fatalf("PutAlerts() IDs = %v, want two increasing", ids)
+	if len(ids) != 2 || ids[0] <= 0 || ids[1] != ids[0]+1 {
+		t.Fatalf("PutAlerts() IDs = %v, want two in order", ids)
 	}
 	surge, silent = withID(surge, ids[0]), withID(silent, ids[1])
 	checkAlerts(t, s, "after two new alerts", surge, silent)
@@ -101,8 +102,8 @@ func testAlertWrites(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(again) != 3 || again[0] != surge.ID || again[2] != surge.ID || again[1] <= ids[1] {
-		t.Fatalf("PutAlerts(replace, new, replace) IDs = %v, want %d, a new one above %d, %d", again, surge.ID, ids[1], surge.ID)
+	if want := []int64{surge.ID, ids[1] + 1, surge.ID}; !slices.Equal(again, want) {
+		t.Fatalf("PutAlerts(replace, new, replace) IDs = %v, want %v", again, want)
 	}
 	third = withID(third, again[1])
 	checkAlerts(t, s, "after a replacement", third, later, silent)
@@ -125,8 +126,8 @@ func testAlertWrites(t *testing.T, s store.Store) {
 	checkAlerts(t, s, "after refused calls", third, later, silent)
 
 	next, err := s.PutAlerts(ctx, writes(fresh), nil)
-	if err != nil || len(next) != 1 || next[0] <= third.ID {
-		t.Errorf("PutAlerts(new) after refused calls = %v, %v; want an ID above %d", next, err, third.ID)
+	if err != nil || len(next) != 1 || next[0] != third.ID+1 {
+		t.Errorf("PutAlerts(new) after refused calls = %v, %v; want ID %d (a refused call takes none)", next, err, third.ID+1)
 	}
 }
 
@@ -179,6 +180,8 @@ func testOutbox(t *testing.T, s store.Store) {
 	}
 	check("after a failed attempt", pending("", queued.Add(time.Minute), 10), mail)
 	check("once the retry is due", pending("", queued.Add(5*time.Minute), 10), webhook, mail)
+	farFuture := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC) // every undelivered one, due or not
+	check("at the end of time", pending("", farFuture, 10), webhook, mail)
 
 	// The mail is delivered, and stays delivered.
 	delivered := mail
@@ -272,6 +275,8 @@ func testAlertQuery(t *testing.T, s store.Store) {
 		{name: "since and until: overlapping the hour", q: store.AlertQuery{Since: h(2), Until: h(3)}, want: "c a"},
 		{name: "since and until: within an alert", q: store.AlertQuery{Since: h(5), Until: h(6)}, want: "c"},
 		{name: "limit", q: store.AlertQuery{Limit: 2}, want: "e d"},
+		{name: "since and until beyond any time stored", q: store.AlertQuery{Since: time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC),
+			Until: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, want: "e d b c a"},
 		{name: "everything together", q: store.AlertQuery{Detector: "port-surge", States: []store.AlertState{store.AlertOpen},
 			Scope: store.Scope{Port: "23/TCP"}, Since: h(1), Limit: 1}, want: "e"},
 	} {
@@ -338,6 +343,7 @@ func testSilences(t *testing.T, s store.Store) {
 	check("before either ends", alertHour.Add(time.Hour), maint, scanner)
 	check("when the first ends", maint.End, scanner)
 	check("after both ended", scanner.End.Add(time.Hour))
+	check("at the end of time", time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))
 
 	longer := scanner
 	longer.End, longer.Comment = scanner.End.Add(24*time.Hour), "longer"
