@@ -60,10 +60,14 @@ type Config struct {
 	Overrides []Override `yaml:"overrides"`
 	// Disabled lists detectors that never run.
 	Disabled []string `yaml:"disabled"`
-	// SurgeTags are the fingerprint tags whose surges alert (default
-	// mirai; backscatter always does, as its own detector). The tags of
-	// single-host tools (nmap, unicornscan) surge with every scan one
-	// host runs: that is no unusual change of the telescope's traffic.
+	// SurgeTags are the fingerprint tags whose surges at a group or the
+	// fleet alert (tag-surge); backscatter always does, as its own
+	// detector. Default none: on simulated quarters, surges of the mirai
+	// tag at a group were one bot's campaign as often as not (the store
+	// counts a tag's packets, not its sources), and the changes of Mirai
+	// that matter show in the ports — tag-spread, and the surges of a
+	// port's sources. The tags of single-host tools (nmap, unicornscan)
+	// surge with every scan one host runs.
 	SurgeTags []string `yaml:"surge_tags"`
 	// ResolveAfter: an alert not seen for this long is resolved
 	// (default 3h). ReopenWithin: a resolved alert that comes back
@@ -79,17 +83,15 @@ type Config struct {
 type Thresholds struct {
 	// MinScore: how many robust spreads above the baseline (default 6).
 	MinScore float64 `yaml:"min_score"`
-	// MinRatio: how many times the baseline (default 2).
+	// MinRatio: how many times the baseline (default 3).
 	MinRatio float64 `yaml:"min_ratio"`
 	// MinPackets and MinSources: the least an hour must have for a surge
-	// of packets or of sources (default 30 and 8), so that small ports
-	// do not alert on a handful of packets.
-	MinPackets uint64 `yaml:"min_packets"`
-	MinSources uint64 `yaml:"min_sources"`
-	// ShareRatio: how many times its baseline share of the owner's
-	// traffic a port's (or a tag's) share must be (default 2): a port
-	// that rises only with the owner's whole volume has not changed.
-	ShareRatio float64 `yaml:"share_ratio"`
+	// of a port's packets or of its sources (default 30 and 12), so that
+	// small ports do not alert on a handful of packets; MinTagPackets
+	// the same for a tag's packets (default 100).
+	MinPackets    uint64 `yaml:"min_packets"`
+	MinSources    uint64 `yaml:"min_sources"`
+	MinTagPackets uint64 `yaml:"min_tag_packets"`
 	// CampaignSources: the sources an hour that make a new campaign of a
 	// port that was quiet (default 5).
 	CampaignSources uint64 `yaml:"campaign_sources"`
@@ -107,7 +109,7 @@ type Thresholds struct {
 	// MinMirai: Mirai-tagged packets in an hour for a spread (default 100).
 	MinMirai uint64 `yaml:"min_mirai"`
 	// SilentBaseline and SilentShare: a sensor is silent when an hour
-	// has under SilentShare of its baseline (default 0.25) and the
+	// has under SilentShare of its baseline (default 0.4) and the
 	// baseline is at least SilentBaseline (default 100).
 	SilentBaseline float64 `yaml:"silent_baseline"`
 	SilentShare    float64 `yaml:"silent_share"`
@@ -138,7 +140,6 @@ type Override struct {
 type PartialThresholds struct {
 	MinScore        *float64 `yaml:"min_score"`
 	MinRatio        *float64 `yaml:"min_ratio"`
-	ShareRatio      *float64 `yaml:"share_ratio"`
 	MinPackets      *uint64  `yaml:"min_packets"`
 	MinSources      *uint64  `yaml:"min_sources"`
 	QuietSources    *uint64  `yaml:"quiet_sources"`
@@ -154,10 +155,9 @@ func DefaultConfig() Config {
 		Weeks:        4,
 		ResolveAfter: 3 * time.Hour,
 		ReopenWithin: 24 * time.Hour,
-		SurgeTags:    []string{"mirai"},
 		Thresholds: Thresholds{
-			MinScore: 6, MinRatio: 2, ShareRatio: 2, MinPackets: 30, MinSources: 8, CampaignSources: 5, QuietSources: 2,
-			FleetShare: 0.5, PeerScore: 3, TopN: 10, MinMirai: 100, SilentBaseline: 100, SilentShare: 0.25,
+			MinScore: 6, MinRatio: 3, MinPackets: 30, MinTagPackets: 100, MinSources: 12, CampaignSources: 5, QuietSources: 2,
+			FleetShare: 0.5, PeerScore: 3, TopN: 10, MinMirai: 100, SilentBaseline: 100, SilentShare: 0.4,
 			HealthSilence: 10 * time.Minute, DropShare: 0.01, BacklogBatches: 100,
 		},
 	}
@@ -188,9 +188,6 @@ func (c *Config) Validate() error {
 	}
 	if t.MinRatio < 1 {
 		bad("thresholds.min_ratio", "%g is under 1", t.MinRatio)
-	}
-	if t.ShareRatio < 1 {
-		bad("thresholds.share_ratio", "%g is under 1", t.ShareRatio)
 	}
 	if t.FleetShare <= 0 || t.FleetShare > 1 {
 		bad("thresholds.fleet_share", "%g is not in (0, 1]", t.FleetShare)
@@ -249,7 +246,6 @@ func (c *Config) thresholds(detector string, at store.Scope) (Thresholds, bool) 
 		p := o.Thresholds
 		set(&t.MinScore, p.MinScore)
 		set(&t.MinRatio, p.MinRatio)
-		set(&t.ShareRatio, p.ShareRatio)
 		set(&t.MinPackets, p.MinPackets)
 		set(&t.MinSources, p.MinSources)
 		set(&t.QuietSources, p.QuietSources)

@@ -159,28 +159,25 @@ func (d *detector) total(o *owner, t time.Time) (counts, bool) {
 	return c, true
 }
 
-// shareRose reports whether the share x/all of an owner's traffic at h
-// is at least ShareRatio times its baseline share, the median over the
-// baseline's hours of value/total there. A port's change is then a
-// change of the port, not of the owner's whole volume: a sensor whose
-// prefix grew, an upstream that stopped filtering, a demo whose live rate
-// is not its history's.
-func (d *detector) shareRose(o *owner, h time.Time, x, all float64, value, total func(t time.Time) (float64, bool), ratio float64) bool {
-	if all == 0 {
-		return false
-	}
-	var shares []float64
+// relative returns the samples of a series for the hour h brought to
+// the owner's volume at h: each sample hour's value times the ratio of
+// the owner's other traffic (all of it but this series) at h to its
+// other traffic then. A port's change is then a change of the port, not
+// of the owner's whole volume — a sensor whose prefix grew, an upstream
+// that stopped filtering, the hour so far (live), a demo whose live rate
+// is not its history's — and a sample hour when the owner received
+// nothing else says nothing.
+func (d *detector) relative(o *owner, h time.Time, x float64, value, total func(t time.Time) (float64, bool)) []float64 {
+	now, _ := total(h)
+	var out []float64
 	for _, t := range d.sampleHours(o, h) {
 		v, ok := value(t)
 		n, _ := total(t)
-		if ok && n > 0 {
-			shares = append(shares, v/n)
+		if ok && n > v {
+			out = append(out, v*max(now-x, 0)/(n-v))
 		}
 	}
-	if len(shares) == 0 {
-		return true // nothing before: any share is a rise
-	}
-	return x/all >= ratio*median(shares)
+	return out
 }
 
 // volume is how many times its baseline the owner's whole traffic (its
@@ -265,7 +262,7 @@ func (m measured) evidence(h time.Time, method string) store.Evidence {
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
-const weeklyMethod = "median of the same hour of the previous weeks (of days, while under two weeks of data), spread: scaled MAD, at least the square root of the median"
+const weeklyMethod = "median of the same hour of the previous weeks (of days, while under two weeks of data), each brought to this hour's volume of the owner's other traffic; spread: scaled MAD, at least the square root of the median"
 
 // portChange measures an owner's port in hour h, in packets and in
 // sources, and says which fired; the measure returned is the one that
@@ -281,7 +278,6 @@ func (d *detector) portChange(o *owner, slot int32, h time.Time, th Thresholds) 
 			return float64(get(m[slot])), true
 		}
 	}
-	all, _ := d.total(o, h)
 	totalOf := func(get func(counts) uint64) func(t time.Time) (float64, bool) {
 		return func(t time.Time) (float64, bool) {
 			c, ok := d.total(o, t)
@@ -298,13 +294,12 @@ func (d *detector) portChange(o *owner, slot int32, h time.Time, th Thresholds) 
 		{"sources", func(c counts) uint64 { return c.sources }, th.MinSources * o.width()},
 	} {
 		x := float64(ms.get(cur))
-		b, ok := newBaseline(d.weekly(o, h, valueOf(ms.get)))
+		b, ok := newBaseline(d.relative(o, h, x, valueOf(ms.get), totalOf(ms.get)))
 		if !ok {
 			continue
 		}
 		m := measured{measure: ms.name, observed: x, base: b, score: b.score(x), ratio: b.ratio(x)}
-		m.fired = x >= float64(ms.min)*d.frac && m.score >= th.MinScore && m.ratio >= th.MinRatio &&
-			d.shareRose(o, h, x, float64(ms.get(all)), valueOf(ms.get), totalOf(ms.get), th.ShareRatio)
+		m.fired = x >= float64(ms.min)*d.frac && m.score >= th.MinScore && m.ratio >= th.MinRatio
 		if ms.name == "sources" {
 			bySources = m
 		}
@@ -504,7 +499,7 @@ func (d *detector) place(h time.Time, key string, at map[*owner]measured, findin
 	if wide || len(moved) == 0 && !groupFired {
 		m := at[d.fleet]
 		if !m.fired {
-			m = strongest(fired, at)
+			m = strongest(append(slices.Clone(fired), d.groups...), at)
 		}
 		f := finding(d.fleet, m, false)
 		f.Evidence.Others = peers(d.sensors, at)
@@ -545,10 +540,12 @@ func countIf(os []*owner, f func(*owner) bool) int {
 	return n
 }
 
+// strongest returns the measure of the highest score among the owners
+// that fired.
 func strongest(os []*owner, at map[*owner]measured) measured {
 	var best measured
 	for _, o := range os {
-		if m := at[o]; best.measure == "" || m.score > best.score {
+		if m := at[o]; m.fired && (!best.fired || m.score > best.score) {
 			best = m
 		}
 	}
@@ -677,15 +674,13 @@ func (d *detector) tagSurges(h time.Time, silent map[string]bool) []Finding {
 				return float64(n), true
 			}
 			x, _ := value(h)
-			b, ok := newBaseline(d.weekly(o, h, value))
+			packets := func(t time.Time) (float64, bool) { c, ok := d.total(o, t); return float64(c.packets), ok }
+			b, ok := newBaseline(d.relative(o, h, x, value, packets))
 			if !ok {
 				continue
 			}
 			m := measured{measure: tag + " packets", observed: x, base: b, score: b.score(x), ratio: b.ratio(x)}
-			all, _ := d.total(o, h)
-			packets := func(t time.Time) (float64, bool) { c, ok := d.total(o, t); return float64(c.packets), ok }
-			m.fired = x >= float64(th.MinPackets)*d.frac && m.score >= th.MinScore && m.ratio >= th.MinRatio &&
-				d.shareRose(o, h, x, float64(all.packets), value, packets, th.ShareRatio)
+			m.fired = x >= float64(th.MinTagPackets)*d.frac && m.score >= th.MinScore && m.ratio >= th.MinRatio
 			at[o] = m
 		}
 		out = append(out, d.place(h, tag, at, func(o *owner, m measured, local bool) Finding {
@@ -704,7 +699,7 @@ func (d *detector) tagSurges(h time.Time, silent map[string]bool) []Finding {
 }
 
 // silentSensors finds the sensors whose hour had under SilentShare of
-// their baseline (far under it: MinScore spreads), and adds a finding for
+// their baseline, and adds a finding for
 // each — or one for the fleet when at least FleetShare of the sensors
 // (and two) are silent at once: the collector or its store, not the
 // sensors. Their other changes are not measured that hour.
@@ -728,7 +723,7 @@ func (d *detector) silentSensors(h time.Time, out *[]Finding) map[string]bool {
 		}
 		x, _ := value(h)
 		b, ok := newBaseline(d.weekly(o, h, value))
-		if !ok || b.median < th.SilentBaseline || x >= th.SilentShare*b.median || b.score(x) > -th.MinScore {
+		if !ok || b.median < th.SilentBaseline || x >= th.SilentShare*b.median {
 			continue
 		}
 		silent[o.scope.Sensor] = true

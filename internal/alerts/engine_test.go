@@ -476,3 +476,16 @@ func (tr *traffic) scaleSensor(h time.Time, sensor int32, f uint64) {
 		}
 	}
 }
+
+// TestDefaults: the defaults are those BENCHMARKS.md measured; a change
+// of them is a change of the measured figures.
+func TestDefaults(t *testing.T) {
+	th := DefaultConfig().Thresholds
+	if th.MinScore != 6 || th.MinRatio != 3 || th.MinPackets != 30 || th.MinTagPackets != 100 || th.MinSources != 12 || th.CampaignSources != 5 || len(DefaultConfig().SurgeTags) != 0 {
+		t.Errorf("defaults %+v", th)
+	}
+	cfg := DefaultConfig()
+	if err := cfg.Validate(); err != nil {
+		t.Error(err)
+	}
+}
