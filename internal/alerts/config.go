@@ -106,6 +106,11 @@ type Thresholds struct {
 	PeerScore float64 `yaml:"peer_score"`
 	// TopN: the top a port enters (default 10).
 	TopN int `yaml:"top_n"`
+	// TopEntrySensors: a port entering one sensor's top alerts too
+	// (default false: the groups' and the fleet's only). A sensor's top
+	// ten churns with the campaigns of single scanners: on simulated
+	// quarters, most of its entries were one UDP prober's day.
+	TopEntrySensors bool `yaml:"top_entry_sensors"`
 	// MinMirai: Mirai-tagged packets in an hour for a spread (default 100).
 	MinMirai uint64 `yaml:"min_mirai"`
 	// SilentBaseline and SilentShare: a sensor is silent when an hour
@@ -145,6 +150,8 @@ type PartialThresholds struct {
 	QuietSources    *uint64  `yaml:"quiet_sources"`
 	CampaignSources *uint64  `yaml:"campaign_sources"`
 	MinMirai        *uint64  `yaml:"min_mirai"`
+	MinTagPackets   *uint64  `yaml:"min_tag_packets"`
+	TopEntrySensors *bool    `yaml:"top_entry_sensors"`
 }
 
 // DefaultConfig returns the defaults.
@@ -250,7 +257,9 @@ func (c *Config) thresholds(detector string, at store.Scope) (Thresholds, bool) 
 		set(&t.MinSources, p.MinSources)
 		set(&t.QuietSources, p.QuietSources)
 		set(&t.CampaignSources, p.CampaignSources)
+		set(&t.TopEntrySensors, p.TopEntrySensors)
 		set(&t.MinMirai, p.MinMirai)
+		set(&t.MinTagPackets, p.MinTagPackets)
 	}
 	return t, on
 }

@@ -288,10 +288,13 @@ func (d *detector) portChange(o *owner, slot int32, h time.Time, th Thresholds) 
 	for _, ms := range []struct {
 		name string
 		get  func(counts) uint64
-		min  uint64
+		min  float64
 	}{
-		{"packets", func(c counts) uint64 { return c.packets }, th.MinPackets},
-		{"sources", func(c counts) uint64 { return c.sources }, th.MinSources * o.width()},
+		// The least packets and sources scale with the part of the hour
+		// that passed (those of a new campaign do not: a few sources in
+		// minutes are as few).
+		{"packets", func(c counts) uint64 { return c.packets }, float64(th.MinPackets) * d.frac},
+		{"sources", func(c counts) uint64 { return c.sources }, float64(th.MinSources*o.width()) * d.frac},
 	} {
 		x := float64(ms.get(cur))
 		b, ok := newBaseline(d.relative(o, h, x, valueOf(ms.get), totalOf(ms.get)))
@@ -299,7 +302,7 @@ func (d *detector) portChange(o *owner, slot int32, h time.Time, th Thresholds) 
 			continue
 		}
 		m := measured{measure: ms.name, observed: x, base: b, score: b.score(x), ratio: b.ratio(x)}
-		m.fired = x >= float64(ms.min)*d.frac && m.score >= th.MinScore && m.ratio >= th.MinRatio
+		m.fired = x >= ms.min && m.score >= th.MinScore && m.ratio >= th.MinRatio
 		if ms.name == "sources" {
 			bySources = m
 		}
@@ -310,7 +313,7 @@ func (d *detector) portChange(o *owner, slot int32, h time.Time, th Thresholds) 
 	// A new campaign: CampaignSources on a port that had at most
 	// QuietSources in every hour of the week before the change began —
 	// the week is its baseline, however few the sources.
-	campaign := bySources.measure != "" && float64(cur.sources) >= float64(th.CampaignSources*o.width())*d.frac*d.volume(o, h)
+	campaign := bySources.measure != "" && float64(cur.sources) >= float64(th.CampaignSources*o.width())*d.volume(o, h)
 	if best.fired || campaign {
 		if campaign && d.quietWeek(o, slot, d.runStart(o, slot, h), th.QuietSources*o.width()) {
 			if !bySources.fired {
@@ -358,6 +361,23 @@ func (d *detector) quietWeek(o *owner, slot int32, h time.Time, quiet uint64) bo
 		}
 	}
 	return true
+}
+
+// evaluatePart runs the detectors over part of an hour (Window.part),
+// of which the share frac has passed.
+func (d *detector) evaluatePart(part *hour, frac float64) []Finding {
+	k := hourKey(part.start)
+	drop := func() {
+		for sk := range d.sums {
+			if sk.hour == k {
+				delete(d.sums, sk)
+			}
+		}
+	}
+	drop()
+	d.win.over = part
+	defer func() { d.win.over = nil; drop() }()
+	return d.evaluate(part.start, frac)
 }
 
 // evaluate runs every detector over the hour that starts at h, of which
@@ -763,7 +783,7 @@ func (d *detector) topEntries(h time.Time) []Finding {
 			continue
 		}
 		th, on := d.cfg.thresholds(DetectTopEntry, o.scope)
-		if !on {
+		if !on || o.sensor && !th.TopEntrySensors {
 			continue
 		}
 		today := d.dayTotals(o, day)

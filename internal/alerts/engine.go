@@ -259,9 +259,17 @@ func dropSeverity(batches uint64) store.Severity {
 	return store.SeverityWarning
 }
 
+// backtestLooks are when in each hour Backtest looks at the hour so far,
+// as the live engine does every minute: a change is noticed within half
+// an hour of when it would be live, not only at the hour's end. (Looks at
+// 15, 30 and 45 minutes took 3.3 times as long as none.)
+var backtestLooks = []time.Duration{30 * time.Minute}
+
 // Backtest runs the detectors over the whole hours of [from, to) as if
-// live at the end of each, into a MemoryBook, and returns every alert
-// that would have been written, oldest start first. research, when set,
+// live — at each of backtestLooks into every hour (reading its raw
+// records: the period's must be retained), and at its end — into a
+// MemoryBook, and returns every alert that would have been written,
+// oldest start first. research, when set,
 // is the engine's research test (Deps.Research); progress, when set, is
 // called after each hour. Health is not in the store's history, so only
 // its rollups' silences are found.
@@ -283,16 +291,31 @@ func Backtest(ctx context.Context, cfg Config, src Source, research func(context
 	}
 	det := newDetector(&cfg, win, sensors)
 	total := int(to.Sub(from) / time.Hour)
+	look := func(h, now time.Time, fs []Finding) error {
+		fs, err := markResearch(ctx, research, fs)
+		if err != nil {
+			return err
+		}
+		if _, err := life.Observe(ctx, now, h, fs); err != nil {
+			return fmt.Errorf("backtest at %s: %w", now.Format(time.RFC3339), err)
+		}
+		return nil
+	}
 	for i, h := 0, from; h.Before(to); i, h = i+1, h.Add(time.Hour) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		fs, err := markResearch(ctx, research, det.evaluate(h, 1))
-		if err != nil {
-			return nil, err
+		for _, q := range backtestLooks {
+			part, err := win.part(ctx, h, h.Add(q))
+			if err != nil {
+				return nil, fmt.Errorf("backtest at %s: %w", h.Add(q).Format(time.RFC3339), err)
+			}
+			if err := look(h, h.Add(q), det.evaluatePart(part, float64(q)/float64(time.Hour))); err != nil {
+				return nil, err
+			}
 		}
-		if _, err := life.Observe(ctx, h.Add(time.Hour), h, fs); err != nil {
-			return nil, fmt.Errorf("backtest at %s: %w", h.Format(time.RFC3339), err)
+		if err := look(h, h.Add(time.Hour), det.evaluate(h, 1)); err != nil {
+			return nil, err
 		}
 		if progress != nil {
 			progress(i+1, total)

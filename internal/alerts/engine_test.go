@@ -144,6 +144,13 @@ func (tr *traffic) TagHours(ctx context.Context, from, to time.Time, fn func(sto
 	return nil
 }
 
+// PartHour finds nothing: the traffic keeps no raw records, so these
+// tests' backtests look at whole hours (cmd/nightjar's look at the parts
+// of hours of a real store).
+func (tr *traffic) PartHour(context.Context, time.Time, time.Time, func(store.PortHour) error, func(store.TagHour) error) error {
+	return nil
+}
+
 func (tr *traffic) Sensors(context.Context) ([]store.Sensor, error) { return tr.sensors, nil }
 func (tr *traffic) Health(context.Context) ([]store.Health, error)  { return tr.health, nil }
 
@@ -267,7 +274,13 @@ func TestTopEntry(t *testing.T) {
 	for k := 0; k < 24; k++ {
 		tr.add(day.Add(time.Duration(k)*time.Hour), 1, slotOf(t, "8728/TCP"), 150, 6, 0)
 	}
-	got := keys(backtest(t, tr, DefaultConfig()))
+	if got := keys(backtest(t, tr, DefaultConfig())); len(got) != 0 {
+		t.Errorf("alerts %q, want none: a sensor's top is not watched by default", got)
+	}
+	cfg := DefaultConfig()
+	on := true
+	cfg.Overrides = []Override{{Detector: DetectTopEntry, Scope: "sensor=jp-1", Thresholds: PartialThresholds{TopEntrySensors: &on}}}
+	got := keys(backtest(t, tr, cfg))
 	if !slices.Equal(got, []string{"top-entry sensor=jp-1,port=8728/TCP"}) {
 		t.Errorf("alerts %q, want 8728/TCP entering jp-1's top", got)
 	}

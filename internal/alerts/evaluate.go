@@ -34,25 +34,29 @@ const grace = 2 * time.Hour
 // finds reports whether alert a is about event e: of its scope, and
 // seen first, or again (re-opened), in the event's hours.
 func (e Expected) finds(a store.Alert) bool {
-	_, ok := e.firstHour(a)
+	_, ok := e.noticed(a)
 	return ok
 }
 
-// firstHour is the first hour of the event's in which alert a was seen
-// (from its evidence's series of hours: an alert re-opened for a second
-// event started before it).
-func (e Expected) firstHour(a store.Alert) (time.Time, bool) {
+// noticed is when alert a first noticed event e: the first point of its
+// evidence's series in the event's hours (an alert re-opened for a
+// second event started before it), at the instant the detectors saw it —
+// the end of the hour for a series without instants.
+func (e Expected) noticed(a store.Alert) (time.Time, bool) {
 	if !e.about(a) {
 		return time.Time{}, false
 	}
 	start, end := e.Start.Truncate(time.Hour), e.End.Add(grace)
-	hours := []time.Time{a.Start}
-	for _, p := range a.Evidence.Series {
-		hours = append(hours, p.Hour)
+	points := a.Evidence.Series
+	if len(points) == 0 {
+		points = []store.EvidencePoint{{Hour: a.Start}}
 	}
-	for _, h := range hours {
-		if !h.Before(start) && h.Before(end) {
-			return h, true
+	for _, p := range points {
+		if !p.Hour.Before(start) && p.Hour.Before(end) {
+			if p.Noticed.IsZero() {
+				return p.Hour.Add(time.Hour), true
+			}
+			return p.Noticed, true
 		}
 	}
 	return time.Time{}, false
@@ -96,8 +100,8 @@ type Evaluation struct {
 	QuietFalse  int
 	SensorWeeks float64
 	// MedianDetection: the median, over the found events of an hour or
-	// more, of the time from the event's start to the end of the first
-	// hour an alert about it was raised in.
+	// more, of the time from the event's start to the instant an alert
+	// first noticed it.
 	MedianDetection time.Duration
 	// Missed and False: the events not found, the alerts about none.
 	Missed []Expected
@@ -167,7 +171,7 @@ func Evaluate(alerts []store.Alert, events []Expected, quiet [][2]time.Time, sen
 		var first time.Time
 		placed, research := false, false
 		for _, a := range alerts {
-			h, ok := e.firstHour(a)
+			h, ok := e.noticed(a)
 			if !ok {
 				continue
 			}
@@ -191,7 +195,7 @@ func Evaluate(alerts []store.Alert, events []Expected, quiet [][2]time.Time, sen
 			k.Research++
 		}
 		if e.End.Sub(e.Start) >= time.Hour {
-			d := first.Add(time.Hour).Sub(e.Start)
+			d := max(first.Sub(e.Start), 0) // noticed in the hour it began, by a look that closed after it
 			detections[e.Kind] = append(detections[e.Kind], d)
 			detections[""] = append(detections[""], d)
 		}

@@ -135,10 +135,12 @@ func update(a *store.Alert, f Finding, now time.Time) {
 		a.LastSeen = f.Hour
 	}
 	series := a.Evidence.Series
+	noticed := now
 	if n := len(series); n > 0 && series[n-1].Hour.Equal(f.Hour) {
-		series = series[:n-1] // a partial hour looked at again
+		noticed = series[n-1].Noticed // the hour so far, looked at again
+		series = series[:n-1]
 	}
-	series = append(series, store.EvidencePoint{Hour: f.Hour, Observed: f.Evidence.Observed, Baseline: f.Evidence.Baseline})
+	series = append(series, store.EvidencePoint{Hour: f.Hour, Observed: f.Evidence.Observed, Baseline: f.Evidence.Baseline, Noticed: noticed})
 	if len(series) > maxSeries {
 		series = series[len(series)-maxSeries:]
 	}

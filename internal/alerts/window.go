@@ -31,6 +31,30 @@ type hour struct {
 	total map[int32]counts
 }
 
+func (h *hour) addPort(ph store.PortHour) {
+	m := h.ports[ph.Sensor]
+	if m == nil {
+		m = map[int32]counts{}
+		h.ports[ph.Sensor] = m
+	}
+	c := counts{ph.Packets, ph.Sources, ph.Mirai}
+	old := m[ph.Slot]
+	old.add(c)
+	m[ph.Slot] = old
+	t := h.total[ph.Sensor]
+	t.add(c)
+	h.total[ph.Sensor] = t
+}
+
+func (h *hour) addTag(th store.TagHour) {
+	m := h.tags[th.Sensor]
+	if m == nil {
+		m = map[string]uint64{}
+		h.tags[th.Sensor] = m
+	}
+	m[th.Tag] += th.Packets
+}
+
 func newHour(start time.Time) *hour {
 	return &hour{start: start, ports: map[int32]map[int32]counts{}, tags: map[int32]map[string]uint64{}, total: map[int32]counts{}}
 }
@@ -39,6 +63,7 @@ func newHour(start time.Time) *hour {
 type Activity interface {
 	PortHours(ctx context.Context, from, to time.Time, fn func(store.PortHour) error) error
 	TagHours(ctx context.Context, from, to time.Time, fn func(store.TagHour) error) error
+	PartHour(ctx context.Context, from, to time.Time, ports func(store.PortHour) error, tags func(store.TagHour) error) error
 }
 
 // Window keeps the last Span of hours read from the store, so that each
@@ -48,6 +73,8 @@ type Window struct {
 	span  int // hours kept
 	hours map[int64]*hour
 	last  time.Time // the end of the last Load
+	// over stands in for its hour while a look at part of it runs.
+	over *hour
 }
 
 // reread is how far back Load reads again hours it holds.
@@ -94,17 +121,7 @@ func (w *Window) Load(ctx context.Context, from, to time.Time) error {
 		if h == nil {
 			return fmt.Errorf("port hours: the store answered hour %s outside [%s, %s)", ph.Hour.UTC().Format(time.RFC3339), first.Format(time.RFC3339), to.Format(time.RFC3339))
 		}
-		m := h.ports[ph.Sensor]
-		if m == nil {
-			m = map[int32]counts{}
-			h.ports[ph.Sensor] = m
-		}
-		c := m[ph.Slot]
-		c.add(counts{ph.Packets, ph.Sources, ph.Mirai})
-		m[ph.Slot] = c
-		t := h.total[ph.Sensor]
-		t.add(counts{ph.Packets, ph.Sources, ph.Mirai})
-		h.total[ph.Sensor] = t
+		h.addPort(ph)
 		return nil
 	})
 	if err != nil {
@@ -115,12 +132,7 @@ func (w *Window) Load(ctx context.Context, from, to time.Time) error {
 		if h == nil {
 			return fmt.Errorf("tag hours: the store answered hour %s outside [%s, %s)", th.Hour.UTC().Format(time.RFC3339), first.Format(time.RFC3339), to.Format(time.RFC3339))
 		}
-		m := h.tags[th.Sensor]
-		if m == nil {
-			m = map[string]uint64{}
-			h.tags[th.Sensor] = m
-		}
-		m[th.Tag] += th.Packets
+		h.addTag(th)
 		return nil
 	})
 	if err != nil {
@@ -133,4 +145,20 @@ func (w *Window) Load(ctx context.Context, from, to time.Time) error {
 }
 
 // at returns the hour that starts at t, nil when it is not held.
-func (w *Window) at(t time.Time) *hour { return w.hours[hourKey(t)] }
+func (w *Window) at(t time.Time) *hour {
+	if w.over != nil && w.over.start.Equal(t) {
+		return w.over
+	}
+	return w.hours[hourKey(t)]
+}
+
+// part reads the part [from, to) of an hour from the raw records, for a
+// look at the hour so far; the Window does not keep it.
+func (w *Window) part(ctx context.Context, from, to time.Time) (*hour, error) {
+	h := newHour(from.UTC().Truncate(time.Hour))
+	if err := w.src.PartHour(ctx, from, to, func(p store.PortHour) error { h.addPort(p); return nil },
+		func(t store.TagHour) error { h.addTag(t); return nil }); err != nil {
+		return nil, err
+	}
+	return h, nil
+}

@@ -262,11 +262,15 @@ type PeerChange struct {
 	Score    float64 `json:"score"`
 }
 
-// EvidencePoint is one hour of an alert's series.
+// EvidencePoint is one hour of an alert's series: what was observed of
+// it against its baseline (the whole hour, once it is over), and when the
+// detectors first saw the change in it — minutes into the hour when they
+// look at the hour so far.
 type EvidencePoint struct {
 	Hour     time.Time `json:"hour"`
 	Observed float64   `json:"observed"`
 	Baseline float64   `json:"baseline"`
+	Noticed  time.Time `json:"noticed,omitzero"`
 }
 
 // AlertWrite is an alert to store, and the event its receivers are told
@@ -337,6 +341,13 @@ type ActivityQuestions interface {
 	// TagHours calls fn for every hour × sensor × tag with packets in
 	// [from, to), ordered by hour, then sensor ID, then tag name.
 	TagHours(ctx context.Context, from, to time.Time, fn func(TagHour) error) error
+	// PartHour is PortHours and TagHours for part of one hour, [from,
+	// to), counted from the raw records (whose retention it needs): what
+	// the live detectors see of an hour so far, for a backtest to look as
+	// they do. Every PortHour and TagHour has the hour's start; the order
+	// is by sensor ID, then slot (tag name). from and to must lie in one
+	// hour (to may be its end).
+	PartHour(ctx context.Context, from, to time.Time, ports func(PortHour) error, tags func(TagHour) error) error
 }
 
 // PortHour is one sensor's packets to one port (a portcount slot) in one

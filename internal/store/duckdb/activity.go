@@ -120,3 +120,47 @@ func (s *Store) eachHourRow(ctx context.Context, table string, from, to time.Tim
 func hourRange(from, to time.Time) string {
 	return fmt.Sprintf("from %s to %s", from.UTC().Truncate(time.Hour).Format(time.RFC3339), to.UTC().Truncate(time.Hour).Format(time.RFC3339))
 }
+
+// PartHour implements store.ActivityQuestions from the raw records.
+func (s *Store) PartHour(ctx context.Context, from, to time.Time, ports func(store.PortHour) error, tags func(store.TagHour) error) error {
+	hour := from.UTC().Truncate(time.Hour)
+	if !from.Before(to) || to.After(hour.Add(time.Hour)) {
+		return fmt.Errorf("part of an hour: [%s, %s) is not within one hour", from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
+	}
+	if horizon := s.PrunedBefore(); from.Before(horizon) {
+		return fmt.Errorf("part of the hour %s: %w (the raw records before %s were pruned)", hour.Format(time.RFC3339), store.ErrPruned, horizon.Format(time.DateOnly))
+	}
+	var fnErr error
+	p := store.PortHour{Hour: hour}
+	err := s.scanRows(ctx, func(scan func(...any) error) error {
+		if err := scan(&p.Sensor, &p.Slot, &p.Packets, &p.Sources, &p.Mirai); err != nil {
+			return err
+		}
+		fnErr = ports(p)
+		return fnErr
+	}, `SELECT sensor, slot, count(*)::UBIGINT, count(DISTINCT (ip_version, src_hi, src_lo))::UBIGINT, (count(*) FILTER (WHERE tags & 1 <> 0))::UBIGINT
+		FROM packets WHERE time_ns >= ? AND time_ns < ? GROUP BY sensor, slot ORDER BY sensor, slot`, from.UnixNano(), to.UnixNano())
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return fmt.Errorf("ports of part of the hour %s: %w", hour.Format(time.RFC3339), err)
+	}
+	t := store.TagHour{Hour: hour}
+	err = s.scanRows(ctx, func(scan func(...any) error) error {
+		if err := scan(&t.Sensor, &t.Tag, &t.Packets); err != nil {
+			return err
+		}
+		fnErr = tags(t)
+		return fnErr
+	}, `SELECT sensor, `+tagNameSQL("bit")+` AS name, count(*)::UBIGINT
+		FROM packets, (SELECT range::INTEGER AS bit FROM range(`+fmt.Sprint(record.NumTags)+`)) b
+		WHERE time_ns >= ? AND time_ns < ? AND (tags >> bit) & 1 = 1 GROUP BY sensor, bit ORDER BY sensor, name`, from.UnixNano(), to.UnixNano())
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return fmt.Errorf("tags of part of the hour %s: %w", hour.Format(time.RFC3339), err)
+	}
+	return nil
+}

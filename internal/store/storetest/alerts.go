@@ -621,4 +621,77 @@ func testActivity(t *testing.T, s store.Store, model []stored, truth *simulate.T
 			t.Errorf("PortHours and TagHours(%s, %s): %d calls, want none", r[0], r[1], calls)
 		}
 	}
+	testPartHour(t, s, model, names, from.Add(20*24*time.Hour+7*time.Minute))
+}
+
+// testPartHour: PartHour counts the part [at, at+20m) of an hour as the
+// model does, ordered by sensor and slot (tag), stamped with the hour; a
+// span over two hours is refused.
+func testPartHour(t *testing.T, s store.Store, model []stored, names map[int32]string, at time.Time) {
+	ctx := t.Context()
+	end := at.Add(20 * time.Minute)
+	hour := at.Truncate(time.Hour)
+	type counts struct{ Packets, Sources, Mirai uint64 }
+	wantPorts, wantTags := map[string]counts{}, map[string]uint64{}
+	sources := map[string]map[string]bool{}
+	for _, r := range model {
+		if r.time.Before(at) || !r.time.Before(end) {
+			continue
+		}
+		k := r.sensor + " " + r.port
+		c := wantPorts[k]
+		c.Packets++
+		if r.tags.Has(record.TagMirai) {
+			c.Mirai++
+		}
+		wantPorts[k] = c
+		if sources[k] == nil {
+			sources[k] = map[string]bool{}
+		}
+		sources[k][r.src] = true
+		for _, tag := range r.tags.Names() {
+			wantTags[r.sensor+" "+tag]++
+		}
+	}
+	for k, set := range sources {
+		c := wantPorts[k]
+		c.Sources = uint64(len(set))
+		wantPorts[k] = c
+	}
+	if len(wantPorts) == 0 {
+		t.Fatal("the model has no packets in the part of the hour")
+	}
+	gotPorts, gotTags := map[string]counts{}, map[string]uint64{}
+	var lastPort, lastTag string
+	err := s.PartHour(ctx, at, end, func(h store.PortHour) error {
+		k := names[h.Sensor] + " " + portcount.Key(uint32(h.Slot)).Label()
+		order := fmt.Sprintf("%010d %010d", h.Sensor, h.Slot)
+		if !h.Hour.Equal(hour) || order <= lastPort {
+			t.Errorf("PartHour: %+v after %s, want the hour %s, by sensor and slot", h, lastPort, hour)
+		}
+		lastPort = order
+		gotPorts[k] = counts{h.Packets, h.Sources, h.Mirai}
+		return nil
+	}, func(h store.TagHour) error {
+		order := fmt.Sprintf("%010d %s", h.Sensor, h.Tag)
+		if !h.Hour.Equal(hour) || order <= lastTag {
+			t.Errorf("PartHour: %+v after %s, want the hour %s, by sensor and tag", h, lastTag, hour)
+		}
+		lastTag = order
+		gotTags[names[h.Sensor]+" "+h.Tag] = h.Packets
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := gocmp.Diff(gotPorts, wantPorts); diff != "" {
+		t.Errorf("PartHour(%s, %s) ports (-got, +model):\n%s", at, end, diff)
+	}
+	if diff := gocmp.Diff(gotTags, wantTags); diff != "" {
+		t.Errorf("PartHour(%s, %s) tags (-got, +model):\n%s", at, end, diff)
+	}
+	nop := func(store.PortHour) error { return nil }
+	if err := s.PartHour(ctx, at, at.Add(time.Hour), nop, func(store.TagHour) error { return nil }); err == nil {
+		t.Error("PartHour over two hours: no error")
+	}
 }
