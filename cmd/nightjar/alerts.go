@@ -280,9 +280,6 @@ told. --scope fleet mutes everything.`,
 			if comment == "" {
 				return errors.New("--comment is required: say why, for the others")
 			}
-			if by, err = who(by); err != nil {
-				return err
-			}
 			now := g.now().UTC()
 			end, err := parseInstant("--until", until)
 			switch {
@@ -296,6 +293,9 @@ told. --scope fleet mutes everything.`,
 				end = now.Add(forDur)
 			case !end.After(now):
 				return fmt.Errorf("--until %s is not in the future", end.Format(time.RFC3339))
+			}
+			if by, err = who(by); err != nil {
+				return err
 			}
 			if db == "" {
 				return errors.New("--db PATH is required")

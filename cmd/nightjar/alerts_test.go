@@ -61,23 +61,34 @@ func TestAlertsBacktest(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &found); err != nil {
 		t.Fatal(err)
 	}
-	var keys []string
+	// The simulated Internet has campaigns of its own (new Mirai variants
+	// at one sensor...): the injected events must be among the alerts,
+	// once each, and nothing else about their ports or sensors.
+	byKey := map[string]store.Alert{}
 	for _, a := range found {
-		keys = append(keys, a.Key())
+		byKey[a.Key()] = a
+		if a.Scope.Port == "9443/TCP" && a.Key() != "local-change sensor=de-fra-1,port=9443/TCP" || a.Scope.Sensor == "jp-osaka-1" && a.Detector != "sensor-silent" {
+			t.Errorf("alert %s: the injected events' ports and sensors have no other alert", a.Key())
+		}
 	}
-	want := []string{"local-change sensor=de-fra-1,port=9443/TCP", "sensor-silent sensor=jp-osaka-1"}
-	if strings.Join(keys, "|") != strings.Join(want, "|") {
-		t.Fatalf("backtest alerts %q, want %q", keys, want)
+	campaign, ok := byKey["local-change sensor=de-fra-1,port=9443/TCP"]
+	if !ok || !campaign.Start.Equal(time.Date(2024, 8, 1, 10, 0, 0, 0, time.UTC)) || len(campaign.Evidence.Others) != 5 {
+		t.Errorf("campaign alert %+v: want it from 10:00, with the 5 other sensors compared", campaign)
 	}
-	if a := found[0]; !a.Start.Equal(time.Date(2024, 8, 1, 10, 0, 0, 0, time.UTC)) || a.Evidence.Others == nil {
-		t.Errorf("campaign alert %+v: want it from 10:00, with the other sensors compared", a)
+	// Noticed at the look half-way through its first hour (10:30), from
+	// the raw records, ten minutes after it began.
+	if len(campaign.Evidence.Series) == 0 || !campaign.Evidence.Series[0].Noticed.Equal(time.Date(2024, 8, 1, 10, 30, 0, 0, time.UTC)) {
+		t.Errorf("campaign alert series %+v, want it noticed at 10:30", campaign.Evidence.Series)
+	}
+	if silent, ok := byKey["sensor-silent sensor=jp-osaka-1"]; !ok || !silent.Start.Equal(time.Date(2024, 8, 2, 5, 0, 0, 0, time.UTC)) || !silent.LastSeen.Equal(time.Date(2024, 8, 2, 7, 0, 0, 0, time.UTC)) {
+		t.Errorf("outage alert %+v, want jp-osaka-1 silent from 05:00 to 07:00", silent)
 	}
 	alertsFile := filepath.Join(t.TempDir(), "alerts.json")
 	if err := os.WriteFile(alertsFile, []byte(stdout), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	code, stdout, stderr = nightjar(t, "alerts", "evaluate", "--truth", truth, alertsFile)
-	if code != 0 || !strings.Contains(stdout, "recall 1.000 (2/2), precision 1.000 (2/2 alerts), at their place 2/2") {
+	if code != 0 || !strings.Contains(stdout, "recall 1.000 (2/2), precision") || !strings.Contains(stdout, "at their place 2/2") {
 		t.Errorf("evaluate: exit %d: %s%s", code, stdout, stderr)
 	}
 
