@@ -53,6 +53,9 @@ type demoConfig struct {
 	// AlertsFile configures the alert detectors and their receivers, as
 	// the collector's ("" the defaults, "off" none).
 	AlertsFile string `yaml:"alerts_file"`
+	// LiveEvents injects the events of a YAML file (simulate --events's
+	// format) into the live traffic; their times are on demoLiveDay.
+	LiveEvents string `yaml:"live_events"`
 }
 
 func defaultDemoConfig() demoConfig {
@@ -73,6 +76,16 @@ func (c demoConfig) check() error {
 	if c.AlertsFile != "off" {
 		if _, err := loadAlertsConfig(c.AlertsFile); err != nil {
 			return err
+		}
+	}
+	if c.LiveEvents != "" {
+		f, err := os.Open(c.LiveEvents)
+		if err != nil {
+			return fmt.Errorf("live_events: %w", err)
+		}
+		defer f.Close()
+		if _, err := simulate.LoadEvents(f); err != nil {
+			return fmt.Errorf("live_events %s: %w", c.LiveEvents, err)
 		}
 	}
 	return web.CheckListen(c.Listen, false, false)
@@ -109,6 +122,13 @@ collector commits it. --data DIR keeps the database, the CA and the
 sensors' spools between runs (a temporary directory is used and removed
 otherwise).
 
+--live-events FILE injects labelled events into the live traffic (the YAML
+of "nightjar simulate --events": a port campaign at one sensor, a surge, an
+outage...): the live capture is a simulated day, 2000-01-01, replayed in a
+loop at --live-rate, so give the events' times on that day; an event of the
+whole day is under way all the time. The detectors notice it and the
+receivers of --alerts-file are told.
+
 --now INSTANT (or NIGHTJAR_NOW) runs the demo as if it were that instant:
 the history ends there, the live traffic is stamped from there on, and the
 dashboard's "today", "this month" and default periods follow. Try the first
@@ -139,6 +159,7 @@ Settings come from the defaults, then --config FILE (YAML, the keys that
 	f.Uint64Var(&cfg.Backfill, "backfill", cfg.Backfill, "packets of simulated history (90 days) stored on the first run")
 	f.Float64Var(&cfg.LiveRate, "live-rate", cfg.LiveRate, "live packets per second, over all sensors")
 	f.StringVar(&cfg.AlertsFile, "alerts-file", "", `alerts FILE: the detectors' thresholds and the receivers told of alerts (nightjar alerts --help); "off" runs no detector`)
+	f.StringVar(&cfg.LiveEvents, "live-events", "", "inject the events of the YAML `FILE` (as simulate --events) into the live traffic; their times are on 2000-01-01, the live capture's simulated day")
 	f.StringVar(&cfg.CollectorListen, "collector-listen", cfg.CollectorListen, "address of the collector's sensor protocol (mutual TLS)")
 	addVerbose(f, &cfg.LogLevel)
 	d.add(f, "demo")
@@ -169,6 +190,9 @@ func runDemo(ctx context.Context, cfg demoConfig, now clock.Clock, stdout, stder
 	}
 	fl := simulate.DefaultFleet()
 	live := filepath.Join(dir, "live.pcap")
+	if cfg.LiveEvents != "" {
+		live = filepath.Join(dir, "live-events.pcap")
+	}
 
 	st := &storeComponent{location: filepath.Join(dir, "nightjar.duckdb")}
 	reg := &registryComponent{}
@@ -194,7 +218,7 @@ func runDemo(ctx context.Context, cfg demoConfig, now clock.Clock, stdout, stder
 	r.Add("backfill", lifecycle.Funcs{OnStart: func(ctx context.Context) error {
 		return demoBackfill(ctx, st.st, fl, dir, cfg.Backfill, now(), enrich.e, stderr)
 	}})
-	r.Add("live capture", lifecycle.Funcs{OnStart: func(ctx context.Context) error { return demoLiveCapture(ctx, live) }})
+	r.Add("live capture", lifecycle.Funcs{OnStart: func(ctx context.Context) error { return demoLiveCapture(ctx, live, cfg.LiveEvents) }})
 	r.Add("collector", col)
 	r.Add("sensors", sensors)
 	ui.alerts = &alertsComponent{file: cfg.AlertsFile, now: now, store: st, log: logger}
@@ -245,15 +269,24 @@ func writeResearchList(path string) error {
 	return os.WriteFile(path, []byte(list.String()), 0o644)
 }
 
+// demoLiveDay is the simulated day of the live capture when events are
+// injected into it (--live-events): the events' times are on it.
+const demoLiveDay = "2000-01-01"
+
 // demoLiveCapture writes the capture the sensors replay, unless a --data
 // directory has it: a day of traffic, replayed in a loop at the live rate
-// with the replay's clock — enough variety for hours of streaming.
-func demoLiveCapture(ctx context.Context, path string) error {
-	if _, err := os.Stat(path); err == nil {
+// with the replay's clock — enough variety for hours of streaming. With
+// events (a YAML file, as simulate --events) it is written anew, on
+// demoLiveDay, with them.
+func demoLiveCapture(ctx context.Context, path, events string) error {
+	if _, err := os.Stat(path); err == nil && events == "" {
 		return nil
 	}
 	so := defaultSimulateOptions()
 	so.cfg.Packets, so.cfg.Seed, so.days = 200_000, 2, 1
+	if events != "" {
+		so.start, so.events, so.eventsTruth = demoLiveDay, events, path+".events-truth.json"
+	}
 	_, err := so.run(ctx, path, io.Discard, true)
 	return err
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nightjar-telescope/nightjar/internal/alerts/deliver"
 	"github.com/nightjar-telescope/nightjar/internal/testenv"
 )
 
@@ -164,5 +166,52 @@ func TestDemo(t *testing.T) {
 	}
 	if strings.Contains(d.stderr.String(), "backfilled") || ov.PacketsThisMonth < first {
 		t.Fatalf("second run: %d packets this month (first run saw %d); log:\n%s", ov.PacketsThisMonth, first, d.stderr)
+	}
+}
+
+// TestDemoAlertReachesWebhook is the live path of an alert: the demo's
+// live traffic carries a new port campaign at one sensor (--live-events),
+// and the webhook of --alerts-file is told of it within 5 minutes of the
+// demo's start.
+func TestDemoAlertReachesWebhook(t *testing.T) {
+	dir := t.TempDir()
+	hook := deliver.NewRecorder(t)
+	alertsFile, events := filepath.Join(dir, "alerts.yaml"), filepath.Join(dir, "events.yaml")
+	writeText(t, alertsFile, "interval: 5s\ndelivery:\n  base_url: http://127.0.0.1:8080\n  interval: 1s\n  receivers:\n    - name: soc\n      webhook:\n        url: "+hook.URL+"\n")
+	writeText(t, events, "- kind: port-campaign\n  sensor: de-fra-1\n  port: 9443\n  start: 2000-01-01T00:00:00Z\n  duration: 24h\n  rate: 1\n  sources: 300\n")
+	started := time.Now()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr testenv.SyncBuffer
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(ctx, []string{"demo", "--now", "2028-03-01T10:02:00Z", "--data", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0",
+			"--backfill", "100000", "--live-rate", "1000", "--alerts-file", alertsFile, "--live-events", events}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	defer func() {
+		cancel()
+		select {
+		case <-exit:
+		case <-time.After(60 * time.Second):
+			t.Error("demo did not stop within 60 s of Ctrl-C")
+		}
+	}()
+	for {
+		for _, m := range hook.Delivered(t) {
+			if m.Event == "opened" && m.Alert.Scope.Port == "9443/TCP" {
+				if m.Alert.Scope.Sensor != "de-fra-1" || !strings.HasPrefix(m.Alert.Link, "http://127.0.0.1:8080/ports?") {
+					t.Errorf("alert %+v: want it at de-fra-1, linked to the dashboard's port graphs", m.Alert)
+				}
+				t.Logf("alert %s reached the webhook %s after the demo started", m.Alert.Key(), time.Since(started).Round(time.Second))
+				return
+			}
+		}
+		select {
+		case code := <-exit:
+			t.Fatalf("demo exited with %d:\n%s%s", code, stdout.String(), stderr.String())
+		case <-time.After(time.Second):
+		}
+		if time.Since(started) > 5*time.Minute {
+			t.Fatalf("no alert of 9443/TCP at the webhook 5 minutes after the demo started; it got %d requests\n%s", len(hook.Requests()), stderr.String())
+		}
 	}
 }
