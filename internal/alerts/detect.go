@@ -159,25 +159,37 @@ func (d *detector) total(o *owner, t time.Time) (counts, bool) {
 	return c, true
 }
 
-// relative returns the samples of a series for the hour h brought to
+// relative returns the baseline of a series for the hour h brought to
 // the owner's volume at h: each sample hour's value times the ratio of
 // the owner's other traffic (all of it but this series) at h to its
 // other traffic then. A port's change is then a change of the port, not
 // of the owner's whole volume — a sensor whose prefix grew, an upstream
 // that stopped filtering, the hour so far (live), a demo whose live rate
-// is not its history's — and a sample hour when the owner received
-// nothing else says nothing.
-func (d *detector) relative(o *owner, h time.Time, x float64, value, total func(t time.Time) (float64, bool)) []float64 {
+// is not its history's. The Poisson floor of the spread is taken at the
+// sample hours' volume and brought along: a port with no packets in
+// hours a hundredth of this one's says only that it had under a hundred
+// now. A sample hour when the owner received nothing else says nothing.
+func (d *detector) relative(o *owner, h time.Time, x float64, value, total func(t time.Time) (float64, bool)) (baseline, bool) {
 	now, _ := total(h)
-	var out []float64
+	var raw, scales []float64
 	for _, t := range d.sampleHours(o, h) {
 		v, ok := value(t)
 		n, _ := total(t)
 		if ok && n > v {
-			out = append(out, v*max(now-x, 0)/(n-v))
+			raw = append(raw, v)
+			scales = append(scales, max(now-x, 0)/(n-v))
 		}
 	}
-	return out
+	if len(raw) < minSamples {
+		return baseline{}, false
+	}
+	samples := make([]float64, len(raw))
+	for i := range raw {
+		samples[i] = raw[i] * scales[i]
+	}
+	b, _ := newBaseline(samples)
+	b.spread = max(b.spread, math.Sqrt(median(raw)+1)*median(scales))
+	return b, true
 }
 
 // volume is how many times its baseline the owner's whole traffic (its
@@ -291,13 +303,14 @@ func (d *detector) portChange(o *owner, slot int32, h time.Time, th Thresholds) 
 		min  float64
 	}{
 		// The least packets and sources scale with the part of the hour
-		// that passed (those of a new campaign do not: a few sources in
-		// minutes are as few).
-		{"packets", func(c counts) uint64 { return c.packets }, float64(th.MinPackets) * d.frac},
-		{"sources", func(c counts) uint64 { return c.sources }, float64(th.MinSources*o.width()) * d.frac},
+		// that passed, down to half (and those of a new campaign do not):
+		// in an hour's first minutes a handful of packets on a quiet
+		// port is far above its baseline, and means nothing.
+		{"packets", func(c counts) uint64 { return c.packets }, float64(th.MinPackets) * max(d.frac, minimumsFrac)},
+		{"sources", func(c counts) uint64 { return c.sources }, float64(th.MinSources*o.width()) * max(d.frac, minimumsFrac)},
 	} {
 		x := float64(ms.get(cur))
-		b, ok := newBaseline(d.relative(o, h, x, valueOf(ms.get), totalOf(ms.get)))
+		b, ok := d.relative(o, h, x, valueOf(ms.get), totalOf(ms.get))
 		if !ok {
 			continue
 		}
@@ -363,6 +376,10 @@ func (d *detector) quietWeek(o *owner, slot int32, h time.Time, quiet uint64) bo
 	return true
 }
 
+// minimumsFrac is the least share of their hourly values the minimums
+// of a look at part of an hour are.
+const minimumsFrac = 0.5
+
 // evaluatePart runs the detectors over part of an hour (Window.part),
 // of which the share frac has passed.
 func (d *detector) evaluatePart(part *hour, frac float64) []Finding {
@@ -405,7 +422,7 @@ func (d *detector) evaluate(h time.Time, frac float64) []Finding {
 func (d *detector) candidates(h time.Time) []int32 {
 	var out []int32
 	for slot, c := range d.ports(d.fleet, h) {
-		if float64(max(c.packets, c.sources)) >= float64(portMinimum(d.cfg, DetectPortSurge))*d.frac {
+		if float64(max(c.packets, c.sources)) >= float64(portMinimum(d.cfg, DetectPortSurge))*max(d.frac, minimumsFrac) {
 			out = append(out, slot)
 		}
 	}
@@ -620,7 +637,7 @@ func (d *detector) miraiSpread(h time.Time, silent map[string]bool) []Finding {
 			before *= float64(now.mirai)
 			b := baseline{median: before, spread: math.Sqrt(before + 1)}
 			m := measured{measure: "mirai-tagged packets", observed: float64(x), base: b, score: b.score(float64(x)), ratio: b.ratio(float64(x))}
-			m.fired = float64(x) >= float64(th.MinMirai)*d.frac && before*20 <= float64(x)
+			m.fired = float64(x) >= float64(th.MinMirai)*max(d.frac, minimumsFrac) && before*20 <= float64(x)
 			at[o] = m
 		}
 		out = append(out, d.place(h, port, at, func(o *owner, m measured, local bool) Finding {
@@ -695,12 +712,12 @@ func (d *detector) tagSurges(h time.Time, silent map[string]bool) []Finding {
 			}
 			x, _ := value(h)
 			packets := func(t time.Time) (float64, bool) { c, ok := d.total(o, t); return float64(c.packets), ok }
-			b, ok := newBaseline(d.relative(o, h, x, value, packets))
+			b, ok := d.relative(o, h, x, value, packets)
 			if !ok {
 				continue
 			}
 			m := measured{measure: tag + " packets", observed: x, base: b, score: b.score(x), ratio: b.ratio(x)}
-			m.fired = x >= float64(th.MinTagPackets)*d.frac && m.score >= th.MinScore && m.ratio >= th.MinRatio
+			m.fired = x >= float64(th.MinTagPackets)*max(d.frac, minimumsFrac) && m.score >= th.MinScore && m.ratio >= th.MinRatio
 			at[o] = m
 		}
 		out = append(out, d.place(h, tag, at, func(o *owner, m measured, local bool) Finding {
