@@ -40,7 +40,8 @@ const (
 
 // Detectors lists every detector.
 var Detectors = []string{DetectPortSurge, DetectNewCampaign, DetectLocalChange, DetectTopEntry,
-	DetectTagSpread, DetectTagSurge, DetectBackscatter, DetectSensorSilent, DetectSensorDrops, DetectSpoolBacklog}
+	DetectTagSpread, DetectTagSurge, DetectBackscatter, DetectOriginSurge, DetectNewDevice,
+	DetectSensorSilent, DetectSensorDrops, DetectSpoolBacklog}
 
 // Config is the detectors' configuration (the alerts: section of the
 // collector's, serve's and demo's YAML files). The defaults are meant to

@@ -890,6 +890,10 @@ func Link(a store.Alert) string {
 		return "/ports?" + q.Encode()
 	case strings.HasPrefix(a.Detector, "sensor-") || a.Detector == DetectSpoolBacklog:
 		return "/sensors"
+	case a.Scope.Country != "" || a.Scope.ASN != 0:
+		return "/origins?" + url.Values{"from": {from}, "to": {to}}.Encode()
+	case a.Scope.Device != "":
+		return "/devices?" + url.Values{"from": {from}, "to": {to}}.Encode()
 	}
 	q := url.Values{"from": {from}, "to": {to}}
 	return "/sources?" + q.Encode()

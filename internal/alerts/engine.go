@@ -15,6 +15,7 @@ import (
 // their health.
 type Source interface {
 	Activity
+	DailyQuestions
 	Sensors(ctx context.Context) ([]store.Sensor, error)
 	Health(ctx context.Context) ([]store.Health, error)
 }
@@ -47,6 +48,7 @@ type Engine struct {
 	done   time.Time // the start of the last whole hour looked at
 	det    *detector
 	fleet  string // the sensors det was made for
+	days   *daily
 	health map[string]store.Health
 
 	cancel context.CancelFunc
@@ -63,6 +65,7 @@ func NewEngine(log *slog.Logger, cfg Config, deps Deps) *Engine {
 	e := &Engine{log: log, cfg: cfg, deps: deps, health: map[string]store.Health{}, failed: make(chan error, 1)}
 	e.life = NewLifecycle(deps.Book, &e.cfg, cfg.Receivers)
 	e.win = NewWindow(deps.Source, span(&e.cfg))
+	e.days = newDaily(&e.cfg, deps.Source)
 	return e
 }
 
@@ -146,7 +149,11 @@ func (e *Engine) Step(ctx context.Context) error {
 		return err
 	}
 	for h := first; h.Before(cur); h = h.Add(time.Hour) {
-		if err := look(h, 1, nil); err != nil {
+		days, err := e.days.at(ctx, h)
+		if err != nil {
+			return err
+		}
+		if err := look(h, 1, days); err != nil {
 			return err
 		}
 		e.done = h
@@ -290,6 +297,7 @@ func Backtest(ctx context.Context, cfg Config, src Source, research func(context
 		return nil, fmt.Errorf("backtest: %w", err)
 	}
 	det := newDetector(&cfg, win, sensors)
+	days := newDaily(&cfg, src)
 	total := int(to.Sub(from) / time.Hour)
 	look := func(h, now time.Time, fs []Finding) error {
 		fs, err := markResearch(ctx, research, fs)
@@ -314,7 +322,11 @@ func Backtest(ctx context.Context, cfg Config, src Source, research func(context
 				return nil, err
 			}
 		}
-		if err := look(h, h.Add(time.Hour), det.evaluate(h, 1)); err != nil {
+		daily, err := days.at(ctx, h)
+		if err != nil {
+			return nil, fmt.Errorf("backtest at %s: %w", h.Format(time.RFC3339), err)
+		}
+		if err := look(h, h.Add(time.Hour), append(det.evaluate(h, 1), daily...)); err != nil {
 			return nil, err
 		}
 		if progress != nil {

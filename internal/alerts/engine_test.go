@@ -23,6 +23,10 @@ type traffic struct {
 	ports   map[int64][]store.PortHour // by hour key, ordered by sensor then slot
 	tags    map[int64][]store.TagHour
 	health  []store.Health
+	// origins: a country's sources per day (days since the epoch);
+	// models: a device model and the day it began scanning.
+	origins map[string]map[int64]uint64
+	models  map[string]time.Time
 }
 
 var t0 = time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC) // a Monday
@@ -40,7 +44,8 @@ func slotOf(t *testing.T, label string) int32 {
 // 23/TCP (Mirai-tagged for the most part), 22/TCP, 445/TCP, and a tail
 // of ports with a few packets.
 func newTraffic(t *testing.T, weeks int) *traffic {
-	tr := &traffic{ports: map[int64][]store.PortHour{}, tags: map[int64][]store.TagHour{}}
+	tr := &traffic{ports: map[int64][]store.PortHour{}, tags: map[int64][]store.TagHour{},
+		origins: map[string]map[int64]uint64{"JP": {}, "US": {}}, models: map[string]time.Time{"TP-Link Archer C7": t0}}
 	for i, name := range []string{"jp-1", "jp-2", "os-1", "os-2"} {
 		group := "japan"
 		if strings.HasPrefix(name, "os") {
@@ -61,6 +66,10 @@ func newTraffic(t *testing.T, weeks int) *traffic {
 		cycle := 1 + 0.3*math.Cos(2*math.Pi*float64(h.Hour()-13)/24)
 		if wd := h.Weekday(); wd == time.Saturday || wd == time.Sunday {
 			cycle *= 0.8
+		}
+		if h.Hour() == 0 {
+			tr.origins["JP"][hourKey(h)/24] = poisson(300)
+			tr.origins["US"][hourKey(h)/24] = poisson(200)
 		}
 		for _, sen := range tr.sensors {
 			for _, b := range base {
@@ -149,6 +158,32 @@ func (tr *traffic) TagHours(ctx context.Context, from, to time.Time, fn func(sto
 // of hours of a real store).
 func (tr *traffic) PartHour(context.Context, time.Time, time.Time, func(store.PortHour) error, func(store.TagHour) error) error {
 	return nil
+}
+
+// Origins and Devices answer from the traffic's origins and models.
+func (tr *traffic) Origins(_ context.Context, q store.OriginsQuery) (store.Origins, error) {
+	day := q.Period.Start
+	var table store.OriginTable
+	for key, per := range tr.origins {
+		n := per[hourKey(day)/24]
+		if n == 0 || q.Kind != store.ByCountry {
+			continue
+		}
+		table.Sources += n
+		table.Origins = append(table.Origins, store.RankedOrigin{Key: key, Country: key, Sources: n})
+	}
+	return store.Origins{Tables: []store.OriginTable{table}}, nil
+}
+
+func (tr *traffic) Devices(_ context.Context, q store.DevicesQuery) (store.DeviceTable, error) {
+	var out store.DeviceTable
+	for model, first := range tr.models { // scanning every day from first
+		if first.Before(q.Period.End) {
+			vendor, name, _ := strings.Cut(model, " ")
+			out.Models = append(out.Models, store.DeviceModel{Vendor: vendor, Model: name, Sources: 3, LastSeen: q.Period.End.Add(-time.Hour)})
+		}
+	}
+	return out, nil
 }
 
 func (tr *traffic) Sensors(context.Context) ([]store.Sensor, error) { return tr.sensors, nil }
@@ -500,5 +535,20 @@ func TestDefaults(t *testing.T) {
 	cfg := DefaultConfig()
 	if err := cfg.Validate(); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestOriginSurgeAndNewDevice(t *testing.T) {
+	tr := newTraffic(t, 5)
+	day := surgeAt.Truncate(24 * time.Hour)
+	tr.origins["US"][hourKey(day)/24] = 900
+	tr.models["MikroTik RB750"] = day
+	got := backtest(t, tr, DefaultConfig())
+	want := []string{"origin-surge country=US", "new-device device=MikroTik RB750"}
+	if !slices.Equal(keys(got), want) {
+		t.Fatalf("alerts %q, want %q", keys(got), want)
+	}
+	if got[1].Severity != store.SeverityInfo || !strings.HasPrefix(got[0].Link, "/origins?") || !got[0].Start.Equal(day.Add(23*time.Hour)) {
+		t.Errorf("alerts %+v", got)
 	}
 }
