@@ -206,7 +206,7 @@ func (d *daily) newDevices(ctx context.Context, day, h time.Time) ([]Finding, er
 			continue
 		}
 		out = append(out, Finding{Detector: DetectNewDevice, Scope: sc, Hour: h, Severity: store.SeverityInfo,
-			Summary: fmt.Sprintf("a device model not seen scanning in the %d days before: %s, %d sources on %s", int(deviceMemory.Hours()/24), key, m.Sources, day.Format(time.DateOnly)),
+			Summary:  fmt.Sprintf("a device model not seen scanning in the %d days before: %s, %d sources on %s", int(deviceMemory.Hours()/24), key, m.Sources, day.Format(time.DateOnly)),
 			Evidence: store.Evidence{Measure: "sources per day", Hour: day, Observed: float64(m.Sources), Method: "the models of the sources of the day against those of the 28 days before"}})
 	}
 	return out, nil
