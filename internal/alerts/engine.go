@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -180,14 +181,17 @@ func (e *Engine) Step(ctx context.Context) error {
 // detector returns the detector of the sensors, made anew when they
 // changed (one enrolled, or its first packet), keeping what it noted.
 func (e *Engine) detector(sensors []store.Sensor) *detector {
-	key := fmt.Sprint(sensors)
-	if e.det == nil || key != e.fleet {
+	var key strings.Builder // what the detector is made of: not LastSeen, which moves every minute
+	for _, sen := range sensors {
+		fmt.Fprintf(&key, "%d %s %s %d\n", sen.ID, sen.Name, sen.Group, sen.FirstSeen.Unix())
+	}
+	if e.det == nil || key.String() != e.fleet {
 		det := newDetector(&e.cfg, e.win, sensors)
 		if e.det != nil {
 			det.alerted = e.det.alerted
 			det.runs = map[runKey]run{} // keyed by the old owners
 		}
-		e.det, e.fleet = det, key
+		e.det, e.fleet = det, key.String()
 	}
 	return e.det
 }
