@@ -26,6 +26,10 @@ type serveConfig struct {
 	LogLevel logLevel `yaml:"log_level"`
 	// UI is the dashboard and the API: its address, users, TLS.
 	UI uiOptions `yaml:"ui"`
+	// AlertsFile configures the alert detectors and the receivers told of
+	// alerts and of the admins' acknowledgements, as the collector's (""
+	// the defaults, "off" none).
+	AlertsFile string `yaml:"alerts_file"`
 }
 
 func defaultServeConfig() serveConfig {
@@ -35,6 +39,11 @@ func defaultServeConfig() serveConfig {
 func (c serveConfig) check() error {
 	if c.DB == "" {
 		return errors.New("--db PATH is required")
+	}
+	if c.AlertsFile != "off" {
+		if _, err := loadAlertsConfig(c.AlertsFile); err != nil {
+			return err
+		}
 	}
 	if _, err := c.LogLevel.parse(); err != nil {
 		return err
@@ -104,20 +113,23 @@ and exits.`,
 	f.StringVar(&cfg.DB, "db", "", "database `PATH` (made by nightjar ingest or nightjar collector)")
 	f.StringVar(&cfg.CA, "ca", "", "the sensors' registry `DIR` (nightjar ca init): lets admins enroll and revoke sensors")
 	cfg.UI.addFlags(f, "listen", "address to serve on (a non-loopback address needs --tls-cert/--tls-key or --insecure-listen)")
+	f.StringVar(&cfg.AlertsFile, "alerts-file", "", `alerts FILE: the detectors' thresholds and the receivers told of alerts and of the admins' actions (nightjar alerts --help); "off" runs no detector`)
 	addVerbose(f, &cfg.LogLevel)
 	d.add(f, "serve")
 	return cmd
 }
 
 // serveRunner wires serve's components: the database (never created), the
-// registry, the dashboard.
+// registry, the alert detectors and their notifications, the dashboard.
 func serveRunner(cfg serveConfig, logger *slog.Logger, ready func(string)) *lifecycle.Runner {
 	st := &storeComponent{location: cfg.DB, mustExist: true}
 	reg := &registryComponent{dir: cfg.CA}
+	al := &alertsComponent{file: cfg.AlertsFile, now: cfg.UI.now, store: st, log: logger}
 	r := lifecycle.New(logger)
 	r.Add("store", st)
 	r.Add("registry", reg)
-	r.Add("dashboard", &uiComponent{opts: cfg.UI, store: st, registry: reg, log: logger, ready: ready})
+	r.Add("alerts", al)
+	r.Add("dashboard", &uiComponent{opts: cfg.UI, store: st, registry: reg, alerts: al, log: logger, ready: ready})
 	return r
 }
 
