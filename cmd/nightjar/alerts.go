@@ -100,10 +100,7 @@ country, asn, device), --since and --until to those seen in that time.`,
 			if q.Until, err = parseInstant("--until", until); err != nil {
 				return err
 			}
-			if db == "" {
-				return errors.New("--db PATH is required")
-			}
-			st, err := openExisting(cmd.Context(), db)
+			st, err := openDB(cmd, db)
 			if err != nil {
 				return err
 			}
@@ -219,10 +216,7 @@ alert whose change comes back is re-opened.`,
 			if err != nil {
 				return err
 			}
-			if db == "" {
-				return errors.New("--db PATH is required")
-			}
-			st, err := openExisting(cmd.Context(), db)
+			st, err := openDB(cmd, db)
 			if err != nil {
 				return err
 			}
@@ -297,10 +291,7 @@ told. --scope fleet mutes everything.`,
 			if by, err = who(by); err != nil {
 				return err
 			}
-			if db == "" {
-				return errors.New("--db PATH is required")
-			}
-			st, err := openExisting(cmd.Context(), db)
+			st, err := openDB(cmd, db)
 			if err != nil {
 				return err
 			}
@@ -339,10 +330,7 @@ func newAlertsSilencesCommand(g *globalOptions) *cobra.Command {
 		Short: "List the silences in force (or all of them)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if db == "" {
-				return errors.New("--db PATH is required")
-			}
-			st, err := openExisting(cmd.Context(), db)
+			st, err := openDB(cmd, db)
 			if err != nil {
 				return err
 			}
@@ -383,10 +371,7 @@ func newAlertsUnsilenceCommand() *cobra.Command {
 			if err != nil || id <= 0 {
 				return fmt.Errorf("silence ID %q: want a positive number (nightjar alerts silences shows them)", args[0])
 			}
-			if db == "" {
-				return errors.New("--db PATH is required")
-			}
-			st, err := openExisting(cmd.Context(), db)
+			st, err := openDB(cmd, db)
 			if err != nil {
 				return err
 			}
@@ -431,10 +416,7 @@ silences (from the packets) are found.`,
 			if err != nil {
 				return err
 			}
-			if db == "" {
-				return errors.New("--db PATH is required")
-			}
-			st, err := openExisting(cmd.Context(), db)
+			st, err := openDB(cmd, db)
 			if err != nil {
 				return err
 			}
@@ -590,4 +572,13 @@ func dataEnd(ctx context.Context, st store.Store, end time.Time) (time.Time, err
 		return h, nil
 	}
 	return end, nil
+}
+
+// openDB opens the --db of a command that only reads and writes alerts:
+// it must exist.
+func openDB(cmd *cobra.Command, db string) (store.Store, error) {
+	if db == "" {
+		return nil, errors.New("--db PATH is required")
+	}
+	return openExisting(cmd.Context(), db)
 }
