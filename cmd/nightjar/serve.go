@@ -26,14 +26,16 @@ type serveConfig struct {
 	LogLevel logLevel `yaml:"log_level"`
 	// UI is the dashboard and the API: its address, users, TLS.
 	UI uiOptions `yaml:"ui"`
-	// AlertsFile configures the alert detectors and the receivers told of
-	// alerts and of the admins' acknowledgements, as the collector's (""
-	// the defaults, "off" none).
+	// AlertsFile, when set, runs the alert detectors over the database and
+	// tells the receivers of its alerts and of the admins'
+	// acknowledgements, as the collector's; "off" (the default) runs
+	// none: serve reads a database, often one of the past, whose open
+	// alerts the detectors would resolve as no longer seen.
 	AlertsFile string `yaml:"alerts_file"`
 }
 
 func defaultServeConfig() serveConfig {
-	return serveConfig{LogLevel: "info", UI: defaultUIOptions()}
+	return serveConfig{LogLevel: "info", UI: defaultUIOptions(), AlertsFile: "off"}
 }
 
 func (c serveConfig) check() error {
@@ -113,7 +115,7 @@ and exits.`,
 	f.StringVar(&cfg.DB, "db", "", "database `PATH` (made by nightjar ingest or nightjar collector)")
 	f.StringVar(&cfg.CA, "ca", "", "the sensors' registry `DIR` (nightjar ca init): lets admins enroll and revoke sensors")
 	cfg.UI.addFlags(f, "listen", "address to serve on (a non-loopback address needs --tls-cert/--tls-key or --insecure-listen)")
-	f.StringVar(&cfg.AlertsFile, "alerts-file", "", `alerts FILE: the detectors' thresholds and the receivers told of alerts and of the admins' actions (nightjar alerts --help); "off" runs no detector`)
+	f.StringVar(&cfg.AlertsFile, "alerts-file", cfg.AlertsFile, `alerts FILE: run the detectors, with its thresholds, and tell its receivers of alerts and of the admins' actions (nightjar alerts --help); "off": none`)
 	addVerbose(f, &cfg.LogLevel)
 	d.add(f, "serve")
 	return cmd

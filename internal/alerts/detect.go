@@ -211,6 +211,16 @@ func (d *detector) volume(o *owner, h time.Time) float64 {
 	return max(1, float64(now.sources)/max(median(before), 1))
 }
 
+// refresh drops the sums of the hours from t on: the Window read them
+// again (the hour so far, live), and the sums of before are stale.
+func (d *detector) refresh(t time.Time) {
+	for k := range d.sums {
+		if k.hour >= hourKey(t) {
+			delete(d.sums, k)
+		}
+	}
+}
+
 // forget drops the sums of hours before t.
 func (d *detector) forget(t time.Time) {
 	for k := range d.sums {

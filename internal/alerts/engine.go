@@ -139,6 +139,7 @@ func (e *Engine) Step(ctx context.Context) error {
 		return fmt.Errorf("alerts: %w", err)
 	}
 	det := e.detector(sensors)
+	det.refresh(cur.Add(-reread))
 	var writes []store.AlertWrite
 	look := func(h time.Time, frac float64, extra []Finding) error {
 		fs, err := e.research(ctx, append(det.evaluate(h, frac), extra...))

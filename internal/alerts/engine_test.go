@@ -423,6 +423,17 @@ func TestEngineLive(t *testing.T) {
 	if len(changed) != 1 || changed[0].Alert.Key() != "local-change sensor=os-1,port=4444/TCP" || changed[0].Notify != EventOpened {
 		t.Fatalf("writes %+v, want the local change opened", changed)
 	}
+	// A change that begins between two looks is seen at the next: the
+	// hour so far is read again, not kept from the look before.
+	now = now.Add(time.Minute)
+	tr.add(surgeAt, 1, slotOf(t, "5555/TCP"), 800, 120, 0)
+	changed = nil
+	if err := e.Step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(changed) != 2 || changed[1].Alert.Key() != "local-change sensor=jp-1,port=5555/TCP" || changed[1].Notify != EventOpened {
+		t.Fatalf("writes %+v, want the second change opened", changed)
+	}
 }
 
 func TestEngineHealth(t *testing.T) {
