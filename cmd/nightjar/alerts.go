@@ -28,9 +28,11 @@ func newAlertsCommand(g *globalOptions) *cobra.Command {
 level at a sensor, a group or the whole fleet; a new port campaign; a change
 at one sensor or one group that the others do not show; a port entering the
 top; the mirai tag spreading to a new port; a backscatter burst (a DoS
-victim); a sensor gone silent, dropping packets or with a growing spool.
-The collector, serve and demo run the detectors live (their alerts_file
-setting configures them); these commands work on the database.
+victim); a surge of sources from one country or network, and a device model
+new to the telescope (both once a day); a sensor gone silent, dropping
+packets or with a growing spool. The collector and the demo run the
+detectors live, serve when given an alerts file (their alerts_file
+setting); these commands work on the database.
 
   list       the alerts, newest first, with filters
   ack        acknowledge an alert: someone is on it
