@@ -207,9 +207,9 @@ alert whose change comes back is re-opened.`,
 		Example: "  nightjar alerts " + verb + " 42 --db telescope.duckdb --note \"a research scan, mailed the owner\"",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil || id <= 0 {
-				return fmt.Errorf("alert ID %q: want a positive number (nightjar alerts list shows them)", args[0])
+			id, err := parseID("alert", args[0], "nightjar alerts list")
+			if err != nil {
+				return err
 			}
 			if by, err = who(by); err != nil {
 				return err
@@ -369,9 +369,9 @@ func newAlertsUnsilenceCommand() *cobra.Command {
 		Short: "Remove a silence",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil || id <= 0 {
-				return fmt.Errorf("silence ID %q: want a positive number (nightjar alerts silences shows them)", args[0])
+			id, err := parseID("silence", args[0], "nightjar alerts silences")
+			if err != nil {
+				return err
 			}
 			st, err := openDB(cmd, db)
 			if err != nil {
@@ -583,4 +583,14 @@ func openDB(cmd *cobra.Command, db string) (store.Store, error) {
 		return nil, errors.New("--db PATH is required")
 	}
 	return openExisting(cmd.Context(), db)
+}
+
+// parseID reads the ID of an alert or a silence; lister is the command
+// that shows them.
+func parseID(what, arg, lister string) (int64, error) {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("%s ID %q: want a positive number (%s shows them)", what, arg, lister)
+	}
+	return id, nil
 }

@@ -230,13 +230,13 @@ func (d *detector) forget(t time.Time) {
 	}
 }
 
-// weekly returns the samples of a series for the hour h: its value at
-// each of sampleHours (scaled by frac, the share of h that has passed).
+// weekly returns the samples of a series for the whole hour h: its
+// value at each of sampleHours.
 func (d *detector) weekly(o *owner, h time.Time, value func(t time.Time) (float64, bool)) []float64 {
 	var out []float64
 	for _, t := range d.sampleHours(o, h) {
 		if v, ok := value(t); ok {
-			out = append(out, v*d.frac)
+			out = append(out, v)
 		}
 	}
 	return out
@@ -620,7 +620,7 @@ func peers(os []*owner, at map[*owner]measured) []store.PeerChange {
 // week had next to none of it (at most a twentieth of this hour's).
 func (d *detector) miraiSpread(h time.Time, silent map[string]bool) []Finding {
 	var out []Finding
-	for _, slot := range d.sortedSlots(d.ports(d.fleet, h)) {
+	for _, slot := range d.miraiSlots(d.ports(d.fleet, h)) {
 		port := portcount.Key(uint32(slot)).Label()
 		at := map[*owner]measured{}
 		for _, o := range d.owners {
@@ -662,7 +662,9 @@ func (d *detector) miraiSpread(h time.Time, silent map[string]bool) []Finding {
 	return out
 }
 
-func (d *detector) sortedSlots(m map[int32]counts) []int32 {
+// miraiSlots are the slots of m with half the least mirai-tagged packets
+// of a spread or more, in order: the only ones miraiSpread measures.
+func (d *detector) miraiSlots(m map[int32]counts) []int32 {
 	out := make([]int32, 0, len(m))
 	for s, c := range m {
 		if c.mirai >= d.cfg.Thresholds.MinMirai/2 {
